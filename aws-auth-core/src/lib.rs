@@ -1,0 +1,25 @@
+//! Read, lint, explain and losslessly edit the Amazon EKS `aws-auth` ConfigMap.
+//!
+//! aws-iam-authenticator reads `data.mapRoles`, `data.mapUsers` and
+//! `data.mapAccounts`, YAML held inside strings, at every login. This crate reads
+//! them exactly as it does (yaml.v2's YAML 1.1 scalars, Go's case-insensitive
+//! JSON fields, whole-key failures, last-duplicate-wins) and edits them without
+//! re-rendering anything but the entries an edit touches.
+//!
+//! Data flows one way: text -> [`Document`] (spans) -> [`MapView`] (what the reader
+//! sees) -> lint, explain or edit -> bytes.
+
+#![deny(missing_docs)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod arn;
+mod document;
+pub(crate) mod manifest;
+pub mod model;
+pub mod position;
+pub(crate) mod read;
+pub(crate) mod yaml;
+
+pub use document::{Document, ManifestError};
+pub use model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, SsoMatcher, UserMapping};
+pub use position::Position;

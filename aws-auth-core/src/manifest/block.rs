@@ -1,0 +1,355 @@
+//! Literal block scalars (`mapRoles: |`): where the body lies, and how decoded
+//! positions and inserted text map onto manifest lines.
+//!
+//! Each decoded line is one body line minus the block's indentation, so an edit of
+//! whole decoded lines becomes an edit of whole manifest lines and every other
+//! byte of the manifest stays as it was.
+
+use std::ops::Range;
+
+/// How trailing line feeds are kept (`|-` strip, `|` clip, `|+` keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chomp {
+    Strip,
+    Clip,
+    Keep,
+}
+
+/// The layout of a literal block scalar in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Literal {
+    /// Column of the key that owns the block.
+    pub(crate) parent_col: usize,
+    /// Indentation of the content.
+    pub(crate) indent: usize,
+    pub(crate) chomp: Chomp,
+    /// Offset of the `|` indicator.
+    pub(crate) indicator: usize,
+    /// From the first body line to the start of the first line after the block.
+    pub(crate) body: Range<usize>,
+    /// End of the value: the last text line (before its line feed), or with keep
+    /// chomping the last body line.
+    pub(crate) end: usize,
+}
+
+fn line_end(text: &str, from: usize) -> usize {
+    text[from..].find('\n').map_or(text.len(), |i| from + i)
+}
+
+fn next_line(text: &str, from: usize) -> usize {
+    let e = line_end(text, from);
+    if e < text.len() { e + 1 } else { e }
+}
+
+fn spaces(line: &str) -> usize {
+    line.bytes().take_while(|&b| b == b' ').count()
+}
+
+fn is_blank(line: &str) -> bool {
+    line.bytes().all(|b| b == b' ' || b == b'\r')
+}
+
+impl Literal {
+    /// Reads the header at `indicator` (the `|`) and finds the body.
+    pub(crate) fn locate(text: &str, indicator: usize, parent_col: usize) -> Option<Literal> {
+        let header_end = line_end(text, indicator);
+        let header = &text[indicator..header_end];
+        let mut chars = header[1..].chars().peekable();
+        let (mut chomp, mut explicit) = (Chomp::Clip, None);
+        for _ in 0..2 {
+            match chars.peek() {
+                Some('-') => chomp = Chomp::Strip,
+                Some('+') => chomp = Chomp::Keep,
+                Some(c @ '1'..='9') => explicit = c.to_digit(10).map(|d| d as usize),
+                _ => break,
+            }
+            chars.next();
+        }
+        let rest: String = chars.collect();
+        let rest = rest.trim_start_matches([' ', '\t']);
+        if !(rest.is_empty() || rest.starts_with('#') || rest == "\r") {
+            return None;
+        }
+        let body_start = next_line(text, indicator);
+        let mut indent = explicit.map(|d| parent_col + d);
+        let mut pos = body_start;
+        let mut last_text: Option<Range<usize>> = None;
+        let mut end_of_body = body_start;
+        while pos < text.len() {
+            let e = line_end(text, pos);
+            let line = &text[pos..e];
+            let sp = spaces(line);
+            let blank = is_blank(line);
+            match indent {
+                None if blank => {}
+                None => {
+                    if sp <= parent_col {
+                        break;
+                    }
+                    indent = Some(sp);
+                    last_text = Some(pos..e);
+                }
+                Some(n) => {
+                    if !blank && sp < n {
+                        break;
+                    }
+                    if !blank || sp > n {
+                        last_text = Some(pos..e);
+                    }
+                }
+            }
+            pos = next_line(text, pos);
+            end_of_body = pos;
+        }
+        let indent = indent.unwrap_or(parent_col + 2);
+        let end = match (chomp, &last_text) {
+            (Chomp::Keep, _) => end_of_body
+                .saturating_sub(1)
+                .max(body_start)
+                .min(text.len()),
+            (_, Some(l)) => l.end,
+            (_, None) => indicator + header.trim_end().len(),
+        };
+        let body = match &last_text {
+            None if chomp != Chomp::Keep => body_start..body_start,
+            _ => body_start..end_of_body,
+        };
+        Some(Literal {
+            parent_col,
+            indent,
+            chomp,
+            indicator,
+            body,
+            end,
+        })
+    }
+
+    /// The body lines that carry decoded lines: `(line start, content)` for each,
+    /// up to and including the last text line (or every body line with keep).
+    fn lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
+        let mut out = Vec::new();
+        let mut pos = self.body.start;
+        let limit = if self.chomp == Chomp::Keep {
+            self.body.end
+        } else {
+            self.end
+        };
+        while pos < self.body.end && pos <= limit {
+            let e = line_end(text, pos);
+            let line = &text[pos..e];
+            let content = line.get(self.indent..).unwrap_or("");
+            let content = if is_blank(line) && spaces(line) <= self.indent {
+                ""
+            } else {
+                content
+            };
+            out.push((pos, content.strip_suffix('\r').unwrap_or(content)));
+            if e >= limit {
+                break;
+            }
+            pos = next_line(text, pos);
+        }
+        out
+    }
+
+    /// The decoded value, reconstructed from the layout (checked against the parser).
+    pub(crate) fn decode(&self, text: &str) -> String {
+        let lines = self.lines(text);
+        let last_text = lines.iter().rposition(|(_, c)| !c.is_empty());
+        let mut s = String::new();
+        match last_text {
+            None => {
+                if self.chomp == Chomp::Keep {
+                    s.push_str(&"\n".repeat(lines.len()));
+                }
+            }
+            Some(l) => {
+                for (i, (_, c)) in lines[..=l].iter().enumerate() {
+                    if i > 0 {
+                        s.push('\n');
+                    }
+                    s.push_str(c);
+                }
+                match self.chomp {
+                    Chomp::Strip => {}
+                    Chomp::Clip => s.push('\n'),
+                    Chomp::Keep => s.push_str(&"\n".repeat(lines.len() - l)),
+                }
+            }
+        }
+        s
+    }
+
+    /// Manifest offsets of sorted decoded offsets: a line start maps to the start
+    /// of its manifest line (before the indentation), anything else into the line.
+    pub(crate) fn locate_offsets(&self, text: &str, targets: &[usize]) -> Vec<Option<usize>> {
+        let lines = self.lines(text);
+        let mut found = vec![None; targets.len()];
+        let mut d = 0;
+        let mut t = 0;
+        for (i, (start, content)) in lines.iter().enumerate() {
+            let len = content.len();
+            while t < targets.len() && targets[t] <= d + len {
+                let col = targets[t] - d;
+                found[t] = Some(if col == 0 {
+                    *start
+                } else {
+                    start + self.indent + col
+                });
+                t += 1;
+            }
+            d += len + 1;
+            let _ = i;
+        }
+        // Just past the last decoded line feed: the line after the last text line.
+        while t < targets.len() {
+            if targets[t] == d {
+                found[t] = Some(self.after_last_line(text));
+            }
+            t += 1;
+        }
+        found
+    }
+
+    fn after_last_line(&self, text: &str) -> usize {
+        if self.body.is_empty() {
+            return self.body.start;
+        }
+        let last = self.lines(text).last().map_or(self.body.start, |(s, _)| *s);
+        next_line(text, last)
+    }
+
+    /// Text to put into the manifest for decoded `replacement`. `line_start` says
+    /// the replaced range starts at a line start (its indentation was removed too).
+    pub(crate) fn encode(&self, replacement: &str, line_start: bool) -> String {
+        let pad = " ".repeat(self.indent);
+        let mut s = String::with_capacity(replacement.len() + 16);
+        for (i, segment) in replacement.split('\n').enumerate() {
+            if i > 0 {
+                s.push('\n');
+            }
+            if !segment.is_empty() && (i > 0 || line_start) {
+                s.push_str(&pad);
+            }
+            s.push_str(segment);
+        }
+        s
+    }
+}
+
+/// Characters a literal block cannot hold.
+fn literal_safe(text: &str) -> bool {
+    text.chars().all(|c| {
+        c == '\n'
+            || c == '\t'
+            || !(c.is_control() || c == '\u{FEFF}' || c == '\u{2028}' || c == '\u{2029}')
+    })
+}
+
+/// A whole literal block for `text` (indicator to the end of the last line, without
+/// the final line feed), or `None` when a literal block cannot hold it.
+pub(crate) fn render(text: &str, parent_col: usize, indent: usize) -> Option<String> {
+    if text.is_empty() || !literal_safe(text) || indent <= parent_col {
+        return None;
+    }
+    let trailing = text.len() - text.trim_end_matches('\n').len();
+    let body = text.trim_end_matches('\n');
+    if body.is_empty() {
+        return None;
+    }
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    // Trailing spaces on the last line would be read as more content.
+    let first_text = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let indicator = if first_text.starts_with(' ') {
+        format!("{}", indent - parent_col)
+    } else {
+        String::new()
+    };
+    if indicator.len() > 1 {
+        return None;
+    }
+    let pad = " ".repeat(indent);
+    let mut s = format!("|{indicator}{chomp}");
+    for line in body.split('\n') {
+        s.push('\n');
+        if !line.is_empty() {
+            s.push_str(&pad);
+            s.push_str(line);
+        }
+    }
+    for _ in 1..trailing {
+        s.push('\n');
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(text: &str) -> Literal {
+        let indicator = text.find('|').unwrap();
+        Literal::locate(text, indicator, 2).unwrap()
+    }
+
+    #[test]
+    fn finds_the_body_and_decodes_it() {
+        let text = "data:\n  mapRoles: |\n    - a\n\n      b\n  \n  mapUsers: x\n";
+        let l = layout(text);
+        assert_eq!(l.indent, 4);
+        assert_eq!(l.decode(text), "- a\n\n  b\n");
+        assert_eq!(&text[l.body.clone()], "    - a\n\n      b\n  \n");
+        assert_eq!(&text[l.indicator..l.end], "|\n    - a\n\n      b");
+    }
+
+    #[test]
+    fn chomping_and_explicit_indentation() {
+        let text = "d:\n  k: |2-\n      x\n    y\n\n";
+        let l = layout(text);
+        assert_eq!((l.indent, l.chomp), (4, Chomp::Strip));
+        assert_eq!(l.decode(text), "  x\ny");
+        let text = "d:\n  k: |+\n    x\n\n\n";
+        assert_eq!(layout(text).decode(text), "x\n\n\n");
+        let text = "d:\n  k: |\n    x";
+        assert_eq!(layout(text).decode(text), "x\n");
+        let text = "d:\n  k: |\n  other: 1\n";
+        let l = layout(text);
+        assert_eq!(l.decode(text), "");
+        assert!(l.body.is_empty());
+    }
+
+    #[test]
+    fn locates_line_starts_and_columns() {
+        let text = "d:\n  k: |\n    ab\n    cd\n  n: 1\n";
+        let l = layout(text);
+        let at = l.locate_offsets(text, &[0, 1, 3, 5, 6]);
+        let line2 = text.find("    cd").unwrap();
+        assert_eq!(
+            at,
+            [
+                Some(text.find("    ab").unwrap()),
+                Some(text.find("b\n").unwrap()),
+                Some(line2),
+                Some(line2 + 6),
+                Some(text.find("  n:").unwrap())
+            ]
+        );
+        assert_eq!(l.encode("x\n\ny\n", true), "    x\n\n    y\n");
+        assert_eq!(l.encode("\n- z", false), "\n    - z");
+    }
+
+    #[test]
+    fn render_round_trips() {
+        for text in ["- a\n", "- a", "- a\n\n", " lead\n", "x\n  y\n"] {
+            let token = render(text, 2, 4).unwrap();
+            let manifest = format!("d:\n  k: {token}\n  n: 1\n");
+            let l = Literal::locate(&manifest, manifest.find('|').unwrap(), 2).unwrap();
+            assert_eq!(l.decode(&manifest), text, "{token}");
+        }
+        assert!(render("bell\u{7}", 2, 4).is_none());
+    }
+}

@@ -1,0 +1,600 @@
+//! The ConfigMap manifest around the data strings.
+//!
+//! The manifest is checked the way `kubectl apply` checks it (strict fields, string
+//! values), and every data value is located with the style it was written in, so
+//! that an edit of a decoded string can be written back into exactly the bytes
+//! that hold it.
+
+pub(crate) mod block;
+pub(crate) mod quoted;
+
+use std::ops::Range;
+
+use crate::position::LineIndex;
+use crate::yaml::json::{JsonType, json_type, resolve_scalar};
+use crate::yaml::resolve::Resolved;
+use crate::yaml::tree::{Kind, NodeId, ScalarStyle};
+use crate::yaml::{Tree, full};
+use block::Literal;
+
+/// Why a manifest is not a ConfigMap that `kubectl apply` would accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestError {
+    pub(crate) message: String,
+    pub(crate) offset: usize,
+}
+
+impl ManifestError {
+    fn new(offset: usize, message: impl Into<String>) -> Self {
+        ManifestError {
+            message: message.into(),
+            offset,
+        }
+    }
+}
+
+/// How a data value can be edited in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Codec {
+    /// `|`, `|-`, `|+`: line for line.
+    Literal(Literal),
+    /// `"..."` or `'...'`: through the quoted-scalar position map.
+    Quoted { double: bool },
+    /// Folded, plain or aliased values: edits re-render the whole value.
+    Whole,
+}
+
+/// One `data` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DataValue {
+    pub(crate) key: String,
+    /// Offset of the key token.
+    pub(crate) key_start: usize,
+    /// Column of the key (its parent indentation for block scalars).
+    pub(crate) key_col: usize,
+    /// The value's bytes, replaced when the value is re-rendered.
+    pub(crate) token: Range<usize>,
+    pub(crate) style: ScalarStyle,
+    pub(crate) decoded: String,
+    pub(crate) codec: Codec,
+}
+
+/// Where new data keys can go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DataSection {
+    /// A block mapping: new keys go on a new line at `insert_at`, at column `col`.
+    Block { col: usize, insert_at: usize },
+    /// No `data:` key: a new section goes at `insert_at` (start of a line).
+    Absent { insert_at: usize },
+    /// `data:` with a null or empty-flow value at `token`; the key is at `key_col`.
+    Replace { token: Range<usize>, key_col: usize },
+    /// A non-empty flow mapping: values can change, keys cannot be added.
+    Flow,
+}
+
+/// A ConfigMap manifest located in its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Manifest {
+    pub(crate) name: Option<String>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) resource_version: Option<String>,
+    pub(crate) data: DataSection,
+    pub(crate) values: Vec<DataValue>,
+}
+
+const TOP_LEVEL: [&str; 6] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "data",
+    "binaryData",
+    "immutable",
+];
+
+impl Manifest {
+    /// Parses and checks `text`, choosing the `aws-auth` ConfigMap if the file holds
+    /// several documents.
+    pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let docs = full::parse_stream(text, false).map_err(|e| {
+            ManifestError::new(e.offset, format!("YAML syntax error: {}", e.message))
+        })?;
+        let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
+        let tree = choose(text, docs)?;
+        let index = LineIndex::new(text);
+        Manifest::from_tree(text, &tree, &index)
+    }
+
+    fn from_tree(text: &str, tree: &Tree, index: &LineIndex) -> Result<Manifest, ManifestError> {
+        let root = tree.root.unwrap_or(NodeId(0));
+        let root_start = tree.node(root).start as usize;
+        let Some(pairs) = tree.map_pairs(root) else {
+            return Err(ManifestError::new(
+                root_start,
+                "the manifest is not a mapping of fields",
+            ));
+        };
+        let pairs: Vec<(NodeId, NodeId)> = pairs.collect();
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let mut unknown: Vec<(String, usize)> = Vec::new();
+        let mut field = |name: &str| -> Option<NodeId> {
+            pairs
+                .iter()
+                .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))
+                .map(|(_, v)| *v)
+        };
+        for (k, _) in &pairs {
+            let at = tree.node(*k).start as usize;
+            let Some((name, _)) = tree.scalar(text, *k) else {
+                return Err(ManifestError::new(
+                    at,
+                    "a top-level key is not a plain name",
+                ));
+            };
+            if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+                return Err(ManifestError::new(
+                    at,
+                    format!(
+                        "the field {name} appears twice (lines {} and {})",
+                        index.position(text, *first).line,
+                        index.position(text, at).line
+                    ),
+                ));
+            }
+            seen.push((name.to_owned(), at));
+            if !TOP_LEVEL.contains(&name) {
+                unknown.push((name.to_owned(), at));
+            }
+        }
+        if let Some((_, at)) = unknown.first() {
+            let names: Vec<String> = unknown
+                .iter()
+                .map(|(n, a)| format!("{n} (line {})", index.position(text, *a).line))
+                .collect();
+            let hint = if unknown
+                .iter()
+                .any(|(n, _)| matches!(n.as_str(), "mapRoles" | "mapUsers" | "mapAccounts"))
+            {
+                "; mapRoles, mapUsers and mapAccounts must be indented under data:"
+            } else {
+                ""
+            };
+            let s = if unknown.len() == 1 { "" } else { "s" };
+            return Err(ManifestError::new(
+                *at,
+                format!(
+                    "unknown top-level field{s} {}: a ConfigMap has only apiVersion, kind, metadata, data, binaryData and immutable{hint}",
+                    names.join(", ")
+                ),
+            ));
+        }
+        match field("kind").and_then(|k| tree.scalar(text, k)) {
+            Some(("ConfigMap", _)) => {}
+            Some((other, _)) => {
+                return Err(ManifestError::new(
+                    root_start,
+                    format!("the manifest is a {other}, not a ConfigMap"),
+                ));
+            }
+            None => {
+                return Err(ManifestError::new(
+                    root_start,
+                    "the manifest has no kind: ConfigMap",
+                ));
+            }
+        }
+        match field("apiVersion").and_then(|k| tree.scalar(text, k)) {
+            Some(("v1", _)) => {}
+            Some((other, _)) => {
+                return Err(ManifestError::new(
+                    root_start,
+                    format!("a ConfigMap has apiVersion v1, not {other}"),
+                ));
+            }
+            None => {
+                return Err(ManifestError::new(
+                    root_start,
+                    "the manifest has no apiVersion: v1",
+                ));
+            }
+        }
+        let metadata = field("metadata");
+        let meta = |name: &str| -> Option<String> {
+            let m = metadata?;
+            let (_, v) = tree
+                .map_pairs(m)?
+                .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))?;
+            tree.scalar(text, v).map(|(s, _)| s.to_owned())
+        };
+        if let Some(m) = metadata {
+            if !matches!(
+                json_type(tree, text, m),
+                JsonType::Object(_) | JsonType::Null
+            ) {
+                return Err(ManifestError::new(
+                    tree.node(m).start as usize,
+                    "metadata is not a mapping",
+                ));
+            }
+        }
+        let (name, namespace, resource_version) =
+            (meta("name"), meta("namespace"), meta("resourceVersion"));
+
+        let data_key = pairs
+            .iter()
+            .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == "data"))
+            .copied();
+        let (data, values) = match data_key {
+            None => (
+                DataSection::Absent {
+                    insert_at: document_end(text, tree, root),
+                },
+                Vec::new(),
+            ),
+            Some((k, v)) => data_values(text, tree, index, k, v)?,
+        };
+        Ok(Manifest {
+            name,
+            namespace,
+            resource_version,
+            data,
+            values,
+        })
+    }
+
+    /// The value of a data key.
+    pub(crate) fn value(&self, key: &str) -> Option<&DataValue> {
+        self.values.iter().find(|v| v.key == key)
+    }
+}
+
+/// Picks the ConfigMap among the documents of a file.
+fn choose(text: &str, docs: Vec<Tree>) -> Result<Tree, ManifestError> {
+    if docs.len() <= 1 {
+        return docs
+            .into_iter()
+            .next()
+            .ok_or_else(|| ManifestError::new(0, "the file holds no YAML document"));
+    }
+    let field = |tree: &Tree, path: &[&str]| -> Option<String> {
+        let mut node = tree.root?;
+        for name in path {
+            let (_, v) = tree
+                .map_pairs(node)?
+                .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == *name))?;
+            node = v;
+        }
+        tree.scalar(text, node).map(|(s, _)| s.to_owned())
+    };
+    let mut config_maps: Vec<Tree> = docs
+        .into_iter()
+        .filter(|d| field(d, &["kind"]).as_deref() == Some("ConfigMap"))
+        .collect();
+    if let Some(i) = config_maps
+        .iter()
+        .position(|d| field(d, &["metadata", "name"]).as_deref() == Some("aws-auth"))
+    {
+        return Ok(config_maps.swap_remove(i));
+    }
+    match config_maps.len() {
+        1 => Ok(config_maps.swap_remove(0)),
+        0 => Err(ManifestError::new(
+            0,
+            "none of the documents in the file is a ConfigMap",
+        )),
+        _ => Err(ManifestError::new(
+            0,
+            "the file holds several ConfigMaps and none is named aws-auth",
+        )),
+    }
+}
+
+/// Where a `data:` section can be appended: the start of the line after the
+/// document's last node.
+fn document_end(text: &str, tree: &Tree, root: NodeId) -> usize {
+    let end = tree.node(root).end as usize;
+    match text[end..].find('\n') {
+        Some(i) => end + i + 1,
+        None => text.len(),
+    }
+}
+
+fn column(index: &LineIndex, offset: usize) -> usize {
+    offset - index.line_start(index.line_of(offset))
+}
+
+fn data_values(
+    text: &str,
+    tree: &Tree,
+    index: &LineIndex,
+    data_key: NodeId,
+    data: NodeId,
+) -> Result<(DataSection, Vec<DataValue>), ManifestError> {
+    let data_res = tree.resolve(data);
+    let node = tree.node(data_res);
+    let key_col = column(index, tree.node(data_key).start as usize);
+    match &node.kind {
+        Kind::Scalar { .. } => {
+            return match resolve_scalar(tree, text, data_res) {
+                Ok(Resolved::Null) => Ok((
+                    DataSection::Replace {
+                        token: node.start as usize..node.end as usize,
+                        key_col,
+                    },
+                    Vec::new(),
+                )),
+                _ => Err(ManifestError::new(
+                    node.start as usize,
+                    "data is not a mapping of keys to strings",
+                )),
+            };
+        }
+        Kind::Seq { .. } => {
+            return Err(ManifestError::new(
+                node.start as usize,
+                "data is a list, not a mapping of keys to strings",
+            ));
+        }
+        Kind::Alias { .. } => {
+            return Err(ManifestError::new(
+                node.start as usize,
+                "data is an unresolved alias",
+            ));
+        }
+        Kind::Map { .. } => {}
+    }
+    let flow = tree.is_flow(data_res);
+    let mut values: Vec<DataValue> = Vec::new();
+    let mut last_end = node.start as usize;
+    for (k, v) in tree.map_pairs(data_res).into_iter().flatten() {
+        let key_node = tree.node(k);
+        let key_start = key_node.start as usize;
+        let key = match tree.scalar(text, k) {
+            Some((s, _)) if matches!(resolve_scalar(tree, text, k), Ok(Resolved::Str)) => {
+                s.to_owned()
+            }
+            Some((s, _)) => s.to_owned(),
+            None => {
+                return Err(ManifestError::new(
+                    key_start,
+                    "a data key is not a plain name",
+                ));
+            }
+        };
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
+            return Err(ManifestError::new(
+                key_start,
+                format!(
+                    "the data key {key:?} is not valid: keys may hold only letters, digits, '-', '_' and '.'"
+                ),
+            ));
+        }
+        if let Some(first) = values.iter().find(|d| d.key == key) {
+            return Err(ManifestError::new(
+                key_start,
+                format!(
+                    "data.{key} appears twice (lines {} and {}); kubectl refuses duplicate fields",
+                    index.position(text, first.key_start).line,
+                    index.position(text, key_start).line
+                ),
+            ));
+        }
+        let value_node = tree.node(tree.resolve(v));
+        let vstart = value_node.start as usize;
+        let decoded = match json_type(tree, text, v) {
+            JsonType::String(s) => s.to_owned(),
+            JsonType::Null => String::new(),
+            JsonType::Array(_) => {
+                return Err(ManifestError::new(
+                    vstart,
+                    format!(
+                        "data.{key} is a YAML list, but ConfigMap values are strings: write `{key}: |` and indent the list below it"
+                    ),
+                ));
+            }
+            JsonType::Object(_) => {
+                return Err(ManifestError::new(
+                    vstart,
+                    format!(
+                        "data.{key} is a YAML mapping, but ConfigMap values are strings: write `{key}: |` and indent the YAML below it"
+                    ),
+                ));
+            }
+            other => {
+                return Err(ManifestError::new(
+                    vstart,
+                    format!(
+                        "data.{key} is a {}, but ConfigMap values are strings: quote it",
+                        other.go_name()
+                    ),
+                ));
+            }
+        };
+        let key_col = column(index, key_start);
+        let aliased = matches!(tree.node(v).kind, Kind::Alias { .. });
+        let (style, token, codec) = match &value_node.kind {
+            Kind::Scalar { style, .. } if !aliased => {
+                let (token, codec) = codec_for(
+                    text,
+                    *style,
+                    key_node.end as usize,
+                    vstart,
+                    value_node.end as usize,
+                    key_col,
+                    &decoded,
+                );
+                (*style, token, codec)
+            }
+            _ => (
+                ScalarStyle::Plain,
+                vstart..value_node.end as usize,
+                Codec::Whole,
+            ),
+        };
+        last_end = last_end.max(token.end);
+        values.push(DataValue {
+            key,
+            key_start,
+            key_col,
+            token,
+            style,
+            decoded,
+            codec,
+        });
+    }
+    let section = if flow {
+        if values.is_empty() {
+            DataSection::Replace {
+                token: node.start as usize..node.end as usize,
+                key_col,
+            }
+        } else {
+            DataSection::Flow
+        }
+    } else {
+        let col = values.first().map_or(key_col + 2, |v| v.key_col);
+        let insert_at = match text[last_end..].find('\n') {
+            Some(i) => last_end + i + 1,
+            None => text.len(),
+        };
+        DataSection::Block { col, insert_at }
+    };
+    Ok((section, values))
+}
+
+/// The token a value occupies and how it can be edited in place.
+fn codec_for(
+    text: &str,
+    style: ScalarStyle,
+    key_end: usize,
+    start: usize,
+    end: usize,
+    key_col: usize,
+    decoded: &str,
+) -> (Range<usize>, Codec) {
+    match style {
+        ScalarStyle::Literal => {
+            // The indicator follows the key's colon; anything else between them (a
+            // tag, an anchor) and the value is re-rendered whole instead.
+            let after = &text[key_end..];
+            let skip = after.len() - after.trim_start_matches([' ', ':']).len();
+            let indicator = key_end + skip;
+            if text.as_bytes().get(indicator) == Some(&b'|') {
+                if let Some(l) = Literal::locate(text, indicator, key_col) {
+                    if l.decode(text) == decoded {
+                        return (indicator..l.end, Codec::Literal(l));
+                    }
+                }
+            }
+            (start..end, Codec::Whole)
+        }
+        ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
+            let double = style == ScalarStyle::DoubleQuoted;
+            let token = &text[start..end];
+            if quoted::decode(token, double).as_deref() == Some(decoded) {
+                (start..end, Codec::Quoted { double })
+            } else {
+                (start..end, Codec::Whole)
+            }
+        }
+        ScalarStyle::Folded => {
+            let after = &text[key_end..];
+            let skip = after.len() - after.trim_start_matches([' ', ':']).len();
+            let indicator = key_end + skip;
+            let from = if text.as_bytes().get(indicator) == Some(&b'>') {
+                indicator
+            } else {
+                start
+            };
+            (from..end, Codec::Whole)
+        }
+        ScalarStyle::Plain => (start..end, Codec::Whole),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Manifest::parse(text).expect_err(text).message
+    }
+
+    const HEAD: &str =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n";
+
+    #[test]
+    fn locates_values_in_every_style() {
+        let text = format!(
+            "{HEAD}data:\n  mapRoles: |\n    - rolearn: a\n  mapUsers: \"- userarn: b\\n\"\n  mapAccounts: '[\"1\"]'\n  other: >\n    folded\n"
+        );
+        let m = Manifest::parse(&text).unwrap();
+        assert_eq!(m.name.as_deref(), Some("aws-auth"));
+        let roles = m.value("mapRoles").unwrap();
+        assert_eq!(roles.decoded, "- rolearn: a\n");
+        assert!(matches!(roles.codec, Codec::Literal(_)));
+        assert_eq!(&text[roles.token.clone()], "|\n    - rolearn: a");
+        assert_eq!(
+            m.value("mapUsers").unwrap().codec,
+            Codec::Quoted { double: true }
+        );
+        assert_eq!(m.value("mapAccounts").unwrap().decoded, "[\"1\"]");
+        assert_eq!(m.value("other").unwrap().codec, Codec::Whole);
+        assert_eq!(
+            m.data,
+            DataSection::Block {
+                col: 2,
+                insert_at: text.len()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_what_kubectl_refuses() {
+        assert!(err("a: [").contains("syntax"));
+        assert!(err(&format!("{HEAD}mapRoles: |\n  - x\n")).contains("indented under data"));
+        assert!(
+            err(&format!("{HEAD}data:\n  mapRoles:\n    - rolearn: a\n"))
+                .contains("write `mapRoles: |`")
+        );
+        assert!(err(&format!("{HEAD}data:\n  mapAccounts: 111122223333\n")).contains("quote it"));
+        assert!(err(&format!("{HEAD}data:\n  mapRoles: x\n  mapRoles: y\n")).contains("twice"));
+        assert!(err("apiVersion: v1\nkind: Secret\n").contains("Secret"));
+        assert!(err("- a\n").contains("not a mapping"));
+        assert!(err("").contains("no YAML document"));
+    }
+
+    #[test]
+    fn data_sections() {
+        let m = Manifest::parse(HEAD).unwrap();
+        assert_eq!(
+            m.data,
+            DataSection::Absent {
+                insert_at: HEAD.len()
+            }
+        );
+        let text = format!("{HEAD}data: {{}}\n");
+        assert!(matches!(
+            Manifest::parse(&text).unwrap().data,
+            DataSection::Replace { .. }
+        ));
+        let text = format!("{HEAD}data:\n");
+        assert!(matches!(
+            Manifest::parse(&text).unwrap().data,
+            DataSection::Replace { .. }
+        ));
+    }
+
+    #[test]
+    fn picks_aws_auth_among_documents() {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n---\n{HEAD}data:\n  mapRoles: \"\"\n"
+        );
+        let m = Manifest::parse(&text).unwrap();
+        assert_eq!(m.name.as_deref(), Some("aws-auth"));
+        assert!(m.value("mapRoles").unwrap().key_start > text.find("---").unwrap());
+    }
+}

@@ -1,0 +1,475 @@
+//! The reader: a data string turned into what aws-iam-authenticator sees.
+//!
+//! `mapRoles` and `mapUsers` go through yaml.v2, the YAML -> JSON conversion and
+//! Go's `encoding/json` into structs, then each entry is validated alone
+//! (SEMANTICS.md section 1). `mapAccounts` is decoded by yaml.v2 straight into a
+//! list of strings, so an unquoted `012345678901` keeps its text.
+
+use std::ops::Range;
+
+use crate::model::{
+    DataKey, Dropped, Entry, FieldIssue, KeyState, KeyView, RoleMapping, SsoMatcher, UserMapping,
+};
+use crate::yaml::json::{self, JsonType, go_fold_eq, json_type};
+use crate::yaml::tree::{Kind, NodeId};
+use crate::yaml::{self, Tree};
+
+/// A data string parsed into a tree, before its entries are decoded.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    /// `None` when the value is blank or does not parse.
+    pub(crate) tree: Option<Tree>,
+    pub(crate) state: KeyState,
+}
+
+/// The authenticator skips these values without reading them.
+pub(crate) fn is_skippable(text: &str) -> bool {
+    matches!(text.trim(), "" | "``" | "\"\"" | "''")
+}
+
+/// Parses one data string and runs the checks that drop the whole key.
+pub(crate) fn parse_key(key: DataKey, text: &str) -> Parsed {
+    if is_skippable(text) {
+        return Parsed {
+            tree: None,
+            state: KeyState::Empty,
+        };
+    }
+    let tree = match yaml::parse(text) {
+        Ok(tree) => tree,
+        Err(e) => {
+            return Parsed {
+                tree: None,
+                state: KeyState::Unreadable {
+                    message: format!("YAML syntax error: {}", e.message),
+                    offset: e.offset,
+                },
+            };
+        }
+    };
+    // mapAccounts never goes through JSON, so JSON-only failures do not apply.
+    let checked = match key {
+        DataKey::MapAccounts => json::check_yaml(&tree, text),
+        _ => json::check(&tree, text),
+    };
+    let state = match checked {
+        Err(e) => KeyState::Unreadable {
+            message: e.message,
+            offset: tree.node(e.node).start as usize,
+        },
+        Ok(()) => match tree.root {
+            None => KeyState::Empty,
+            Some(root) => match json_type(&tree, text, root) {
+                JsonType::Array(_) => KeyState::Read,
+                JsonType::Null => KeyState::Empty,
+                other => KeyState::Unreadable {
+                    message: format!("the value is {}, not a list", article(other.go_name())),
+                    offset: tree.node(root).start as usize,
+                },
+            },
+        },
+    };
+    Parsed {
+        tree: Some(tree),
+        state,
+    }
+}
+
+fn article(name: &str) -> String {
+    match name {
+        "array" => "a list".to_owned(),
+        "object" => "a mapping".to_owned(),
+        "null" => "null".to_owned(),
+        other => format!("a {other}"),
+    }
+}
+
+/// The items of a readable key's list.
+fn items<'t>(parsed: &'t Parsed) -> Option<(&'t Tree, &'t [NodeId])> {
+    if parsed.state != KeyState::Read {
+        return None;
+    }
+    let tree = parsed.tree.as_ref()?;
+    Some((tree, tree.seq_items(tree.root?)?))
+}
+
+/// Collects type problems while a struct is decoded.
+struct Decoder<'t> {
+    tree: &'t Tree,
+    text: &'t str,
+    index: usize,
+    issues: Vec<FieldIssue>,
+}
+
+impl<'t> Decoder<'t> {
+    fn issue(&mut self, field: String, node: NodeId, found: &'static str, expected: &'static str) {
+        self.issues.push(FieldIssue {
+            index: self.index,
+            field,
+            found,
+            expected,
+            span: self.tree.span(node),
+        });
+    }
+
+    /// Go: a JSON string sets the field, null leaves it, anything else is a type
+    /// error that leaves it as it was.
+    fn string(&mut self, slot: &mut String, field: &str, node: NodeId) {
+        match json_type(self.tree, self.text, node) {
+            JsonType::String(s) => *slot = s.to_owned(),
+            JsonType::Null => {}
+            other => self.issue(field.to_owned(), node, other.go_name(), "string"),
+        }
+    }
+
+    fn string_list(&mut self, slot: &mut Vec<String>, field: &str, node: NodeId) {
+        match json_type(self.tree, self.text, node) {
+            JsonType::Null => slot.clear(),
+            JsonType::Array(seq) => {
+                let items = self.tree.seq_items(seq).unwrap_or_default();
+                let mut out = Vec::with_capacity(items.len());
+                for (i, &item) in items.iter().enumerate() {
+                    match json_type(self.tree, self.text, item) {
+                        JsonType::String(s) => out.push(s.to_owned()),
+                        JsonType::Null => out.push(String::new()),
+                        other => {
+                            self.issue(format!("{field}[{i}]"), item, other.go_name(), "string");
+                            out.push(String::new());
+                        }
+                    }
+                }
+                *slot = out;
+            }
+            other => self.issue(field.to_owned(), node, other.go_name(), "list of strings"),
+        }
+    }
+
+    fn sso(&mut self, slot: &mut Option<SsoMatcher>, node: NodeId) {
+        match json_type(self.tree, self.text, node) {
+            JsonType::Null => *slot = None,
+            JsonType::Object(map) => {
+                // Go decodes into the existing struct when an earlier key set one.
+                let mut sso = slot.take().unwrap_or_default();
+                for (key, value, _) in json::object_entries(self.tree, self.text, map) {
+                    if go_fold_eq(&key, "permissionSetName") {
+                        self.string(&mut sso.permission_set_name, "sso.permissionSetName", value);
+                    } else if go_fold_eq(&key, "accountID") {
+                        self.string(&mut sso.account_id, "sso.accountID", value);
+                    } else if go_fold_eq(&key, "partition") {
+                        self.string(&mut sso.partition, "sso.partition", value);
+                    }
+                }
+                *slot = Some(sso);
+            }
+            other => self.issue("sso".to_owned(), node, other.go_name(), "mapping"),
+        }
+    }
+}
+
+/// Decodes the entries of a list into `T`, one Go struct decode each.
+fn decode_list<T: Default>(
+    parsed: &Parsed,
+    text: &str,
+    mut field: impl FnMut(&mut Decoder<'_>, &mut T, &str, NodeId) -> bool,
+    validate: impl Fn(&T) -> Result<(), String>,
+) -> KeyView<T> {
+    let mut view = KeyView::with_state(parsed.state.clone());
+    let Some((tree, items)) = items(parsed) else {
+        return view;
+    };
+    view.entries.reserve(items.len());
+    let mut decoder = Decoder {
+        tree,
+        text,
+        index: 0,
+        issues: Vec::new(),
+    };
+    for (index, &item) in items.iter().enumerate() {
+        decoder.index = index;
+        let span = entry_span(tree, item);
+        let mut value = T::default();
+        match json_type(tree, text, item) {
+            JsonType::Object(map) => {
+                for (key, node, _) in json::object_entries(tree, text, map) {
+                    field(&mut decoder, &mut value, &key, node);
+                }
+            }
+            JsonType::Null => {
+                view.dropped.push(Dropped {
+                    index,
+                    span,
+                    reason: "the list item is empty".to_owned(),
+                });
+                continue;
+            }
+            other => {
+                view.dropped.push(Dropped {
+                    index,
+                    span,
+                    reason: format!(
+                        "the list item is {}, not a mapping",
+                        article(other.go_name())
+                    ),
+                });
+                continue;
+            }
+        }
+        match validate(&value) {
+            Ok(()) => view.entries.push(Entry { value, index, span }),
+            Err(reason) => view.dropped.push(Dropped {
+                index,
+                span,
+                reason,
+            }),
+        }
+    }
+    view.field_issues = decoder.issues;
+    view
+}
+
+fn entry_span(tree: &Tree, item: NodeId) -> Range<usize> {
+    tree.span(item)
+}
+
+/// Unknown keys are kept, as JSON, in `extra`.
+fn extra(
+    decoder: &Decoder<'_>,
+    map: &mut std::collections::BTreeMap<String, serde_json::Value>,
+    key: &str,
+    node: NodeId,
+) {
+    map.insert(
+        key.to_owned(),
+        json::to_json(decoder.tree, decoder.text, node),
+    );
+}
+
+/// The `mapRoles` entries the authenticator accepts.
+pub(crate) fn roles(parsed: &Parsed, text: &str) -> KeyView<RoleMapping> {
+    decode_list(
+        parsed,
+        text,
+        |d, role: &mut RoleMapping, key, node| {
+            if go_fold_eq(key, "rolearn") {
+                d.string(&mut role.rolearn, "rolearn", node);
+            } else if go_fold_eq(key, "sso") {
+                d.sso(&mut role.sso, node);
+            } else if go_fold_eq(key, "username") {
+                d.string(&mut role.username, "username", node);
+            } else if go_fold_eq(key, "groups") {
+                d.string_list(&mut role.groups, "groups", node);
+            } else if go_fold_eq(key, "userid") {
+                d.string(&mut role.userid, "userid", node);
+            } else {
+                extra(d, &mut role.extra, key, node);
+            }
+            true
+        },
+        validate_role,
+    )
+}
+
+fn validate_role(role: &RoleMapping) -> Result<(), String> {
+    match (&role.rolearn, &role.sso) {
+        (arn, None) if arn.is_empty() => Err("the entry has no rolearn (and no sso)".to_owned()),
+        (arn, Some(_)) if !arn.is_empty() => {
+            Err("the entry has both rolearn and sso; only one is allowed".to_owned())
+        }
+        (_, Some(sso)) => {
+            if sso.account_id.len() != 12 || !sso.account_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "sso.accountID {:?} is not 12 digits",
+                    sso.account_id
+                ));
+            }
+            let name = &sso.permission_set_name;
+            let valid = (1..=32).contains(&name.chars().count())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            if !valid {
+                return Err(format!(
+                    "sso.permissionSetName {name:?} is not 1 to 32 of the characters [A-Za-z0-9_+=,.@-]"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The `mapUsers` entries the authenticator accepts.
+pub(crate) fn users(parsed: &Parsed, text: &str) -> KeyView<UserMapping> {
+    decode_list(
+        parsed,
+        text,
+        |d, user: &mut UserMapping, key, node| {
+            if go_fold_eq(key, "userarn") {
+                d.string(&mut user.userarn, "userarn", node);
+            } else if go_fold_eq(key, "username") {
+                d.string(&mut user.username, "username", node);
+            } else if go_fold_eq(key, "groups") {
+                d.string_list(&mut user.groups, "groups", node);
+            } else if go_fold_eq(key, "userid") {
+                d.string(&mut user.userid, "userid", node);
+            } else {
+                extra(d, &mut user.extra, key, node);
+            }
+            true
+        },
+        |user| {
+            if user.userarn.is_empty() {
+                Err("the entry has no userarn".to_owned())
+            } else {
+                Ok(())
+            }
+        },
+    )
+}
+
+/// The `mapAccounts` entries: yaml.v2 decodes every scalar into its text (null
+/// into `""`) and skips collections.
+pub(crate) fn accounts(parsed: &Parsed, text: &str) -> KeyView<String> {
+    let mut view = KeyView::with_state(parsed.state.clone());
+    let Some((tree, items)) = items(parsed) else {
+        return view;
+    };
+    for (index, &item) in items.iter().enumerate() {
+        let span = entry_span(tree, item);
+        let resolved = tree.resolve(item);
+        match &tree.node(resolved).kind {
+            Kind::Scalar { .. } => {
+                let value = match json::resolve_scalar(tree, text, resolved) {
+                    Ok(yaml::resolve::Resolved::Null) => String::new(),
+                    _ => tree
+                        .scalar(text, resolved)
+                        .map(|(s, _)| s.to_owned())
+                        .unwrap_or_default(),
+                };
+                view.entries.push(Entry { value, index, span });
+            }
+            _ => view.dropped.push(Dropped {
+                index,
+                span,
+                reason: "the list item is a collection, not an account ID".to_owned(),
+            }),
+        }
+    }
+    view
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles_of(text: &str) -> KeyView<RoleMapping> {
+        roles(&parse_key(DataKey::MapRoles, text), text)
+    }
+
+    #[test]
+    fn keys_match_case_insensitively_and_unknown_keys_are_kept() {
+        let view = roles_of(
+            "- roleARN: arn:aws:iam::111122223333:role/A\n  UsErNaMe: a\n  note: keep me\n",
+        );
+        assert_eq!(view.state, KeyState::Read);
+        let role = &view.entries[0].value;
+        assert_eq!(role.rolearn, "arn:aws:iam::111122223333:role/A");
+        assert_eq!(role.username, "a");
+        assert_eq!(role.extra["note"], serde_json::json!("keep me"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_zeroed_and_the_entry_kept() {
+        let view = roles_of(
+            "- rolearn: arn:aws:iam::111122223333:role/A\n  username: yes\n  groups: system:masters\n",
+        );
+        let role = &view.entries[0].value;
+        assert_eq!(role.username, "");
+        assert!(role.groups.is_empty());
+        let fields: Vec<&str> = view.field_issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, ["groups", "username"]);
+    }
+
+    #[test]
+    fn differently_cased_duplicates_resolve_in_sorted_key_order() {
+        // JSON keys are sorted: "ROLEARN" < "rolearn", so the lower-case one wins.
+        let view = roles_of(
+            "- rolearn: arn:aws:iam::111122223333:role/Low\n  ROLEARN: arn:aws:iam::111122223333:role/Up\n",
+        );
+        assert_eq!(
+            view.entries[0].value.rolearn,
+            "arn:aws:iam::111122223333:role/Low"
+        );
+    }
+
+    #[test]
+    fn whole_key_failures() {
+        for (text, needle) in [
+            ("- rolearn: a\n  username: {{SessionName}}\n", "collection"),
+            ("- rolearn: a\n\tusername: b\n", "syntax"),
+            ("rolearn: a\n", "mapping, not a list"),
+            ("- rolearn: a\n  username: .inf\n", "special float"),
+        ] {
+            let view = roles_of(text);
+            match &view.state {
+                KeyState::Unreadable { message, .. } => {
+                    assert!(message.contains(needle), "{text}: {message}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+            assert!(view.entries.is_empty());
+        }
+        for text in ["", "  \n", "\"\"", "''", "``", "~", "# only a comment\n"] {
+            assert_eq!(roles_of(text).state, KeyState::Empty, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn entries_are_validated_one_by_one() {
+        let view = roles_of(concat!(
+            "- username: no-arn\n",
+            "- rolearn: arn:aws:iam::111122223333:role/A\n",
+            "- sso: {permissionSetName: Admin, accountID: \"1234\"}\n",
+            "- sso: {permissionSetName: Admin, accountID: \"111122223333\"}\n",
+            "- just a string\n",
+            "-\n",
+        ));
+        assert_eq!(view.entries.len(), 2);
+        let reasons: Vec<&str> = view.dropped.iter().map(|d| d.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "the entry has no rolearn (and no sso)",
+                "sso.accountID \"1234\" is not 12 digits",
+                "the list item is a string, not a mapping",
+                "the list item is empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn folded_list_item_becomes_one_group() {
+        let text = "- rolearn: arn:aws:iam::1:role/N\n  groups:\n    - system:bootstrappers\n     - system:nodes\n";
+        assert_eq!(
+            roles_of(text).entries[0].value.groups,
+            ["system:bootstrappers - system:nodes"]
+        );
+    }
+
+    #[test]
+    fn accounts_keep_their_text() {
+        let text = "- 012345678901\n- \"111122223333\"\n- 0777\n- ~\n- [nested]\n";
+        let view = accounts(&parse_key(DataKey::MapAccounts, text), text);
+        let ids: Vec<&str> = view.values().map(String::as_str).collect();
+        assert_eq!(ids, ["012345678901", "111122223333", "0777", ""]);
+        assert_eq!(view.dropped.len(), 1);
+        // NaN is only a problem for JSON; mapAccounts never goes through it.
+        let text = "- .nan\n";
+        assert_eq!(
+            accounts(&parse_key(DataKey::MapAccounts, text), text)
+                .entries
+                .len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! A YAML node tree that remembers where every node came from.
+//!
+//! Both parsers (the full one over granit-parser and the line-oriented fast path)
+//! build this tree, so everything downstream (the reader, lint, the editor) is
+//! written once and the two parsers can be compared node for node.
+
+use std::ops::Range;
+
+/// Index of a node in [`Tree::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct NodeId(pub(crate) u32);
+
+/// How a scalar was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+/// The tags that change how yaml.v2 decodes a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Tag {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Null,
+    Binary,
+    Timestamp,
+    Seq,
+    Map,
+    Merge,
+    /// `!` or a local/custom tag: the scalar stays a string.
+    Other,
+}
+
+/// The decoded text of a scalar: a slice of the source when nothing was unescaped
+/// or folded (the common case, no allocation), else an owned copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScalarText {
+    Slice(u32, u32),
+    Owned(Box<str>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Scalar {
+        style: ScalarStyle,
+        text: ScalarText,
+    },
+    /// Children are `Tree::children[range]`.
+    Seq {
+        flow: bool,
+        children: Range<u32>,
+    },
+    /// Children are key, value, key, value, ... in `Tree::children[range]`.
+    Map {
+        flow: bool,
+        children: Range<u32>,
+    },
+    Alias {
+        target: NodeId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub(crate) kind: Kind,
+    /// Source bytes of the node: a scalar's token (quotes included), a flow
+    /// collection from bracket to bracket, a block collection from its first token to
+    /// the end of its last descendant.
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) tag: Option<Tag>,
+    pub(crate) anchor: bool,
+}
+
+/// The first document of a YAML stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tree {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) children: Vec<NodeId>,
+    /// `None` when the document holds no node (empty or only comments).
+    pub(crate) root: Option<NodeId>,
+    /// The stream goes on after the first document (yaml.v2 ignores the rest).
+    pub(crate) more_documents: bool,
+}
+
+impl Tree {
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    /// Follows aliases to the node they stand for.
+    pub(crate) fn resolve(&self, mut id: NodeId) -> NodeId {
+        // Aliases always point backwards, so this terminates; the bound is a belt.
+        for _ in 0..self.nodes.len() {
+            match self.node(id).kind {
+                Kind::Alias { target } => id = target,
+                _ => break,
+            }
+        }
+        id
+    }
+
+    pub(crate) fn kids(&self, range: &Range<u32>) -> &[NodeId] {
+        &self.children[range.start as usize..range.end as usize]
+    }
+
+    /// Sequence items, or `None` when the node is not a sequence.
+    pub(crate) fn seq_items(&self, id: NodeId) -> Option<&[NodeId]> {
+        match &self.node(self.resolve(id)).kind {
+            Kind::Seq { children, .. } => Some(self.kids(children)),
+            _ => None,
+        }
+    }
+
+    /// Mapping pairs as (key, value), or `None` when the node is not a mapping.
+    pub(crate) fn map_pairs(
+        &self,
+        id: NodeId,
+    ) -> Option<impl Iterator<Item = (NodeId, NodeId)> + '_> {
+        match &self.node(self.resolve(id)).kind {
+            Kind::Map { children, .. } => {
+                Some(self.kids(children).chunks_exact(2).map(|kv| (kv[0], kv[1])))
+            }
+            _ => None,
+        }
+    }
+
+    /// A scalar's decoded text and style (after following aliases).
+    pub(crate) fn scalar<'t>(
+        &'t self,
+        source: &'t str,
+        id: NodeId,
+    ) -> Option<(&'t str, ScalarStyle)> {
+        match &self.node(self.resolve(id)).kind {
+            Kind::Scalar { style, text } => Some((scalar_text(source, text), *style)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn span(&self, id: NodeId) -> Range<usize> {
+        let n = self.node(id);
+        n.start as usize..n.end as usize
+    }
+
+    /// True when the node or anything below it is a flow collection.
+    pub(crate) fn is_flow(&self, id: NodeId) -> bool {
+        matches!(
+            self.node(id).kind,
+            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. }
+        )
+    }
+}
+
+pub(crate) fn scalar_text<'t>(source: &'t str, text: &'t ScalarText) -> &'t str {
+    match text {
+        ScalarText::Slice(a, b) => source.get(*a as usize..*b as usize).unwrap_or_default(),
+        ScalarText::Owned(s) => s,
+    }
+}
+
+/// Collects children while a tree is built bottom-up, so that every collection's
+/// children end up contiguous in [`Tree::children`] without a vector per node.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    pub(crate) tree: Tree,
+    pending: Vec<NodeId>,
+    open: Vec<Open>,
+}
+
+#[derive(Debug)]
+struct Open {
+    node: NodeId,
+    first_pending: usize,
+}
+
+impl Builder {
+    pub(crate) fn with_capacity(nodes: usize) -> Self {
+        Builder {
+            tree: Tree {
+                nodes: Vec::with_capacity(nodes),
+                children: Vec::with_capacity(nodes),
+                ..Tree::default()
+            },
+            pending: Vec::with_capacity(64),
+            open: Vec::with_capacity(8),
+        }
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        let id = NodeId(self.tree.nodes.len() as u32);
+        self.tree.nodes.push(node);
+        id
+    }
+
+    fn attach(&mut self, id: NodeId) {
+        if self.open.is_empty() {
+            if self.tree.root.is_none() {
+                self.tree.root = Some(id);
+            }
+        } else {
+            self.pending.push(id);
+        }
+    }
+
+    pub(crate) fn scalar(
+        &mut self,
+        style: ScalarStyle,
+        text: ScalarText,
+        span: (u32, u32),
+        tag: Option<Tag>,
+        anchor: bool,
+    ) -> NodeId {
+        let id = self.push(Node {
+            kind: Kind::Scalar { style, text },
+            start: span.0,
+            end: span.1,
+            tag,
+            anchor,
+        });
+        self.attach(id);
+        id
+    }
+
+    pub(crate) fn alias(&mut self, target: NodeId, span: (u32, u32)) -> NodeId {
+        let id = self.push(Node {
+            kind: Kind::Alias { target },
+            start: span.0,
+            end: span.1,
+            tag: None,
+            anchor: false,
+        });
+        self.attach(id);
+        id
+    }
+
+    pub(crate) fn open(
+        &mut self,
+        map: bool,
+        flow: bool,
+        start: u32,
+        tag: Option<Tag>,
+        anchor: bool,
+    ) -> NodeId {
+        let kind = if map {
+            Kind::Map {
+                flow,
+                children: 0..0,
+            }
+        } else {
+            Kind::Seq {
+                flow,
+                children: 0..0,
+            }
+        };
+        let id = self.push(Node {
+            kind,
+            start,
+            end: start,
+            tag,
+            anchor,
+        });
+        self.attach(id);
+        self.open.push(Open {
+            node: id,
+            first_pending: self.pending.len(),
+        });
+        id
+    }
+
+    /// Closes the innermost collection. `flow_end` is the offset after a flow
+    /// collection's closing bracket; block collections end with their last child.
+    pub(crate) fn close(&mut self, flow_end: Option<u32>) {
+        let Some(open) = self.open.pop() else { return };
+        let first = self.tree.children.len() as u32;
+        let last_child_end = self
+            .pending
+            .last()
+            .filter(|_| self.pending.len() > open.first_pending)
+            .map(|&c| self.tree.nodes[c.0 as usize].end);
+        self.tree
+            .children
+            .extend(self.pending.drain(open.first_pending..));
+        let range = first..self.tree.children.len() as u32;
+        let node = &mut self.tree.nodes[open.node.0 as usize];
+        match &mut node.kind {
+            Kind::Seq { children, .. } | Kind::Map { children, .. } => *children = range,
+            _ => {}
+        }
+        node.end = flow_end
+            .or(last_child_end)
+            .unwrap_or(node.start)
+            .max(node.start);
+    }
+
+    pub(crate) fn innermost_is_flow(&self) -> bool {
+        self.open.last().is_some_and(|o| self.tree.is_flow(o.node))
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    pub(crate) fn finish(self) -> Tree {
+        self.tree
+    }
+}

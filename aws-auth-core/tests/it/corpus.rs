@@ -1,0 +1,61 @@
+//! Every ConfigMap in `../shared/corpus` must read exactly as `expected.json` says.
+
+use std::path::PathBuf;
+
+use aws_auth_core::{DataKey, Document, KeyState};
+use serde_json::Value;
+
+pub(crate) fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AWS_AUTH_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+fn expected() -> Vec<Value> {
+    let path = corpus_dir().join("expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the shared corpus must be beside the checkout ({}): {e}",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("expected.json is JSON")
+}
+
+#[test]
+fn corpus_reads_as_expected() {
+    let cases = expected();
+    assert!(cases.len() >= 18, "the corpus has {} cases", cases.len());
+    for case in &cases {
+        let file = case["file"].as_str().unwrap();
+        let text = std::fs::read_to_string(corpus_dir().join(file)).unwrap();
+        let doc = Document::parse_manifest(text.as_str());
+        let configmap_ok = case["configmap_ok"].as_bool().unwrap();
+        let Ok(doc) = doc else {
+            assert!(!configmap_ok, "{file}: {:?}", doc.unwrap_err());
+            continue;
+        };
+        assert!(configmap_ok, "{file} should not read as a ConfigMap");
+        let view = serde_json::to_value(doc.view()).unwrap();
+        for key in ["mapRoles", "mapUsers", "mapAccounts"] {
+            assert_eq!(view[key], case[key], "{file}: {key}");
+        }
+        let parse_ok = DataKey::ALL
+            .iter()
+            .all(|&k| !matches!(doc.view().state(k), KeyState::Unreadable { .. }));
+        assert_eq!(
+            parse_ok,
+            case["parse_ok"].as_bool().unwrap(),
+            "{file}: parse_ok"
+        );
+        let strings = case["data_strings"].as_object().unwrap();
+        for key in DataKey::ALL {
+            assert_eq!(
+                doc.data_string(key),
+                strings.get(key.as_str()).and_then(Value::as_str),
+                "{file}: data string {key}"
+            );
+        }
+    }
+}

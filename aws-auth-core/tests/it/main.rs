@@ -1,0 +1,4 @@
+//! The core crate's integration tests: the shared corpus, the fixtures, and
+//! property tests of the reader and the editor.
+
+mod corpus;
