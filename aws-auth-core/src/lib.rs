@@ -14,10 +14,13 @@
 
 pub mod arn;
 mod document;
+pub mod explain;
+pub mod lint;
 pub(crate) mod manifest;
 pub mod model;
 pub mod position;
 pub(crate) mod read;
+pub(crate) mod template;
 pub(crate) mod yaml;
 
 pub use document::{Document, ManifestError};

@@ -96,7 +96,10 @@ impl Manifest {
     /// several documents.
     pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
         let docs = full::parse_stream(text, false).map_err(|e| {
-            ManifestError::new(e.offset, format!("YAML syntax error: {}", e.message))
+            let hint = block_hint(text, e.offset)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            ManifestError::new(e.offset, format!("YAML syntax error: {}{hint}", e.message))
         })?;
         let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
         let tree = choose(text, docs)?;
@@ -116,7 +119,7 @@ impl Manifest {
         let pairs: Vec<(NodeId, NodeId)> = pairs.collect();
         let mut seen: Vec<(String, usize)> = Vec::new();
         let mut unknown: Vec<(String, usize)> = Vec::new();
-        let mut field = |name: &str| -> Option<NodeId> {
+        let field = |name: &str| -> Option<NodeId> {
             pairs
                 .iter()
                 .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))
@@ -245,6 +248,59 @@ impl Manifest {
     pub(crate) fn value(&self, key: &str) -> Option<&DataValue> {
         self.values.iter().find(|v| v.key == key)
     }
+}
+
+/// Explains a syntax error inside or just after a `key: |` block, the usual way
+/// aws-auth manifests break: content not indented past its key, or a first line
+/// indented deeper than the rest.
+fn block_hint(text: &str, offset: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let error_line = text[..offset.min(text.len())].matches('\n').count();
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let error_indent = indent(lines.get(error_line)?);
+    for h in (0..error_line).rev() {
+        let line = lines[h];
+        let content = line.trim();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let header = content.split_once(':').and_then(|(key, rest)| {
+            let rest = rest.split('#').next().unwrap_or("").trim();
+            let is_header = rest.starts_with(['|', '>'])
+                && rest[1..]
+                    .chars()
+                    .all(|c| matches!(c, '-' | '+' | '1'..='9'));
+            is_header.then_some((key, rest))
+        });
+        let Some((key, rest)) = header else {
+            // A line of the block itself: keep looking for its header.
+            if indent(line) > 0 {
+                continue;
+            }
+            return None;
+        };
+        let key_col = indent(line);
+        let first = (h + 1..lines.len()).find(|&i| !lines[i].trim().is_empty())?;
+        let first_indent = indent(lines[first]);
+        let (el, hl, fl) = (error_line + 1, h + 1, first + 1);
+        if first_indent <= key_col {
+            return Some(format!(
+                "the value of `{key}: {rest}` (line {hl}) must be indented deeper than `{key}`, but line {fl} is not"
+            ));
+        }
+        if error_indent <= key_col && error_line > first {
+            return Some(format!(
+                "line {el} is not indented deeper than `{key}:` (line {hl}), so it ends that block early; indent every line of the value deeper than the key"
+            ));
+        }
+        if error_indent < first_indent {
+            return Some(format!(
+                "the indentation of the `{key}: {rest}` block is set by its first line (line {fl}, {first_indent} spaces), and line {el} has only {error_indent}"
+            ));
+        }
+        return None;
+    }
+    None
 }
 
 /// Picks the ConfigMap among the documents of a file.

@@ -1,0 +1,204 @@
+//! Lint: what the reader rejects (errors) and what it accepts but does not do
+//! what the author meant (warnings), each with a stable code and a position.
+//!
+//! ```
+//! use aws_auth_core::lint::{lint_manifest, Severity};
+//!
+//! let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Dev\n      username: {{SessionName}}\n";
+//! let diagnostics = lint_manifest(manifest);
+//! assert_eq!(diagnostics[0].code.as_str(), "unquoted-template");
+//! assert_eq!(diagnostics[0].severity, Severity::Error);
+//! assert_eq!((diagnostics[0].position.line, diagnostics[0].position.column), (8, 17));
+//! ```
+
+mod entries;
+mod syntax;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::document::Document;
+use crate::model::DataKey;
+use crate::position::Position;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The authenticator rejects something: a key, an entry or a field is lost.
+    Error,
+    /// Accepted, but it does not do what the author meant.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident => $name:literal, $severity:ident, $summary:literal;)*) => {
+        /// A diagnostic's stable identifier.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $(#[doc = $summary] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as printed (`kebab-case`, stable across releases).
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity every diagnostic with this code has.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One line saying what the code is about.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    ManifestInvalid => "manifest-invalid", Error, "The ConfigMap itself is not valid: kubectl apply would refuse it.";
+    UnquotedTemplate => "unquoted-template", Error, "An unquoted {{...}} template is YAML flow syntax: the whole key is dropped.";
+    KeyUnreadable => "key-unreadable", Error, "The key cannot be read (syntax error, not a list): every mapping in it is ignored.";
+    EntryDropped => "entry-dropped", Error, "An entry the reader drops (no ARN, not a mapping, invalid sso).";
+    FieldWrongType => "field-wrong-type", Error, "A field of the wrong type (yes, 123, a string for groups) is read as empty.";
+    FoldedListItem => "folded-list-item", Warning, "A list item indented one space too far folds into the previous value.";
+    RolearnWithPath => "rolearn-with-path", Warning, "A role ARN with an IAM path never matches: session ARNs carry no path.";
+    DuplicateArn => "duplicate-arn", Warning, "The same ARN is mapped more than once: only the last mapping counts.";
+    ArnCaseMismatch => "arn-case-mismatch", Warning, "ARNs that differ only in case: the reader cannot tell them apart.";
+    UserArnInMapRoles => "user-arn-in-maproles", Warning, "An IAM user ARN under mapRoles.";
+    RoleArnInMapUsers => "role-arn-in-mapusers", Warning, "An IAM role ARN under mapUsers.";
+    AssumedRoleArn => "assumed-role-arn", Warning, "An sts assumed-role ARN never matches: map the role ARN.";
+    WildcardArn => "wildcard-arn", Warning, "Wildcards in ARNs are compared literally and never match.";
+    InvalidArn => "invalid-arn", Warning, "A value that is not an IAM principal ARN never matches.";
+    SsoEntry => "sso-entry", Warning, "sso entries need the SSORoleMatch feature gate, which EKS does not enable.";
+    UnknownTemplate => "unknown-template", Warning, "A template the reader does not know (or mis-cased) stays literal text.";
+    TemplateNotApplicable => "template-not-applicable", Warning, "A template that cannot be filled for this kind of mapping.";
+    TemplateEaten => "template-eaten", Warning, "A node user name whose template was removed (system:node:).";
+    UnknownKey => "unknown-key", Warning, "A key the reader ignores.";
+    DuplicateKey => "duplicate-key", Warning, "A field set twice in one entry: only one of the values counts.";
+    KeyCase => "key-case", Warning, "A key in a case that aws-iam-authenticator 0.5 ignores.";
+    MissingUsername => "missing-username", Warning, "An entry without a username.";
+    GroupsEmpty => "groups-empty", Warning, "An entry without groups.";
+    SurroundingSpace => "surrounding-space", Warning, "A value with leading or trailing spaces never matches as intended.";
+    TrailingWhitespace => "trailing-whitespace", Warning, "Lines end with spaces: kubectl edit then rewrites the value as one quoted string.";
+    Tab => "tab", Warning, "A tab character; YAML indentation must use spaces.";
+    Placeholder => "placeholder", Warning, "A documentation placeholder such as <ARN of the role> is still in place.";
+    NodeRoleIncomplete => "node-role-incomplete", Warning, "A node mapping without system:bootstrappers or system:nodes: nodes cannot join.";
+    AccountIdNotString => "account-id-not-string", Warning, "An unquoted account ID: other YAML tools may read it as a number.";
+    AccountIdInvalid => "account-id-invalid", Warning, "An account ID that is not 12 digits never matches.";
+    MultipleDocuments => "multiple-documents", Warning, "The value holds several YAML documents; only the first is read.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Stable identifier.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One or two sentences: what is wrong, what it does, how to fix it.
+    pub message: String,
+    /// The data key, or `None` for the manifest itself.
+    #[serde(serialize_with = "key_name")]
+    pub key: Option<DataKey>,
+    /// Where: in the manifest, or in the bare data string.
+    #[serde(flatten)]
+    pub position: Position,
+}
+
+fn key_name<S: serde::Serializer>(key: &Option<DataKey>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(k) => s.serialize_str(k.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Collects diagnostics with positions resolved against the document.
+pub(crate) struct Sink<'d> {
+    doc: &'d Document,
+    out: Vec<(DataKey, usize, Diagnostic)>,
+}
+
+impl<'d> Sink<'d> {
+    pub(crate) fn push(&mut self, code: Code, key: DataKey, offset: usize, message: String) {
+        let position = self.doc.position(key, offset);
+        self.out.push((
+            key,
+            offset,
+            Diagnostic {
+                code,
+                severity: code.severity(),
+                message,
+                key: Some(key),
+                position,
+            },
+        ));
+    }
+}
+
+/// Lints a document.
+pub fn lint(doc: &Document) -> Vec<Diagnostic> {
+    let mut sink = Sink {
+        doc,
+        out: Vec::new(),
+    };
+    for key in DataKey::ALL {
+        syntax::check(doc, key, &mut sink);
+    }
+    entries::check(doc, &mut sink);
+    let mut out = sink.out;
+    out.sort_by(|a, b| (a.0, a.1, a.2.code).cmp(&(b.0, b.1, b.2.code)));
+    out.dedup_by(|a, b| a.2 == b.2);
+    out.into_iter().map(|(_, _, d)| d).collect()
+}
+
+/// Lints a manifest's text: a manifest that is not a valid ConfigMap gives one
+/// `manifest-invalid` error, anything else the diagnostics of its data.
+pub fn lint_manifest(text: &str) -> Vec<Diagnostic> {
+    match Document::parse_manifest(text) {
+        Ok(doc) => lint(&doc),
+        Err(e) => vec![Diagnostic {
+            code: Code::ManifestInvalid,
+            severity: Severity::Error,
+            message: e.message,
+            key: None,
+            position: e.position,
+        }],
+    }
+}
+
+impl Document {
+    /// Lints this document; see [`lint`].
+    pub fn lint(&self) -> Vec<Diagnostic> {
+        lint(self)
+    }
+}
