@@ -14,6 +14,7 @@
 
 pub mod arn;
 mod document;
+pub mod edit;
 pub mod explain;
 pub mod lint;
 pub(crate) mod manifest;

@@ -373,7 +373,12 @@ fn data_values(
             return match resolve_scalar(tree, text, data_res) {
                 Ok(Resolved::Null) => Ok((
                     DataSection::Replace {
-                        token: node.start as usize..node.end as usize,
+                        token: value_token(
+                            text,
+                            tree.node(data_key).end as usize,
+                            node.start as usize,
+                            node.end as usize,
+                        ),
                         key_col,
                     },
                     Vec::new(),
@@ -490,6 +495,7 @@ fn data_values(
                 Codec::Whole,
             ),
         };
+        let token = value_token(text, key_node.end as usize, token.start, token.end);
         last_end = last_end.max(token.end);
         values.push(DataValue {
             key,
@@ -519,6 +525,21 @@ fn data_values(
         DataSection::Block { col, insert_at }
     };
     Ok((section, values))
+}
+
+/// An absent value (`key:`) is placed right after its key's colon, where a new
+/// value can be written; other tokens are kept.
+fn value_token(text: &str, key_end: usize, start: usize, end: usize) -> Range<usize> {
+    if start != end {
+        return start..end;
+    }
+    let rest = &text[key_end..];
+    let skip = rest.len() - rest.trim_start_matches(' ').len();
+    if rest.as_bytes().get(skip) == Some(&b':') {
+        let at = key_end + skip + 1;
+        return at..at;
+    }
+    start..end
 }
 
 /// The token a value occupies and how it can be edited in place.

@@ -226,7 +226,14 @@ pub(crate) fn check(tree: &Tree, text: &str) -> Result<(), ConversionError> {
                         continue;
                     }
                     if let Err(message) = key_string(tree, text, k) {
-                        return Err(ConversionError { node: k, message });
+                        // A collection key (`{{x}}`) is reported where its mapping starts.
+                        let node = if matches!(tree.node(tree.resolve(k)).kind, Kind::Scalar { .. })
+                        {
+                            k
+                        } else {
+                            id
+                        };
+                        return Err(ConversionError { node, message });
                     }
                 }
             }

@@ -2,3 +2,4 @@
 //! property tests of the reader and the editor.
 
 mod corpus;
+mod edit;

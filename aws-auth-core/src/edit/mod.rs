@@ -1,0 +1,562 @@
+//! Editing without wholesale replacement.
+//!
+//! An edit is a list of operations applied together. Only the bytes of the
+//! entries it touches change: every other byte of every data string and of the
+//! manifest stays as it was, and new entries are written in the style of their
+//! neighbours. After the edit the result is read again and compared with what
+//! the operations should produce; anything else is an error and nothing is
+//! returned to write.
+//!
+//! ```
+//! use aws_auth_core::edit::{Guards, MappingSpec, Op};
+//! use aws_auth_core::Document;
+//!
+//! let doc = Document::parse_manifest(concat!(
+//!     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n",
+//!     "  mapRoles: |\n",
+//!     "    # nodes\n",
+//!     "    - rolearn: arn:aws:iam::111122223333:role/Nodes\n",
+//!     "      username: system:node:{{EC2PrivateDNSName}}\n",
+//!     "      groups: [system:bootstrappers, system:nodes]\n",
+//! ))?;
+//! let add = Op::AddUser(MappingSpec {
+//!     arn: "arn:aws:iam::111122223333:user/alice".into(),
+//!     username: "alice".into(),
+//!     groups: vec!["devs".into()],
+//! });
+//! let edited = doc.edit(&[add], &Guards::default())?;
+//! let text = edited.manifest().unwrap();
+//! assert!(text.starts_with(doc.manifest_text().unwrap()));
+//! // The new key copies the style of its neighbours (flow-style groups here).
+//! assert!(text.ends_with("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [devs]\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod layout;
+pub(crate) mod plan;
+mod render;
+mod splice;
+mod style;
+mod write;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::arn::Arn;
+use crate::document::Document;
+use crate::model::{DataKey, FieldIssue, KeyState, KeyView, MapView};
+use crate::position::Position;
+
+/// A role or user mapping to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingSpec {
+    /// The role or user ARN (a role without its IAM path).
+    pub arn: String,
+    /// The Kubernetes user name (templates allowed, e.g. `dev:{{SessionName}}`).
+    pub username: String,
+    /// The Kubernetes groups.
+    pub groups: Vec<String>,
+}
+
+/// What an update does to the groups.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GroupsChange {
+    /// Leave them as they are.
+    #[default]
+    Keep,
+    /// Replace them.
+    Replace(Vec<String>),
+    /// Add these after the existing ones (those already present are skipped).
+    Append(Vec<String>),
+}
+
+/// One operation of an edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Map a role (refused if the role is already mapped differently).
+    AddRole(MappingSpec),
+    /// Map a user (refused if the user is already mapped differently).
+    AddUser(MappingSpec),
+    /// Change the mapping of a role the reader uses (the last one).
+    UpdateRole {
+        /// The role ARN (matched without case, as the reader does).
+        arn: String,
+        /// A new username, or `None` to keep it.
+        username: Option<String>,
+        /// What happens to the groups.
+        groups: GroupsChange,
+    },
+    /// Change the mapping of a user.
+    UpdateUser {
+        /// The user ARN.
+        arn: String,
+        /// A new username, or `None` to keep it.
+        username: Option<String>,
+        /// What happens to the groups.
+        groups: GroupsChange,
+    },
+    /// Remove every mapping of a role (duplicates included: leaving one would
+    /// bring an older mapping back to life).
+    RemoveRole {
+        /// The role ARN.
+        arn: String,
+    },
+    /// Remove every mapping of a user.
+    RemoveUser {
+        /// The user ARN.
+        arn: String,
+    },
+    /// Remove every role and user mapping with this exact username.
+    RemoveUsername {
+        /// The username (must not be empty).
+        username: String,
+    },
+    /// Add an account to `mapAccounts`.
+    AddAccount(String),
+    /// Remove an account from `mapAccounts`.
+    RemoveAccount(String),
+}
+
+impl Op {
+    pub(crate) fn key(&self) -> Option<DataKey> {
+        match self {
+            Op::AddRole(_) | Op::UpdateRole { .. } | Op::RemoveRole { .. } => {
+                Some(DataKey::MapRoles)
+            }
+            Op::AddUser(_) | Op::UpdateUser { .. } | Op::RemoveUser { .. } => {
+                Some(DataKey::MapUsers)
+            }
+            Op::AddAccount(_) | Op::RemoveAccount(_) => Some(DataKey::MapAccounts),
+            Op::RemoveUsername { .. } => None,
+        }
+    }
+}
+
+/// The safety net of an edit.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    /// Carry on despite the guards (they are reported in [`Edited::forced`]).
+    pub force: bool,
+    /// Principals whose mappings must not be removed or rewritten: the caller's
+    /// own identity, the cluster creator's entry. Role sessions and role paths
+    /// are canonicalised before comparing.
+    pub protected: Vec<Arn>,
+}
+
+/// Why a guard stopped an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GuardKind {
+    /// A node role (`system:node:...`, `system:nodes`, `system:bootstrappers`).
+    NodeRole,
+    /// A Fargate pod execution role.
+    FargateRole,
+    /// A Windows node role (`eks:kube-proxy-windows`).
+    WindowsNodeRole,
+    /// A principal the caller protected.
+    Protected,
+    /// The last mapping that grants `system:masters`.
+    LastAdmin,
+}
+
+impl GuardKind {
+    fn describe(self) -> &'static str {
+        match self {
+            GuardKind::NodeRole => "node role",
+            GuardKind::FargateRole => "Fargate pod execution role",
+            GuardKind::WindowsNodeRole => "Windows node role",
+            GuardKind::Protected => "protected principal",
+            GuardKind::LastAdmin => "last administrator",
+        }
+    }
+
+    fn consequence(self) -> &'static str {
+        match self {
+            GuardKind::NodeRole => "nodes using this role would stop joining the cluster",
+            GuardKind::FargateRole => "Fargate pods would stop being scheduled",
+            GuardKind::WindowsNodeRole => "Windows nodes would stop joining or lose DNS",
+            GuardKind::Protected => "the principal would lose its access",
+            GuardKind::LastAdmin => "nobody could administer the cluster",
+        }
+    }
+}
+
+/// A guard an edit trips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// What kind of guard.
+    pub kind: GuardKind,
+    /// The mapping concerned, if one.
+    pub position: Option<Position>,
+    /// What would break.
+    pub message: String,
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What one operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A mapping or account was added.
+    Added {
+        /// Index of the operation.
+        op: usize,
+        /// Where.
+        key: DataKey,
+        /// The ARN or account.
+        principal: String,
+    },
+    /// A mapping was rewritten.
+    Updated {
+        /// Index of the operation.
+        op: usize,
+        /// Where.
+        key: DataKey,
+        /// The ARN.
+        principal: String,
+    },
+    /// Mappings were removed.
+    Removed {
+        /// Index of the operation.
+        op: usize,
+        /// Where.
+        key: DataKey,
+        /// The ARN, account or username.
+        principal: String,
+        /// How many entries.
+        count: usize,
+    },
+    /// Nothing to do: already so.
+    Unchanged {
+        /// Index of the operation.
+        op: usize,
+        /// What was already so.
+        what: String,
+    },
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added { key, principal, .. } => write!(f, "added {principal} to {key}"),
+            Change::Updated { key, principal, .. } => write!(f, "updated {principal} in {key}"),
+            Change::Removed {
+                key,
+                principal,
+                count: 1,
+                ..
+            } => write!(f, "removed {principal} from {key}"),
+            Change::Removed {
+                key,
+                principal,
+                count,
+                ..
+            } => write!(f, "removed {count} mappings of {principal} from {key}"),
+            Change::Unchanged { what, .. } => write!(f, "unchanged: {what}"),
+        }
+    }
+}
+
+/// How a data value was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Only the touched entries' bytes changed.
+    InPlace,
+    /// The value was rendered again as a whole (only this value).
+    Rewritten {
+        /// Why it could not be edited in place.
+        reason: String,
+    },
+    /// The key did not exist and was added.
+    Created,
+}
+
+/// One data key before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEdit {
+    /// The key.
+    pub key: DataKey,
+    /// The value before (`None`: the key did not exist).
+    pub before: Option<String>,
+    /// The value after.
+    pub after: String,
+    /// How it was written.
+    pub written: Written,
+}
+
+/// The result of an edit, verified.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    /// What each operation did.
+    pub changes: Vec<Change>,
+    /// The data keys that changed.
+    pub keys: Vec<KeyEdit>,
+    /// Guards overridden with [`Guards::force`].
+    pub forced: Vec<Guard>,
+    /// The document after the edit.
+    pub document: Document,
+}
+
+impl Edited {
+    /// True when nothing changed.
+    pub fn is_noop(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The new manifest text, when the document came from a manifest.
+    pub fn manifest(&self) -> Option<&str> {
+        self.document.manifest_text()
+    }
+
+    /// The changed data keys and their new values (what a write must send).
+    pub fn changed_data(&self) -> BTreeMap<String, String> {
+        self.keys
+            .iter()
+            .map(|k| (k.key.as_str().to_owned(), k.after.clone()))
+            .collect()
+    }
+
+    /// A unified diff of the changed data strings.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for k in &self.keys {
+            let before = k.before.as_deref().unwrap_or("");
+            let old = if k.before.is_some() {
+                format!("a/data.{}", k.key)
+            } else {
+                "/dev/null".to_owned()
+            };
+            let diff = similar::TextDiff::from_lines(before, &k.after);
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&old, &format!("b/data.{}", k.key))
+                    .to_string(),
+            );
+        }
+        out
+    }
+}
+
+/// Why an edit was refused. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EditError {
+    /// An operation's input is not acceptable.
+    #[error("operation {}: {message}", op + 1)]
+    Invalid {
+        /// Index of the operation.
+        op: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An update or removal names something that is not mapped.
+    #[error("operation {}: {message}", op + 1)]
+    NotFound {
+        /// Index of the operation.
+        op: usize,
+        /// What is missing.
+        message: String,
+    },
+    /// An add names something already mapped differently.
+    #[error("operation {}: {message}", op + 1)]
+    Conflict {
+        /// Index of the operation.
+        op: usize,
+        /// The existing mapping.
+        message: String,
+    },
+    /// The key to edit cannot be read; fix it first (`aws-auth lint` says how).
+    #[error("line {}, column {}: {key} cannot be read ({message}); fix it before editing it", position.line, position.column)]
+    Unreadable {
+        /// The key.
+        key: DataKey,
+        /// Why it cannot be read.
+        message: String,
+        /// Where.
+        position: Position,
+    },
+    /// Guards refused the edit (use `force` to override).
+    #[error("refused: {}", guards.iter().map(|g| g.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Guarded {
+        /// The guards tripped.
+        guards: Vec<Guard>,
+    },
+    /// The manifest's layout does not allow the edit.
+    #[error("{message}")]
+    Layout {
+        /// Why.
+        message: String,
+    },
+    /// The edited result does not read back as intended (a bug; nothing is written).
+    #[error(
+        "the edit was not applied because its result does not read back as intended: {message}"
+    )]
+    Verification {
+        /// What differed.
+        message: String,
+    },
+}
+
+impl EditError {
+    pub(crate) fn invalid(op: usize, message: impl Into<String>) -> Self {
+        EditError::Invalid {
+            op,
+            message: message.into(),
+        }
+    }
+}
+
+impl Document {
+    /// Applies operations together, with guards; see the [module](crate::edit) docs.
+    pub fn edit(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
+        let (plan, expected) = plan::plan(self, ops)?;
+        let tripped = plan::guards(self, &plan, &expected, guards);
+        if !tripped.is_empty() && !guards.force {
+            return Err(EditError::Guarded { guards: tripped });
+        }
+        let mut inner = Vec::new();
+        for key in DataKey::ALL {
+            let key_plan = plan.key(key);
+            if key_plan.is_noop() {
+                continue;
+            }
+            let edit = render::render(self, key, key_plan).ok_or_else(|| EditError::Layout {
+                message: format!("{key} is laid out in a way this edit cannot be placed into (an item's `-` is separated from its content by a comment)"),
+            })?;
+            if edit.after != edit.before || self.data_string(key).is_none() {
+                inner.push((key, edit));
+            }
+        }
+        if inner.is_empty() {
+            return Ok(Edited {
+                changes: plan.changes,
+                keys: Vec::new(),
+                forced: if guards.force { tripped } else { Vec::new() },
+                document: self.clone(),
+            });
+        }
+        let (document, written) = write::write(self, &inner)?;
+        verify(self, &document, &expected, &inner)?;
+        let keys = inner
+            .into_iter()
+            .zip(written)
+            .map(|((key, edit), (_, written))| KeyEdit {
+                key,
+                before: self.data_string(key).map(str::to_owned),
+                after: edit.after,
+                written,
+            })
+            .collect();
+        Ok(Edited {
+            changes: plan.changes,
+            keys,
+            forced: tripped,
+            document,
+        })
+    }
+}
+
+/// The reader's view after the edit must be the view before plus exactly the
+/// operations; every other data value must be untouched.
+fn verify(
+    before: &Document,
+    after: &Document,
+    expected: &MapView,
+    edits: &[(DataKey, render::InnerEdit)],
+) -> Result<(), EditError> {
+    let fail = |message: String| Err(EditError::Verification { message });
+    for key in before.data_keys() {
+        if edits.iter().any(|(k, _)| k.as_str() == key) {
+            continue;
+        }
+        if before.data_value(key) != after.data_value(key) {
+            return fail(format!(
+                "data.{key} changed although the edit does not touch it"
+            ));
+        }
+    }
+    let got = after.view();
+    same(
+        DataKey::MapRoles,
+        &got.roles,
+        &expected.roles,
+        &before.view().roles.field_issues,
+    )?;
+    same(
+        DataKey::MapUsers,
+        &got.users,
+        &expected.users,
+        &before.view().users.field_issues,
+    )?;
+    same(
+        DataKey::MapAccounts,
+        &got.accounts,
+        &expected.accounts,
+        &before.view().accounts.field_issues,
+    )?;
+    Ok(())
+}
+
+fn same<T: PartialEq + fmt::Debug>(
+    key: DataKey,
+    got: &KeyView<T>,
+    want: &KeyView<T>,
+    issues_before: &[FieldIssue],
+) -> Result<(), EditError> {
+    let fail = |message: String| {
+        Err(EditError::Verification {
+            message: format!("{key}: {message}"),
+        })
+    };
+    let state_ok = got.state == want.state
+        || (want.entries.is_empty()
+            && matches!(
+                got.state,
+                KeyState::Empty | KeyState::Read | KeyState::Absent
+            ));
+    if !state_ok {
+        return fail(format!(
+            "it reads as {:?} instead of {:?}",
+            got.state, want.state
+        ));
+    }
+    let got_values: Vec<&T> = got.values().collect();
+    let want_values: Vec<&T> = want.values().collect();
+    if got_values != want_values {
+        let at = got_values
+            .iter()
+            .zip(&want_values)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got_values.len().min(want_values.len()));
+        return fail(format!(
+            "entry {} reads as {:?}, expected {:?}",
+            at + 1,
+            got_values.get(at),
+            want_values.get(at)
+        ));
+    }
+    let reasons = |v: &KeyView<T>| {
+        v.dropped
+            .iter()
+            .map(|d| d.reason.clone())
+            .collect::<Vec<_>>()
+    };
+    if reasons(got) != reasons(want) {
+        return fail("the entries the reader drops changed".to_owned());
+    }
+    let known = |i: &FieldIssue| {
+        issues_before
+            .iter()
+            .any(|b| b.field == i.field && b.found == i.found && b.expected == i.expected)
+    };
+    if let Some(new) = got.field_issues.iter().find(|i| !known(i)) {
+        return fail(format!("the edit made {} a {}", new.field, new.found));
+    }
+    Ok(())
+}

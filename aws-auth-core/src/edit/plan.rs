@@ -1,0 +1,748 @@
+//! Applying operations to the reader's view: which entries an edit removes,
+//! rewrites or appends, what the view must look like afterwards, and which
+//! guards it trips.
+
+use super::{Change, EditError, GroupsChange, Guard, GuardKind, Guards, MappingSpec, Op};
+use crate::arn::{Arn, PrincipalKind};
+use crate::document::Document;
+use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
+use crate::template;
+
+/// What happens to one existing entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Fate {
+    Keep,
+    Remove,
+    /// Rewrite username and/or groups (`None`: unchanged).
+    Update {
+        username: Option<String>,
+        groups: Option<Vec<String>>,
+    },
+}
+
+/// A new entry to append (roles and users), or account.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NewItem {
+    pub(crate) arn: String,
+    pub(crate) username: String,
+    pub(crate) groups: Vec<String>,
+}
+
+/// The plan for one key: a fate per existing entry (by view entry index) and the
+/// items to append.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct KeyPlan {
+    pub(crate) fates: Vec<Fate>,
+    pub(crate) new: Vec<NewItem>,
+}
+
+impl KeyPlan {
+    fn new(len: usize) -> Self {
+        KeyPlan {
+            fates: vec![Fate::Keep; len],
+            new: Vec::new(),
+        }
+    }
+
+    pub(crate) fn is_noop(&self) -> bool {
+        self.new.is_empty() && self.fates.iter().all(|f| *f == Fate::Keep)
+    }
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan {
+    pub(crate) roles: KeyPlan,
+    pub(crate) users: KeyPlan,
+    pub(crate) accounts: KeyPlan,
+    pub(crate) changes: Vec<Change>,
+}
+
+impl Plan {
+    pub(crate) fn key(&self, key: DataKey) -> &KeyPlan {
+        match key {
+            DataKey::MapRoles => &self.roles,
+            DataKey::MapUsers => &self.users,
+            DataKey::MapAccounts => &self.accounts,
+        }
+    }
+}
+
+/// Checks an ARN given for a role or user mapping.
+fn principal(arn: &str, want: PrincipalKind, op: usize) -> Result<Arn, EditError> {
+    let parsed: Arn = arn
+        .parse()
+        .map_err(|e| EditError::invalid(op, format!("{e}")))?;
+    let what = if want == PrincipalKind::Role {
+        "role"
+    } else {
+        "user"
+    };
+    match parsed.kind() {
+        k if k == want => {}
+        PrincipalKind::AssumedRole if want == PrincipalKind::Role => {
+            return Err(EditError::invalid(
+                op,
+                format!(
+                    "{arn} is a role session; map the role itself: {}",
+                    parsed.canonical()
+                ),
+            ));
+        }
+        k => {
+            return Err(EditError::invalid(
+                op,
+                format!("{arn} is an IAM {}, not a {what} ARN", k.as_str()),
+            ));
+        }
+    }
+    if parsed.has_path() {
+        return Err(EditError::invalid(
+            op,
+            format!(
+                "{arn} has the IAM path {}; the authenticator never matches role ARNs with a path, write {}",
+                parsed.path(),
+                parsed.without_path()
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+fn check_name(what: &str, value: &str, op: usize, allow_empty: bool) -> Result<(), EditError> {
+    if value.is_empty() && !allow_empty {
+        return Err(EditError::invalid(op, format!("{what} must not be empty")));
+    }
+    if value.trim() != value {
+        return Err(EditError::invalid(
+            op,
+            format!("{what} {value:?} has leading or trailing white space"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(EditError::invalid(
+            op,
+            format!("{what} {value:?} contains a control character"),
+        ));
+    }
+    if let Some(problem) = template::unknown(value).into_iter().next() {
+        return Err(EditError::invalid(
+            op,
+            format!("{what} {value:?}: {problem}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_spec(spec: &MappingSpec, op: usize) -> Result<(), EditError> {
+    check_name("the username", &spec.username, op, false)?;
+    check_groups(&spec.groups, op)
+}
+
+fn check_groups(groups: &[String], op: usize) -> Result<(), EditError> {
+    for g in groups {
+        check_name("a group", g, op, false)?;
+        if g.contains(" - ") {
+            return Err(EditError::invalid(
+                op,
+                format!("the group {g:?} looks like two groups folded into one"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_account(id: &str, op: usize) -> Result<(), EditError> {
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EditError::invalid(
+            op,
+            format!("the account ID {id:?} is not 12 digits"),
+        ));
+    }
+    Ok(())
+}
+
+/// A mutable list of (origin, value) pairs: origin is an existing view entry or
+/// a new item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Old(usize),
+    New(usize),
+}
+
+struct Working<T> {
+    list: Vec<(Origin, T)>,
+    plan: KeyPlan,
+}
+
+impl<T: Clone> Working<T> {
+    fn from_view(view: &KeyView<T>) -> Self {
+        Working {
+            list: view
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (Origin::Old(i), e.value.clone()))
+                .collect(),
+            plan: KeyPlan::new(view.entries.len()),
+        }
+    }
+
+    fn remove_where(&mut self, pred: impl Fn(&T) -> bool) -> usize {
+        let before = self.list.len();
+        let mut removed_new = Vec::new();
+        self.list.retain(|(origin, v)| {
+            if !pred(v) {
+                return true;
+            }
+            match origin {
+                Origin::Old(i) => self.plan.fates[*i] = Fate::Remove,
+                Origin::New(n) => removed_new.push(*n),
+            }
+            false
+        });
+        // New items are dropped from the plan; later indices shift down.
+        removed_new.sort_unstable();
+        for n in removed_new.into_iter().rev() {
+            self.plan.new.remove(n);
+            for (origin, _) in &mut self.list {
+                if let Origin::New(m) = origin {
+                    if *m > n {
+                        *m -= 1;
+                    }
+                }
+            }
+        }
+        before - self.list.len()
+    }
+}
+
+fn groups_after(current: &[String], change: &GroupsChange) -> Vec<String> {
+    match change {
+        GroupsChange::Keep => current.to_vec(),
+        GroupsChange::Replace(g) => g.clone(),
+        GroupsChange::Append(g) => {
+            let mut out = current.to_vec();
+            for x in g {
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Builds the plan and the view the edit must produce.
+pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditError> {
+    let view = doc.view();
+    let mut roles: Working<RoleMapping> = Working::from_view(&view.roles);
+    let mut users: Working<UserMapping> = Working::from_view(&view.users);
+    let mut accounts: Working<String> = Working::from_view(&view.accounts);
+    let mut changes = Vec::new();
+
+    for (op_index, op) in ops.iter().enumerate() {
+        let key = op.key();
+        if let Some(key) = key {
+            if let KeyState::Unreadable { message, offset } = view.state(key) {
+                return Err(EditError::Unreadable {
+                    key,
+                    message: message.clone(),
+                    position: doc.position(key, *offset),
+                });
+            }
+        }
+        match op {
+            Op::AddRole(spec) => {
+                principal(&spec.arn, PrincipalKind::Role, op_index)?;
+                check_spec(spec, op_index)?;
+                let existing = roles
+                    .list
+                    .iter()
+                    .rev()
+                    .find(|(_, r)| r.rolearn.eq_ignore_ascii_case(&spec.arn));
+                match existing {
+                    Some((_, r))
+                        if r.username == spec.username
+                            && r.groups == spec.groups
+                            && r.sso.is_none() =>
+                    {
+                        changes.push(Change::Unchanged {
+                            op: op_index,
+                            what: format!("role {} is already mapped this way", spec.arn),
+                        });
+                    }
+                    Some((origin, r)) => {
+                        return Err(EditError::Conflict {
+                            op: op_index,
+                            message: format!(
+                                "role {} is already mapped{} (username {:?}, groups {:?}); use update to change it",
+                                spec.arn,
+                                origin_line(doc, DataKey::MapRoles, *origin),
+                                r.username,
+                                r.groups
+                            ),
+                        });
+                    }
+                    None => {
+                        roles.plan.new.push(NewItem {
+                            arn: spec.arn.clone(),
+                            username: spec.username.clone(),
+                            groups: spec.groups.clone(),
+                        });
+                        let n = roles.plan.new.len() - 1;
+                        roles.list.push((
+                            Origin::New(n),
+                            RoleMapping {
+                                rolearn: spec.arn.clone(),
+                                username: spec.username.clone(),
+                                groups: spec.groups.clone(),
+                                ..RoleMapping::default()
+                            },
+                        ));
+                        changes.push(Change::Added {
+                            op: op_index,
+                            key: DataKey::MapRoles,
+                            principal: spec.arn.clone(),
+                        });
+                    }
+                }
+            }
+            Op::AddUser(spec) => {
+                principal(&spec.arn, PrincipalKind::User, op_index)?;
+                check_spec(spec, op_index)?;
+                let existing = users
+                    .list
+                    .iter()
+                    .rev()
+                    .find(|(_, u)| u.userarn.eq_ignore_ascii_case(&spec.arn));
+                match existing {
+                    Some((_, u))
+                        if u.userarn == spec.arn
+                            && u.username == spec.username
+                            && u.groups == spec.groups =>
+                    {
+                        changes.push(Change::Unchanged {
+                            op: op_index,
+                            what: format!("user {} is already mapped this way", spec.arn),
+                        });
+                    }
+                    Some((origin, u)) => {
+                        return Err(EditError::Conflict {
+                            op: op_index,
+                            message: format!(
+                                "user {} is already mapped{} as {} (username {:?}, groups {:?}); use update to change it",
+                                spec.arn,
+                                origin_line(doc, DataKey::MapUsers, *origin),
+                                u.userarn,
+                                u.username,
+                                u.groups
+                            ),
+                        });
+                    }
+                    None => {
+                        users.plan.new.push(NewItem {
+                            arn: spec.arn.clone(),
+                            username: spec.username.clone(),
+                            groups: spec.groups.clone(),
+                        });
+                        let n = users.plan.new.len() - 1;
+                        users.list.push((
+                            Origin::New(n),
+                            UserMapping {
+                                userarn: spec.arn.clone(),
+                                username: spec.username.clone(),
+                                groups: spec.groups.clone(),
+                                ..UserMapping::default()
+                            },
+                        ));
+                        changes.push(Change::Added {
+                            op: op_index,
+                            key: DataKey::MapUsers,
+                            principal: spec.arn.clone(),
+                        });
+                    }
+                }
+            }
+            Op::UpdateRole {
+                arn,
+                username,
+                groups,
+            }
+            | Op::UpdateUser {
+                arn,
+                username,
+                groups,
+            } => {
+                let is_role = matches!(op, Op::UpdateRole { .. });
+                if let Some(u) = username {
+                    check_name("the username", u, op_index, false)?;
+                }
+                if let GroupsChange::Replace(g) | GroupsChange::Append(g) = groups {
+                    check_groups(g, op_index)?;
+                }
+                let (key, found) = if is_role {
+                    let pos = roles
+                        .list
+                        .iter()
+                        .rposition(|(_, r)| r.rolearn.eq_ignore_ascii_case(arn));
+                    (
+                        DataKey::MapRoles,
+                        pos.map(|p| {
+                            update(&mut roles, p, username, groups, |r| {
+                                (&mut r.username, &mut r.groups)
+                            })
+                        }),
+                    )
+                } else {
+                    let pos = users
+                        .list
+                        .iter()
+                        .rposition(|(_, u)| u.userarn.eq_ignore_ascii_case(arn));
+                    (
+                        DataKey::MapUsers,
+                        pos.map(|p| {
+                            update(&mut users, p, username, groups, |u| {
+                                (&mut u.username, &mut u.groups)
+                            })
+                        }),
+                    )
+                };
+                match found {
+                    None => {
+                        return Err(EditError::NotFound {
+                            op: op_index,
+                            message: format!(
+                                "{} {arn} is not mapped in {key}",
+                                if is_role { "role" } else { "user" }
+                            ),
+                        });
+                    }
+                    Some(false) => changes.push(Change::Unchanged {
+                        op: op_index,
+                        what: format!("{arn} already has that username and those groups"),
+                    }),
+                    Some(true) => changes.push(Change::Updated {
+                        op: op_index,
+                        key,
+                        principal: arn.clone(),
+                    }),
+                }
+            }
+            Op::RemoveRole { arn } => {
+                let n = roles.remove_where(|r| r.rolearn.eq_ignore_ascii_case(arn));
+                if n == 0 {
+                    return Err(EditError::NotFound {
+                        op: op_index,
+                        message: format!("role {arn} is not mapped in mapRoles"),
+                    });
+                }
+                changes.push(Change::Removed {
+                    op: op_index,
+                    key: DataKey::MapRoles,
+                    principal: arn.clone(),
+                    count: n,
+                });
+            }
+            Op::RemoveUser { arn } => {
+                let n = users.remove_where(|u| u.userarn.eq_ignore_ascii_case(arn));
+                if n == 0 {
+                    return Err(EditError::NotFound {
+                        op: op_index,
+                        message: format!("user {arn} is not mapped in mapUsers"),
+                    });
+                }
+                changes.push(Change::Removed {
+                    op: op_index,
+                    key: DataKey::MapUsers,
+                    principal: arn.clone(),
+                    count: n,
+                });
+            }
+            Op::RemoveUsername { username } => {
+                if username.is_empty() {
+                    return Err(EditError::invalid(op_index, "refusing to remove by an empty username: it would match every entry without one".to_owned()));
+                }
+                for key in [DataKey::MapRoles, DataKey::MapUsers] {
+                    if let KeyState::Unreadable { message, offset } = view.state(key) {
+                        return Err(EditError::Unreadable {
+                            key,
+                            message: message.clone(),
+                            position: doc.position(key, *offset),
+                        });
+                    }
+                }
+                let r = roles.remove_where(|r| &r.username == username);
+                let u = users.remove_where(|x| &x.username == username);
+                if r + u == 0 {
+                    return Err(EditError::NotFound {
+                        op: op_index,
+                        message: format!("no mapping has the username {username:?}"),
+                    });
+                }
+                if r > 0 {
+                    changes.push(Change::Removed {
+                        op: op_index,
+                        key: DataKey::MapRoles,
+                        principal: format!("username {username}"),
+                        count: r,
+                    });
+                }
+                if u > 0 {
+                    changes.push(Change::Removed {
+                        op: op_index,
+                        key: DataKey::MapUsers,
+                        principal: format!("username {username}"),
+                        count: u,
+                    });
+                }
+            }
+            Op::AddAccount(id) => {
+                check_account(id, op_index)?;
+                if accounts.list.iter().any(|(_, a)| a == id) {
+                    changes.push(Change::Unchanged {
+                        op: op_index,
+                        what: format!("account {id} is already mapped"),
+                    });
+                } else {
+                    accounts.plan.new.push(NewItem {
+                        arn: id.clone(),
+                        username: String::new(),
+                        groups: Vec::new(),
+                    });
+                    let n = accounts.plan.new.len() - 1;
+                    accounts.list.push((Origin::New(n), id.clone()));
+                    changes.push(Change::Added {
+                        op: op_index,
+                        key: DataKey::MapAccounts,
+                        principal: id.clone(),
+                    });
+                }
+            }
+            Op::RemoveAccount(id) => {
+                let n = accounts.remove_where(|a| a == id);
+                if n == 0 {
+                    return Err(EditError::NotFound {
+                        op: op_index,
+                        message: format!("account {id} is not in mapAccounts"),
+                    });
+                }
+                changes.push(Change::Removed {
+                    op: op_index,
+                    key: DataKey::MapAccounts,
+                    principal: id.clone(),
+                    count: n,
+                });
+            }
+        }
+    }
+
+    let expected = MapView {
+        roles: expected_view(&view.roles, &roles.list),
+        users: expected_view(&view.users, &users.list),
+        accounts: expected_view(&view.accounts, &accounts.list),
+    };
+    Ok((
+        Plan {
+            roles: roles.plan,
+            users: users.plan,
+            accounts: accounts.plan,
+            changes,
+        },
+        expected,
+    ))
+}
+
+fn origin_line(doc: &Document, key: DataKey, origin: Origin) -> String {
+    match origin {
+        Origin::Old(i) => doc
+            .view()
+            .state(key)
+            .eq(&KeyState::Read)
+            .then(|| {
+                let at = match key {
+                    DataKey::MapRoles => doc.view().roles.entries[i].span.start,
+                    DataKey::MapUsers => doc.view().users.entries[i].span.start,
+                    DataKey::MapAccounts => doc.view().accounts.entries[i].span.start,
+                };
+                format!(" at line {}", doc.position(key, at).line)
+            })
+            .unwrap_or_default(),
+        Origin::New(_) => " earlier in this edit".to_owned(),
+    }
+}
+
+/// Applies an update to the entry at `pos`; `true` when anything changed.
+fn update<T: Clone>(
+    w: &mut Working<T>,
+    pos: usize,
+    username: &Option<String>,
+    groups: &GroupsChange,
+    fields: impl Fn(&mut T) -> (&mut String, &mut Vec<String>),
+) -> bool {
+    let (origin, value) = &mut w.list[pos];
+    let (user, group_list) = fields(value);
+    let new_user = username.clone().unwrap_or_else(|| user.clone());
+    let new_groups = groups_after(group_list, groups);
+    if new_user == *user && new_groups == *group_list {
+        return false;
+    }
+    let user_changed = new_user != *user;
+    let groups_changed = new_groups != *group_list;
+    *user = new_user.clone();
+    *group_list = new_groups.clone();
+    match origin {
+        Origin::Old(i) => {
+            let (mut u, mut g) = match &w.plan.fates[*i] {
+                Fate::Update { username, groups } => (username.clone(), groups.clone()),
+                _ => (None, None),
+            };
+            if user_changed {
+                u = Some(new_user);
+            }
+            if groups_changed {
+                g = Some(new_groups);
+            }
+            w.plan.fates[*i] = Fate::Update {
+                username: u,
+                groups: g,
+            };
+        }
+        Origin::New(n) => {
+            let item = &mut w.plan.new[*n];
+            item.username = new_user;
+            item.groups = new_groups;
+        }
+    }
+    true
+}
+
+fn expected_view<T: Clone>(before: &KeyView<T>, list: &[(Origin, T)]) -> KeyView<T> {
+    let mut view = KeyView::with_state(before.state.clone());
+    if !list.is_empty() && view.state != KeyState::Read {
+        view.state = KeyState::Read;
+    }
+    view.dropped = before.dropped.clone();
+    view.entries = list
+        .iter()
+        .map(|(_, v)| Entry {
+            value: v.clone(),
+            index: 0,
+            span: 0..0,
+        })
+        .collect();
+    view
+}
+
+/// The guards an edit trips: node, Fargate and Windows roles, protected
+/// principals, and the last system:masters mapping.
+pub(crate) fn guards(
+    doc: &Document,
+    plan: &Plan,
+    expected: &MapView,
+    guards: &Guards,
+) -> Vec<Guard> {
+    let view = doc.view();
+    let mut out = Vec::new();
+    let protected: Vec<String> = guards
+        .protected
+        .iter()
+        .map(|a| a.canonical().to_string().to_lowercase())
+        .collect();
+    let touched = |fate: &Fate| -> Option<&'static str> {
+        match fate {
+            Fate::Keep => None,
+            Fate::Remove => Some("remove"),
+            Fate::Update { .. } => Some("rewrite"),
+        }
+    };
+    for (i, fate) in plan.roles.fates.iter().enumerate() {
+        let Some(verb) = touched(fate) else { continue };
+        let e = &view.roles.entries[i];
+        let position = doc.position(DataKey::MapRoles, e.span.start);
+        if let Some(kind) = node_kind(&e.value.username, &e.value.groups) {
+            out.push(Guard {
+                kind,
+                position: Some(position),
+                message: format!(
+                    "would {verb} the {} mapping of {} (line {}): {}",
+                    kind.describe(),
+                    e.value.rolearn,
+                    position.line,
+                    kind.consequence()
+                ),
+            });
+        }
+        if protected.contains(&e.value.rolearn.to_lowercase()) {
+            out.push(Guard {
+                kind: GuardKind::Protected,
+                position: Some(position),
+                message: format!(
+                    "would {verb} the mapping of the protected principal {} (line {})",
+                    e.value.rolearn, position.line
+                ),
+            });
+        }
+    }
+    for (i, fate) in plan.users.fates.iter().enumerate() {
+        let Some(verb) = touched(fate) else { continue };
+        let e = &view.users.entries[i];
+        let position = doc.position(DataKey::MapUsers, e.span.start);
+        if protected.contains(&e.value.userarn.to_lowercase()) {
+            out.push(Guard {
+                kind: GuardKind::Protected,
+                position: Some(position),
+                message: format!(
+                    "would {verb} the mapping of the protected principal {} (line {})",
+                    e.value.userarn, position.line
+                ),
+            });
+        }
+    }
+    let admins_before = masters_count(view);
+    let admins_after = masters_count(expected);
+    if admins_before > 0 && admins_after == 0 {
+        out.push(Guard {
+            kind: GuardKind::LastAdmin,
+            position: None,
+            message: "would remove the last mapping that grants system:masters: nobody could administer the cluster through aws-auth (only the cluster creator's implicit access would remain)".to_owned(),
+        });
+    }
+    out
+}
+
+/// The kind of node mapping, by what the authenticator hands the kubelet.
+pub(crate) fn node_kind(username: &str, groups: &[String]) -> Option<GuardKind> {
+    let has = |g: &str| groups.iter().any(|x| x == g);
+    if username == "system:node:{{SessionName}}" && has("system:node-proxier") {
+        return Some(GuardKind::FargateRole);
+    }
+    if has("eks:kube-proxy-windows") {
+        return Some(GuardKind::WindowsNodeRole);
+    }
+    if username.starts_with("system:node:") || has("system:nodes") || has("system:bootstrappers") {
+        return Some(GuardKind::NodeRole);
+    }
+    None
+}
+
+/// Principals whose effective (last) mapping grants system:masters.
+fn masters_count(view: &MapView) -> usize {
+    let mut roles: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    for e in &view.roles.entries {
+        if !e.value.rolearn.is_empty() {
+            roles.insert(
+                e.value.rolearn.to_lowercase(),
+                e.value.groups.iter().any(|g| g == "system:masters"),
+            );
+        }
+    }
+    let mut users: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    for e in &view.users.entries {
+        users.insert(
+            &e.value.userarn,
+            e.value.groups.iter().any(|g| g == "system:masters"),
+        );
+    }
+    roles.values().filter(|&&m| m).count() + users.values().filter(|&&m| m).count()
+}

@@ -1,0 +1,275 @@
+//! Edited data strings written back into the manifest.
+//!
+//! Each key's splices go through its value's codec (literal block line for line,
+//! quoted scalars through their position map). Where that is not possible the
+//! value alone is rendered again in its style. New keys are added to `data`.
+
+use std::collections::BTreeMap;
+
+use super::render::InnerEdit;
+use super::splice::{self, Splice};
+use super::{EditError, Written};
+use crate::document::{Document, Source};
+use crate::manifest::{Codec, DataSection, DataValue, block, quoted};
+use crate::model::DataKey;
+use crate::yaml::tree::ScalarStyle;
+
+/// The new document and how each key was written.
+pub(crate) fn write(
+    doc: &Document,
+    edits: &[(DataKey, InnerEdit)],
+) -> Result<(Document, Vec<(DataKey, Written)>), EditError> {
+    match &doc.source {
+        Source::Data { data } => {
+            let mut data: BTreeMap<String, String> = data.clone();
+            let mut written = Vec::new();
+            for (key, edit) in edits {
+                let how = if !data.contains_key(key.as_str()) {
+                    Written::Created
+                } else if let Some(reason) = &edit.whole {
+                    Written::Rewritten {
+                        reason: reason.clone(),
+                    }
+                } else {
+                    Written::InPlace
+                };
+                data.insert(key.as_str().to_owned(), edit.after.clone());
+                written.push((*key, how));
+            }
+            Ok((Document::build(Source::Data { data }), written))
+        }
+        Source::Manifest { text, manifest, .. } => {
+            let mut whole: Vec<DataKey> = Vec::new();
+            // A key whose in-place splices do not read back is rendered whole; a
+            // second failure is a bug, reported rather than written.
+            for _attempt in 0..2 {
+                let (new_text, written) = manifest_text(text, manifest, edits, &whole)?;
+                let new_doc = Document::parse_manifest(new_text.as_str()).map_err(|e| {
+                    EditError::Verification {
+                        message: format!("the edited manifest does not parse ({e})"),
+                    }
+                })?;
+                let bad: Vec<DataKey> = edits
+                    .iter()
+                    .filter(|(key, edit)| new_doc.data_string(*key) != Some(edit.after.as_str()))
+                    .map(|(key, _)| *key)
+                    .collect();
+                if bad.is_empty() {
+                    return Ok((new_doc, written));
+                }
+                if bad.iter().all(|k| whole.contains(k)) {
+                    break;
+                }
+                whole.extend(bad);
+            }
+            Err(EditError::Verification {
+                message: "an edited data value does not read back as intended".to_owned(),
+            })
+        }
+    }
+}
+
+fn manifest_text(
+    text: &str,
+    manifest: &crate::manifest::Manifest,
+    edits: &[(DataKey, InnerEdit)],
+    force_whole: &[DataKey],
+) -> Result<(String, Vec<(DataKey, Written)>), EditError> {
+    let mut splices = Vec::new();
+    let mut written = Vec::new();
+    let mut created: Vec<(DataKey, &InnerEdit)> = Vec::new();
+    for (key, edit) in edits {
+        let Some(value) = manifest.value(key.as_str()) else {
+            created.push((*key, edit));
+            written.push((*key, Written::Created));
+            continue;
+        };
+        let in_place = if force_whole.contains(key) {
+            None
+        } else {
+            in_place(text, value, edit)
+        };
+        match in_place {
+            Some(s) => {
+                splices.extend(s);
+                let how = match &edit.whole {
+                    Some(reason) => Written::Rewritten {
+                        reason: reason.clone(),
+                    },
+                    None => Written::InPlace,
+                };
+                written.push((*key, how));
+            }
+            None => {
+                splices.push(rerender(text, value, &edit.after));
+                let reason = match value.codec {
+                    Codec::Whole => format!(
+                        "its {} style cannot be edited line by line",
+                        style_name(value.style)
+                    ),
+                    _ => "it could not be edited in place".to_owned(),
+                };
+                written.push((*key, Written::Rewritten { reason }));
+            }
+        }
+    }
+    if !created.is_empty() {
+        splices.push(create_keys(text, &manifest.data, &created)?);
+    }
+    let splices = splice::sorted(splices).ok_or_else(|| EditError::Verification {
+        message: "edits of the manifest overlap".to_owned(),
+    })?;
+    Ok((splice::apply(text, &splices), written))
+}
+
+fn style_name(style: ScalarStyle) -> &'static str {
+    match style {
+        ScalarStyle::Plain => "plain",
+        ScalarStyle::SingleQuoted => "single-quoted",
+        ScalarStyle::DoubleQuoted => "double-quoted",
+        ScalarStyle::Literal => "literal block",
+        ScalarStyle::Folded => "folded block (>)",
+    }
+}
+
+/// Maps a value's splices into the manifest, or `None` when the codec cannot.
+fn in_place(text: &str, value: &DataValue, edit: &InnerEdit) -> Option<Vec<Splice>> {
+    let before = &edit.before;
+    let mut targets: Vec<usize> = edit.splices.iter().flat_map(|s| [s.start, s.end]).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let find = |located: &[Option<usize>], offset: usize| -> Option<usize> {
+        let i = targets.binary_search(&offset).ok()?;
+        located[i]
+    };
+    match &value.codec {
+        Codec::Literal(l) => {
+            let located = l.locate_offsets(text, &targets);
+            let line_start = |o: usize| o == 0 || before.as_bytes().get(o - 1) == Some(&b'\n');
+            edit.splices
+                .iter()
+                .map(|s| {
+                    let (a, b) = (find(&located, s.start)?, find(&located, s.end)?);
+                    let (sa, sb) = (
+                        line_start(s.start),
+                        line_start(s.end) || s.end == before.len(),
+                    );
+                    if sa != sb && !(s.start == s.end) {
+                        return None;
+                    }
+                    Some(Splice::new(a, b, l.encode(&s.text, sa)))
+                })
+                .collect()
+        }
+        Codec::Quoted { double } => {
+            let token = &text[value.token.clone()];
+            let located = quoted::locate(token, *double, &targets);
+            edit.splices
+                .iter()
+                .map(|s| {
+                    let a = value.token.start + find(&located, s.start)?;
+                    let b = value.token.start + find(&located, s.end)?;
+                    let encoded = if *double {
+                        quoted::escape_double(&s.text)
+                    } else {
+                        quoted::escape_single(&s.text)?
+                    };
+                    Some(Splice::new(a, b, encoded))
+                })
+                .collect()
+        }
+        Codec::Whole => None,
+    }
+}
+
+/// The value rendered whole, in its own style where possible.
+fn render_value(after: &str, style: ScalarStyle, key_col: usize, indent: usize) -> String {
+    if after.is_empty() {
+        return "\"\"".to_owned();
+    }
+    match style {
+        ScalarStyle::DoubleQuoted => quoted::render_double(after),
+        ScalarStyle::SingleQuoted => match quoted::escape_single(after) {
+            Some(s) if !after.contains('\n') => format!("'{s}'"),
+            _ => block::render(after, key_col, indent)
+                .unwrap_or_else(|| quoted::render_double(after)),
+        },
+        _ => block::render(after, key_col, indent).unwrap_or_else(|| quoted::render_double(after)),
+    }
+}
+
+fn rerender(text: &str, value: &DataValue, after: &str) -> Splice {
+    let indent = match &value.codec {
+        Codec::Literal(l) => l.indent,
+        _ => value.key_col + 2,
+    };
+    let rendered = render_value(after, value.style, value.key_col, indent);
+    if value.token.is_empty() {
+        // An absent value (`mapRoles:`): the new one goes after the colon.
+        let at = value.token.start;
+        let lead = if text[..at].ends_with(' ') { "" } else { " " };
+        return Splice::new(at, at, format!("{lead}{rendered}"));
+    }
+    Splice::new(value.token.start, value.token.end, rendered)
+}
+
+fn create_keys(
+    text: &str,
+    section: &DataSection,
+    created: &[(DataKey, &InnerEdit)],
+) -> Result<Splice, EditError> {
+    let entries = |col: usize| -> String {
+        created
+            .iter()
+            .map(|(key, edit)| {
+                format!(
+                    "{}{key}: {}\n",
+                    " ".repeat(col),
+                    render_value(&edit.after, ScalarStyle::Literal, col, col + 2)
+                )
+            })
+            .collect()
+    };
+    let newline = |at: usize| {
+        if at == 0 || text[..at].ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        }
+    };
+    Ok(match section {
+        DataSection::Block { col, insert_at } => Splice::new(
+            *insert_at,
+            *insert_at,
+            format!("{}{}", newline(*insert_at), entries(*col)),
+        ),
+        DataSection::Absent { insert_at } => Splice::new(
+            *insert_at,
+            *insert_at,
+            format!("{}data:\n{}", newline(*insert_at), entries(2)),
+        ),
+        DataSection::Replace { token, key_col } => {
+            let start = text[..token.start].trim_end_matches(' ').len();
+            let body = entries(key_col + 2);
+            let needs_newline = !text[token.end..].starts_with('\n') && token.end < text.len();
+            let body = if needs_newline {
+                body
+            } else {
+                body.trim_end_matches('\n').to_owned()
+            };
+            Splice::new(start, token.end, format!("\n{body}"))
+        }
+        DataSection::Flow => {
+            return Err(EditError::Layout {
+                message: format!(
+                    "cannot add {} to a data mapping written in flow style ({{...}}); write data in block style first",
+                    created
+                        .iter()
+                        .map(|(k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    })
+}

@@ -1,0 +1,430 @@
+//! Edits of every layout: exact bytes before and after.
+
+use aws_auth_core::Document;
+use aws_auth_core::edit::{EditError, GroupsChange, GuardKind, Guards, MappingSpec, Op, Written};
+
+const HEAD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n";
+
+fn manifest(data: &str) -> String {
+    format!("{HEAD}{data}")
+}
+
+fn edit(text: &str, ops: &[Op]) -> Result<String, EditError> {
+    let doc = Document::parse_manifest(text).expect("fixture parses");
+    let edited = doc.edit(ops, &Guards::default())?;
+    Ok(edited.manifest().unwrap().to_owned())
+}
+
+fn user(arn: &str, name: &str, groups: &[&str]) -> MappingSpec {
+    MappingSpec {
+        arn: arn.to_owned(),
+        username: name.to_owned(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+const ROLES: &str = concat!(
+    "  mapRoles: |\n",
+    "    # worker nodes\n",
+    "    - rolearn: arn:aws:iam::111122223333:role/Nodes\n",
+    "      username: system:node:{{EC2PrivateDNSName}}\n",
+    "      groups:\n",
+    "        - system:bootstrappers\n",
+    "        - system:nodes\n",
+    "\n",
+    "    # admins\n",
+    "    - rolearn: arn:aws:iam::111122223333:role/Admin\n",
+    "      username: admin:{{SessionName}}\n",
+    "      groups:\n",
+    "        - system:masters\n",
+    "\n",
+    "    - rolearn: arn:aws:iam::111122223333:role/Dev\n",
+    "      username: dev:{{SessionName}}\n",
+    "      groups:\n",
+    "        - devs # the team\n",
+    "      note: kept\n",
+    "  other: untouched\n",
+);
+
+#[test]
+fn add_appends_in_style_and_remove_restores_the_bytes() {
+    let original = manifest(ROLES);
+    let add = Op::AddRole(user(
+        "arn:aws:iam::111122223333:role/Ops",
+        "ops:{{SessionName}}",
+        &["ops", "view"],
+    ));
+    let added = edit(&original, &[add]).unwrap();
+    assert_eq!(
+        added,
+        original.replace(
+            "      note: kept\n",
+            "      note: kept\n\n    - rolearn: arn:aws:iam::111122223333:role/Ops\n      username: ops:{{SessionName}}\n      groups:\n        - ops\n        - view\n"
+        )
+    );
+    let removed = edit(
+        &added,
+        &[Op::RemoveRole {
+            arn: "arn:aws:iam::111122223333:role/Ops".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(removed, original);
+}
+
+#[test]
+fn removing_first_middle_and_last_items_takes_their_comments_and_one_separator() {
+    let original = manifest(ROLES);
+    let force = Guards {
+        force: true,
+        ..Guards::default()
+    };
+    let doc = Document::parse_manifest(original.as_str()).unwrap();
+    let first = doc
+        .edit(
+            &[Op::RemoveRole {
+                arn: "arn:aws:iam::111122223333:role/Nodes".into(),
+            }],
+            &force,
+        )
+        .unwrap();
+    assert_eq!(first.forced[0].kind, GuardKind::NodeRole);
+    assert_eq!(
+        first.manifest().unwrap(),
+        original.replace("    # worker nodes\n    - rolearn: arn:aws:iam::111122223333:role/Nodes\n      username: system:node:{{EC2PrivateDNSName}}\n      groups:\n        - system:bootstrappers\n        - system:nodes\n\n", "")
+    );
+    let middle = edit(
+        &original,
+        &[Op::RemoveRole {
+            arn: "arn:aws:iam::111122223333:role/dev".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        middle,
+        original.replace("\n    - rolearn: arn:aws:iam::111122223333:role/Dev\n      username: dev:{{SessionName}}\n      groups:\n        - devs # the team\n      note: kept\n", "")
+    );
+}
+
+#[test]
+fn updates_touch_only_the_fields_they_change() {
+    let original = manifest(ROLES);
+    let op = Op::UpdateRole {
+        arn: "arn:aws:iam::111122223333:role/Dev".into(),
+        username: Some("developer:{{SessionName}}".into()),
+        groups: GroupsChange::Append(vec!["view".into()]),
+    };
+    let updated = edit(&original, &[op]).unwrap();
+    assert_eq!(
+        updated,
+        original
+            .replace(
+                "username: dev:{{SessionName}}",
+                "username: developer:{{SessionName}}"
+            )
+            .replace(
+                "        - devs # the team\n",
+                "        - devs # the team\n        - view\n"
+            )
+    );
+    let op = Op::UpdateRole {
+        arn: "arn:aws:iam::111122223333:role/Dev".into(),
+        username: None,
+        groups: GroupsChange::Replace(vec!["readers".into()]),
+    };
+    let replaced = edit(&original, &[op]).unwrap();
+    assert_eq!(
+        replaced,
+        original.replace("        - devs # the team\n", "        - readers\n")
+    );
+}
+
+#[test]
+fn guards_refuse_node_roles_and_the_last_admin() {
+    let original = manifest(ROLES);
+    let doc = Document::parse_manifest(original.as_str()).unwrap();
+    let err = doc
+        .edit(
+            &[Op::RemoveRole {
+                arn: "arn:aws:iam::111122223333:role/Nodes".into(),
+            }],
+            &Guards::default(),
+        )
+        .unwrap_err();
+    let EditError::Guarded { guards } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(guards[0].kind, GuardKind::NodeRole);
+    assert!(guards[0].message.contains("stop joining"));
+    let err = doc
+        .edit(
+            &[Op::RemoveRole {
+                arn: "arn:aws:iam::111122223333:role/Admin".into(),
+            }],
+            &Guards::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, EditError::Guarded { guards } if guards[0].kind == GuardKind::LastAdmin),
+        "{err}"
+    );
+    let protect = Guards {
+        protected: vec![
+            "arn:aws:sts::111122223333:assumed-role/Dev/me"
+                .parse()
+                .unwrap(),
+        ],
+        ..Guards::default()
+    };
+    let err = doc
+        .edit(
+            &[Op::RemoveUsername {
+                username: "dev:{{SessionName}}".into(),
+            }],
+            &protect,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, EditError::Guarded { guards } if guards[0].kind == GuardKind::Protected),
+        "{err}"
+    );
+}
+
+#[test]
+fn strip_chomped_values_stay_without_a_final_line_feed() {
+    let original = manifest(
+        "  mapUsers: |-\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n  other: x\n",
+    );
+    let added = edit(
+        &original,
+        &[Op::AddUser(user(
+            "arn:aws:iam::111122223333:user/b",
+            "b",
+            &[],
+        ))],
+    )
+    .unwrap();
+    assert_eq!(added, original.replace("      username: a\n", "      username: a\n    - userarn: arn:aws:iam::111122223333:user/b\n      username: b\n"));
+    let doc = Document::parse_manifest(added.as_str()).unwrap();
+    assert_eq!(
+        doc.data_string(aws_auth_core::DataKey::MapUsers).unwrap(),
+        "- userarn: arn:aws:iam::111122223333:user/a\n  username: a\n- userarn: arn:aws:iam::111122223333:user/b\n  username: b"
+    );
+    let removed = edit(
+        &added,
+        &[Op::RemoveUser {
+            arn: "arn:aws:iam::111122223333:user/b".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(removed, original);
+}
+
+#[test]
+fn terraform_quoted_style_is_copied() {
+    let original = manifest(concat!(
+        "  \"mapAccounts\": |\n    []\n",
+        "  \"mapRoles\": |\n",
+        "    - \"groups\":\n      - \"system:bootstrappers\"\n      - \"system:nodes\"\n      \"rolearn\": \"arn:aws:iam::111122223333:role/nodes\"\n      \"username\": \"system:node:{{EC2PrivateDNSName}}\"\n",
+    ));
+    let added = edit(
+        &original,
+        &[Op::AddRole(user(
+            "arn:aws:iam::111122223333:role/Dev",
+            "dev",
+            &["devs"],
+        ))],
+    )
+    .unwrap();
+    assert!(added.ends_with("      \"username\": \"system:node:{{EC2PrivateDNSName}}\"\n    - \"groups\":\n      - \"devs\"\n      \"rolearn\": \"arn:aws:iam::111122223333:role/Dev\"\n      \"username\": \"dev\"\n"), "{added}");
+    let accounts = edit(&original, &[Op::AddAccount("012345678901".into())]).unwrap();
+    assert!(
+        accounts.contains("  \"mapAccounts\": |\n    - \"012345678901\"\n"),
+        "{accounts}"
+    );
+}
+
+#[test]
+fn kubectl_edit_double_quoted_values_are_edited_in_place() {
+    let original = manifest(
+        "  mapUsers: \"- groups:\\n  - system:masters\\n  userarn: arn:aws:iam::111122223333:user/admin\\n\n    \\ username: admin\\n- groups:\\n  - devs      \\n  userarn: arn:aws:iam::111122223333:user/dev\\n\n    \\ username: dev\\n\"\n",
+    );
+    let doc = Document::parse_manifest(original.as_str()).unwrap();
+    let edited = doc
+        .edit(
+            &[Op::RemoveUser {
+                arn: "arn:aws:iam::111122223333:user/dev".into(),
+            }],
+            &Guards::default(),
+        )
+        .unwrap();
+    assert_eq!(edited.keys[0].written, Written::InPlace);
+    let text = edited.manifest().unwrap();
+    assert!(
+        text.starts_with(&original[..original.find("- groups:\\n  - devs").unwrap()]),
+        "{text}"
+    );
+    let back = edit(
+        text,
+        &[Op::AddUser(user(
+            "arn:aws:iam::111122223333:user/dev",
+            "dev",
+            &["devs"],
+        ))],
+    )
+    .unwrap();
+    let doc = Document::parse_manifest(back.as_str()).unwrap();
+    assert_eq!(doc.view().users.entries[1].value.groups, ["devs"]);
+}
+
+#[test]
+fn cdk_single_quoted_json_is_edited_item_by_item() {
+    let original = manifest(
+        "  mapRoles: '[{\"rolearn\":\"arn:aws:iam::111122223333:role/A\",\"username\":\"a\",\"groups\":[\"system:masters\"]},{\"rolearn\":\"arn:aws:iam::111122223333:role/B\",\"username\":\"b\",\"groups\":[]}]'\n",
+    );
+    let removed = edit(
+        &original,
+        &[Op::RemoveRole {
+            arn: "arn:aws:iam::111122223333:role/B".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        removed,
+        original.replace(
+            ",{\"rolearn\":\"arn:aws:iam::111122223333:role/B\",\"username\":\"b\",\"groups\":[]}",
+            ""
+        )
+    );
+    let added = edit(
+        &removed,
+        &[Op::AddRole(user(
+            "arn:aws:iam::111122223333:role/B",
+            "b",
+            &[],
+        ))],
+    )
+    .unwrap();
+    assert_eq!(added, original.replace(",\"groups\":[]}", "}"));
+}
+
+#[test]
+fn missing_and_empty_values() {
+    let none = format!("{HEAD}  other: x\n");
+    let added = edit(&none, &[Op::AddAccount("111122223333".into())]).unwrap();
+    assert_eq!(
+        added,
+        format!("{HEAD}  other: x\n  mapAccounts: |\n    - \"111122223333\"\n")
+    );
+    let no_data = HEAD.trim_end_matches("data:\n").to_owned();
+    let added = edit(
+        &no_data,
+        &[Op::AddUser(user(
+            "arn:aws:iam::111122223333:user/a",
+            "a",
+            &["g"],
+        ))],
+    )
+    .unwrap();
+    assert_eq!(
+        added,
+        format!(
+            "{no_data}data:\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n      groups:\n        - g\n"
+        )
+    );
+    let empty = manifest("  mapRoles: \"\"\n");
+    let added = edit(
+        &empty,
+        &[Op::AddUser(user(
+            "arn:aws:iam::111122223333:user/a",
+            "a",
+            &[],
+        ))],
+    )
+    .unwrap();
+    assert_eq!(
+        added,
+        manifest(
+            "  mapRoles: \"\"\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n"
+        )
+    );
+    let null_data = format!("{HEAD}");
+    let added = edit(&null_data, &[Op::AddAccount("111122223333".into())]).unwrap();
+    assert_eq!(
+        added,
+        format!("{HEAD}  mapAccounts: |\n    - \"111122223333\"\n")
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_nothing_written() {
+    let original = manifest(ROLES);
+    let doc = Document::parse_manifest(original.as_str()).unwrap();
+    let cases: Vec<(Op, &str)> = vec![
+        (
+            Op::AddRole(user("arn:aws:iam::111122223333:user/x", "x", &[])),
+            "not a role ARN",
+        ),
+        (
+            Op::AddRole(user("arn:aws:iam::111122223333:role/path/X", "x", &[])),
+            "path",
+        ),
+        (
+            Op::AddRole(user("arn:aws:sts::111122223333:assumed-role/X/s", "x", &[])),
+            "role session",
+        ),
+        (
+            Op::AddRole(user("arn:aws:iam::111122223333:role/X", "", &[])),
+            "must not be empty",
+        ),
+        (
+            Op::AddRole(user(
+                "arn:aws:iam::111122223333:role/X",
+                "{{sessionName}}",
+                &[],
+            )),
+            "{{SessionName}}",
+        ),
+        (
+            Op::AddRole(user("arn:aws:iam::111122223333:role/X", "x", &["a - b"])),
+            "folded",
+        ),
+        (
+            Op::AddRole(user("arn:aws:iam::111122223333:role/Dev", "other", &[])),
+            "already mapped at line 21",
+        ),
+        (
+            Op::RemoveRole {
+                arn: "arn:aws:iam::111122223333:role/Nobody".into(),
+            },
+            "not mapped",
+        ),
+        (
+            Op::RemoveUsername {
+                username: String::new(),
+            },
+            "empty username",
+        ),
+        (Op::AddAccount("12345".into()), "12 digits"),
+    ];
+    for (op, needle) in cases {
+        let err = doc.edit(&[op.clone()], &Guards::default()).unwrap_err();
+        assert!(err.to_string().contains(needle), "{op:?}: {err}");
+    }
+    let broken = manifest(
+        "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: {{SessionName}}\n",
+    );
+    let doc = Document::parse_manifest(broken.as_str()).unwrap();
+    let err = doc
+        .edit(
+            &[Op::AddRole(user(
+                "arn:aws:iam::111122223333:role/B",
+                "b",
+                &[],
+            ))],
+            &Guards::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, EditError::Unreadable { .. }), "{err}");
+    assert!(err.to_string().starts_with("line 9, column 17:"), "{err}");
+}
