@@ -1,1 +1,124 @@
-fn main() {}
+//! `aws-auth`: the binary. Argument parsing, I/O and exit codes; everything else
+//! is in `aws-auth-core`.
+
+mod cli;
+mod commands;
+mod exit;
+mod file;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use aws_auth_core::explain::LoginContext;
+use cli::{Cli, Command};
+use commands::Report;
+use exit::{Exit, USAGE, fail};
+use file::Target;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => USAGE,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&cli) {
+        Ok(report) => finish(report),
+        Err(e) => {
+            let (code, message) = match e.downcast_ref::<Exit>() {
+                Some(exit) => (exit.code, exit.message.clone()),
+                None => (exit::INTERNAL, format!("{e:#}")),
+            };
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Prints a report; a closed stdout (`aws-auth get | head`) is not an error.
+fn finish(report: Report) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_all(report.stdout.as_bytes())
+        .and_then(|()| out.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+            return ExitCode::from(exit::IO);
+        }
+    }
+    let _ = std::io::stderr().write_all(report.stderr.as_bytes());
+    ExitCode::from(report.code)
+}
+
+fn run(cli: &Cli) -> anyhow::Result<Report> {
+    let global = &cli.global;
+    if let Command::Completions { shell } = &cli.command {
+        let mut buf = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "aws-auth", &mut buf);
+        return Ok(Report {
+            stdout: String::from_utf8(buf)?,
+            stderr: String::new(),
+            code: exit::OK,
+        });
+    }
+    let Some(path) = &global.file else {
+        return Err(fail(
+            USAGE,
+            "cluster mode is not available yet: give --file PATH to work on a manifest file",
+        ));
+    };
+    let target = Target::new(path);
+    let name = target.name();
+    let ops = match &cli.command {
+        Command::Get => return commands::get(&target.document()?, global.output),
+        Command::Lint { strict } => {
+            return commands::lint(&name, &target.read()?, *strict, global.output);
+        }
+        Command::Explain {
+            arn,
+            access_key_id,
+            private_dns_name,
+        } => {
+            let login = LoginContext {
+                access_key_id: access_key_id.clone(),
+                private_dns_name: private_dns_name.clone(),
+            };
+            return commands::explain(&target.document()?, arn, &login, global.output);
+        }
+        Command::Add(cmd) => commands::add_ops(cmd)?,
+        Command::Update(cmd) => commands::update_ops(cmd)?,
+        Command::Remove(args) => commands::remove_ops(args)?,
+        Command::Completions { .. } => {
+            return Err(fail(exit::INTERNAL, "completions need no manifest"));
+        }
+    };
+    let guards = commands::guards(global)?;
+    let doc = target.document()?;
+    let edited = doc
+        .edit(&ops.ops, &guards)
+        .map_err(|e| commands::edit_error(&name, &ops, e))?;
+    let mut report = commands::edit_report(&edited, global.dry_run, global.output)?;
+    if global.dry_run {
+        return Ok(report);
+    }
+    let text = edited.manifest().unwrap_or_default();
+    match target {
+        // stdout carries the manifest, edited or not; the summary goes to stderr.
+        Target::Stdio => {
+            report.stderr = format!("{}{}", report.stdout, report.stderr);
+            report.stdout = text.to_owned();
+        }
+        Target::Path(_) if !edited.is_noop() => target.write(text)?,
+        Target::Path(_) => {}
+    }
+    Ok(report)
+}

@@ -403,6 +403,21 @@ pub enum EditError {
     },
 }
 
+/// `value` as a YAML scalar: plain when every YAML reader (yaml.v2's YAML 1.1
+/// included) reads it back as this string, double-quoted otherwise.
+///
+/// ```
+/// use aws_auth_core::edit::yaml_scalar;
+///
+/// assert_eq!(yaml_scalar("system:masters"), "system:masters");
+/// assert_eq!(yaml_scalar("{{SessionName}}"), "\"{{SessionName}}\"");
+/// assert_eq!(yaml_scalar("012345678901"), "\"012345678901\"");
+/// assert_eq!(yaml_scalar("no"), "\"no\"");
+/// ```
+pub fn yaml_scalar(value: &str) -> String {
+    style::scalar(value, style::Quote::Plain, false)
+}
+
 impl EditError {
     pub(crate) fn invalid(op: usize, message: impl Into<String>) -> Self {
         EditError::Invalid {

@@ -9,11 +9,10 @@
 
 use std::borrow::Cow;
 
-/// One piece of a quoted scalar's body: source `src..src_end` (offsets in the token)
-/// produced `out`. `verbatim` pieces produce exactly their source bytes.
+/// One piece of a quoted scalar's body: source from `src` (an offset in the
+/// token) produced `out`. `verbatim` pieces produce exactly their source bytes.
 struct Piece<'a> {
     src: usize,
-    src_end: usize,
     out: Cow<'a, str>,
     verbatim: bool,
 }
@@ -49,7 +48,6 @@ fn pieces(token: &str, double: bool) -> Option<Vec<Piece<'_>>> {
             } else {
                 out.push(Piece {
                     src: start,
-                    src_end: i,
                     out: Cow::Borrowed(&token[start..i]),
                     verbatim: true,
                 });
@@ -60,7 +58,6 @@ fn pieces(token: &str, double: bool) -> Option<Vec<Piece<'_>>> {
             let (len, decoded) = escape(token, i)?;
             out.push(Piece {
                 src: i,
-                src_end: i + len,
                 out: decoded,
                 verbatim: false,
             });
@@ -71,7 +68,6 @@ fn pieces(token: &str, double: bool) -> Option<Vec<Piece<'_>>> {
             }
             out.push(Piece {
                 src: i,
-                src_end: i + 2,
                 out: Cow::Borrowed("'"),
                 verbatim: false,
             });
@@ -87,7 +83,6 @@ fn pieces(token: &str, double: bool) -> Option<Vec<Piece<'_>>> {
             }
             out.push(Piece {
                 src: start,
-                src_end: i,
                 out: Cow::Borrowed(&token[start..i]),
                 verbatim: true,
             });
@@ -113,7 +108,6 @@ fn fold(b: &[u8], start: usize, mut at: usize, end: usize, out: &mut Vec<Piece<'
     }
     out.push(Piece {
         src: start,
-        src_end: at,
         out: if breaks == 1 {
             Cow::Borrowed(" ")
         } else {

@@ -18,19 +18,6 @@ pub(crate) enum Resolved {
     Str,
 }
 
-impl Resolved {
-    /// The YAML 1.1 type name, for messages.
-    pub(crate) fn type_name(self) -> &'static str {
-        match self {
-            Resolved::Null => "null",
-            Resolved::Bool(_) => "a boolean",
-            Resolved::Int(_) => "a number",
-            Resolved::Float(_) => "a number",
-            Resolved::Str => "a string",
-        }
-    }
-}
-
 /// Resolves an untagged plain scalar.
 pub(crate) fn resolve_plain(s: &str) -> Resolved {
     let Some(&first) = s.as_bytes().first() else {

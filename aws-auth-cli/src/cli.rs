@@ -1,0 +1,178 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Edit the Amazon EKS aws-auth ConfigMap safely: read it as aws-iam-authenticator
+/// does, lint it, explain it, and change it without replacing it wholesale.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aws-auth",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted before or after the command.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Work on a manifest file instead of the cluster (`-` reads stdin and writes stdout).
+    #[arg(long, short = 'f', global = true, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// Show what would change as a diff of the data strings; write nothing.
+    #[arg(long, global = true)]
+    pub(crate) dry_run: bool,
+    /// Carry out edits that remove or rewrite node roles, protected principals or
+    /// the last system:masters mapping.
+    #[arg(long, global = true)]
+    pub(crate) force: bool,
+    /// Protect this principal's mapping from removal or rewriting (repeatable).
+    #[arg(long, global = true, value_name = "ARN")]
+    pub(crate) protect: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show the mappings the authenticator reads.
+    Get,
+    /// Report what the authenticator rejects (errors) or misreads (warnings).
+    Lint {
+        /// Exit with 2 when there are warnings but no errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Say which mapping the authenticator picks for a principal, and the user
+    /// name and groups it gets.
+    Explain {
+        /// An IAM user or role ARN, or an sts assumed-role session ARN.
+        arn: String,
+        /// The access key ID, to fill {{AccessKeyID}}.
+        #[arg(long)]
+        access_key_id: Option<String>,
+        /// The node's private DNS name, to fill {{EC2PrivateDNSName}}.
+        #[arg(long)]
+        private_dns_name: Option<String>,
+    },
+    /// Add a role, user or account mapping.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Change the username or groups of a role or user mapping.
+    #[command(subcommand)]
+    Update(UpdateCommand),
+    /// Remove role, user or account mappings, or every mapping with a username.
+    Remove(RemoveArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AddCommand {
+    /// Map an IAM role (without its IAM path).
+    Role(AddMapping),
+    /// Map an IAM user.
+    User(AddMapping),
+    /// Map every principal of an AWS account to its own ARN, without groups.
+    Account(AccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddMapping {
+    /// The ARN.
+    #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+    pub(crate) arn: Option<String>,
+    /// The Kubernetes user name (default: the role or user name).
+    #[arg(long, short = 'u')]
+    pub(crate) username: Option<String>,
+    /// A Kubernetes group (repeatable, or comma-separated).
+    #[arg(long = "group", short = 'g', value_delimiter = ',')]
+    pub(crate) groups: Vec<String>,
+    /// Read ARNs from a file, one per line (`ARN [USERNAME]`, `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AccountArgs {
+    /// The 12-digit account ID.
+    #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+    pub(crate) id: Option<String>,
+    /// Read account IDs from a file, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UpdateCommand {
+    /// Update a role mapping.
+    Role(UpdateMapping),
+    /// Update a user mapping.
+    User(UpdateMapping),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateMapping {
+    /// The ARN.
+    pub(crate) arn: String,
+    /// The new Kubernetes user name.
+    #[arg(long, short = 'u')]
+    pub(crate) username: Option<String>,
+    /// The new groups (repeatable, or comma-separated); they replace the old ones.
+    #[arg(long = "group", short = 'g', value_delimiter = ',')]
+    pub(crate) groups: Vec<String>,
+    /// Add the --group values to the existing groups instead of replacing them.
+    #[arg(long, requires = "groups")]
+    pub(crate) append: bool,
+    /// Remove every group.
+    #[arg(long, conflicts_with = "groups")]
+    pub(crate) no_groups: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct RemoveArgs {
+    #[command(subcommand)]
+    pub(crate) what: Option<RemoveCommand>,
+    /// Remove every role and user mapping with exactly this username.
+    #[arg(long, short = 'u')]
+    pub(crate) username: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RemoveCommand {
+    /// Remove every mapping of a role.
+    Role(RemoveMapping),
+    /// Remove every mapping of a user.
+    User(RemoveMapping),
+    /// Remove an account.
+    Account(AccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveMapping {
+    /// The ARN.
+    #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+    pub(crate) arn: Option<String>,
+    /// Read ARNs from a file, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_file: Option<PathBuf>,
+}

@@ -1,0 +1,584 @@
+//! What each command does, on a manifest file.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use aws_auth_core::arn::Arn;
+use aws_auth_core::edit::{
+    Change, EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written,
+};
+use aws_auth_core::explain::{Explanation, LoginContext};
+use aws_auth_core::lint::{Diagnostic, Severity};
+use aws_auth_core::{DataKey, Document, KeyState, MapView};
+use serde::Serialize;
+
+use crate::cli::{
+    AddCommand, AddMapping, Global, Output, RemoveArgs, RemoveCommand, UpdateCommand, UpdateMapping,
+};
+use crate::exit::{INTERNAL, INVALID, LINT_ERRORS, LINT_WARNINGS, OK, REFUSED, fail};
+use crate::output;
+
+/// What a command prints and the code it exits with.
+pub(crate) struct Report {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) code: u8,
+}
+
+impl Report {
+    fn ok(stdout: String) -> Report {
+        Report {
+            stdout,
+            stderr: String::new(),
+            code: OK,
+        }
+    }
+}
+
+/// `get`.
+pub(crate) fn get(doc: &Document, format: Output) -> anyhow::Result<Report> {
+    let view = doc.view();
+    let mut stderr = String::new();
+    for key in DataKey::ALL {
+        if let KeyState::Unreadable { message, .. } = view.state(key) {
+            let _ = writeln!(
+                stderr,
+                "warning: {key} cannot be read ({message}); the authenticator ignores all of it (see `aws-auth lint`)"
+            );
+        }
+    }
+    let stdout = match format {
+        Output::Table => table(view),
+        _ => output::structured(format, view)?,
+    };
+    Ok(Report {
+        stdout,
+        stderr,
+        code: OK,
+    })
+}
+
+fn table(view: &MapView) -> String {
+    let mut rows = Vec::new();
+    let last_role = |arn: &str, i: usize| {
+        view.roles
+            .entries
+            .iter()
+            .rposition(|e| e.value.rolearn.eq_ignore_ascii_case(arn))
+            == Some(i)
+    };
+    for (i, e) in view.roles.entries.iter().enumerate() {
+        let r = &e.value;
+        let (kind, arn) = match &r.sso {
+            Some(sso) => (
+                "sso",
+                format!("{}/{}", sso.account_id, sso.permission_set_name),
+            ),
+            None => ("role", r.rolearn.clone()),
+        };
+        let note = if r.sso.is_none() && !last_role(&r.rolearn, i) {
+            "ignored: mapped again below"
+        } else {
+            ""
+        };
+        rows.push(vec![
+            kind.to_owned(),
+            arn,
+            r.username.clone(),
+            r.groups.join(","),
+            note.to_owned(),
+        ]);
+    }
+    for (i, e) in view.users.entries.iter().enumerate() {
+        let u = &e.value;
+        let later = view.users.entries[i + 1..]
+            .iter()
+            .any(|o| o.value.userarn == u.userarn);
+        let note = if later {
+            "ignored: mapped again below"
+        } else {
+            ""
+        };
+        rows.push(vec![
+            "user".to_owned(),
+            u.userarn.clone(),
+            u.username.clone(),
+            u.groups.join(","),
+            note.to_owned(),
+        ]);
+    }
+    for e in &view.accounts.entries {
+        rows.push(vec![
+            "account".to_owned(),
+            e.value.clone(),
+            "(its own ARN)".to_owned(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    if rows.is_empty() {
+        return "no mappings\n".to_owned();
+    }
+    let notes = rows.iter().any(|r| !r[4].is_empty());
+    if !notes {
+        for r in &mut rows {
+            r.pop();
+        }
+        return output::table(&["KIND", "ARN", "USERNAME", "GROUPS"], &rows);
+    }
+    output::table(&["KIND", "ARN", "USERNAME", "GROUPS", "NOTE"], &rows)
+}
+
+#[derive(Serialize)]
+struct LintOutput<'a> {
+    diagnostics: &'a [Diagnostic],
+}
+
+/// `lint`.
+pub(crate) fn lint(name: &str, text: &str, strict: bool, format: Output) -> anyhow::Result<Report> {
+    let diagnostics = aws_auth_core::lint::lint_manifest(text);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    let stdout = match format {
+        Output::Table => {
+            let mut s = String::new();
+            for d in &diagnostics {
+                let _ = writeln!(
+                    s,
+                    "{name}:{}:{}: {}[{}]: {}",
+                    d.position.line, d.position.column, d.severity, d.code, d.message
+                );
+            }
+            s
+        }
+        _ => output::structured(
+            format,
+            &LintOutput {
+                diagnostics: &diagnostics,
+            },
+        )?,
+    };
+    let stderr = if format == Output::Table {
+        if diagnostics.is_empty() {
+            format!("{name}: no problems found\n")
+        } else {
+            format!("{name}: {errors} error(s), {warnings} warning(s)\n")
+        }
+    } else {
+        String::new()
+    };
+    let code = if errors > 0 {
+        LINT_ERRORS
+    } else if strict && warnings > 0 {
+        LINT_WARNINGS
+    } else {
+        OK
+    };
+    Ok(Report {
+        stdout,
+        stderr,
+        code,
+    })
+}
+
+/// `explain`.
+pub(crate) fn explain(
+    doc: &Document,
+    arn: &str,
+    login: &LoginContext,
+    format: Output,
+) -> anyhow::Result<Report> {
+    let e = doc
+        .explain_with(arn, login)
+        .map_err(|e| fail(INVALID, e.to_string()))?;
+    let stdout = match format {
+        Output::Table => explain_text(&e),
+        _ => output::structured(format, &e)?,
+    };
+    Ok(Report::ok(stdout))
+}
+
+fn explain_text(e: &Explanation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "principal: {}", e.principal);
+    if e.canonical != e.principal {
+        let _ = writeln!(s, "compared as: {}", e.canonical);
+    }
+    match &e.matched {
+        None => {
+            let _ = writeln!(
+                s,
+                "mapping: none; the authenticator refuses this principal (no role, user or account matches)"
+            );
+        }
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "mapping: {} {} (line {})",
+                m.key, m.principal, m.position.line
+            );
+            for p in &m.ignored {
+                let _ = writeln!(
+                    s,
+                    "ignored: an earlier mapping of the same principal (line {})",
+                    p.line
+                );
+            }
+            for a in &e.ambiguous {
+                let _ = writeln!(
+                    s,
+                    "or: {} {} (line {}), which differs only in case",
+                    a.key, a.principal, a.position.line
+                );
+            }
+        }
+    }
+    if let Some(failure) = &e.failure {
+        let _ = writeln!(s, "login: fails: {failure}");
+    }
+    if let Some(user) = &e.username {
+        let _ = writeln!(s, "username: {user}");
+        let groups = if e.groups.is_empty() {
+            "(none)".to_owned()
+        } else {
+            e.groups.join(", ")
+        };
+        let _ = writeln!(s, "groups: {groups}");
+    }
+    for p in &e.pending_templates {
+        let _ = writeln!(s, "note: {{{{{p}}}}} is filled at login");
+    }
+    for n in &e.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+/// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
+/// Returns (line number, first field, optional second field).
+fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound {
+            crate::exit::NOT_FOUND
+        } else {
+            crate::exit::IO
+        };
+        fail(code, format!("cannot read {}: {e}", path.display()))
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default().to_owned();
+        let second = fields.next().map(str::to_owned);
+        if fields.next().is_some() {
+            return Err(fail(
+                INVALID,
+                format!(
+                    "{}:{}: expected `ARN [USERNAME]`, found more fields",
+                    path.display(),
+                    i + 1
+                ),
+            ));
+        }
+        out.push((i + 1, first, second));
+    }
+    if out.is_empty() {
+        return Err(fail(
+            INVALID,
+            format!("{} holds no entries", path.display()),
+        ));
+    }
+    Ok(out)
+}
+
+/// The IAM name of an ARN, the default username.
+fn default_username(arn: &str) -> String {
+    arn.parse::<Arn>()
+        .map(|a| a.name().to_owned())
+        .unwrap_or_default()
+}
+
+/// The operations of an edit command, and for batch files the line of each op.
+pub(crate) struct Ops {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) lines: Option<(String, Vec<usize>)>,
+}
+
+fn mapping_ops(args: &AddMapping, role: bool) -> anyhow::Result<Ops> {
+    let make = |arn: String, username: Option<String>| {
+        let spec = MappingSpec {
+            username: username
+                .or_else(|| args.username.clone())
+                .unwrap_or_else(|| default_username(&arn)),
+            arn,
+            groups: args.groups.clone(),
+        };
+        if role {
+            Op::AddRole(spec)
+        } else {
+            Op::AddUser(spec)
+        }
+    };
+    match (&args.arn, &args.from_file) {
+        (Some(arn), None) => Ok(Ops {
+            ops: vec![make(arn.clone(), None)],
+            lines: None,
+        }),
+        (None, Some(path)) => {
+            let entries = batch(path)?;
+            Ok(Ops {
+                lines: Some((
+                    path.display().to_string(),
+                    entries.iter().map(|e| e.0).collect(),
+                )),
+                ops: entries
+                    .into_iter()
+                    .map(|(_, arn, user)| make(arn, user))
+                    .collect(),
+            })
+        }
+        _ => Err(fail(crate::exit::USAGE, "give an ARN or --from-file")),
+    }
+}
+
+fn list_ops(
+    arg: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+    make: impl Fn(String) -> Op,
+) -> anyhow::Result<Ops> {
+    match (arg, file) {
+        (Some(v), None) => Ok(Ops {
+            ops: vec![make(v.clone())],
+            lines: None,
+        }),
+        (None, Some(path)) => {
+            let entries = batch(path)?;
+            Ok(Ops {
+                lines: Some((
+                    path.display().to_string(),
+                    entries.iter().map(|e| e.0).collect(),
+                )),
+                ops: entries.into_iter().map(|(_, v, _)| make(v)).collect(),
+            })
+        }
+        _ => Err(fail(crate::exit::USAGE, "give a value or --from-file")),
+    }
+}
+
+pub(crate) fn add_ops(cmd: &AddCommand) -> anyhow::Result<Ops> {
+    match cmd {
+        AddCommand::Role(a) => mapping_ops(a, true),
+        AddCommand::User(a) => mapping_ops(a, false),
+        AddCommand::Account(a) => list_ops(&a.id, &a.from_file, Op::AddAccount),
+    }
+}
+
+pub(crate) fn update_ops(cmd: &UpdateCommand) -> anyhow::Result<Ops> {
+    let (m, role): (&UpdateMapping, bool) = match cmd {
+        UpdateCommand::Role(m) => (m, true),
+        UpdateCommand::User(m) => (m, false),
+    };
+    let groups = if m.no_groups {
+        GroupsChange::Replace(Vec::new())
+    } else if m.groups.is_empty() {
+        GroupsChange::Keep
+    } else if m.append {
+        GroupsChange::Append(m.groups.clone())
+    } else {
+        GroupsChange::Replace(m.groups.clone())
+    };
+    if m.username.is_none() && groups == GroupsChange::Keep {
+        return Err(fail(
+            crate::exit::USAGE,
+            "nothing to update: give --username, --group or --no-groups",
+        ));
+    }
+    let (arn, username) = (m.arn.clone(), m.username.clone());
+    let op = if role {
+        Op::UpdateRole {
+            arn,
+            username,
+            groups,
+        }
+    } else {
+        Op::UpdateUser {
+            arn,
+            username,
+            groups,
+        }
+    };
+    Ok(Ops {
+        ops: vec![op],
+        lines: None,
+    })
+}
+
+pub(crate) fn remove_ops(args: &RemoveArgs) -> anyhow::Result<Ops> {
+    match (&args.what, &args.username) {
+        (Some(RemoveCommand::Role(r)), None) => {
+            list_ops(&r.arn, &r.from_file, |arn| Op::RemoveRole { arn })
+        }
+        (Some(RemoveCommand::User(r)), None) => {
+            list_ops(&r.arn, &r.from_file, |arn| Op::RemoveUser { arn })
+        }
+        (Some(RemoveCommand::Account(a)), None) => list_ops(&a.id, &a.from_file, Op::RemoveAccount),
+        (None, Some(username)) => Ok(Ops {
+            ops: vec![Op::RemoveUsername {
+                username: username.clone(),
+            }],
+            lines: None,
+        }),
+        _ => Err(fail(
+            crate::exit::USAGE,
+            "say what to remove: role ARN, user ARN, account ID or --username NAME",
+        )),
+    }
+}
+
+pub(crate) fn guards(global: &Global) -> anyhow::Result<Guards> {
+    let protected = global
+        .protect
+        .iter()
+        .map(|a| {
+            a.parse::<Arn>()
+                .map_err(|e| fail(INVALID, format!("--protect: {e}")))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Guards {
+        force: global.force,
+        protected,
+    })
+}
+
+/// An edit error as one sentence with its exit code; batch errors name the
+/// line of the batch file.
+pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error {
+    let op_line = |op: usize| -> String {
+        match &ops.lines {
+            Some((file, lines)) => format!("{file}:{}", lines.get(op).copied().unwrap_or(0)),
+            None => source.to_owned(),
+        }
+    };
+    match e {
+        EditError::Invalid { op, message }
+        | EditError::NotFound { op, message }
+        | EditError::Conflict { op, message } => {
+            fail(INVALID, format!("{}: {message}", op_line(op)))
+        }
+        EditError::Unreadable {
+            key,
+            message,
+            position,
+        } => fail(
+            INVALID,
+            format!(
+                "{source}:{}:{}: {key} cannot be read ({message}); fix it first (see `aws-auth lint`)",
+                position.line, position.column
+            ),
+        ),
+        EditError::Guarded { guards } => {
+            let reasons: Vec<String> = guards.iter().map(|g| g.message.clone()).collect();
+            fail(
+                REFUSED,
+                format!(
+                    "refused: this edit {}; nothing was written (use --force to do it anyway)",
+                    reasons.join("; and ")
+                ),
+            )
+        }
+        EditError::Layout { message } => fail(INVALID, format!("{source}: {message}")),
+        e @ EditError::Verification { .. } => fail(INTERNAL, format!("{source}: {e}")),
+        other => fail(INTERNAL, format!("{source}: {other}")),
+    }
+}
+
+#[derive(Serialize)]
+struct EditOutput {
+    changes: Vec<String>,
+    keys: Vec<KeyOutput>,
+    forced: Vec<String>,
+    dry_run: bool,
+}
+
+#[derive(Serialize)]
+struct KeyOutput {
+    key: &'static str,
+    written: String,
+}
+
+fn written(w: &Written) -> String {
+    match w {
+        Written::InPlace => "in place".to_owned(),
+        Written::Rewritten { reason } => format!("rewritten whole ({reason})"),
+        Written::Created => "created".to_owned(),
+    }
+}
+
+/// What an edit prints: a summary (or the diff with --dry-run).
+pub(crate) fn edit_report(
+    edited: &Edited,
+    dry_run: bool,
+    format: Output,
+) -> anyhow::Result<Report> {
+    let mut stderr = String::new();
+    for g in &edited.forced {
+        let _ = writeln!(stderr, "warning: forced: this edit {}", g.message);
+    }
+    let stdout = match format {
+        Output::Table => {
+            let mut s = String::new();
+            if dry_run {
+                s.push_str(&edited.diff());
+            }
+            for c in &edited.changes {
+                let verb = if dry_run && !matches!(c, Change::Unchanged { .. }) {
+                    "would be "
+                } else {
+                    ""
+                };
+                let _ = writeln!(s, "{verb}{c}");
+            }
+            for k in &edited.keys {
+                if let Written::Rewritten { reason } = &k.written {
+                    let _ = writeln!(
+                        s,
+                        "note: data.{} was rewritten whole because {reason}",
+                        k.key
+                    );
+                }
+            }
+            if dry_run {
+                s.push_str("dry run: nothing was written\n");
+            }
+            s
+        }
+        _ => output::structured(
+            format,
+            &EditOutput {
+                changes: edited.changes.iter().map(ToString::to_string).collect(),
+                keys: edited
+                    .keys
+                    .iter()
+                    .map(|k| KeyOutput {
+                        key: k.key.as_str(),
+                        written: written(&k.written),
+                    })
+                    .collect(),
+                forced: edited.forced.iter().map(|g| g.message.clone()).collect(),
+                dry_run,
+            },
+        )?,
+    };
+    Ok(Report {
+        stdout,
+        stderr,
+        code: OK,
+    })
+}
