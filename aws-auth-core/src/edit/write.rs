@@ -116,6 +116,12 @@ fn manifest_text(
     if !created.is_empty() {
         splices.push(create_keys(text, &manifest.data, &created)?);
     }
+    // A manifest written with CRLF line ends keeps them in what is added.
+    if text.contains("\r\n") && !text.replace("\r\n", "").contains('\n') {
+        for s in &mut splices {
+            s.text = s.text.replace('\n', "\r\n");
+        }
+    }
     let splices = splice::sorted(splices).ok_or_else(|| EditError::Verification {
         message: "edits of the manifest overlap".to_owned(),
     })?;

@@ -250,7 +250,18 @@ fn mapping_checks<T>(
 ) {
     let user_at = field_offset(doc, key, entry, "username");
     let groups_at = field_offset(doc, key, entry, "groups");
-    if username.is_empty() {
+    // A field emptied by a type error is reported as such (field-wrong-type).
+    let issues = match key {
+        DataKey::MapRoles => &doc.view().roles.field_issues,
+        DataKey::MapUsers => &doc.view().users.field_issues,
+        DataKey::MapAccounts => &doc.view().accounts.field_issues,
+    };
+    let zeroed = |field: &str| {
+        issues
+            .iter()
+            .any(|i| i.index == entry.index && i.field == field)
+    };
+    if username.is_empty() && !zeroed("username") {
         sink.push(
             Code::MissingUsername,
             key,
@@ -299,6 +310,9 @@ fn mapping_checks<T>(
             .get(i)
             .and_then(|&n| tree.map(|t| t.node(n).start as usize))
             .unwrap_or(groups_at);
+        if group.is_empty() && zeroed(&format!("groups[{i}]")) {
+            continue;
+        }
         if group.is_empty() {
             sink.push(
                 Code::GroupsEmpty,
@@ -311,7 +325,12 @@ fn mapping_checks<T>(
         value_checks("a group", group, key, at, sink);
     }
     let is_node = username.starts_with("system:node:");
-    if groups.is_empty() && !is_node && username != "emr-containers" && !username.is_empty() {
+    if groups.is_empty()
+        && !is_node
+        && username != "emr-containers"
+        && !username.is_empty()
+        && !zeroed("groups")
+    {
         sink.push(
             Code::GroupsEmpty,
             key,

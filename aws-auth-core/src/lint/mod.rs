@@ -149,6 +149,10 @@ pub(crate) struct Sink<'d> {
 }
 
 impl<'d> Sink<'d> {
+    pub(crate) fn line(&self, key: DataKey, offset: usize) -> usize {
+        self.doc.position(key, offset).line
+    }
+
     pub(crate) fn push(&mut self, code: Code, key: DataKey, offset: usize, message: String) {
         let position = self.doc.position(key, offset);
         self.out.push((

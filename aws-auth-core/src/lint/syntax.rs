@@ -66,15 +66,28 @@ fn unreadable(text: &str, key: DataKey, message: &str, offset: usize, sink: &mut
     let line_start = text[..offset.min(text.len())]
         .rfind('\n')
         .map_or(0, |i| i + 1);
-    let line = text[line_start..].split('\n').next().unwrap_or("");
-    let hint = if line.contains('\t') {
-        "; the line holds a tab, and YAML indentation must use spaces"
+    let mut around = text[line_start..].split('\n');
+    let line = around.next().unwrap_or("");
+    let next = around.next().unwrap_or("");
+    let eaten = [line, next].into_iter().find(|l| {
+        let t = l.split(" #").next().unwrap_or("").trim_end();
+        t.ends_with("system:node:") && !t.contains(['"', '\''])
+    });
+    let hint = if let Some(eaten) = eaten {
+        format!(
+            "; `{}` ends with a colon, so YAML reads a nested mapping there: a template engine probably removed {{{{EC2PrivateDNSName}}}} (write system:node:{{{{EC2PrivateDNSName}}}})",
+            eaten.trim()
+        )
+    } else if line.contains('\t') || next.contains('\t') {
+        "; a line here holds a tab, and YAML indentation must use spaces".to_owned()
     } else if message.contains("a mapping, not a list") {
-        "; each mapping must start with `- `"
+        "; each mapping must start with `- `".to_owned()
     } else if message.contains("not a list") {
-        "; write one mapping per list item, each starting with `- `"
+        "; write one mapping per list item, each starting with `- `".to_owned()
+    } else if line.matches(": ").count() >= 2 {
+        "; this line holds several `key: value` pairs, which YAML cannot read on one line: give each key its own line".to_owned()
     } else {
-        ""
+        String::new()
     };
     sink.push(
         Code::KeyUnreadable,
@@ -236,12 +249,12 @@ fn check_keys(
                     );
                 }
                 if let Some((_, first)) = seen.iter().find(|(f, _)| f == field) {
-                    let first_line = text[..*first].matches('\n').count() + 1;
+                    let first_line = sink.line(key, *first);
                     sink.push(
                         Code::DuplicateKey,
                         key,
                         at,
-                        format!("`{field}` is set a second time in this entry (first on line {first_line} of {key}); only one of them is used, and which one depends on the keys' spelling"),
+                        format!("`{field}` is set a second time in this entry (first on line {first_line}); only one of them is used, and which one depends on the keys' spelling"),
                     );
                 } else {
                     seen.push((field, at));

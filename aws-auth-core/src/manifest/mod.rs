@@ -258,10 +258,15 @@ fn block_hint(text: &str, offset: usize) -> Option<String> {
     let error_line = text[..offset.min(text.len())].matches('\n').count();
     let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
     let error_indent = indent(lines.get(error_line)?);
+    let mut comments: Vec<(usize, usize)> = Vec::new();
     for h in (0..error_line).rev() {
         let line = lines[h];
         let content = line.trim();
-        if content.is_empty() || content.starts_with('#') {
+        if content.starts_with('#') {
+            comments.push((h, indent(line)));
+            continue;
+        }
+        if content.is_empty() {
             continue;
         }
         let header = content.split_once(':').and_then(|(key, rest)| {
@@ -280,6 +285,14 @@ fn block_hint(text: &str, offset: usize) -> Option<String> {
             return None;
         };
         let key_col = indent(line);
+        if let Some(&(c, col)) = comments.iter().rev().find(|&&(_, col)| col <= key_col) {
+            return Some(format!(
+                "the comment on line {} starts at column {}, which ends the `{key}: {rest}` block begun on line {}; indent the comment like the value or remove it",
+                c + 1,
+                col + 1,
+                h + 1
+            ));
+        }
         let first = (h + 1..lines.len()).find(|&i| !lines[i].trim().is_empty())?;
         let first_indent = indent(lines[first]);
         let (el, hl, fl) = (error_line + 1, h + 1, first + 1);

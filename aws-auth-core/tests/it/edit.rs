@@ -428,3 +428,30 @@ fn bad_input_is_refused_with_nothing_written() {
     assert!(matches!(err, EditError::Unreadable { .. }), "{err}");
     assert!(err.to_string().starts_with("line 9, column 17:"), "{err}");
 }
+
+#[test]
+fn crlf_manifests_keep_crlf() {
+    let original = manifest(ROLES).replace('\n', "\r\n");
+    let add = Op::AddUser(user("arn:aws:iam::111122223333:user/z", "z", &["g"]));
+    let added = edit(&original, &[add]).unwrap();
+    assert!(!added.replace("\r\n", "").contains('\n'), "{added:?}");
+    assert!(added.ends_with("  mapUsers: |\r\n    - userarn: arn:aws:iam::111122223333:user/z\r\n      username: z\r\n      groups:\r\n        - g\r\n"), "{added:?}");
+    let removed = edit(
+        &added,
+        &[Op::RemoveUser {
+            arn: "arn:aws:iam::111122223333:user/z".into(),
+        }],
+    )
+    .unwrap();
+    let op = Op::AddRole(user("arn:aws:iam::111122223333:role/Z", "z", &[]));
+    let again = edit(&removed, &[op]).unwrap();
+    assert!(!again.replace("\r\n", "").contains('\n'), "{again:?}");
+    let back = edit(
+        &again,
+        &[Op::RemoveRole {
+            arn: "arn:aws:iam::111122223333:role/Z".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(back, removed);
+}
