@@ -442,7 +442,7 @@ impl Document {
                 continue;
             }
             let edit = render::render(self, key, key_plan).ok_or_else(|| EditError::Layout {
-                message: format!("{key} is laid out in a way this edit cannot be placed into (an item's `-` is separated from its content by a comment)"),
+                message: format!("{key} is laid out in a way this edit cannot be placed into safely (a comment between an item's `-` and its content, a byte order mark, or a carriage return without a line feed); nothing was written"),
             })?;
             if edit.after != edit.before || self.data_string(key).is_none() {
                 inner.push((key, edit));

@@ -29,13 +29,13 @@ pub(crate) struct InnerEdit {
 }
 
 impl InnerEdit {
-    fn from_splices(before: &str, splices: Vec<Splice>) -> InnerEdit {
-        InnerEdit {
-            after: splice::apply(before, &splices),
+    fn from_splices(before: &str, splices: Vec<Splice>) -> Option<InnerEdit> {
+        Some(InnerEdit {
+            after: splice::apply(before, &splices)?,
             before: before.to_owned(),
             splices,
             whole: None,
-        }
+        })
     }
 
     fn whole(before: &str, after: String, reason: &str) -> InnerEdit {
@@ -78,6 +78,11 @@ fn sibling_style(doc: &Document, key: DataKey) -> BlockStyle {
 /// Edits one key.
 pub(crate) fn render(doc: &Document, key: DataKey, plan: &KeyPlan) -> Option<InnerEdit> {
     let text = doc.data_string(key).unwrap_or_default();
+    // An invisible byte order mark, or a lone CR, shifts lines and columns
+    // differently for YAML than for this layout.
+    if text.contains('\u{FEFF}') || super::write::has_lone_cr(text) {
+        return None;
+    }
     let parsed = doc.parsed(key);
     let item_of: Vec<usize> = match key {
         DataKey::MapRoles => doc.view().roles.entries.iter().map(|e| e.index).collect(),
@@ -93,7 +98,7 @@ pub(crate) fn render(doc: &Document, key: DataKey, plan: &KeyPlan) -> Option<Inn
     let root = parsed.tree.as_ref().and_then(|t| t.root.map(|r| (t, r)));
     let Some((tree, root)) = root else {
         // Blank, or only comments: the new entries go after whatever is there.
-        return Some(append_fresh(doc, key, text, &plan.new));
+        return append_fresh(doc, key, text, &plan.new);
     };
     let items = match tree.seq_items(root) {
         Some(items) => items,
@@ -112,9 +117,10 @@ pub(crate) fn render(doc: &Document, key: DataKey, plan: &KeyPlan) -> Option<Inn
             ));
         }
         return flow(text, tree, items, key, plan, &item_of)
-            .map(|s| InnerEdit::from_splices(text, s));
+            .and_then(|s| InnerEdit::from_splices(text, s));
     }
-    block(doc, text, tree, items, key, plan, &item_of).map(|s| InnerEdit::from_splices(text, s))
+    block(doc, text, tree, items, key, plan, &item_of)
+        .and_then(|s| InnerEdit::from_splices(text, s))
 }
 
 fn fresh_items(style: &BlockStyle, key: DataKey, new: &[NewItem]) -> String {
@@ -133,11 +139,11 @@ fn fresh_items(style: &BlockStyle, key: DataKey, new: &[NewItem]) -> String {
     out
 }
 
-fn append_fresh(doc: &Document, key: DataKey, text: &str, new: &[NewItem]) -> InnerEdit {
+fn append_fresh(doc: &Document, key: DataKey, text: &str, new: &[NewItem]) -> Option<InnerEdit> {
     let style = sibling_style(doc, key);
     let items = fresh_items(&style, key, new);
     if text.trim().is_empty() {
-        return InnerEdit::whole(text, items, "it was empty");
+        return Some(InnerEdit::whole(text, items, "it was empty"));
     }
     let sep = if text.ends_with('\n') { "" } else { "\n" };
     let at = text.len();

@@ -18,30 +18,40 @@ impl Splice {
     }
 }
 
-/// Sorts splices and checks that none overlaps another (an insertion may sit at
-/// the end of a removal). `None` when they overlap.
+/// Sorts splices, checks that none overlaps another and merges those that touch
+/// (a removal and an insertion at its end become one splice). `None` when they
+/// overlap.
 pub(crate) fn sorted(mut splices: Vec<Splice>) -> Option<Vec<Splice>> {
     splices.sort_by_key(|s| (s.start, s.end));
-    for pair in splices.windows(2) {
-        if pair[1].start < pair[0].end {
-            return None;
+    let mut out: Vec<Splice> = Vec::with_capacity(splices.len());
+    for s in splices {
+        match out.last_mut() {
+            Some(prev) if s.start < prev.end => return None,
+            Some(prev) if s.start == prev.end => {
+                prev.end = s.end;
+                prev.text.push_str(&s.text);
+            }
+            _ => out.push(s),
         }
     }
-    Some(splices)
+    Some(out)
 }
 
-/// Applies sorted, non-overlapping splices.
-pub(crate) fn apply(text: &str, splices: &[Splice]) -> String {
+/// Applies sorted, non-overlapping splices; `None` if they do not fit the text.
+pub(crate) fn apply(text: &str, splices: &[Splice]) -> Option<String> {
     let mut out =
         String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;
     for s in splices {
-        out.push_str(&text[at..s.start]);
+        if s.start < at || s.end < s.start {
+            return None;
+        }
+        out.push_str(text.get(at..s.start)?);
         out.push_str(&s.text);
         at = s.end;
     }
-    out.push_str(&text[at..]);
-    out
+    out.push_str(text.get(at..)?);
+    Some(out)
 }
 
 /// Splices computed on `text + "\n"` (for a text without a final line feed),
@@ -82,7 +92,7 @@ mod tests {
     use super::*;
 
     fn via_norm(raw: &str, splices: Vec<Splice>) -> String {
-        apply(raw, &denormalize(raw.len(), splices))
+        apply(raw, &denormalize(raw.len(), sorted(splices).unwrap())).unwrap()
     }
 
     #[test]
@@ -103,12 +113,22 @@ mod tests {
         assert_eq!(via_norm("- a", vec![Splice::new(0, 4, "- z\n")]), "- z");
         // Not touching the end.
         assert_eq!(via_norm("- a\n- b", vec![Splice::new(0, 4, "")]), "- b");
+        // The last two lines removed by two splices: the line feed moves once.
+        assert_eq!(
+            via_norm(
+                "- a\n- b\n- c",
+                vec![Splice::new(4, 8, ""), Splice::new(8, 12, "- d\n")]
+            ),
+            "- a\n- d"
+        );
     }
 
     #[test]
     fn overlaps_are_refused() {
         assert!(sorted(vec![Splice::new(0, 5, ""), Splice::new(3, 6, "")]).is_none());
         let ok = sorted(vec![Splice::new(5, 5, "x"), Splice::new(0, 5, "")]).unwrap();
-        assert_eq!(apply("abcdefg", &ok), "xfg");
+        assert_eq!(ok, [Splice::new(0, 5, "x")]);
+        assert_eq!(apply("abcdefg", &ok).unwrap(), "xfg");
+        assert!(apply("abc", &[Splice::new(2, 9, "")]).is_none());
     }
 }

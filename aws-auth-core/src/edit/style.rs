@@ -368,7 +368,8 @@ impl FlowStyle {
                 style.key_quote = Quote::of(scalar_style(tree, k));
                 style.value_quote = Quote::of(scalar_style(tree, v));
                 let between = &text[tree.node(k).end as usize..tree.node(v).start as usize];
-                style.colon_space = between.ends_with(' ');
+                // Only a quoted key may be followed by `:` without a space.
+                style.colon_space = between.ends_with(' ') || style.key_quote == Quote::Plain;
             }
             if pairs.len() >= 2 {
                 let a = tree.node(pairs[0].1).end as usize;

@@ -39,6 +39,11 @@ pub(crate) fn write(
             Ok((Document::build(Source::Data { data }), written))
         }
         Source::Manifest { text, manifest, .. } => {
+            if has_lone_cr(text) {
+                return Err(EditError::Layout {
+                    message: "the manifest has carriage returns without a line feed (old Mac line ends), which YAML reads as line breaks; convert them to line feeds before editing".to_owned(),
+                });
+            }
             let mut whole: Vec<DataKey> = Vec::new();
             // A key whose in-place splices do not read back is rendered whole; a
             // second failure is a bug, reported rather than written.
@@ -67,6 +72,12 @@ pub(crate) fn write(
             })
         }
     }
+}
+
+/// A `\r` not followed by `\n`.
+pub(crate) fn has_lone_cr(text: &str) -> bool {
+    text.match_indices('\r')
+        .any(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
 }
 
 fn manifest_text(
@@ -125,7 +136,10 @@ fn manifest_text(
     let splices = splice::sorted(splices).ok_or_else(|| EditError::Verification {
         message: "edits of the manifest overlap".to_owned(),
     })?;
-    Ok((splice::apply(text, &splices), written))
+    let new_text = splice::apply(text, &splices).ok_or_else(|| EditError::Verification {
+        message: "edits of the manifest do not fit its text".to_owned(),
+    })?;
+    Ok((new_text, written))
 }
 
 fn style_name(style: ScalarStyle) -> &'static str {

@@ -54,6 +54,11 @@ impl Literal {
     pub(crate) fn locate(text: &str, indicator: usize, parent_col: usize) -> Option<Literal> {
         let header_end = line_end(text, indicator);
         let header = &text[indicator..header_end];
+        // A lone CR is a line break to YAML; this layout works on LF lines only.
+        let lone_cr = |s: &str| s.trim_end_matches('\r').contains('\r');
+        if lone_cr(header) {
+            return None;
+        }
         let mut chars = header[1..].chars().peekable();
         let (mut chomp, mut explicit) = (Chomp::Clip, None);
         for _ in 0..2 {
@@ -78,6 +83,9 @@ impl Literal {
         while pos < text.len() {
             let e = line_end(text, pos);
             let line = &text[pos..e];
+            if lone_cr(line) {
+                return None;
+            }
             let sp = spaces(line);
             let blank = is_blank(line);
             match indent {

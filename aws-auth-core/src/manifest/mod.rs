@@ -555,6 +555,34 @@ fn value_token(text: &str, key_end: usize, start: usize, end: usize) -> Range<us
     start..end
 }
 
+/// The `|` or `>` that starts a block scalar value: after the key's colon, past
+/// any tag or anchor (`mapRoles: !!str |`).
+fn block_indicator(text: &str, key_end: usize, content_start: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = key_end;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    loop {
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'|' | b'>' => return (i < content_start).then_some(i),
+            b'!' | b'&' => {
+                while b.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// The token a value occupies and how it can be edited in place.
 fn codec_for(
     text: &str,
@@ -567,19 +595,16 @@ fn codec_for(
 ) -> (Range<usize>, Codec) {
     match style {
         ScalarStyle::Literal => {
-            // The indicator follows the key's colon; anything else between them (a
-            // tag, an anchor) and the value is re-rendered whole instead.
-            let after = &text[key_end..];
-            let skip = after.len() - after.trim_start_matches([' ', ':']).len();
-            let indicator = key_end + skip;
-            if text.as_bytes().get(indicator) == Some(&b'|') {
-                if let Some(l) = Literal::locate(text, indicator, key_col) {
-                    if l.decode(text) == decoded {
-                        return (indicator..l.end, Codec::Literal(l));
-                    }
+            let Some(indicator) = block_indicator(text, key_end, start) else {
+                return (start..end, Codec::Whole);
+            };
+            if let Some(l) = Literal::locate(text, indicator, key_col) {
+                if l.decode(text) == decoded {
+                    return (indicator..l.end, Codec::Literal(l));
                 }
             }
-            (start..end, Codec::Whole)
+            // Re-rendered whole, from the indicator on.
+            (indicator..end, Codec::Whole)
         }
         ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
             let double = style == ScalarStyle::DoubleQuoted;
@@ -591,14 +616,7 @@ fn codec_for(
             }
         }
         ScalarStyle::Folded => {
-            let after = &text[key_end..];
-            let skip = after.len() - after.trim_start_matches([' ', ':']).len();
-            let indicator = key_end + skip;
-            let from = if text.as_bytes().get(indicator) == Some(&b'>') {
-                indicator
-            } else {
-                start
-            };
+            let from = block_indicator(text, key_end, start).unwrap_or(start);
             (from..end, Codec::Whole)
         }
         ScalarStyle::Plain => (start..end, Codec::Whole),

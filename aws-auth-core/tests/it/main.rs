@@ -4,3 +4,4 @@
 mod corpus;
 mod edit;
 mod fixtures;
+mod props;
