@@ -1,6 +1,7 @@
 //! A ConfigMap's text together with what the reader sees in it.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::manifest::{Codec, Manifest};
 use crate::model::{DataKey, MapView};
@@ -24,11 +25,7 @@ pub struct ManifestError {
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
     /// A manifest file: edits are written back into its text.
-    Manifest {
-        text: String,
-        manifest: Manifest,
-        lines: LineIndex,
-    },
+    Manifest { text: String, manifest: Manifest },
     /// Bare data strings (or a ConfigMap object's `data`).
     Data { data: BTreeMap<String, String> },
 }
@@ -50,8 +47,26 @@ pub(crate) enum Source {
 #[derive(Debug, Clone)]
 pub struct Document {
     pub(crate) source: Source,
-    pub(crate) parsed: [Parsed; 3],
+    pub(crate) parsed: [Arc<Parsed>; 3],
     pub(crate) view: MapView,
+    lines: LineCache,
+}
+
+/// Line indexes, built the first time a position is asked for.
+#[derive(Debug, Clone, Default)]
+struct LineCache {
+    manifest: OnceLock<LineIndex>,
+    keys: [OnceLock<LineIndex>; 3],
+}
+
+impl LineCache {
+    fn manifest(&self, text: &str) -> &LineIndex {
+        self.manifest.get_or_init(|| LineIndex::new(text))
+    }
+
+    fn key(&self, key: DataKey, text: &str) -> &LineIndex {
+        self.keys[slot(key)].get_or_init(|| LineIndex::new(text))
+    }
 }
 
 fn slot(key: DataKey) -> usize {
@@ -68,16 +83,40 @@ impl Document {
     /// `aws-auth` ConfigMap.
     pub fn parse_manifest(text: impl Into<String>) -> Result<Document, ManifestError> {
         let text = text.into();
-        let lines = LineIndex::new(&text);
         let manifest = Manifest::parse(&text).map_err(|e| ManifestError {
-            position: lines.position(&text, e.offset),
+            position: LineIndex::new(&text).position(&text, e.offset),
             message: e.message,
         })?;
-        Ok(Document::build(Source::Manifest {
-            text,
-            manifest,
-            lines,
-        }))
+        Ok(Document::build(Source::Manifest { text, manifest }))
+    }
+
+    /// [`Document::parse_manifest`] for a manifest derived from `previous`: data
+    /// values that did not change are not read again.
+    pub(crate) fn parse_manifest_sharing(
+        text: String,
+        previous: &Document,
+    ) -> Result<Document, ManifestError> {
+        let derived = match &previous.source {
+            Source::Manifest {
+                text: old,
+                manifest,
+            } => Manifest::parse_derived(
+                &text,
+                crate::manifest::skeleton::Previous {
+                    text: old,
+                    manifest,
+                },
+            ),
+            Source::Data { .. } => Manifest::parse(&text),
+        };
+        let manifest = derived.map_err(|e| ManifestError {
+            position: LineIndex::new(&text).position(&text, e.offset),
+            message: e.message,
+        })?;
+        Ok(Document::build_sharing(
+            Source::Manifest { text, manifest },
+            Some(previous),
+        ))
     }
 
     /// Reads bare data strings, as in a ConfigMap's `data` (keys other than the
@@ -108,33 +147,64 @@ impl Document {
     }
 
     pub(crate) fn build(source: Source) -> Document {
+        Document::build_sharing(source, None)
+    }
+
+    /// Builds a document; a key whose text is the same as in `previous` takes its
+    /// parse and view from there instead of being read again (after an edit,
+    /// only the edited keys are read).
+    pub(crate) fn build_sharing(source: Source, previous: Option<&Document>) -> Document {
         let text_of = |key: DataKey| -> Option<&str> {
             match &source {
                 Source::Manifest { manifest, .. } => {
-                    manifest.value(key.as_str()).map(|v| v.decoded.as_str())
+                    manifest.value(key.as_str()).map(|v| &*v.decoded)
                 }
                 Source::Data { data } => data.get(key.as_str()).map(String::as_str),
             }
         };
-        let parsed = DataKey::ALL.map(|key| match text_of(key) {
-            Some(text) => read::parse_key(key, text),
-            None => Parsed {
+        // The same allocation (an unchanged value after an edit) needs no compare.
+        let same = |key: DataKey| {
+            previous.filter(|p| match (p.data_string(key), text_of(key)) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b) || a == b,
+                (a, b) => a == b,
+            })
+        };
+        let parsed = DataKey::ALL.map(|key| match (same(key), text_of(key)) {
+            (Some(p), _) => Arc::clone(&p.parsed[slot(key)]),
+            (None, Some(text)) => Arc::new(read::parse_key(key, text)),
+            (None, None) => Arc::new(Parsed {
                 tree: None,
                 state: crate::model::KeyState::Absent,
-            },
+            }),
         });
-        let roles_text = text_of(DataKey::MapRoles).unwrap_or_default();
-        let users_text = text_of(DataKey::MapUsers).unwrap_or_default();
-        let accounts_text = text_of(DataKey::MapAccounts).unwrap_or_default();
         let view = MapView {
-            roles: read::roles(&parsed[0], roles_text),
-            users: read::users(&parsed[1], users_text),
-            accounts: read::accounts(&parsed[2], accounts_text),
+            roles: match same(DataKey::MapRoles) {
+                Some(p) => Arc::clone(&p.view.roles),
+                None => Arc::new(read::roles(
+                    &parsed[0],
+                    text_of(DataKey::MapRoles).unwrap_or_default(),
+                )),
+            },
+            users: match same(DataKey::MapUsers) {
+                Some(p) => Arc::clone(&p.view.users),
+                None => Arc::new(read::users(
+                    &parsed[1],
+                    text_of(DataKey::MapUsers).unwrap_or_default(),
+                )),
+            },
+            accounts: match same(DataKey::MapAccounts) {
+                Some(p) => Arc::clone(&p.view.accounts),
+                None => Arc::new(read::accounts(
+                    &parsed[2],
+                    text_of(DataKey::MapAccounts).unwrap_or_default(),
+                )),
+            },
         };
         Document {
             source,
             parsed,
             view,
+            lines: LineCache::default(),
         }
     }
 
@@ -151,7 +221,7 @@ impl Document {
     /// Any data value by key, including keys the authenticator does not read.
     pub fn data_value(&self, key: &str) -> Option<&str> {
         match &self.source {
-            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| v.decoded.as_str()),
+            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| &*v.decoded),
             Source::Data { data } => data.get(key).map(String::as_str),
         }
     }
@@ -209,10 +279,9 @@ impl Document {
         let Source::Manifest {
             text: manifest_text,
             manifest,
-            lines,
         } = &self.source
         else {
-            return LineIndex::new(text).position(text, offset);
+            return self.lines.key(key, text).position(text, offset);
         };
         let Some(value) = manifest.value(key.as_str()) else {
             return Position::new(1, 1);
@@ -220,7 +289,7 @@ impl Document {
         let at = match &value.codec {
             Codec::Literal(l) => {
                 // A line start maps to the manifest line start; point at the text.
-                let inner = LineIndex::new(text);
+                let inner = self.lines.key(key, text);
                 let line_start = inner.line_start(inner.line_of(offset));
                 let mut found = l.locate_offsets(manifest_text, &[offset]).pop().flatten();
                 if offset == line_start {
@@ -241,6 +310,8 @@ impl Document {
             }
             Codec::Whole => None,
         };
-        lines.position(manifest_text, at.unwrap_or(value.token.start))
+        self.lines
+            .manifest(manifest_text)
+            .position(manifest_text, at.unwrap_or(value.token.start))
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -186,18 +187,19 @@ impl<T> KeyView<T> {
     }
 }
 
-/// Everything the authenticator reads from the map.
+/// Everything the authenticator reads from the map. Each key's view is shared
+/// (`Arc`) with the documents an edit derives from it when the key is unchanged.
 ///
 /// Serialises to the `aws-auth get -o json` shape:
 /// `{"mapRoles":[{"rolearn":..,"username":..,"groups":[..]}],"mapUsers":[..],"mapAccounts":[..]}`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MapView {
     /// `mapRoles`.
-    pub roles: KeyView<RoleMapping>,
+    pub roles: Arc<KeyView<RoleMapping>>,
     /// `mapUsers`.
-    pub users: KeyView<UserMapping>,
+    pub users: Arc<KeyView<UserMapping>>,
     /// `mapAccounts`, account IDs as written (`012345678901` keeps its zero).
-    pub accounts: KeyView<String>,
+    pub accounts: Arc<KeyView<String>>,
 }
 
 impl MapView {

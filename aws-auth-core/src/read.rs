@@ -11,7 +11,8 @@ use crate::model::{
     DataKey, Dropped, Entry, FieldIssue, KeyState, KeyView, RoleMapping, SsoMatcher, UserMapping,
 };
 use crate::yaml::json::{self, JsonType, go_fold_eq, json_type};
-use crate::yaml::tree::{Kind, NodeId};
+use crate::yaml::resolve::{Resolved, resolve_plain};
+use crate::yaml::tree::{Kind, NodeId, ScalarStyle, scalar_text};
 use crate::yaml::{self, Tree};
 
 /// A data string parsed into a tree, before its entries are decoded.
@@ -170,7 +171,8 @@ impl<'t> Decoder<'t> {
 fn decode_list<T: Default>(
     parsed: &Parsed,
     text: &str,
-    mut field: impl FnMut(&mut Decoder<'_>, &mut T, &str, NodeId) -> bool,
+    fields: &[&str],
+    mut field: impl FnMut(&mut Decoder<'_>, &mut T, Option<usize>, &str, NodeId),
     validate: impl Fn(&T) -> Result<(), String>,
 ) -> KeyView<T> {
     let mut view = KeyView::with_state(parsed.state.clone());
@@ -178,6 +180,7 @@ fn decode_list<T: Default>(
         return view;
     };
     view.entries.reserve(items.len());
+    let mut keys: Vec<(&str, Option<usize>, NodeId)> = Vec::with_capacity(8);
     let mut decoder = Decoder {
         tree,
         text,
@@ -190,8 +193,15 @@ fn decode_list<T: Default>(
         let mut value = T::default();
         match json_type(tree, text, item) {
             JsonType::Object(map) => {
-                for (key, node, _) in json::object_entries(tree, text, map) {
-                    field(&mut decoder, &mut value, &key, node);
+                if simple_keys(tree, text, map, fields, &mut keys) {
+                    for &(key, index, node) in &keys {
+                        field(&mut decoder, &mut value, index, key, node);
+                    }
+                } else {
+                    for (key, node, _) in json::object_entries(tree, text, map) {
+                        let index = fields.iter().position(|f| go_fold_eq(&key, f));
+                        field(&mut decoder, &mut value, index, &key, node);
+                    }
                 }
             }
             JsonType::Null => {
@@ -224,7 +234,43 @@ fn decode_list<T: Default>(
         }
     }
     view.field_issues = decoder.issues;
+    view.field_issues.sort_by_key(|i| i.span.start);
     view
+}
+
+/// The keys of a mapping in document order, when that order gives what Go's
+/// sorted order gives: no merge key, every key a string, no field set twice.
+fn simple_keys<'t>(
+    tree: &'t Tree,
+    text: &'t str,
+    map: NodeId,
+    fields: &[&str],
+    out: &mut Vec<(&'t str, Option<usize>, NodeId)>,
+) -> bool {
+    out.clear();
+    let mut seen = 0u32;
+    for (k, v) in tree.map_pairs(map).into_iter().flatten() {
+        let node = tree.node(k);
+        let Kind::Scalar { style, text: t } = &node.kind else {
+            return false;
+        };
+        if node.tag.is_some() {
+            return false;
+        }
+        let key = scalar_text(text, t);
+        if *style == ScalarStyle::Plain && (key == "<<" || resolve_plain(key) != Resolved::Str) {
+            return false;
+        }
+        let index = fields.iter().position(|f| go_fold_eq(key, f));
+        if let Some(i) = index {
+            if seen & (1 << i) != 0 {
+                return false;
+            }
+            seen |= 1 << i;
+        }
+        out.push((key, index, v));
+    }
+    true
 }
 
 fn entry_span(tree: &Tree, item: NodeId) -> Range<usize> {
@@ -249,21 +295,14 @@ pub(crate) fn roles(parsed: &Parsed, text: &str) -> KeyView<RoleMapping> {
     decode_list(
         parsed,
         text,
-        |d, role: &mut RoleMapping, key, node| {
-            if go_fold_eq(key, "rolearn") {
-                d.string(&mut role.rolearn, "rolearn", node);
-            } else if go_fold_eq(key, "sso") {
-                d.sso(&mut role.sso, node);
-            } else if go_fold_eq(key, "username") {
-                d.string(&mut role.username, "username", node);
-            } else if go_fold_eq(key, "groups") {
-                d.string_list(&mut role.groups, "groups", node);
-            } else if go_fold_eq(key, "userid") {
-                d.string(&mut role.userid, "userid", node);
-            } else {
-                extra(d, &mut role.extra, key, node);
-            }
-            true
+        &["rolearn", "sso", "username", "groups", "userid"],
+        |d, role: &mut RoleMapping, field, key, node| match field {
+            Some(0) => d.string(&mut role.rolearn, "rolearn", node),
+            Some(1) => d.sso(&mut role.sso, node),
+            Some(2) => d.string(&mut role.username, "username", node),
+            Some(3) => d.string_list(&mut role.groups, "groups", node),
+            Some(4) => d.string(&mut role.userid, "userid", node),
+            _ => extra(d, &mut role.extra, key, node),
         },
         validate_role,
     )
@@ -303,19 +342,13 @@ pub(crate) fn users(parsed: &Parsed, text: &str) -> KeyView<UserMapping> {
     decode_list(
         parsed,
         text,
-        |d, user: &mut UserMapping, key, node| {
-            if go_fold_eq(key, "userarn") {
-                d.string(&mut user.userarn, "userarn", node);
-            } else if go_fold_eq(key, "username") {
-                d.string(&mut user.username, "username", node);
-            } else if go_fold_eq(key, "groups") {
-                d.string_list(&mut user.groups, "groups", node);
-            } else if go_fold_eq(key, "userid") {
-                d.string(&mut user.userid, "userid", node);
-            } else {
-                extra(d, &mut user.extra, key, node);
-            }
-            true
+        &["userarn", "username", "groups", "userid"],
+        |d, user: &mut UserMapping, field, key, node| match field {
+            Some(0) => d.string(&mut user.userarn, "userarn", node),
+            Some(1) => d.string(&mut user.username, "username", node),
+            Some(2) => d.string_list(&mut user.groups, "groups", node),
+            Some(3) => d.string(&mut user.userid, "userid", node),
+            _ => extra(d, &mut user.extra, key, node),
         },
         |user| {
             if user.userarn.is_empty() {
@@ -387,7 +420,7 @@ mod tests {
         assert_eq!(role.username, "");
         assert!(role.groups.is_empty());
         let fields: Vec<&str> = view.field_issues.iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(fields, ["groups", "username"]);
+        assert_eq!(fields, ["username", "groups"]);
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub(crate) const KNOWN: [&str; 5] = [
 /// Every `{{...}}` in `s`, as (offset of `{{`, text between the braces).
 pub(crate) fn placeholders(s: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
+    if !has_braces(s) {
+        return out;
+    }
     let mut from = 0;
     while let Some(open) = s[from..].find("{{").map(|i| from + i) {
         let Some(close) = s[open + 2..].find("}}").map(|i| open + 2 + i) else {
@@ -21,6 +24,12 @@ pub(crate) fn placeholders(s: &str) -> Vec<(usize, &str)> {
         from = close + 2;
     }
     out
+}
+
+/// Whether `s` holds `{{` (cheaper than `contains` for the short values here).
+fn has_braces(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'{', b).any(|i| b.get(i + 1) == Some(&b'{'))
 }
 
 /// For an unknown placeholder, the known one it was probably meant to be.

@@ -2,6 +2,9 @@
 //! rewrites or appends, what the view must look like afterwards, and which
 //! guards it trips.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use super::{Change, EditError, GroupsChange, Guard, GuardKind, Guards, MappingSpec, Op};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
@@ -32,20 +35,14 @@ pub(crate) struct NewItem {
 /// items to append.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct KeyPlan {
-    pub(crate) fates: Vec<Fate>,
+    /// Entries that change, by view entry index; the others are kept.
+    pub(crate) fates: BTreeMap<usize, Fate>,
     pub(crate) new: Vec<NewItem>,
 }
 
 impl KeyPlan {
-    fn new(len: usize) -> Self {
-        KeyPlan {
-            fates: vec![Fate::Keep; len],
-            new: Vec::new(),
-        }
-    }
-
     pub(crate) fn is_noop(&self) -> bool {
-        self.new.is_empty() && self.fates.iter().all(|f| *f == Fate::Keep)
+        self.new.is_empty() && self.fates.values().all(|f| *f == Fate::Keep)
     }
 }
 
@@ -184,7 +181,7 @@ impl<T: Clone> Working<T> {
                 .enumerate()
                 .map(|(i, e)| (Origin::Old(i), e.value.clone()))
                 .collect(),
-            plan: KeyPlan::new(view.entries.len()),
+            plan: KeyPlan::default(),
         }
     }
 
@@ -196,7 +193,9 @@ impl<T: Clone> Working<T> {
                 return true;
             }
             match origin {
-                Origin::Old(i) => self.plan.fates[*i] = Fate::Remove,
+                Origin::Old(i) => {
+                    self.plan.fates.insert(*i, Fate::Remove);
+                }
                 Origin::New(n) => removed_new.push(*n),
             }
             false
@@ -214,6 +213,34 @@ impl<T: Clone> Working<T> {
             }
         }
         before - self.list.len()
+    }
+}
+
+/// A key's working list, copied from the view only when an operation touches it.
+struct Lazy<'v, T> {
+    view: &'v Arc<KeyView<T>>,
+    inner: Option<Working<T>>,
+}
+
+impl<'v, T: Clone> Lazy<'v, T> {
+    fn new(view: &'v Arc<KeyView<T>>) -> Self {
+        Lazy { view, inner: None }
+    }
+
+    fn get(&mut self) -> &mut Working<T> {
+        let view = self.view;
+        self.inner.get_or_insert_with(|| Working::from_view(view))
+    }
+
+    /// The key's plan and the view it must read as afterwards.
+    fn finish(self) -> (KeyPlan, Arc<KeyView<T>>) {
+        match self.inner {
+            None => (KeyPlan::default(), Arc::clone(self.view)),
+            Some(w) => {
+                let expected = expected_view(self.view, w.list);
+                (w.plan, Arc::new(expected))
+            }
+        }
     }
 }
 
@@ -236,9 +263,9 @@ fn groups_after(current: &[String], change: &GroupsChange) -> Vec<String> {
 /// Builds the plan and the view the edit must produce.
 pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditError> {
     let view = doc.view();
-    let mut roles: Working<RoleMapping> = Working::from_view(&view.roles);
-    let mut users: Working<UserMapping> = Working::from_view(&view.users);
-    let mut accounts: Working<String> = Working::from_view(&view.accounts);
+    let mut roles = Lazy::new(&view.roles);
+    let mut users = Lazy::new(&view.users);
+    let mut accounts = Lazy::new(&view.accounts);
     let mut changes = Vec::new();
 
     for (op_index, op) in ops.iter().enumerate() {
@@ -257,6 +284,7 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 principal(&spec.arn, PrincipalKind::Role, op_index)?;
                 check_spec(spec, op_index)?;
                 let existing = roles
+                    .get()
                     .list
                     .iter()
                     .rev()
@@ -285,13 +313,13 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                         });
                     }
                     None => {
-                        roles.plan.new.push(NewItem {
+                        roles.get().plan.new.push(NewItem {
                             arn: spec.arn.clone(),
                             username: spec.username.clone(),
                             groups: spec.groups.clone(),
                         });
-                        let n = roles.plan.new.len() - 1;
-                        roles.list.push((
+                        let n = roles.get().plan.new.len() - 1;
+                        roles.get().list.push((
                             Origin::New(n),
                             RoleMapping {
                                 rolearn: spec.arn.clone(),
@@ -312,6 +340,7 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 principal(&spec.arn, PrincipalKind::User, op_index)?;
                 check_spec(spec, op_index)?;
                 let existing = users
+                    .get()
                     .list
                     .iter()
                     .rev()
@@ -341,13 +370,13 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                         });
                     }
                     None => {
-                        users.plan.new.push(NewItem {
+                        users.get().plan.new.push(NewItem {
                             arn: spec.arn.clone(),
                             username: spec.username.clone(),
                             groups: spec.groups.clone(),
                         });
-                        let n = users.plan.new.len() - 1;
-                        users.list.push((
+                        let n = users.get().plan.new.len() - 1;
+                        users.get().list.push((
                             Origin::New(n),
                             UserMapping {
                                 userarn: spec.arn.clone(),
@@ -383,26 +412,28 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 }
                 let (key, found) = if is_role {
                     let pos = roles
+                        .get()
                         .list
                         .iter()
                         .rposition(|(_, r)| r.rolearn.eq_ignore_ascii_case(arn));
                     (
                         DataKey::MapRoles,
                         pos.map(|p| {
-                            update(&mut roles, p, username, groups, |r| {
+                            update(roles.get(), p, username, groups, |r| {
                                 (&mut r.username, &mut r.groups)
                             })
                         }),
                     )
                 } else {
                     let pos = users
+                        .get()
                         .list
                         .iter()
                         .rposition(|(_, u)| u.userarn.eq_ignore_ascii_case(arn));
                     (
                         DataKey::MapUsers,
                         pos.map(|p| {
-                            update(&mut users, p, username, groups, |u| {
+                            update(users.get(), p, username, groups, |u| {
                                 (&mut u.username, &mut u.groups)
                             })
                         }),
@@ -430,7 +461,9 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 }
             }
             Op::RemoveRole { arn } => {
-                let n = roles.remove_where(|r| r.rolearn.eq_ignore_ascii_case(arn));
+                let n = roles
+                    .get()
+                    .remove_where(|r| r.rolearn.eq_ignore_ascii_case(arn));
                 if n == 0 {
                     return Err(EditError::NotFound {
                         op: op_index,
@@ -445,7 +478,9 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 });
             }
             Op::RemoveUser { arn } => {
-                let n = users.remove_where(|u| u.userarn.eq_ignore_ascii_case(arn));
+                let n = users
+                    .get()
+                    .remove_where(|u| u.userarn.eq_ignore_ascii_case(arn));
                 if n == 0 {
                     return Err(EditError::NotFound {
                         op: op_index,
@@ -472,8 +507,8 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                         });
                     }
                 }
-                let r = roles.remove_where(|r| &r.username == username);
-                let u = users.remove_where(|x| &x.username == username);
+                let r = roles.get().remove_where(|r| &r.username == username);
+                let u = users.get().remove_where(|x| &x.username == username);
                 if r + u == 0 {
                     return Err(EditError::NotFound {
                         op: op_index,
@@ -499,19 +534,19 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
             }
             Op::AddAccount(id) => {
                 check_account(id, op_index)?;
-                if accounts.list.iter().any(|(_, a)| a == id) {
+                if accounts.get().list.iter().any(|(_, a)| a == id) {
                     changes.push(Change::Unchanged {
                         op: op_index,
                         what: format!("account {id} is already mapped"),
                     });
                 } else {
-                    accounts.plan.new.push(NewItem {
+                    accounts.get().plan.new.push(NewItem {
                         arn: id.clone(),
                         username: String::new(),
                         groups: Vec::new(),
                     });
-                    let n = accounts.plan.new.len() - 1;
-                    accounts.list.push((Origin::New(n), id.clone()));
+                    let n = accounts.get().plan.new.len() - 1;
+                    accounts.get().list.push((Origin::New(n), id.clone()));
                     changes.push(Change::Added {
                         op: op_index,
                         key: DataKey::MapAccounts,
@@ -520,7 +555,7 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                 }
             }
             Op::RemoveAccount(id) => {
-                let n = accounts.remove_where(|a| a == id);
+                let n = accounts.get().remove_where(|a| a == id);
                 if n == 0 {
                     return Err(EditError::NotFound {
                         op: op_index,
@@ -537,16 +572,19 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
         }
     }
 
+    let (roles, expected_roles) = roles.finish();
+    let (users, expected_users) = users.finish();
+    let (accounts, expected_accounts) = accounts.finish();
     let expected = MapView {
-        roles: expected_view(&view.roles, &roles.list),
-        users: expected_view(&view.users, &users.list),
-        accounts: expected_view(&view.accounts, &accounts.list),
+        roles: expected_roles,
+        users: expected_users,
+        accounts: expected_accounts,
     };
     Ok((
         Plan {
-            roles: roles.plan,
-            users: users.plan,
-            accounts: accounts.plan,
+            roles,
+            users,
+            accounts,
             changes,
         },
         expected,
@@ -593,7 +631,7 @@ fn update<T: Clone>(
     *group_list = new_groups.clone();
     match origin {
         Origin::Old(i) => {
-            let (mut u, mut g) = match &w.plan.fates[*i] {
+            let (mut u, mut g) = match w.plan.fates.get(i).unwrap_or(&Fate::Keep) {
                 Fate::Update { username, groups } => (username.clone(), groups.clone()),
                 _ => (None, None),
             };
@@ -603,10 +641,13 @@ fn update<T: Clone>(
             if groups_changed {
                 g = Some(new_groups);
             }
-            w.plan.fates[*i] = Fate::Update {
-                username: u,
-                groups: g,
-            };
+            w.plan.fates.insert(
+                *i,
+                Fate::Update {
+                    username: u,
+                    groups: g,
+                },
+            );
         }
         Origin::New(n) => {
             let item = &mut w.plan.new[*n];
@@ -617,16 +658,16 @@ fn update<T: Clone>(
     true
 }
 
-fn expected_view<T: Clone>(before: &KeyView<T>, list: &[(Origin, T)]) -> KeyView<T> {
+fn expected_view<T>(before: &KeyView<T>, list: Vec<(Origin, T)>) -> KeyView<T> {
     let mut view = KeyView::with_state(before.state.clone());
     if !list.is_empty() && view.state != KeyState::Read {
         view.state = KeyState::Read;
     }
     view.dropped = before.dropped.clone();
     view.entries = list
-        .iter()
-        .map(|(_, v)| Entry {
-            value: v.clone(),
+        .into_iter()
+        .map(|(_, value)| Entry {
+            value,
             index: 0,
             span: 0..0,
         })
@@ -656,7 +697,7 @@ pub(crate) fn guards(
             Fate::Update { .. } => Some("rewrite"),
         }
     };
-    for (i, fate) in plan.roles.fates.iter().enumerate() {
+    for (&i, fate) in &plan.roles.fates {
         let Some(verb) = touched(fate) else { continue };
         let e = &view.roles.entries[i];
         let position = doc.position(DataKey::MapRoles, e.span.start);
@@ -684,7 +725,7 @@ pub(crate) fn guards(
             });
         }
     }
-    for (i, fate) in plan.users.fates.iter().enumerate() {
+    for (&i, fate) in &plan.users.fates {
         let Some(verb) = touched(fate) else { continue };
         let e = &view.users.entries[i];
         let position = doc.position(DataKey::MapUsers, e.span.start);
@@ -699,9 +740,14 @@ pub(crate) fn guards(
             });
         }
     }
-    let admins_before = masters_count(view);
-    let admins_after = masters_count(expected);
-    if admins_before > 0 && admins_after == 0 {
+    // Adding never takes system:masters away; only removals and rewrites can.
+    let rewrites = plan
+        .roles
+        .fates
+        .values()
+        .chain(plan.users.fates.values())
+        .any(|f| *f != Fate::Keep);
+    if rewrites && masters_count(view) > 0 && masters_count(expected) == 0 {
         out.push(Guard {
             kind: GuardKind::LastAdmin,
             position: None,

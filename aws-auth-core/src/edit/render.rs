@@ -181,7 +181,7 @@ fn block(
         BlockStyle::infer(&norm, tree, items, &lines).unwrap_or_else(|| sibling_style(doc, key));
     let mut splices = Vec::new();
     let mut removed = vec![false; items.len()];
-    for (entry, fate) in plan.fates.iter().enumerate() {
+    for (&entry, fate) in &plan.fates {
         let item = *item_of.get(entry)?;
         match fate {
             Fate::Keep => {}
@@ -596,7 +596,7 @@ fn flow(
     };
     let mut splices = Vec::new();
     let mut removed = vec![false; items.len()];
-    for (entry, fate) in plan.fates.iter().enumerate() {
+    for (&entry, fate) in &plan.fates {
         let item = *item_of.get(entry)?;
         match fate {
             Fate::Keep => {}

@@ -36,7 +36,10 @@ pub(crate) fn write(
                 data.insert(key.as_str().to_owned(), edit.after.clone());
                 written.push((*key, how));
             }
-            Ok((Document::build(Source::Data { data }), written))
+            Ok((
+                Document::build_sharing(Source::Data { data }, Some(doc)),
+                written,
+            ))
         }
         Source::Manifest { text, manifest, .. } => {
             if has_lone_cr(text) {
@@ -49,7 +52,7 @@ pub(crate) fn write(
             // second failure is a bug, reported rather than written.
             for _attempt in 0..2 {
                 let (new_text, written) = manifest_text(text, manifest, edits, &whole)?;
-                let new_doc = Document::parse_manifest(new_text.as_str()).map_err(|e| {
+                let new_doc = Document::parse_manifest_sharing(new_text, doc).map_err(|e| {
                     EditError::Verification {
                         message: format!("the edited manifest does not parse ({e})"),
                     }

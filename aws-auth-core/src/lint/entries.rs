@@ -1,6 +1,6 @@
 //! Checks of the entries the reader accepts (and drops).
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use super::{Code, Sink};
 use crate::arn::{Arn, ArnErrorKind, PrincipalKind};
@@ -69,8 +69,8 @@ pub(crate) fn check(doc: &Document, sink: &mut Sink<'_>) {
     }
     for entry in &view.users.entries {
         let u = &entry.value;
-        let at = field_offset(doc, DataKey::MapUsers, entry, "userarn");
-        arn_checks(&u.userarn, DataKey::MapUsers, at, sink);
+        let at = || field_offset(doc, DataKey::MapUsers, entry, "userarn");
+        arn_checks(&u.userarn, DataKey::MapUsers, &at, sink);
         mapping_checks(doc, DataKey::MapUsers, entry, &u.username, &u.groups, sink);
     }
     duplicates(doc, sink);
@@ -157,27 +157,62 @@ fn role(doc: &Document, entry: &Entry<RoleMapping>, sink: &mut Sink<'_>) {
             ),
         );
     } else {
-        let at = field_offset(doc, key, entry, "rolearn");
-        arn_checks(&r.rolearn, key, at, sink);
+        let at = || field_offset(doc, key, entry, "rolearn");
+        arn_checks(&r.rolearn, key, &at, sink);
     }
     mapping_checks(doc, key, entry, &r.username, &r.groups, sink);
 }
 
-fn arn_checks(arn: &str, key: DataKey, at: usize, sink: &mut Sink<'_>) {
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME` (or `user/NAME`) with a plain name:
+/// the shape of nearly every entry, about which there is nothing to say.
+fn clean_arn(arn: &str, key: DataKey) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some((partition, rest)) = rest.split_once(':') else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix("iam::") else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    if crate::arn::Partition::from_name(partition).is_none()
+        || b.len() < 14
+        || b[12] != b':'
+        || !b[..12].iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let name = match key {
+        DataKey::MapRoles => rest[13..].strip_prefix("role/"),
+        DataKey::MapUsers => rest[13..].strip_prefix("user/"),
+        DataKey::MapAccounts => None,
+    };
+    name.is_some_and(|n| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"+=,.@_-".contains(&c))
+    })
+}
+
+fn arn_checks(arn: &str, key: DataKey, at: &dyn Fn() -> usize, sink: &mut Sink<'_>) {
+    if clean_arn(arn, key) {
+        return;
+    }
     let field = if key == DataKey::MapRoles {
         "rolearn"
     } else {
         "userarn"
     };
     if placeholder(arn) {
-        sink.push(Code::Placeholder, key, at, format!("{field} is still the placeholder {arn:?} from the documentation: put the real ARN here"));
+        sink.push(Code::Placeholder, key, at(), format!("{field} is still the placeholder {arn:?} from the documentation: put the real ARN here"));
         return;
     }
     if arn.trim() != arn {
         sink.push(
             Code::SurroundingSpace,
             key,
-            at,
+            at(),
             format!(
                 "{field} {arn:?} has leading or trailing spaces, so it never matches: remove them"
             ),
@@ -188,14 +223,14 @@ fn arn_checks(arn: &str, key: DataKey, at: usize, sink: &mut Sink<'_>) {
     let parsed = match parsed {
         Ok(p) => p,
         Err(e) if e.kind() == ArnErrorKind::Wildcard => {
-            sink.push(Code::WildcardArn, key, at, format!("{field} {arn} has a wildcard, but the authenticator compares ARNs literally: it never matches. Map each role or user"));
+            sink.push(Code::WildcardArn, key, at(), format!("{field} {arn} has a wildcard, but the authenticator compares ARNs literally: it never matches. Map each role or user"));
             return;
         }
         Err(e) => {
             sink.push(
                 Code::InvalidArn,
                 key,
-                at,
+                at(),
                 format!("{field}: {e}, so it never matches"),
             );
             return;
@@ -205,25 +240,25 @@ fn arn_checks(arn: &str, key: DataKey, at: usize, sink: &mut Sink<'_>) {
         (_, PrincipalKind::AssumedRole) => sink.push(
             Code::AssumedRoleArn,
             key,
-            at,
+            at(),
             format!("{field} {arn} is a role session ARN and never matches: the authenticator turns callers into their role ARN, so map {}", parsed.canonical()),
         ),
         (DataKey::MapRoles, PrincipalKind::User) => sink.push(
             Code::UserArnInMapRoles,
             key,
-            at,
+            at(),
             format!("{arn} is an IAM user under mapRoles: it still matches (roles are looked up first), but it belongs under mapUsers as userarn, where tools and people look for it"),
         ),
         (DataKey::MapUsers, PrincipalKind::Role) => sink.push(
             Code::RoleArnInMapUsers,
             key,
-            at,
+            at(),
             format!("{arn} is an IAM role under mapUsers: it belongs under mapRoles as rolearn, where the authenticator looks for roles first and tools expect it"),
         ),
         (DataKey::MapRoles, PrincipalKind::Role) if parsed.has_path() => sink.push(
             Code::RolearnWithPath,
             key,
-            at,
+            at(),
             format!(
                 "{arn} has the IAM path {} and never matches: callers arrive as role sessions, whose ARNs carry no path. Write rolearn: {}",
                 parsed.path(),
@@ -248,8 +283,9 @@ fn mapping_checks<T>(
     groups: &[String],
     sink: &mut Sink<'_>,
 ) {
-    let user_at = field_offset(doc, key, entry, "username");
-    let groups_at = field_offset(doc, key, entry, "groups");
+    // Positions are looked up only for what is reported.
+    let user_at = || field_offset(doc, key, entry, "username");
+    let groups_at = || field_offset(doc, key, entry, "groups");
     // A field emptied by a type error is reported as such (field-wrong-type).
     let issues = match key {
         DataKey::MapRoles => &doc.view().roles.field_issues,
@@ -269,20 +305,20 @@ fn mapping_checks<T>(
             "this entry has no username: nothing identifies the caller to Kubernetes, and RBAC cannot name it; set username".to_owned(),
         );
     }
-    value_checks("username", username, key, user_at, sink);
-    if username.starts_with("system:node:") && username.len() == "system:node:".len() {
+    value_checks("username", username, key, &user_at, sink);
+    if username == "system:node:" {
         sink.push(
             Code::TemplateEaten,
             key,
-            user_at,
+            user_at(),
             "username is `system:node:` with nothing after it: a template engine probably replaced {{EC2PrivateDNSName}}; nodes get a user name the node authorizer rejects. Write system:node:{{EC2PrivateDNSName}} (escaped for your template engine)".to_owned(),
         );
     }
     if key == DataKey::MapUsers {
-        for (_, name) in template::placeholders(username)
+        let names = template::placeholders(username)
             .into_iter()
-            .chain(groups.iter().flat_map(|g| template::placeholders(g)))
-        {
+            .chain(groups.iter().flat_map(|g| template::placeholders(g)));
+        for (_, name) in names {
             if matches!(name, "SessionName" | "SessionNameRaw" | "EC2PrivateDNSName") {
                 let effect = if name == "EC2PrivateDNSName" {
                     "an IAM user has no EC2 session, so the login fails"
@@ -292,24 +328,22 @@ fn mapping_checks<T>(
                 sink.push(
                     Code::TemplateNotApplicable,
                     key,
-                    user_at,
+                    user_at(),
                     format!("{{{{{name}}}}} in a mapUsers entry: {effect}"),
                 );
             }
         }
     }
-    let group_nodes = field_node(doc, key, entry.index, "groups")
-        .and_then(|(node, _)| {
-            let tree = doc.parsed(key).tree.as_ref()?;
-            tree.seq_items(node).map(<[NodeId]>::to_vec)
-        })
-        .unwrap_or_default();
-    let tree = doc.parsed(key).tree.as_ref();
+    let group_at = |i: usize| {
+        field_node(doc, key, entry.index, "groups")
+            .and_then(|(node, _)| {
+                let tree = doc.parsed(key).tree.as_ref()?;
+                let item = *tree.seq_items(node)?.get(i)?;
+                Some(tree.node(item).start as usize)
+            })
+            .unwrap_or_else(groups_at)
+    };
     for (i, group) in groups.iter().enumerate() {
-        let at = group_nodes
-            .get(i)
-            .and_then(|&n| tree.map(|t| t.node(n).start as usize))
-            .unwrap_or(groups_at);
         if group.is_empty() && zeroed(&format!("groups[{i}]")) {
             continue;
         }
@@ -317,12 +351,12 @@ fn mapping_checks<T>(
             sink.push(
                 Code::GroupsEmpty,
                 key,
-                at,
+                group_at(i),
                 "an empty group name (a bare `-` or null): remove it".to_owned(),
             );
             continue;
         }
-        value_checks("a group", group, key, at, sink);
+        value_checks("a group", group, key, &|| group_at(i), sink);
     }
     let is_node = username.starts_with("system:node:");
     if groups.is_empty()
@@ -334,7 +368,7 @@ fn mapping_checks<T>(
         sink.push(
             Code::GroupsEmpty,
             key,
-            groups_at,
+            groups_at(),
             format!("this entry has no groups: it can do only what RoleBindings grant the user {username:?} by name"),
         );
     }
@@ -362,7 +396,7 @@ fn mapping_checks<T>(
             sink.push(
                 Code::NodeRoleIncomplete,
                 key,
-                groups_at,
+                groups_at(),
                 format!(
                     "this node mapping lacks {}{near}: nodes using it cannot join the cluster",
                     missing.join(" and ")
@@ -372,12 +406,18 @@ fn mapping_checks<T>(
     }
 }
 
-fn value_checks(what: &str, value: &str, key: DataKey, at: usize, sink: &mut Sink<'_>) {
+fn value_checks(
+    what: &str,
+    value: &str,
+    key: DataKey,
+    at: &dyn Fn() -> usize,
+    sink: &mut Sink<'_>,
+) {
     if placeholder(value) {
         sink.push(
             Code::Placeholder,
             key,
-            at,
+            at(),
             format!("{what} is still the placeholder {value:?} from the documentation"),
         );
     }
@@ -385,14 +425,14 @@ fn value_checks(what: &str, value: &str, key: DataKey, at: usize, sink: &mut Sin
         sink.push(
             Code::SurroundingSpace,
             key,
-            at,
+            at(),
             format!(
                 "{what} {value:?} has leading or trailing spaces, which become part of the name"
             ),
         );
     }
     for problem in template::unknown(value) {
-        sink.push(Code::UnknownTemplate, key, at, problem);
+        sink.push(Code::UnknownTemplate, key, at(), problem);
     }
 }
 
@@ -400,19 +440,59 @@ fn line_of(doc: &Document, key: DataKey, offset: usize) -> usize {
     doc.position(key, offset).line
 }
 
+/// ARN order without ASCII case, as the authenticator compares ARNs (ASCII).
+fn cmp_nocase(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (&x, &y) in a.iter().zip(b) {
+        if x != y {
+            let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+            if x != y {
+                return x.cmp(&y);
+            }
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// FNV-1a over the bytes (lower-cased when `fold`): a cheap sort key.
+fn hash(s: &str, fold: bool) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        let b = if fold { b.to_ascii_lowercase() } else { b };
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Indices of `keys` grouped by equal key, each group in document order; only
+/// groups of two or more. Sorting (hash, index) pairs keeps this O(n log n) on
+/// any input; equal hashes are then checked for equal keys.
+fn groups<'a>(keys: impl Iterator<Item = &'a str>, fold: bool) -> Vec<Vec<usize>> {
+    let keys: Vec<&str> = keys.collect();
+    let cmp = |a: &str, b: &str| if fold { cmp_nocase(a, b) } else { a.cmp(b) };
+    let mut hashed: Vec<(u64, usize)> = keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| !k.is_empty())
+        .map(|(i, k)| (hash(k, fold), i))
+        .collect();
+    hashed.sort_unstable();
+    let mut out = Vec::new();
+    for same_hash in hashed.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+        let mut order: Vec<usize> = same_hash.iter().map(|&(_, i)| i).collect();
+        order.sort_unstable_by(|&a, &b| cmp(keys[a], keys[b]).then(a.cmp(&b)));
+        out.extend(
+            order
+                .chunk_by(|&a, &b| cmp(keys[a], keys[b]) == Ordering::Equal)
+                .filter(|g| g.len() > 1)
+                .map(<[usize]>::to_vec),
+        );
+    }
+    out
+}
+
 fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
     let view = doc.view();
     let roles = &view.roles.entries;
-    let mut by_arn: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, e) in roles.iter().enumerate() {
-        if !e.value.rolearn.is_empty() {
-            by_arn
-                .entry(e.value.rolearn.to_lowercase())
-                .or_default()
-                .push(i);
-        }
-    }
-    for list in by_arn.values().filter(|l| l.len() > 1) {
+    for list in groups(roles.iter().map(|e| e.value.rolearn.as_str()), true) {
         let winner = &roles[*list.last().unwrap_or(&0)];
         let win_line = line_of(doc, DataKey::MapRoles, winner.span.start);
         for &i in &list[..list.len() - 1] {
@@ -441,16 +521,7 @@ fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
         }
     }
     let users = &view.users.entries;
-    let mut exact: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut folded: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, e) in users.iter().enumerate() {
-        exact.entry(e.value.userarn.as_str()).or_default().push(i);
-        folded
-            .entry(e.value.userarn.to_lowercase())
-            .or_default()
-            .push(i);
-    }
-    for list in exact.values().filter(|l| l.len() > 1) {
+    for list in groups(users.iter().map(|e| e.value.userarn.as_str()), false) {
         let winner = &users[*list.last().unwrap_or(&0)];
         let win_line = line_of(doc, DataKey::MapUsers, winner.span.start);
         for &i in &list[..list.len() - 1] {
@@ -466,20 +537,12 @@ fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
             );
         }
     }
-    for list in folded.values() {
-        let spellings: Vec<&str> = {
-            let mut s: Vec<&str> = list
-                .iter()
-                .map(|&i| users[i].value.userarn.as_str())
-                .collect();
-            s.sort_unstable();
-            s.dedup();
-            s
-        };
-        if spellings.len() < 2 {
+    for list in groups(users.iter().map(|e| e.value.userarn.as_str()), true) {
+        let first = &users[list[0]].value.userarn;
+        if list.iter().all(|&i| &users[i].value.userarn == first) {
             continue;
         }
-        for &i in list {
+        for &i in &list {
             let e = &users[i];
             let others: Vec<String> = list
                 .iter()
@@ -504,23 +567,26 @@ fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
         }
     }
     // A principal under both keys: mapRoles is looked up first.
-    let role_arns: HashMap<String, usize> = roles
+    let mut role_arns: Vec<(&str, usize)> = roles
         .iter()
-        .map(|e| (e.value.rolearn.to_lowercase(), e.span.start))
+        .map(|e| (e.value.rolearn.as_str(), e.span.start))
         .collect();
+    role_arns.sort_unstable_by(|a, b| cmp_nocase(a.0, b.0));
     for e in users {
-        if let Some(&at) = role_arns.get(&e.value.userarn.to_lowercase()) {
-            sink.push(
-                Code::DuplicateArn,
-                DataKey::MapUsers,
-                field_offset(doc, DataKey::MapUsers, e, "userarn"),
-                format!(
-                    "{} is also mapped under mapRoles (line {}), which the reader looks up first: this mapping is never used",
-                    e.value.userarn,
-                    line_of(doc, DataKey::MapRoles, at)
-                ),
-            );
-        }
+        let Ok(found) = role_arns.binary_search_by(|(arn, _)| cmp_nocase(arn, &e.value.userarn))
+        else {
+            continue;
+        };
+        sink.push(
+            Code::DuplicateArn,
+            DataKey::MapUsers,
+            field_offset(doc, DataKey::MapUsers, e, "userarn"),
+            format!(
+                "{} is also mapped under mapRoles (line {}), which the reader looks up first: this mapping is never used",
+                e.value.userarn,
+                line_of(doc, DataKey::MapRoles, role_arns[found].1)
+            ),
+        );
     }
 }
 

@@ -128,16 +128,26 @@ fn unquoted_templates(text: &str) -> Vec<usize> {
 }
 
 fn trailing_whitespace(text: &str, key: DataKey, sink: &mut Sink<'_>) {
+    // Candidates are a blank right before a line feed (or at the very end).
+    let b = text.as_bytes();
     let mut first = None;
     let mut count = 0;
-    let mut start = 0;
-    for line in text.split('\n') {
+    let mut candidates = memchr::memmem::find_iter(b, b" \n")
+        .chain(memchr::memmem::find_iter(b, b"\t\n"))
+        .map(|i| i + 1)
+        .collect::<Vec<_>>();
+    if b.last().is_some_and(|&c| c == b' ' || c == b'\t') {
+        candidates.push(b.len());
+    }
+    candidates.sort_unstable();
+    for end in candidates {
+        let start = memchr::memrchr(b'\n', &b[..end]).map_or(0, |i| i + 1);
+        let line = &text[start..end];
         let trimmed = line.trim_end_matches([' ', '\t']);
-        if !trimmed.is_empty() && trimmed.len() < line.len() {
+        if !trimmed.is_empty() {
             count += 1;
             first.get_or_insert(start + trimmed.len());
         }
-        start += line.len() + 1;
     }
     if let Some(at) = first {
         let lines = if count == 1 {
@@ -157,6 +167,10 @@ fn trailing_whitespace(text: &str, key: DataKey, sink: &mut Sink<'_>) {
 /// Plain scalars whose continuation line starts with `- `: a list item indented
 /// deeper than its siblings, folded into the item above.
 fn folded_items(tree: &Tree, text: &str, key: DataKey, sink: &mut Sink<'_>) {
+    // The fast path reads only one-line scalars.
+    if tree.simple {
+        return;
+    }
     for node in &tree.nodes {
         let Kind::Scalar {
             style: ScalarStyle::Plain,
@@ -229,18 +243,24 @@ fn check_keys(
     let Some(pairs) = tree.map_pairs(map) else {
         return;
     };
-    let mut seen: Vec<(&str, usize)> = Vec::new();
+    // Where each field was first set, by its index in `fields`.
+    let mut seen = [None::<usize>; 8];
     for (k, _) in pairs {
         let Some((name, _)) = tree.scalar(text, k) else {
             continue;
         };
-        let at = tree.node(k).start as usize;
         if name == "<<" {
             continue;
         }
-        match fields.iter().find(|f| go_fold_eq(name, f)) {
-            Some(field) => {
-                if v05 && name != *field {
+        let at = tree.node(k).start as usize;
+        let index = fields
+            .iter()
+            .position(|f| *f == name)
+            .or_else(|| fields.iter().position(|f| go_fold_eq(name, f)));
+        match index {
+            Some(i) => {
+                let field = fields[i];
+                if v05 && name != field {
                     sink.push(
                         Code::KeyCase,
                         key,
@@ -248,16 +268,21 @@ fn check_keys(
                         format!("`{name}` is read as `{field}` by aws-iam-authenticator 0.6 and later, but 0.5 reads keys case-sensitively and ignores it (the entry then never matches); write `{field}`"),
                     );
                 }
-                if let Some((_, first)) = seen.iter().find(|(f, _)| f == field) {
-                    let first_line = sink.line(key, *first);
-                    sink.push(
-                        Code::DuplicateKey,
-                        key,
-                        at,
-                        format!("`{field}` is set a second time in this entry (first on line {first_line}); only one of them is used, and which one depends on the keys' spelling"),
-                    );
-                } else {
-                    seen.push((field, at));
+                match seen.get(i).copied().flatten() {
+                    Some(first) => {
+                        let first_line = sink.line(key, first);
+                        sink.push(
+                            Code::DuplicateKey,
+                            key,
+                            at,
+                            format!("`{field}` is set a second time in this entry (first on line {first_line}); only one of them is used, and which one depends on the keys' spelling"),
+                        );
+                    }
+                    None => {
+                        if let Some(slot) = seen.get_mut(i) {
+                            *slot = Some(at);
+                        }
+                    }
                 }
             }
             None => {

@@ -33,7 +33,7 @@ pub(crate) struct Literal {
 }
 
 fn line_end(text: &str, from: usize) -> usize {
-    text[from..].find('\n').map_or(text.len(), |i| from + i)
+    memchr::memchr(b'\n', &text.as_bytes()[from..]).map_or(text.len(), |i| from + i)
 }
 
 fn next_line(text: &str, from: usize) -> usize {
@@ -52,10 +52,31 @@ fn is_blank(line: &str) -> bool {
 impl Literal {
     /// Reads the header at `indicator` (the `|`) and finds the body.
     pub(crate) fn locate(text: &str, indicator: usize, parent_col: usize) -> Option<Literal> {
+        Literal::scan(text, indicator, parent_col, None)
+    }
+
+    /// [`Literal::locate`] and [`Literal::decode`] in one pass over the body.
+    pub(crate) fn locate_decoded(
+        text: &str,
+        indicator: usize,
+        parent_col: usize,
+    ) -> Option<(Literal, String)> {
+        let mut decoded = String::new();
+        let literal = Literal::scan(text, indicator, parent_col, Some(&mut decoded))?;
+        Some((literal, decoded))
+    }
+
+    fn scan(
+        text: &str,
+        indicator: usize,
+        parent_col: usize,
+        mut out: Option<&mut String>,
+    ) -> Option<Literal> {
         let header_end = line_end(text, indicator);
         let header = &text[indicator..header_end];
         // A lone CR is a line break to YAML; this layout works on LF lines only.
-        let lone_cr = |s: &str| s.trim_end_matches('\r').contains('\r');
+        let any_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
+        let lone_cr = |s: &str| any_cr && s.trim_end_matches('\r').contains('\r');
         if lone_cr(header) {
             return None;
         }
@@ -80,33 +101,66 @@ impl Literal {
         let mut pos = body_start;
         let mut last_text: Option<Range<usize>> = None;
         let mut end_of_body = body_start;
+        let mut leading_spaces = 0;
+        // Decoding as it goes: empty lines are held back until text follows.
+        let mut pending_breaks = 0usize;
+        let mut any_text = false;
+        let mut body_lines = 0usize;
+        if let Some(out) = out.as_deref_mut() {
+            out.reserve(text.len().saturating_sub(body_start).min(1 << 24));
+        }
+        let bytes = text.as_bytes();
+        let mut newlines = memchr::memchr_iter(b'\n', &bytes[body_start.min(bytes.len())..]);
         while pos < text.len() {
-            let e = line_end(text, pos);
+            let e = newlines.next().map_or(text.len(), |i| body_start + i);
             let line = &text[pos..e];
             if lone_cr(line) {
                 return None;
             }
             let sp = spaces(line);
             let blank = is_blank(line);
-            match indent {
-                None if blank => {}
+            let is_text = match indent {
+                None if blank => {
+                    leading_spaces = leading_spaces.max(sp);
+                    false
+                }
                 None => {
                     if sp <= parent_col {
                         break;
                     }
+                    // YAML refuses leading blank lines indented deeper than the text.
+                    if leading_spaces > sp {
+                        return None;
+                    }
                     indent = Some(sp);
-                    last_text = Some(pos..e);
+                    true
                 }
                 Some(n) => {
                     if !blank && sp < n {
                         break;
                     }
-                    if !blank || sp > n {
-                        last_text = Some(pos..e);
-                    }
+                    !blank || sp > n
                 }
+            };
+            body_lines += 1;
+            if is_text {
+                last_text = Some(pos..e);
+                if let Some(out) = out.as_deref_mut() {
+                    let content = &line[indent.unwrap_or(sp)..];
+                    if any_text {
+                        out.push('\n');
+                    }
+                    for _ in 0..pending_breaks {
+                        out.push('\n');
+                    }
+                    out.push_str(content.strip_suffix('\r').unwrap_or(content));
+                }
+                pending_breaks = 0;
+                any_text = true;
+            } else {
+                pending_breaks += 1;
             }
-            pos = next_line(text, pos);
+            pos = if e < text.len() { e + 1 } else { e };
             end_of_body = pos;
         }
         let indent = indent.unwrap_or(parent_col + 2);
@@ -122,6 +176,17 @@ impl Literal {
             None if chomp != Chomp::Keep => body_start..body_start,
             _ => body_start..end_of_body,
         };
+        if let Some(out) = out {
+            match (any_text, chomp) {
+                (false, Chomp::Keep) => out.push_str(&"\n".repeat(body_lines)),
+                (false, _) | (true, Chomp::Strip) => {}
+                (true, Chomp::Clip) => out.push('\n'),
+                (true, Chomp::Keep) => {
+                    out.push('\n');
+                    out.push_str(&"\n".repeat(pending_breaks));
+                }
+            }
+        }
         Some(Literal {
             parent_col,
             indent,
@@ -134,55 +199,62 @@ impl Literal {
 
     /// The body lines that carry decoded lines: `(line start, content)` for each,
     /// up to and including the last text line (or every body line with keep).
-    fn lines<'t>(&self, text: &'t str) -> Vec<(usize, &'t str)> {
-        let mut out = Vec::new();
-        let mut pos = self.body.start;
+    fn lines<'t>(&self, text: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
         let limit = if self.chomp == Chomp::Keep {
             self.body.end
         } else {
             self.end
         };
-        while pos < self.body.end && pos <= limit {
+        let (body_end, indent) = (self.body.end, self.indent);
+        let mut pos = self.body.start;
+        let mut done = pos >= body_end || pos > limit;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
             let e = line_end(text, pos);
             let line = &text[pos..e];
-            let content = line.get(self.indent..).unwrap_or("");
-            let content = if is_blank(line) && spaces(line) <= self.indent {
+            let content = if is_blank(line) && spaces(line) <= indent {
                 ""
             } else {
-                content
+                line.get(indent..).unwrap_or("")
             };
-            out.push((pos, content.strip_suffix('\r').unwrap_or(content)));
-            if e >= limit {
-                break;
-            }
+            let item = (pos, content.strip_suffix('\r').unwrap_or(content));
             pos = next_line(text, pos);
-        }
-        out
+            done = e >= limit || pos >= body_end;
+            Some(item)
+        })
     }
 
-    /// The decoded value, reconstructed from the layout (checked against the parser).
+    /// The decoded value, reconstructed from the layout.
     pub(crate) fn decode(&self, text: &str) -> String {
-        let lines = self.lines(text);
-        let last_text = lines.iter().rposition(|(_, c)| !c.is_empty());
-        let mut s = String::new();
-        match last_text {
-            None => {
-                if self.chomp == Chomp::Keep {
-                    s.push_str(&"\n".repeat(lines.len()));
-                }
+        let mut s = String::with_capacity(self.body.len());
+        let mut pending_breaks = 0usize;
+        let mut any_text = false;
+        let mut lines = 0usize;
+        for (_, content) in self.lines(text) {
+            lines += 1;
+            if content.is_empty() {
+                pending_breaks += 1;
+                continue;
             }
-            Some(l) => {
-                for (i, (_, c)) in lines[..=l].iter().enumerate() {
-                    if i > 0 {
-                        s.push('\n');
-                    }
-                    s.push_str(c);
-                }
-                match self.chomp {
-                    Chomp::Strip => {}
-                    Chomp::Clip => s.push('\n'),
-                    Chomp::Keep => s.push_str(&"\n".repeat(lines.len() - l)),
-                }
+            if any_text {
+                s.push('\n');
+            }
+            for _ in 0..pending_breaks {
+                s.push('\n');
+            }
+            pending_breaks = 0;
+            s.push_str(content);
+            any_text = true;
+        }
+        match (any_text, self.chomp) {
+            (false, Chomp::Keep) => s.push_str(&"\n".repeat(lines)),
+            (false, _) | (true, Chomp::Strip) => {}
+            (true, Chomp::Clip) => s.push('\n'),
+            (true, Chomp::Keep) => {
+                s.push('\n');
+                s.push_str(&"\n".repeat(pending_breaks));
             }
         }
         s
@@ -191,7 +263,7 @@ impl Literal {
     /// Manifest offsets of sorted decoded offsets: a line start maps to the start
     /// of its manifest line (before the indentation), anything else into the line.
     pub(crate) fn locate_offsets(&self, text: &str, targets: &[usize]) -> Vec<Option<usize>> {
-        let lines = self.lines(text);
+        let lines: Vec<(usize, &str)> = self.lines(text).collect();
         let mut found = vec![None; targets.len()];
         let mut d = 0;
         let mut t = 0;
@@ -223,7 +295,7 @@ impl Literal {
         if self.body.is_empty() {
             return self.body.start;
         }
-        let last = self.lines(text).last().map_or(self.body.start, |(s, _)| *s);
+        let last = self.lines(text).last().map_or(self.body.start, |(s, _)| s);
         next_line(text, last)
     }
 
@@ -301,7 +373,14 @@ mod tests {
 
     fn layout(text: &str) -> Literal {
         let indicator = text.find('|').unwrap();
-        Literal::locate(text, indicator, 2).unwrap()
+        let l = Literal::locate(text, indicator, 2).unwrap();
+        let (l2, decoded) = Literal::locate_decoded(text, indicator, 2).unwrap();
+        assert_eq!(
+            (&l2, decoded.as_str()),
+            (&l, l.decode(text).as_str()),
+            "{text:?}"
+        );
+        l
     }
 
     #[test]

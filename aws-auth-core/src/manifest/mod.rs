@@ -7,10 +7,11 @@
 
 pub(crate) mod block;
 pub(crate) mod quoted;
+pub(crate) mod skeleton;
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use crate::position::LineIndex;
 use crate::yaml::json::{JsonType, json_type, resolve_scalar};
 use crate::yaml::resolve::Resolved;
 use crate::yaml::tree::{Kind, NodeId, ScalarStyle};
@@ -55,7 +56,7 @@ pub(crate) struct DataValue {
     /// The value's bytes, replaced when the value is re-rendered.
     pub(crate) token: Range<usize>,
     pub(crate) style: ScalarStyle,
-    pub(crate) decoded: String,
+    pub(crate) decoded: Arc<str>,
     pub(crate) codec: Codec,
 }
 
@@ -95,6 +96,42 @@ impl Manifest {
     /// Parses and checks `text`, choosing the `aws-auth` ConfigMap if the file holds
     /// several documents.
     pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse_with(text, SKELETON_MIN_BODY)
+    }
+
+    /// [`Manifest::parse`], cutting literal blocks of at least `min_body` bytes
+    /// out before the full parser sees the manifest.
+    pub(crate) fn parse_with(text: &str, min_body: usize) -> Result<Manifest, ManifestError> {
+        Manifest::parse_from(text, min_body, None)
+    }
+
+    /// [`Manifest::parse`] for a text derived from `previous` (after an edit):
+    /// blocks whose bytes did not change are not decoded again.
+    pub(crate) fn parse_derived(
+        text: &str,
+        previous: skeleton::Previous<'_>,
+    ) -> Result<Manifest, ManifestError> {
+        Manifest::parse_from(text, SKELETON_MIN_BODY, Some(previous))
+    }
+
+    fn parse_from(
+        text: &str,
+        min_body: usize,
+        previous: Option<skeleton::Previous<'_>>,
+    ) -> Result<Manifest, ManifestError> {
+        if let Some((docs, cuts)) = skeleton::parse(text, min_body, previous) {
+            let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
+            if let Ok(m) =
+                choose(text, docs).and_then(|tree| Manifest::from_tree(text, &tree, &cuts))
+            {
+                return Ok(m);
+            }
+            // Errors are reported by the full parse below, with exact positions.
+        }
+        Manifest::parse_full(text)
+    }
+
+    pub(crate) fn parse_full(text: &str) -> Result<Manifest, ManifestError> {
         let docs = full::parse_stream(text, false).map_err(|e| {
             let hint = block_hint(text, e.offset)
                 .map(|h| format!("; {h}"))
@@ -103,11 +140,14 @@ impl Manifest {
         })?;
         let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
         let tree = choose(text, docs)?;
-        let index = LineIndex::new(text);
-        Manifest::from_tree(text, &tree, &index)
+        Manifest::from_tree(text, &tree, &[])
     }
 
-    fn from_tree(text: &str, tree: &Tree, index: &LineIndex) -> Result<Manifest, ManifestError> {
+    fn from_tree(
+        text: &str,
+        tree: &Tree,
+        cuts: &[skeleton::Cut],
+    ) -> Result<Manifest, ManifestError> {
         let root = tree.root.unwrap_or(NodeId(0));
         let root_start = tree.node(root).start as usize;
         let Some(pairs) = tree.map_pairs(root) else {
@@ -138,8 +178,8 @@ impl Manifest {
                     at,
                     format!(
                         "the field {name} appears twice (lines {} and {})",
-                        index.position(text, *first).line,
-                        index.position(text, at).line
+                        line_of(text, *first),
+                        line_of(text, at)
                     ),
                 ));
             }
@@ -151,7 +191,7 @@ impl Manifest {
         if let Some((_, at)) = unknown.first() {
             let names: Vec<String> = unknown
                 .iter()
-                .map(|(n, a)| format!("{n} (line {})", index.position(text, *a).line))
+                .map(|(n, a)| format!("{n} (line {})", line_of(text, *a)))
                 .collect();
             let hint = if unknown
                 .iter()
@@ -233,7 +273,7 @@ impl Manifest {
                 },
                 Vec::new(),
             ),
-            Some((k, v)) => data_values(text, tree, index, k, v)?,
+            Some((k, v)) => data_values(text, tree, k, v, cuts)?,
         };
         Ok(Manifest {
             name,
@@ -367,20 +407,28 @@ fn document_end(text: &str, tree: &Tree, root: NodeId) -> usize {
     }
 }
 
-fn column(index: &LineIndex, offset: usize) -> usize {
-    offset - index.line_start(index.line_of(offset))
+/// Below this size a block is parsed with the rest of the manifest.
+const SKELETON_MIN_BODY: usize = 4096;
+
+fn column(text: &str, offset: usize) -> usize {
+    offset - memchr::memrchr(b'\n', &text.as_bytes()[..offset]).map_or(0, |i| i + 1)
+}
+
+/// The 1-based line of an offset (for messages).
+fn line_of(text: &str, offset: usize) -> usize {
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
 }
 
 fn data_values(
     text: &str,
     tree: &Tree,
-    index: &LineIndex,
     data_key: NodeId,
     data: NodeId,
+    cuts: &[skeleton::Cut],
 ) -> Result<(DataSection, Vec<DataValue>), ManifestError> {
     let data_res = tree.resolve(data);
     let node = tree.node(data_res);
-    let key_col = column(index, tree.node(data_key).start as usize);
+    let key_col = column(text, tree.node(data_key).start as usize);
     match &node.kind {
         Kind::Scalar { .. } => {
             return match resolve_scalar(tree, text, data_res) {
@@ -451,17 +499,27 @@ fn data_values(
                 key_start,
                 format!(
                     "data.{key} appears twice (lines {} and {}); kubectl refuses duplicate fields",
-                    index.position(text, first.key_start).line,
-                    index.position(text, key_start).line
+                    line_of(text, first.key_start),
+                    line_of(text, key_start)
                 ),
             ));
         }
         let value_node = tree.node(tree.resolve(v));
         let vstart = value_node.start as usize;
-        let decoded = match json_type(tree, text, v) {
-            JsonType::String(s) => s.to_owned(),
-            JsonType::Null => String::new(),
-            JsonType::Array(_) => {
+        // A block cut out by the skeleton path brings its layout and value.
+        let cut = match &value_node.kind {
+            Kind::Scalar {
+                style: ScalarStyle::Literal,
+                ..
+            } => block_indicator(text, key_node.end as usize, usize::MAX)
+                .and_then(|i| cuts.iter().find(|c| c.literal.indicator == i)),
+            _ => None,
+        };
+        let decoded: Arc<str> = match (cut, json_type(tree, text, v)) {
+            (Some(c), _) => Arc::clone(&c.decoded),
+            (None, JsonType::String(s)) => s.into(),
+            (None, JsonType::Null) => "".into(),
+            (None, JsonType::Array(_)) => {
                 return Err(ManifestError::new(
                     vstart,
                     format!(
@@ -469,7 +527,7 @@ fn data_values(
                     ),
                 ));
             }
-            JsonType::Object(_) => {
+            (None, JsonType::Object(_)) => {
                 return Err(ManifestError::new(
                     vstart,
                     format!(
@@ -477,7 +535,7 @@ fn data_values(
                     ),
                 ));
             }
-            other => {
+            (None, other) => {
                 return Err(ManifestError::new(
                     vstart,
                     format!(
@@ -487,10 +545,15 @@ fn data_values(
                 ));
             }
         };
-        let key_col = column(index, key_start);
+        let key_col = column(text, key_start);
         let aliased = matches!(tree.node(v).kind, Kind::Alias { .. });
-        let (style, token, codec) = match &value_node.kind {
-            Kind::Scalar { style, .. } if !aliased => {
+        let (style, token, codec) = match (&value_node.kind, cut) {
+            (_, Some(c)) => (
+                ScalarStyle::Literal,
+                c.literal.indicator..c.literal.end,
+                Codec::Literal(c.literal.clone()),
+            ),
+            (Kind::Scalar { style, .. }, None) if !aliased => {
                 let (token, codec) = codec_for(
                     text,
                     *style,
@@ -642,14 +705,14 @@ mod tests {
         let m = Manifest::parse(&text).unwrap();
         assert_eq!(m.name.as_deref(), Some("aws-auth"));
         let roles = m.value("mapRoles").unwrap();
-        assert_eq!(roles.decoded, "- rolearn: a\n");
+        assert_eq!(&*roles.decoded, "- rolearn: a\n");
         assert!(matches!(roles.codec, Codec::Literal(_)));
         assert_eq!(&text[roles.token.clone()], "|\n    - rolearn: a");
         assert_eq!(
             m.value("mapUsers").unwrap().codec,
             Codec::Quoted { double: true }
         );
-        assert_eq!(m.value("mapAccounts").unwrap().decoded, "[\"1\"]");
+        assert_eq!(&*m.value("mapAccounts").unwrap().decoded, "[\"1\"]");
         assert_eq!(m.value("other").unwrap().codec, Codec::Whole);
         assert_eq!(
             m.data,
@@ -694,6 +757,59 @@ mod tests {
             Manifest::parse(&text).unwrap().data,
             DataSection::Replace { .. }
         ));
+    }
+
+    fn manifests() -> Vec<String> {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        for dir in [root.join("../fixtures"), root.join("../../shared/corpus")] {
+            for e in std::fs::read_dir(dir).into_iter().flatten() {
+                let path = e.unwrap().path();
+                if path.extension().is_some_and(|x| x == "yaml") {
+                    out.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_skeleton_path_equals_the_full_parse() {
+        let mut cut = 0;
+        for text in manifests() {
+            let fast = Manifest::parse_with(&text, 0);
+            assert_eq!(fast, Manifest::parse_full(&text), "{text}");
+            cut += usize::from(skeleton::parse(&text, 0, None).is_some());
+        }
+        assert!(
+            cut > 40,
+            "the skeleton path applied to only {cut} manifests"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        #[test]
+        fn the_skeleton_path_equals_the_full_parse_on_mutations(
+            pick in proptest::prelude::any::<proptest::sample::Index>(),
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0u8..3, proptest::sample::select(vec![' ', '-', ':', '#', '\n', '"', '\'', '|', '>', 'a', '+', '2', '\r'])), 1..5),
+        ) {
+            let texts = manifests();
+            let mut text: Vec<char> = pick.get(&texts).chars().collect();
+            for (at, kind, c) in edits {
+                if text.is_empty() { break; }
+                let i = at.index(text.len());
+                match kind {
+                    0 => text.insert(i, c),
+                    1 => { text.remove(i); }
+                    _ => text[i] = c,
+                }
+            }
+            let text: String = text.into_iter().collect();
+            proptest::prop_assert_eq!(Manifest::parse_with(&text, 0), Manifest::parse_full(&text), "{}", text);
+        }
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub(crate) fn parse_stream(text: &str, first_only: bool) -> Result<Vec<Tree>, Sy
                 let more = !matches!(parser.peek(), None | Some(Ok((Event::StreamEnd, _))));
                 let mut tree = std::mem::replace(&mut builder, Builder::with_capacity(0)).finish();
                 tree.more_documents = more;
+                tree.may_fail = true;
                 docs.push(tree);
                 anchors.clear();
                 // yaml.v2 stops after the first document: whatever follows, even

@@ -183,16 +183,37 @@ fn is_merge_key(tree: &Tree, text: &str, key: NodeId) -> bool {
 /// as sigs.k8s.io/yaml would (NaN or infinite numbers, null or collection keys, bad
 /// merges, tags that do not fit, recursive or excessive aliases).
 pub(crate) fn check(tree: &Tree, text: &str) -> Result<(), ConversionError> {
+    // The fast path knows when nothing can fail.
+    if tree.simple && !tree.may_fail {
+        return Ok(());
+    }
     let has_aliases = tree
         .nodes
         .iter()
         .any(|n| matches!(n.kind, Kind::Alias { .. }));
+    // Only a few plain scalars can fail: special floats (`.nan`, `-.inf`...)
+    // and null keys; tagged scalars can fail any way.
+    let may_fail = |id: NodeId| -> bool {
+        let n = tree.node(id);
+        match &n.kind {
+            Kind::Scalar {
+                style: ScalarStyle::Plain,
+                text: t,
+            } if n.tag.is_none() => matches!(
+                scalar_text(text, t).as_bytes().first(),
+                None | Some(b'.' | b'+' | b'-' | b'~' | b'n' | b'N')
+            ),
+            Kind::Scalar { .. } => n.tag.is_some(),
+            _ => true,
+        }
+    };
     // Every node of the first document is in the arena, so without aliases a
     // linear pass sees exactly what yaml.v2 would.
     for (i, node) in tree.nodes.iter().enumerate() {
         let id = NodeId(i as u32);
         let fail = |message: String| Err(ConversionError { node: id, message });
         match &node.kind {
+            Kind::Scalar { .. } if !may_fail(id) => {}
             Kind::Scalar { text: t, .. } => match resolve_scalar(tree, text, id) {
                 Ok(Resolved::Float(f)) if !f.is_finite() => {
                     return fail(format!(
@@ -223,6 +244,9 @@ pub(crate) fn check(tree: &Tree, text: &str) -> Result<(), ConversionError> {
                                     .to_owned(),
                             });
                         }
+                        continue;
+                    }
+                    if !may_fail(k) {
                         continue;
                     }
                     if let Err(message) = key_string(tree, text, k) {
@@ -382,6 +406,10 @@ fn to_json_depth(tree: &Tree, text: &str, id: NodeId, depth: usize) -> serde_jso
 /// Go's `encoding/json` field-name matching: case-insensitive with Unicode simple
 /// folding, which also folds `ſ` (U+017F) to `s` and the Kelvin sign (U+212A) to `k`.
 pub(crate) fn go_fold_eq(key: &str, field: &str) -> bool {
+    // The fields are ASCII; only `ſ` and the Kelvin sign fold into ASCII.
+    if key.is_ascii() {
+        return key.eq_ignore_ascii_case(field);
+    }
     let mut k = key.chars();
     for f in field.chars() {
         let Some(c) = k.next() else { return false };

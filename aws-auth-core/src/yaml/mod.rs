@@ -2,6 +2,7 @@
 //! built by a fast line-oriented parser for the usual block style or by the full
 //! parser for everything else.
 
+pub(crate) mod fast;
 pub(crate) mod full;
 pub(crate) mod json;
 pub(crate) mod resolve;
@@ -22,7 +23,11 @@ impl SyntaxError {
     }
 }
 
-/// Parses the first document of `text`.
+/// Parses the first document of `text`: the fast path when the text is in its
+/// grammar, the full parser otherwise. Both build the same tree.
 pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
-    full::parse(text)
+    match fast::parse(text) {
+        Some(tree) => Ok(tree),
+        None => full::parse(text),
+    }
 }

@@ -87,6 +87,11 @@ pub(crate) struct Tree {
     pub(crate) root: Option<NodeId>,
     /// The stream goes on after the first document (yaml.v2 ignores the rest).
     pub(crate) more_documents: bool,
+    /// Built by the fast path: one-line scalars, no tags, anchors or aliases.
+    pub(crate) simple: bool,
+    /// Some plain scalar could resolve to null or a special float (only
+    /// meaningful for simple trees; the full parser always sets it).
+    pub(crate) may_fail: bool,
 }
 
 impl Tree {
