@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::manifest::{Codec, Manifest};
-use crate::model::{DataKey, MapView};
+use crate::model::{DataKey, KeyView, MapView};
 use crate::position::{LineIndex, Position};
 use crate::read::{self, Parsed};
+
+/// Two data values at least this large are read on two threads.
+const PARALLEL_MIN: usize = 64 * 1024;
 
 /// Why a manifest cannot be read as a ConfigMap.
 ///
@@ -92,9 +95,12 @@ impl Document {
 
     /// [`Document::parse_manifest`] for a manifest derived from `previous`: data
     /// values that did not change are not read again.
+    /// `changes` are the edit's replaced ranges of the previous text and the
+    /// lengths of their replacements: blocks they do not touch are not scanned.
     pub(crate) fn parse_manifest_sharing(
         text: String,
         previous: &Document,
+        changes: &[(std::ops::Range<usize>, usize)],
     ) -> Result<Document, ManifestError> {
         let derived = match &previous.source {
             Source::Manifest {
@@ -105,6 +111,7 @@ impl Document {
                 crate::manifest::skeleton::Previous {
                     text: old,
                     manifest,
+                    changes,
                 },
             ),
             Source::Data { .. } => Manifest::parse(&text),
@@ -157,7 +164,7 @@ impl Document {
         let text_of = |key: DataKey| -> Option<&str> {
             match &source {
                 Source::Manifest { manifest, .. } => {
-                    manifest.value(key.as_str()).map(|v| &*v.decoded)
+                    manifest.value(key.as_str()).map(|v| v.decoded.as_str())
                 }
                 Source::Data { data } => data.get(key.as_str()).map(String::as_str),
             }
@@ -169,36 +176,86 @@ impl Document {
                 (a, b) => a == b,
             })
         };
-        let parsed = DataKey::ALL.map(|key| match (same(key), text_of(key)) {
-            (Some(p), _) => Arc::clone(&p.parsed[slot(key)]),
-            (None, Some(text)) => Arc::new(read::parse_key(key, text)),
-            (None, None) => Arc::new(Parsed {
-                tree: None,
-                state: crate::model::KeyState::Absent,
-            }),
-        });
+        // Each key is read on its own (parse, then decode); large ones in parallel.
+        fn read_key<T: Send + Sync>(
+            key: DataKey,
+            text: Option<&str>,
+            shared: Option<(&Arc<Parsed>, &Arc<KeyView<T>>)>,
+            view: fn(&Parsed, &str) -> KeyView<T>,
+        ) -> (Arc<Parsed>, Arc<KeyView<T>>) {
+            if let Some((p, v)) = shared {
+                return (Arc::clone(p), Arc::clone(v));
+            }
+            let parsed = match text {
+                Some(text) => read::parse_key(key, text),
+                None => Parsed {
+                    tree: None,
+                    state: crate::model::KeyState::Absent,
+                },
+            };
+            let v = view(&parsed, text.unwrap_or_default());
+            (Arc::new(parsed), Arc::new(v))
+        }
+        let shared_roles = same(DataKey::MapRoles).map(|p| (&p.parsed[0], &p.view.roles));
+        let shared_users = same(DataKey::MapUsers).map(|p| (&p.parsed[1], &p.view.users));
+        let shared_accounts = same(DataKey::MapAccounts).map(|p| (&p.parsed[2], &p.view.accounts));
+        let roles = || {
+            read_key(
+                DataKey::MapRoles,
+                text_of(DataKey::MapRoles),
+                shared_roles,
+                read::roles,
+            )
+        };
+        let users = || {
+            read_key(
+                DataKey::MapUsers,
+                text_of(DataKey::MapUsers),
+                shared_users,
+                read::users,
+            )
+        };
+        let accounts = || {
+            read_key(
+                DataKey::MapAccounts,
+                text_of(DataKey::MapAccounts),
+                shared_accounts,
+                read::accounts,
+            )
+        };
+        let work = |key: DataKey, shared: bool| {
+            if shared {
+                0
+            } else {
+                text_of(key).map_or(0, str::len)
+            }
+        };
+        let big = work(DataKey::MapRoles, shared_roles.is_some())
+            .min(work(DataKey::MapUsers, shared_users.is_some()))
+            > PARALLEL_MIN;
+        let (
+            (roles_parsed, roles_view),
+            (users_parsed, users_view),
+            (accounts_parsed, accounts_view),
+        ) = if big {
+            std::thread::scope(|scope| {
+                let users = scope.spawn(users);
+                let roles = roles();
+                let accounts = accounts();
+                // A panic in the reader is a bug; it is passed on, not hidden.
+                let users = users
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (roles, users, accounts)
+            })
+        } else {
+            (roles(), users(), accounts())
+        };
+        let parsed = [roles_parsed, users_parsed, accounts_parsed];
         let view = MapView {
-            roles: match same(DataKey::MapRoles) {
-                Some(p) => Arc::clone(&p.view.roles),
-                None => Arc::new(read::roles(
-                    &parsed[0],
-                    text_of(DataKey::MapRoles).unwrap_or_default(),
-                )),
-            },
-            users: match same(DataKey::MapUsers) {
-                Some(p) => Arc::clone(&p.view.users),
-                None => Arc::new(read::users(
-                    &parsed[1],
-                    text_of(DataKey::MapUsers).unwrap_or_default(),
-                )),
-            },
-            accounts: match same(DataKey::MapAccounts) {
-                Some(p) => Arc::clone(&p.view.accounts),
-                None => Arc::new(read::accounts(
-                    &parsed[2],
-                    text_of(DataKey::MapAccounts).unwrap_or_default(),
-                )),
-            },
+            roles: roles_view,
+            users: users_view,
+            accounts: accounts_view,
         };
         Document {
             source,
@@ -221,7 +278,7 @@ impl Document {
     /// Any data value by key, including keys the authenticator does not read.
     pub fn data_value(&self, key: &str) -> Option<&str> {
         match &self.source {
-            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| &*v.decoded),
+            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| v.decoded.as_str()),
             Source::Data { data } => data.get(key).map(String::as_str),
         }
     }

@@ -261,7 +261,10 @@ fn simple_keys<'t>(
         if *style == ScalarStyle::Plain && (key == "<<" || resolve_plain(key) != Resolved::Str) {
             return false;
         }
-        let index = fields.iter().position(|f| go_fold_eq(key, f));
+        let index = fields
+            .iter()
+            .position(|f| *f == key)
+            .or_else(|| fields.iter().position(|f| go_fold_eq(key, f)));
         if let Some(i) = index {
             if seen & (1 << i) != 0 {
                 return false;

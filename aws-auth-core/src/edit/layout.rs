@@ -99,53 +99,125 @@ pub(crate) fn dash_of(text: &str, tree: &Tree, item: NodeId) -> Option<usize> {
 }
 
 /// Lays out every item of a block sequence.
+/// Lays out every item of a block sequence (the reference for [`Layouts`]).
+#[cfg(test)]
 pub(crate) fn items(lines: &Lines<'_>, tree: &Tree, items: &[NodeId]) -> Option<Vec<ItemLines>> {
     let mut out: Vec<ItemLines> = Vec::with_capacity(items.len());
-    let count = lines.count();
-    for (i, &item) in items.iter().enumerate() {
-        let dash = dash_of(lines.text, tree, item)?;
-        let dash_line = lines.line_of(dash);
-        let dash_col = lines.column(dash);
-        let node = tree.node(item);
-        let end = (node.end as usize).max(dash + 1);
-        let last_line = lines.line_of(end - 1).max(dash_line);
+    for i in 0..items.len() {
         let floor = out.last().map_or(0, |p| p.own_end_line + 1);
-        let mut lead_line = dash_line;
-        while lead_line > floor
-            && lines.is_comment(lead_line - 1)
-            && lines.indent(lead_line - 1) <= dash_col
-        {
-            lead_line -= 1;
-        }
-        // Trailing deeper comments, possibly after blank lines, up to the next item.
-        let next_dash_line = items
-            .get(i + 1)
-            .and_then(|&n| dash_of(lines.text, tree, n))
-            .map_or(count, |d| lines.line_of(d));
-        let mut own_end_line = last_line;
-        let mut l = last_line + 1;
-        while l < next_dash_line.min(count) {
-            if lines.is_blank(l) {
-                l += 1;
-                continue;
-            }
-            if lines.is_comment(l) && lines.indent(l) > dash_col {
-                own_end_line = l;
-                l += 1;
-                continue;
-            }
-            break;
-        }
-        out.push(ItemLines {
-            dash,
-            dash_col,
-            dash_line,
-            lead_line,
-            last_line,
-            own_end_line,
-        });
+        out.push(compute(lines, tree, items, i, floor)?);
     }
     Some(out)
+}
+
+/// Lays out items on demand: an edit needs only those it touches and their
+/// neighbours, not the thousands around them.
+#[derive(Debug)]
+pub(crate) struct Layouts<'a, 't> {
+    lines: &'a Lines<'t>,
+    tree: &'a Tree,
+    items: &'a [NodeId],
+    cache: std::collections::BTreeMap<usize, ItemLines>,
+}
+
+impl<'a, 't> Layouts<'a, 't> {
+    pub(crate) fn new(lines: &'a Lines<'t>, tree: &'a Tree, items: &'a [NodeId]) -> Self {
+        Layouts {
+            lines,
+            tree,
+            items,
+            cache: std::collections::BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn get(&mut self, i: usize) -> Option<ItemLines> {
+        if let Some(l) = self.cache.get(&i) {
+            return Some(*l);
+        }
+        // The floor is where the previous item's own lines end.
+        let floor = match i {
+            0 => 0,
+            _ => own_end(self.lines, self.tree, self.items, i - 1)? + 1,
+        };
+        let l = compute(self.lines, self.tree, self.items, i, floor)?;
+        self.cache.insert(i, l);
+        Some(l)
+    }
+}
+
+/// The last line item `i` owns (its content and trailing deeper comments).
+fn own_end(lines: &Lines<'_>, tree: &Tree, items: &[NodeId], i: usize) -> Option<usize> {
+    let dash = dash_of(lines.text, tree, items[i])?;
+    let dash_line = lines.line_of(dash);
+    let end = (tree.node(items[i]).end as usize).max(dash + 1);
+    let last_line = lines.line_of(end - 1).max(dash_line);
+    Some(trailing_comments(
+        lines,
+        tree,
+        items,
+        i,
+        last_line,
+        lines.column(dash),
+    ))
+}
+
+fn trailing_comments(
+    lines: &Lines<'_>,
+    tree: &Tree,
+    items: &[NodeId],
+    i: usize,
+    last_line: usize,
+    dash_col: usize,
+) -> usize {
+    let count = lines.count();
+    let next_dash_line = items
+        .get(i + 1)
+        .and_then(|&n| dash_of(lines.text, tree, n))
+        .map_or(count, |d| lines.line_of(d));
+    let mut own_end_line = last_line;
+    let mut l = last_line + 1;
+    while l < next_dash_line.min(count) {
+        if lines.is_blank(l) {
+            l += 1;
+            continue;
+        }
+        if lines.is_comment(l) && lines.indent(l) > dash_col {
+            own_end_line = l;
+            l += 1;
+            continue;
+        }
+        break;
+    }
+    own_end_line
+}
+
+fn compute(
+    lines: &Lines<'_>,
+    tree: &Tree,
+    items: &[NodeId],
+    i: usize,
+    floor: usize,
+) -> Option<ItemLines> {
+    let dash = dash_of(lines.text, tree, items[i])?;
+    let dash_line = lines.line_of(dash);
+    let dash_col = lines.column(dash);
+    let end = (tree.node(items[i]).end as usize).max(dash + 1);
+    let last_line = lines.line_of(end - 1).max(dash_line);
+    let mut lead_line = dash_line;
+    while lead_line > floor
+        && lines.is_comment(lead_line - 1)
+        && lines.indent(lead_line - 1) <= dash_col
+    {
+        lead_line -= 1;
+    }
+    Some(ItemLines {
+        dash,
+        dash_col,
+        dash_line,
+        lead_line,
+        last_line,
+        own_end_line: trailing_comments(lines, tree, items, i, last_line, dash_col),
+    })
 }
 
 /// Blank lines directly above `line` (not above `floor`).
@@ -182,6 +254,11 @@ mod tests {
             .map(|i| (i.lead_line, i.dash_line, i.last_line, i.own_end_line))
             .collect();
         assert_eq!(spans, [(2, 3, 3, 4), (6, 7, 7, 9), (10, 10, 10, 10)]);
+        let seq = tree.seq_items(tree.root.unwrap()).unwrap();
+        let mut lazy = Layouts::new(&lines, &tree, seq);
+        for i in (0..seq.len()).rev() {
+            assert_eq!(lazy.get(i), Some(items[i]));
+        }
         assert_eq!(blanks_above(&lines, 6, 5), 5);
         assert_eq!(blanks_below(&lines, 4), 6);
     }

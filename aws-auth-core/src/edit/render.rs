@@ -176,7 +176,7 @@ fn block(
 ) -> Option<Vec<Splice>> {
     let (norm, added) = normalized(text);
     let lines = Lines::new(&norm);
-    let layout = layout::items(&lines, tree, items)?;
+    let mut layout = layout::Layouts::new(&lines, tree, items);
     let style =
         BlockStyle::infer(&norm, tree, items, &lines).unwrap_or_else(|| sibling_style(doc, key));
     let mut splices = Vec::new();
@@ -192,7 +192,7 @@ fn block(
                     &lines,
                     tree,
                     items[item],
-                    &layout[item],
+                    &layout.get(item)?,
                     &style,
                     key,
                     username.as_deref(),
@@ -214,16 +214,21 @@ fn block(
         let b = i - 1;
         let (start_line, end_line) = if a > 0 {
             (
-                layout::blanks_above(&lines, layout[a].lead_line, layout[a - 1].own_end_line + 1),
-                layout[b].own_end_line + 1,
+                layout::blanks_above(
+                    &lines,
+                    layout.get(a)?.lead_line,
+                    layout.get(a - 1)?.own_end_line + 1,
+                ),
+                layout.get(b)?.own_end_line + 1,
             )
         } else if b + 1 < items.len() {
             (
-                layout[a].lead_line,
-                layout::blanks_below(&lines, layout[b].own_end_line).min(layout[b + 1].lead_line),
+                layout.get(a)?.lead_line,
+                layout::blanks_below(&lines, layout.get(b)?.own_end_line)
+                    .min(layout.get(b + 1)?.lead_line),
             )
         } else {
-            (layout[a].lead_line, layout[b].own_end_line + 1)
+            (layout.get(a)?.lead_line, layout.get(b)?.own_end_line + 1)
         };
         splices.push(Splice::new(
             lines.start(start_line),
@@ -232,7 +237,10 @@ fn block(
         ));
     }
     if !plan.new.is_empty() {
-        let insert_line = layout.last().map_or(lines.count(), |l| l.own_end_line + 1);
+        let insert_line = match items.len() {
+            0 => lines.count(),
+            n => layout.get(n - 1)?.own_end_line + 1,
+        };
         let all_removed = removed.iter().all(|&r| r);
         let mut s = String::new();
         for (n, item) in plan.new.iter().enumerate() {

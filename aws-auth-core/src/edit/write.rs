@@ -51,12 +51,13 @@ pub(crate) fn write(
             // A key whose in-place splices do not read back is rendered whole; a
             // second failure is a bug, reported rather than written.
             for _attempt in 0..2 {
-                let (new_text, written) = manifest_text(text, manifest, edits, &whole)?;
-                let new_doc = Document::parse_manifest_sharing(new_text, doc).map_err(|e| {
-                    EditError::Verification {
-                        message: format!("the edited manifest does not parse ({e})"),
-                    }
-                })?;
+                let (new_text, written, changes) = manifest_text(text, manifest, edits, &whole)?;
+                let new_doc =
+                    Document::parse_manifest_sharing(new_text, doc, &changes).map_err(|e| {
+                        EditError::Verification {
+                            message: format!("the edited manifest does not parse ({e})"),
+                        }
+                    })?;
                 let bad: Vec<DataKey> = edits
                     .iter()
                     .filter(|(key, edit)| new_doc.data_string(*key) != Some(edit.after.as_str()))
@@ -77,6 +78,9 @@ pub(crate) fn write(
     }
 }
 
+/// A replaced range of the old manifest and the length of what replaced it.
+pub(crate) type Change = (std::ops::Range<usize>, usize);
+
 /// A `\r` not followed by `\n`.
 pub(crate) fn has_lone_cr(text: &str) -> bool {
     text.match_indices('\r')
@@ -88,7 +92,7 @@ fn manifest_text(
     manifest: &crate::manifest::Manifest,
     edits: &[(DataKey, InnerEdit)],
     force_whole: &[DataKey],
-) -> Result<(String, Vec<(DataKey, Written)>), EditError> {
+) -> Result<(String, Vec<(DataKey, Written)>, Vec<Change>), EditError> {
     let mut splices = Vec::new();
     let mut written = Vec::new();
     let mut created: Vec<(DataKey, &InnerEdit)> = Vec::new();
@@ -142,7 +146,11 @@ fn manifest_text(
     let new_text = splice::apply(text, &splices).ok_or_else(|| EditError::Verification {
         message: "edits of the manifest do not fit its text".to_owned(),
     })?;
-    Ok((new_text, written))
+    let changes = splices
+        .iter()
+        .map(|s| (s.start..s.end, s.text.len()))
+        .collect();
+    Ok((new_text, written, changes))
 }
 
 fn style_name(style: ScalarStyle) -> &'static str {

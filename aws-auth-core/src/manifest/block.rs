@@ -263,40 +263,38 @@ impl Literal {
     /// Manifest offsets of sorted decoded offsets: a line start maps to the start
     /// of its manifest line (before the indentation), anything else into the line.
     pub(crate) fn locate_offsets(&self, text: &str, targets: &[usize]) -> Vec<Option<usize>> {
-        let lines: Vec<(usize, &str)> = self.lines(text).collect();
         let mut found = vec![None; targets.len()];
         let mut d = 0;
         let mut t = 0;
-        for (i, (start, content)) in lines.iter().enumerate() {
+        let mut last_start = None;
+        for (start, content) in self.lines(text) {
+            if t == targets.len() {
+                break;
+            }
+            last_start = Some(start);
             let len = content.len();
             while t < targets.len() && targets[t] <= d + len {
                 let col = targets[t] - d;
                 found[t] = Some(if col == 0 {
-                    *start
+                    start
                 } else {
                     start + self.indent + col
                 });
                 t += 1;
             }
             d += len + 1;
-            let _ = i;
         }
         // Just past the last decoded line feed: the line after the last text line.
         while t < targets.len() {
             if targets[t] == d {
-                found[t] = Some(self.after_last_line(text));
+                found[t] = Some(match last_start {
+                    Some(s) if !self.body.is_empty() => next_line(text, s),
+                    _ => self.body.start,
+                });
             }
             t += 1;
         }
         found
-    }
-
-    fn after_last_line(&self, text: &str) -> usize {
-        if self.body.is_empty() {
-            return self.body.start;
-        }
-        let last = self.lines(text).last().map_or(self.body.start, |(s, _)| s);
-        next_line(text, last)
     }
 
     /// Text to put into the manifest for decoded `replacement`. `line_start` says

@@ -56,7 +56,7 @@ pub(crate) struct DataValue {
     /// The value's bytes, replaced when the value is re-rendered.
     pub(crate) token: Range<usize>,
     pub(crate) style: ScalarStyle,
-    pub(crate) decoded: Arc<str>,
+    pub(crate) decoded: Arc<String>,
     pub(crate) codec: Codec,
 }
 
@@ -515,10 +515,10 @@ fn data_values(
                 .and_then(|i| cuts.iter().find(|c| c.literal.indicator == i)),
             _ => None,
         };
-        let decoded: Arc<str> = match (cut, json_type(tree, text, v)) {
+        let decoded: Arc<String> = match (cut, json_type(tree, text, v)) {
             (Some(c), _) => Arc::clone(&c.decoded),
-            (None, JsonType::String(s)) => s.into(),
-            (None, JsonType::Null) => "".into(),
+            (None, JsonType::String(s)) => Arc::new(s.to_owned()),
+            (None, JsonType::Null) => Arc::new(String::new()),
             (None, JsonType::Array(_)) => {
                 return Err(ManifestError::new(
                     vstart,
@@ -810,6 +810,46 @@ mod tests {
             let text: String = text.into_iter().collect();
             proptest::prop_assert_eq!(Manifest::parse_with(&text, 0), Manifest::parse_full(&text), "{}", text);
         }
+    }
+
+    #[test]
+    fn untouched_blocks_are_shifted_not_read_again() {
+        let body: String = (0..300)
+            .map(|i| {
+                format!(
+                    "    - rolearn: arn:aws:iam::111122223333:role/r{i}\n      username: r{i}\n"
+                )
+            })
+            .collect();
+        let old = format!(
+            "{HEAD}data:\n  other: x\n  mapRoles: |\n{body}  mapUsers: |\n    - userarn: a\n"
+        );
+        let previous = Manifest::parse_with(&old, 1024).unwrap();
+        // Replace `other: x` by `other: longer` (before the block), and edit after it.
+        let x = old.find("other: x").unwrap() + 7;
+        let tail = old.len();
+        let new = format!("{}longer{}    - userarn: b\n", &old[..x], &old[x + 1..]);
+        let changes = vec![(x..x + 1, 6), (tail..tail, 16)];
+        let derived = Manifest::parse_from(
+            &new,
+            1024,
+            Some(skeleton::Previous {
+                text: &old,
+                manifest: &previous,
+                changes: &changes,
+            }),
+        )
+        .unwrap();
+        assert_eq!(derived, Manifest::parse_full(&new).unwrap());
+        let (a, b) = (
+            previous.value("mapRoles").unwrap(),
+            derived.value("mapRoles").unwrap(),
+        );
+        assert!(
+            Arc::ptr_eq(&a.decoded, &b.decoded),
+            "the block was decoded again"
+        );
+        assert_eq!(b.token.start, a.token.start + 5);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(crate) struct Cut {
     at: usize,
     len: usize,
     pub(crate) literal: Literal,
-    pub(crate) decoded: Arc<str>,
+    pub(crate) decoded: Arc<String>,
 }
 
 /// A manifest the text derives from: unchanged blocks reuse its decoded values.
@@ -29,6 +29,69 @@ pub(crate) struct Cut {
 pub(crate) struct Previous<'p> {
     pub(crate) text: &'p str,
     pub(crate) manifest: &'p super::Manifest,
+    /// What the edit replaced: ranges of `text` and the length of their
+    /// replacement, sorted.
+    pub(crate) changes: &'p [(std::ops::Range<usize>, usize)],
+}
+
+/// The blocks of `previous` that no change touched (their header line, body and
+/// the line after them are unchanged), placed where they are in the new text:
+/// (start of the header line, cut).
+fn untouched(text: &str, min_body: usize, previous: Previous<'_>) -> Vec<(usize, Cut)> {
+    let mut out = Vec::new();
+    for v in &previous.manifest.values {
+        let Codec::Literal(old) = &v.codec else {
+            continue;
+        };
+        if old.body.len() < min_body {
+            continue;
+        }
+        let header =
+            memchr::memrchr(b'\n', &previous.text.as_bytes()[..old.indicator]).map_or(0, |i| i + 1);
+        let touched = previous
+            .changes
+            .iter()
+            .any(|(r, _)| r.start <= old.body.end && r.end >= header);
+        if touched {
+            continue;
+        }
+        let delta: isize = previous
+            .changes
+            .iter()
+            .filter(|(r, _)| r.end < header)
+            .map(|(r, len)| *len as isize - r.len() as isize)
+            .sum();
+        let shift = |o: usize| o.checked_add_signed(delta);
+        let (Some(indicator), Some(start), Some(end), Some(lend), Some(header)) = (
+            shift(old.indicator),
+            shift(old.body.start),
+            shift(old.body.end),
+            shift(old.end),
+            shift(header),
+        ) else {
+            continue;
+        };
+        if text.as_bytes().get(indicator) != Some(&b'|') || end > text.len() {
+            continue;
+        }
+        let literal = Literal {
+            indicator,
+            body: start..end,
+            end: lend,
+            ..old.clone()
+        };
+        out.push((
+            header,
+            Cut {
+                at: start,
+                len: end - start,
+                literal,
+                decoded: Arc::clone(&v.decoded),
+            },
+        ));
+    }
+    out.sort_by_key(|(h, _)| *h);
+    out
 }
 
 const KEYS: [&str; 3] = ["mapRoles", "mapUsers", "mapAccounts"];
@@ -37,8 +100,17 @@ const KEYS: [&str; 3] = ["mapRoles", "mapUsers", "mapAccounts"];
 fn headers(text: &str, min_body: usize, previous: Option<Previous<'_>>) -> Vec<Cut> {
     let b = text.as_bytes();
     let mut cuts: Vec<Cut> = Vec::new();
+    let known = previous
+        .map(|p| untouched(text, min_body, p))
+        .unwrap_or_default();
+    let mut known = known.into_iter().peekable();
     let mut pos = 0;
     while pos < b.len() {
+        if let Some((_, cut)) = known.next_if(|(h, _)| *h == pos) {
+            pos = cut.literal.body.end;
+            cuts.push(cut);
+            continue;
+        }
         let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
         let line = &text[pos..end];
         let indent = line.len() - line.trim_start_matches(' ').len();
@@ -66,12 +138,12 @@ fn headers(text: &str, min_body: usize, previous: Option<Previous<'_>>) -> Vec<C
                     // Reused values need only the layout; others are decoded in the same pass.
                     let found = match previous {
                         Some(_) => Literal::locate(text, indicator, indent).map(|l| {
-                            let decoded =
-                                reuse(text, &l, previous).unwrap_or_else(|| l.decode(text).into());
+                            let decoded = reuse(text, &l, previous)
+                                .unwrap_or_else(|| Arc::new(l.decode(text)));
                             (l, decoded)
                         }),
                         None => Literal::locate_decoded(text, indicator, indent)
-                            .map(|(l, d)| (l, Arc::from(d))),
+                            .map(|(l, d)| (l, Arc::new(d))),
                     };
                     if let Some((literal, decoded)) = found {
                         if literal.body.len() >= min_body && literal.body.start == next {
@@ -94,7 +166,7 @@ fn headers(text: &str, min_body: usize, previous: Option<Previous<'_>>) -> Vec<C
 
 /// The decoded value of a block whose bytes and layout are the same in the
 /// manifest this one derives from (after an edit, the keys it did not touch).
-fn reuse(text: &str, literal: &Literal, previous: Option<Previous<'_>>) -> Option<Arc<str>> {
+fn reuse(text: &str, literal: &Literal, previous: Option<Previous<'_>>) -> Option<Arc<String>> {
     let p = previous?;
     p.manifest.values.iter().find_map(|v| match &v.codec {
         Codec::Literal(old)

@@ -52,7 +52,8 @@ pub(crate) fn parse(text: &str) -> Option<Tree> {
         pos: 0,
         newlines: memchr::memchr_iter(b'\n', b),
         peeked: None,
-        builder: Builder::with_capacity(text.len() / 12),
+        // Generous: capacity never touched costs no memory.
+        builder: Builder::with_capacity(text.len() / 6 + 16),
         may_fail: false,
     };
     if let Some(first) = p.peek()? {
