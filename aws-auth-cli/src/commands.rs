@@ -4,9 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use aws_auth_core::arn::Arn;
-use aws_auth_core::edit::{
-    Change, EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written,
-};
+use aws_auth_core::edit::{EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written};
 use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::lint::{Diagnostic, Severity};
 use aws_auth_core::{DataKey, Document, KeyState, MapView};
@@ -538,12 +536,11 @@ pub(crate) fn edit_report(
                 s.push_str(&edited.diff());
             }
             for c in &edited.changes {
-                let verb = if dry_run && !matches!(c, Change::Unchanged { .. }) {
-                    "would be "
+                if dry_run {
+                    let _ = writeln!(s, "{}", c.planned());
                 } else {
-                    ""
-                };
-                let _ = writeln!(s, "{verb}{c}");
+                    let _ = writeln!(s, "{c}");
+                }
             }
             for k in &edited.keys {
                 if let Written::Rewritten { reason } = &k.written {

@@ -240,23 +240,63 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The change as a plan rather than a fact, for dry runs:
+    /// "would add … to mapRoles".
+    ///
+    /// ```
+    /// use aws_auth_core::{DataKey, edit::Change};
+    /// let c = Change::Removed { op: 0, key: DataKey::MapUsers, principal: "arn:aws:iam::111122223333:user/a".into(), count: 1 };
+    /// assert_eq!(c.planned().to_string(), "would remove arn:aws:iam::111122223333:user/a from mapUsers");
+    /// ```
+    pub fn planned(&self) -> impl fmt::Display + '_ {
+        Tense(self, true)
+    }
+}
+
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Change::Added { key, principal, .. } => write!(f, "added {principal} to {key}"),
-            Change::Updated { key, principal, .. } => write!(f, "updated {principal} in {key}"),
+        Tense(self, false).fmt(f)
+    }
+}
+
+/// A change told as done (`false`) or as planned (`true`).
+struct Tense<'a>(&'a Change, bool);
+
+impl fmt::Display for Tense<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = |done: &'static str, planned: &'static str| if self.1 { planned } else { done };
+        match self.0 {
+            Change::Added { key, principal, .. } => {
+                write!(f, "{} {principal} to {key}", verb("added", "would add"))
+            }
+            Change::Updated { key, principal, .. } => {
+                write!(
+                    f,
+                    "{} {principal} in {key}",
+                    verb("updated", "would update")
+                )
+            }
             Change::Removed {
                 key,
                 principal,
                 count: 1,
                 ..
-            } => write!(f, "removed {principal} from {key}"),
+            } => write!(
+                f,
+                "{} {principal} from {key}",
+                verb("removed", "would remove")
+            ),
             Change::Removed {
                 key,
                 principal,
                 count,
                 ..
-            } => write!(f, "removed {count} mappings of {principal} from {key}"),
+            } => write!(
+                f,
+                "{} {count} mappings of {principal} from {key}",
+                verb("removed", "would remove")
+            ),
             Change::Unchanged { what, .. } => write!(f, "unchanged: {what}"),
         }
     }

@@ -1,0 +1,484 @@
+//! `aws-auth --file`: every command on manifest files, and every way it fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+
+use insta::assert_snapshot;
+
+use crate::{aws_auth, fixture};
+
+/// A scratch directory holding one manifest.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn with(name: &str) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("aws-auth.yaml"), fixture(name)).unwrap();
+        Scratch { dir }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("aws-auth.yaml")
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(self.path()).unwrap()
+    }
+
+    /// Runs `aws-auth --file aws-auth.yaml ARGS` in the scratch directory.
+    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        aws_auth(self.dir.path())
+            .current_dir(self.dir.path())
+            .args(["--file", "aws-auth.yaml"])
+            .args(args)
+            .assert()
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).unwrap()
+}
+
+#[test]
+fn get_in_every_format() {
+    let s = Scratch::with("duplicates-last-wins.yaml");
+    let table = s.run(&["get"]).success();
+    assert_snapshot!("get_table", stdout(&table));
+    let json = s.run(&["get", "-o", "json"]).success();
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(value["mapRoles"][2]["username"], "developer");
+    assert_eq!(value["mapUsers"].as_array().unwrap().len(), 2);
+    assert_snapshot!("get_json", stdout(&json));
+    // Options are accepted after the command too.
+    let yaml = aws_auth(s.dir.path())
+        .current_dir(s.dir.path())
+        .args(["get", "--file", "aws-auth.yaml", "--output", "yaml"])
+        .assert()
+        .success();
+    assert_snapshot!("get_yaml", stdout(&yaml));
+}
+
+#[test]
+fn get_warns_about_unreadable_keys() {
+    let s = Scratch::with("bad-unquoted-template.yaml");
+    let a = s.run(&["get"]).success();
+    assert!(
+        stderr(&a).contains("warning: mapRoles cannot be read"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(stdout(&a), "no mappings\n");
+}
+
+#[test]
+fn lint_exit_codes_and_formats() {
+    let s = Scratch::with("bad-unquoted-template.yaml");
+    let a = s.run(&["lint"]).code(1);
+    assert_snapshot!("lint_errors", stdout(&a));
+    assert!(stderr(&a).contains("1 error(s)"));
+
+    let s = Scratch::with("case-keys.yaml");
+    s.run(&["lint"]).code(0);
+    s.run(&["lint", "--strict"]).code(2);
+    let a = s.run(&["lint", "-o", "json"]).code(0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    let first = &v["diagnostics"][0];
+    assert_eq!(first["code"], "key-case");
+    assert_eq!(first["severity"], "warning");
+    assert_eq!(first["key"], "mapRoles");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(9), Some(7))
+    );
+
+    let s = Scratch::with("eksctl-rolearn-first.yaml");
+    let a = s.run(&["lint"]).code(0);
+    assert!(stderr(&a).contains("no problems found"));
+
+    let s = Scratch::with("bad-missing-bar.yaml");
+    let a = s.run(&["lint", "-o", "json"]).code(1);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["diagnostics"][0]["code"], "manifest-invalid");
+    assert_eq!(v["diagnostics"][0]["key"], serde_json::Value::Null);
+}
+
+#[test]
+fn explain_a_session() {
+    let s = Scratch::with("templates-all.yaml");
+    let a = s
+        .run(&[
+            "explain",
+            "arn:aws:sts::111122223333:assumed-role/Federated/alice@example.com",
+        ])
+        .success();
+    assert_snapshot!("explain_text", stdout(&a));
+    let a = s
+        .run(&[
+            "explain",
+            "arn:aws:sts::111122223333:assumed-role/Instances/i-0123456789abcdef0",
+            "-o",
+            "json",
+        ])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(
+        v["username"],
+        "aws:111122223333:instance:i-0123456789abcdef0"
+    );
+    assert_eq!(
+        v["groups"],
+        serde_json::json!(["system:bootstrappers", "aws:instances"])
+    );
+    let a = s.run(&["explain", "not-an-arn"]).code(5);
+    assert!(
+        stderr(&a).starts_with("error: \"not-an-arn\" is not an ARN"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn add_writes_in_place_keeping_permissions_and_remove_restores() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let original = s.text();
+    std::fs::set_permissions(s.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let a = s
+        .run(&[
+            "add",
+            "role",
+            "arn:aws:iam::111122223333:role/Deployer",
+            "-u",
+            "deploy:{{SessionName}}",
+            "-g",
+            "deployers,view",
+        ])
+        .success();
+    assert_eq!(
+        stdout(&a),
+        "added arn:aws:iam::111122223333:role/Deployer to mapRoles\n"
+    );
+    let added = s.text();
+    assert!(added.starts_with(original.trim_end_matches('\n')));
+    assert_snapshot!(
+        "add_role_result",
+        added.strip_prefix(original.as_str()).unwrap_or(&added)
+    );
+    assert_eq!(
+        std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(s.dir.path()).unwrap().count(), 1);
+    s.run(&["remove", "role", "arn:aws:iam::111122223333:role/Deployer"])
+        .success();
+    assert_eq!(s.text(), original);
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_writes_nothing() {
+    let s = Scratch::with("kubectl-edit-double-quoted.yaml");
+    let original = s.text();
+    let a = s
+        .run(&[
+            "remove",
+            "user",
+            "arn:aws:iam::444455556666:user/my-user",
+            "--dry-run",
+        ])
+        .success();
+    assert_snapshot!("dry_run_diff", stdout(&a));
+    assert_eq!(s.text(), original);
+}
+
+#[test]
+fn update_and_remove_by_username() {
+    let s = Scratch::with("eksctl-rolearn-first.yaml");
+    s.run(&[
+        "update",
+        "role",
+        "arn:aws:iam::111122223333:role/Developers",
+        "-g",
+        "readers",
+        "--append",
+    ])
+    .success();
+    assert!(
+        s.text().contains("        - dev-team\n        - readers\n"),
+        "{}",
+        s.text()
+    );
+    s.run(&[
+        "update",
+        "role",
+        "arn:aws:iam::111122223333:role/Developers",
+        "-u",
+        "dev",
+    ])
+    .success();
+    assert!(s.text().contains("      username: dev\n"));
+    let a = s
+        .run(&[
+            "update",
+            "role",
+            "arn:aws:iam::111122223333:role/Developers",
+        ])
+        .code(64);
+    assert!(stderr(&a).contains("nothing to update"));
+    s.run(&["remove", "--username", "dev"]).success();
+    assert!(!s.text().contains("role/Developers"));
+    let a = s.run(&["remove", "--username", "nobody"]).code(5);
+    assert!(stderr(&a).contains("no mapping has the username \"nobody\""));
+}
+
+#[test]
+fn stdin_to_stdout() {
+    let home = tempfile::tempdir().unwrap();
+    let input = fixture("terraform-yamlencode.yaml");
+    let a = aws_auth(home.path())
+        .args(["--file", "-", "add", "account", "012345678901"])
+        .write_stdin(input.clone())
+        .assert()
+        .success();
+    let out = stdout(&a);
+    assert_eq!(
+        out,
+        input.replace(
+            "  \"mapAccounts\": |\n    []\n",
+            "  \"mapAccounts\": |\n    - \"012345678901\"\n"
+        )
+    );
+    assert!(stderr(&a).contains("added 012345678901 to mapAccounts"));
+    // Nothing to do: the manifest goes through unchanged.
+    let a = aws_auth(home.path())
+        .args(["--file", "-", "add", "account", "012345678901"])
+        .write_stdin(out.clone())
+        .assert()
+        .success();
+    assert_eq!(stdout(&a), out);
+}
+
+#[test]
+fn batch_files_add_together_or_not_at_all() {
+    let s = Scratch::with("eksctl-rolearn-first.yaml");
+    let original = s.text();
+    std::fs::write(
+        s.dir.path().join("team.txt"),
+        "# onboarding, March\narn:aws:iam::111122223333:user/alice\narn:aws:iam::111122223333:user/bob bob-k\n\n",
+    )
+    .unwrap();
+    s.run(&["add", "user", "--from-file", "team.txt", "-g", "devs"])
+        .success();
+    let text = s.text();
+    assert!(
+        text.contains("userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n"),
+        "{text}"
+    );
+    assert!(text.contains("username: bob-k\n"));
+    std::fs::write(
+        s.dir.path().join("bad.txt"),
+        "arn:aws:iam::111122223333:user/carol\nnot-an-arn\n",
+    )
+    .unwrap();
+    std::fs::write(s.path(), &original).unwrap();
+    let a = s.run(&["add", "user", "--from-file", "bad.txt"]).code(5);
+    assert!(
+        stderr(&a).starts_with("error: bad.txt:2: \"not-an-arn\" is not an ARN"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(s.text(), original);
+}
+
+#[test]
+fn every_failure_is_one_sentence_with_its_exit_code_and_nothing_written() {
+    let s = Scratch::with("fargate.yaml");
+    let original = s.text();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "remove",
+                "role",
+                "arn:aws:iam::111122223333:role/AmazonEKSFargatePodExecutionRole",
+            ],
+            4,
+            "Fargate pod execution role",
+        ),
+        (
+            &[
+                "add",
+                "role",
+                "arn:aws:iam::111122223333:role/a/b/C",
+                "-u",
+                "x",
+            ],
+            5,
+            "has the IAM path /a/b/",
+        ),
+        (
+            &["add", "role", "arn:aws:iam::111122223333:user/u", "-u", "x"],
+            5,
+            "not a role ARN",
+        ),
+        (
+            &[
+                "add",
+                "user",
+                "arn:aws:iam::111122223333:user/u",
+                "-u",
+                "{{sessionname}}",
+            ],
+            5,
+            "write {{SessionName}}",
+        ),
+        (
+            &[
+                "add",
+                "role",
+                "arn:aws:iam::111122223333:role/NodeInstanceRole",
+                "-u",
+                "other",
+            ],
+            5,
+            "already mapped at line 15",
+        ),
+        (
+            &["remove", "user", "arn:aws:iam::111122223333:user/nobody"],
+            5,
+            "not mapped in mapUsers",
+        ),
+        (&["add", "account", "123"], 5, "not 12 digits"),
+        (
+            &["--protect", "not-an-arn", "add", "account", "111122223333"],
+            5,
+            "--protect",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let a = s.run(args).code(*code);
+        let err = stderr(&a);
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(s.text(), original, "{args:?} wrote the file");
+    }
+    // --force carries out what a guard refused, and says so.
+    let a = s
+        .run(&[
+            "remove",
+            "role",
+            "arn:aws:iam::111122223333:role/AmazonEKSFargatePodExecutionRole",
+            "--force",
+        ])
+        .success();
+    assert!(stderr(&a).contains(
+        "warning: forced: this edit would remove the Fargate pod execution role mapping"
+    ));
+    assert!(!s.text().contains("AmazonEKSFargatePodExecutionRole"));
+}
+
+#[test]
+fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
+    let s = Scratch::with("bad-unquoted-template.yaml");
+    let original = s.text();
+    let a = s
+        .run(&["add", "role", "arn:aws:iam::111122223333:role/X", "-u", "x"])
+        .code(5);
+    assert_eq!(
+        stderr(&a),
+        "error: aws-auth.yaml:15:17: mapRoles cannot be read (a mapping key is itself a collection (an unquoted {{...}} template is read as one)); fix it first (see `aws-auth lint`)\n"
+    );
+    assert_eq!(s.text(), original);
+    let s = Scratch::with("bad-column0-comment.yaml");
+    let a = s.run(&["get"]).code(5);
+    assert!(
+        stderr(&a).starts_with("error: aws-auth.yaml:12:7: YAML syntax error"),
+        "{}",
+        stderr(&a)
+    );
+    let a = s.run(&["add", "account", "111122223333"]).code(5);
+    assert!(
+        stderr(&a).contains("the comment on line 11 starts at column 1"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn missing_files_usage_and_cluster_mode() {
+    let home = tempfile::tempdir().unwrap();
+    let a = aws_auth(home.path())
+        .args(["--file", "nope.yaml", "get"])
+        .assert()
+        .code(3);
+    assert_eq!(stderr(&a), "error: nope.yaml does not exist\n");
+    aws_auth(home.path()).args(["frobnicate"]).assert().code(64);
+    aws_auth(home.path()).args(["--help"]).assert().success();
+}
+
+#[test]
+fn writes_through_symlinks() {
+    let s = Scratch::with("emr-on-eks.yaml");
+    let link = s.dir.path().join("link.yaml");
+    std::os::unix::fs::symlink(s.path(), &link).unwrap();
+    aws_auth(s.dir.path())
+        .current_dir(s.dir.path())
+        .args(["--file", "link.yaml", "add", "account", "111122223333"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(s.text().contains("mapAccounts"));
+}
+
+#[test]
+fn completions_are_generated() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let a = aws_auth(home.path())
+            .args(["completions", shell])
+            .assert()
+            .success();
+        assert!(stdout(&a).contains("aws-auth"), "{shell}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let s = Scratch::with("partitions.yaml");
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let mut child = std::process::Command::new(bin)
+        .env_clear()
+        .current_dir(s.dir.path())
+        .args(["--file", "aws-auth.yaml", "get", "-o", "yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert_eq!(first, "mapRoles:\n");
+}
