@@ -49,11 +49,10 @@ fn finish(report: Report) -> ExitCode {
     if let Err(e) = out
         .write_all(report.stdout.as_bytes())
         .and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
-            return ExitCode::from(exit::IO);
-        }
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+        return ExitCode::from(exit::IO);
     }
     let _ = std::io::stderr().write_all(report.stderr.as_bytes());
     ExitCode::from(report.code)

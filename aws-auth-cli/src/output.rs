@@ -115,7 +115,8 @@ mod tests {
         let v = serde_json::json!({"mapRoles": [{"rolearn": "arn:aws:iam::1:role/A", "groups": ["system:masters", "no"], "username": "{{SessionName}}"}], "mapAccounts": ["012345678901"], "mapUsers": []});
         assert_eq!(
             yaml(&v),
-            "mapAccounts:\n  - \"012345678901\"\nmapRoles:\n  - groups:\n      - system:masters\n      - \"no\"\n    rolearn: arn:aws:iam::1:role/A\n    username: \"{{SessionName}}\"\nmapUsers: []\n"
+            // Keys keep their order (serde_json's preserve_order).
+            "mapRoles:\n  - rolearn: arn:aws:iam::1:role/A\n    groups:\n      - system:masters\n      - \"no\"\n    username: \"{{SessionName}}\"\nmapAccounts:\n  - \"012345678901\"\nmapUsers: []\n"
         );
     }
 

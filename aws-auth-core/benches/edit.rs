@@ -6,7 +6,7 @@ use aws_auth_core::Document;
 use aws_auth_core::edit::{Guards, MappingSpec, Op};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[path = "bigmap.rs"]
+#[path = "support/bigmap.rs"]
 mod bigmap;
 
 fn add() -> Op {

@@ -6,7 +6,7 @@
 use aws_auth_core::Document;
 use aws_auth_core::edit::{Guards, MappingSpec, Op};
 
-#[path = "bigmap.rs"]
+#[path = "support/bigmap.rs"]
 mod bigmap;
 
 fn status_kib(field: &str) -> Option<u64> {

@@ -189,26 +189,25 @@ impl Document {
             }
         }
         let account_username;
-        if matched.is_none() {
-            if let Some(e) = view
+        if matched.is_none()
+            && let Some(e) = view
                 .accounts
                 .entries
                 .iter()
                 .find(|e| e.value == arn.account())
-            {
-                matched = Some(Match {
-                    key: DataKey::MapAccounts,
-                    principal: e.value.clone(),
-                    position: self.position(DataKey::MapAccounts, e.span.start),
-                    ignored: Vec::new(),
-                });
-                account_username = canonical_s.clone();
-                mapping = Some((&account_username, &[]));
-                notes.push(
-                    "mapAccounts maps the caller to its own ARN as user name, with no groups"
-                        .to_owned(),
-                );
-            }
+        {
+            matched = Some(Match {
+                key: DataKey::MapAccounts,
+                principal: e.value.clone(),
+                position: self.position(DataKey::MapAccounts, e.span.start),
+                ignored: Vec::new(),
+            });
+            account_username = canonical_s.clone();
+            mapping = Some((&account_username, &[]));
+            notes.push(
+                "mapAccounts maps the caller to its own ARN as user name, with no groups"
+                    .to_owned(),
+            );
         }
 
         let values = Values {

@@ -86,7 +86,7 @@ fn article(name: &str) -> String {
 }
 
 /// The items of a readable key's list.
-fn items<'t>(parsed: &'t Parsed) -> Option<(&'t Tree, &'t [NodeId])> {
+fn items(parsed: &Parsed) -> Option<(&Tree, &[NodeId])> {
     if parsed.state != KeyState::Read {
         return None;
     }

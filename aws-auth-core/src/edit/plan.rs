@@ -205,10 +205,10 @@ impl<T: Clone> Working<T> {
         for n in removed_new.into_iter().rev() {
             self.plan.new.remove(n);
             for (origin, _) in &mut self.list {
-                if let Origin::New(m) = origin {
-                    if *m > n {
-                        *m -= 1;
-                    }
+                if let Origin::New(m) = origin
+                    && *m > n
+                {
+                    *m -= 1;
                 }
             }
         }
@@ -270,14 +270,14 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
 
     for (op_index, op) in ops.iter().enumerate() {
         let key = op.key();
-        if let Some(key) = key {
-            if let KeyState::Unreadable { message, offset } = view.state(key) {
-                return Err(EditError::Unreadable {
-                    key,
-                    message: message.clone(),
-                    position: doc.position(key, *offset),
-                });
-            }
+        if let Some(key) = key
+            && let KeyState::Unreadable { message, offset } = view.state(key)
+        {
+            return Err(EditError::Unreadable {
+                key,
+                message: message.clone(),
+                position: doc.position(key, *offset),
+            });
         }
         match op {
             Op::AddRole(spec) => {
@@ -593,19 +593,20 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
 
 fn origin_line(doc: &Document, key: DataKey, origin: Origin) -> String {
     match origin {
-        Origin::Old(i) => doc
-            .view()
-            .state(key)
-            .eq(&KeyState::Read)
-            .then(|| {
-                let at = match key {
-                    DataKey::MapRoles => doc.view().roles.entries[i].span.start,
-                    DataKey::MapUsers => doc.view().users.entries[i].span.start,
-                    DataKey::MapAccounts => doc.view().accounts.entries[i].span.start,
-                };
-                format!(" at line {}", doc.position(key, at).line)
-            })
-            .unwrap_or_default(),
+        Origin::Old(i) => {
+            if doc.view().state(key).eq(&KeyState::Read) {
+                {
+                    let at = match key {
+                        DataKey::MapRoles => doc.view().roles.entries[i].span.start,
+                        DataKey::MapUsers => doc.view().users.entries[i].span.start,
+                        DataKey::MapAccounts => doc.view().accounts.entries[i].span.start,
+                    };
+                    format!(" at line {}", doc.position(key, at).line)
+                }
+            } else {
+                Default::default()
+            }
+        }
         Origin::New(_) => " earlier in this edit".to_owned(),
     }
 }

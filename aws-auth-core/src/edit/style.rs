@@ -191,12 +191,12 @@ impl BlockStyle {
                     style.groups_flow = tree.is_flow(v);
                     if let Some(&g) = tree.seq_items(v).and_then(|g| g.first()) {
                         style.group_quote = Quote::of(scalar_style(tree, g));
-                        if !style.groups_flow {
-                            if let Some(gd) = dash_of(text, tree, g) {
-                                style.groups_indent = lines
-                                    .column(gd)
-                                    .saturating_sub(lines.column(tree.node(k).start as usize));
-                            }
+                        if !style.groups_flow
+                            && let Some(gd) = dash_of(text, tree, g)
+                        {
+                            style.groups_indent = lines
+                                .column(gd)
+                                .saturating_sub(lines.column(tree.node(k).start as usize));
                         }
                     }
                 }

@@ -51,7 +51,11 @@ pub(crate) fn write(
             // A key whose in-place splices do not read back is rendered whole; a
             // second failure is a bug, reported rather than written.
             for _attempt in 0..2 {
-                let (new_text, written, changes) = manifest_text(text, manifest, edits, &whole)?;
+                let NewManifest {
+                    text: new_text,
+                    written,
+                    changes,
+                } = manifest_text(text, manifest, edits, &whole)?;
                 let new_doc =
                     Document::parse_manifest_sharing(new_text, doc, &changes).map_err(|e| {
                         EditError::Verification {
@@ -87,12 +91,19 @@ pub(crate) fn has_lone_cr(text: &str) -> bool {
         .any(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
 }
 
+/// The new manifest text, how each key was written and which ranges changed.
+struct NewManifest {
+    text: String,
+    written: Vec<(DataKey, Written)>,
+    changes: Vec<Change>,
+}
+
 fn manifest_text(
     text: &str,
     manifest: &crate::manifest::Manifest,
     edits: &[(DataKey, InnerEdit)],
     force_whole: &[DataKey],
-) -> Result<(String, Vec<(DataKey, Written)>, Vec<Change>), EditError> {
+) -> Result<NewManifest, EditError> {
     let mut splices = Vec::new();
     let mut written = Vec::new();
     let mut created: Vec<(DataKey, &InnerEdit)> = Vec::new();
@@ -150,7 +161,11 @@ fn manifest_text(
         .iter()
         .map(|s| (s.start..s.end, s.text.len()))
         .collect();
-    Ok((new_text, written, changes))
+    Ok(NewManifest {
+        text: new_text,
+        written,
+        changes,
+    })
 }
 
 fn style_name(style: ScalarStyle) -> &'static str {
@@ -185,7 +200,7 @@ fn in_place(text: &str, value: &DataValue, edit: &InnerEdit) -> Option<Vec<Splic
                         line_start(s.start),
                         line_start(s.end) || s.end == before.len(),
                     );
-                    if sa != sb && !(s.start == s.end) {
+                    if sa != sb && (s.start != s.end) {
                         return None;
                     }
                     Some(Splice::new(a, b, l.encode(&s.text, sa)))

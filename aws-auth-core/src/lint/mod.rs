@@ -99,7 +99,7 @@ codes! {
     SurroundingSpace => "surrounding-space", Warning, "A value with leading or trailing spaces never matches as intended.";
     TrailingWhitespace => "trailing-whitespace", Warning, "Lines end with spaces: kubectl edit then rewrites the value as one quoted string.";
     Tab => "tab", Warning, "A tab character; YAML indentation must use spaces.";
-    Placeholder => "placeholder", Warning, "A documentation placeholder such as <ARN of the role> is still in place.";
+    Placeholder => "placeholder", Warning, "A documentation placeholder such as `<ARN of the role>` is still in place.";
     NodeRoleIncomplete => "node-role-incomplete", Warning, "A node mapping without system:bootstrappers or system:nodes: nodes cannot join.";
     AccountIdNotString => "account-id-not-string", Warning, "An unquoted account ID: other YAML tools may read it as a number.";
     AccountIdInvalid => "account-id-invalid", Warning, "An account ID that is not 12 digits never matches.";
@@ -180,7 +180,7 @@ pub fn lint(doc: &Document) -> Vec<Diagnostic> {
     }
     entries::check(doc, &mut sink);
     let mut out = sink.out;
-    out.sort_by(|a, b| (a.0, a.1, a.2.code).cmp(&(b.0, b.1, b.2.code)));
+    out.sort_by_key(|a| (a.0, a.1, a.2.code));
     out.dedup_by(|a, b| a.2 == b.2);
     out.into_iter().map(|(_, _, d)| d).collect()
 }

@@ -4,8 +4,6 @@
 //! multi-line scalars). Only the first document is read, as yaml.v2's `Unmarshal`
 //! does.
 
-use std::borrow::Cow;
-
 use granit_parser::{Event, Parser, ScalarStyle as GStyle, StructureStyle};
 
 use super::SyntaxError;
@@ -134,16 +132,15 @@ fn remember(anchors: &mut Vec<Option<NodeId>>, anchor: usize, id: NodeId) {
     anchors[anchor] = Some(id);
 }
 
-/// A scalar borrowed from the source becomes a slice (no allocation).
-fn scalar_text(base: usize, len: usize, value: &Cow<'_, str>) -> ScalarText {
-    if let Cow::Borrowed(s) = value {
-        let p = s.as_ptr() as usize;
-        if p >= base && p + s.len() <= base + len {
-            let a = (p - base) as u32;
-            return ScalarText::Slice(a, a + s.len() as u32);
-        }
+/// A scalar borrowed from the source becomes a slice (no allocation); an
+/// owned one (escapes, folding) can never point into the source.
+fn scalar_text(base: usize, len: usize, value: &str) -> ScalarText {
+    let p = value.as_ptr() as usize;
+    if p >= base && p + value.len() <= base + len {
+        let a = (p - base) as u32;
+        return ScalarText::Slice(a, a + value.len() as u32);
     }
-    ScalarText::Owned(value.as_ref().into())
+    ScalarText::Owned(value.into())
 }
 
 fn map_tag(tag: &granit_parser::Tag) -> Tag {

@@ -287,13 +287,13 @@ pub(crate) fn check_yaml(tree: &Tree, text: &str) -> Result<(), ConversionError>
         .unwrap_or_else(|| vec![root]);
     for id in items {
         let id = tree.resolve(id);
-        if let Kind::Scalar { text: t, .. } = &tree.node(id).kind {
-            if let Err(e) = resolve_scalar(tree, text, id) {
-                return Err(ConversionError {
-                    node: id,
-                    message: format!("the value {:?} {e}", scalar_text(text, t)),
-                });
-            }
+        if let Kind::Scalar { text: t, .. } = &tree.node(id).kind
+            && let Err(e) = resolve_scalar(tree, text, id)
+        {
+            return Err(ConversionError {
+                node: id,
+                message: format!("the value {:?} {e}", scalar_text(text, t)),
+            });
         }
     }
     Ok(())

@@ -112,12 +112,14 @@ fn add_then_remove_is_byte_identical_on_every_fixture() {
         };
         for (key, add, remove) in &cases {
             if matches!(doc.view().state(*key), KeyState::Unreadable { .. }) {
-                let err = doc.edit(&[add.clone()], &Guards::default()).unwrap_err();
+                let err = doc
+                    .edit(std::slice::from_ref(add), &Guards::default())
+                    .unwrap_err();
                 assert!(err.to_string().contains("cannot be read"), "{name}: {err}");
                 continue;
             }
             let added = doc
-                .edit(&[add.clone()], &Guards::default())
+                .edit(std::slice::from_ref(add), &Guards::default())
                 .unwrap_or_else(|e| panic!("{name} {key}: {e}"));
             let after = added.manifest().unwrap();
             let key_edit = &added.keys[0];
@@ -141,7 +143,7 @@ fn add_then_remove_is_byte_identical_on_every_fixture() {
             }
             let back = added
                 .document
-                .edit(&[remove.clone()], &Guards::default())
+                .edit(std::slice::from_ref(remove), &Guards::default())
                 .unwrap_or_else(|e| panic!("{name} {key}: {e}"));
             if key_edit.written == Written::InPlace {
                 assert_eq!(

@@ -359,12 +359,10 @@ fn apply_steps(roles: &mut Vec<Mapping>, users: &mut Vec<Mapping>, steps: &[Step
     ops
 }
 
-fn summary(
-    doc: &Document,
-) -> (
-    Vec<(String, String, Vec<String>)>,
-    Vec<(String, String, Vec<String>)>,
-) {
+/// ARN, username and groups of each mapping the reader keeps.
+type Mappings = Vec<(String, String, Vec<String>)>;
+
+fn summary(doc: &Document) -> (Mappings, Mappings) {
     let v = doc.view();
     (
         v.roles

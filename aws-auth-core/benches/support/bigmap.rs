@@ -15,7 +15,7 @@ impl Lcg {
 }
 
 /// The manifest text and the number of entries in it.
-pub fn manifest(target_bytes: usize) -> (String, usize) {
+pub(crate) fn manifest(target_bytes: usize) -> (String, usize) {
     let mut rng = Lcg(42);
     let mut roles = String::new();
     let mut users = String::new();
