@@ -16,6 +16,9 @@ pub mod arn;
 mod document;
 pub mod edit;
 pub mod explain;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lint;
 pub(crate) mod manifest;
 pub mod model;

@@ -145,7 +145,9 @@ fn append_fresh(doc: &Document, key: DataKey, text: &str, new: &[NewItem]) -> Op
     if text.trim().is_empty() {
         return Some(InnerEdit::whole(text, items, "it was empty"));
     }
-    let sep = if text.ends_with('\n') { "" } else { "\n" };
+    // Comments already there head the value, not the new entry: a blank line
+    // sets them apart (removing every entry takes it away again).
+    let sep = if text.ends_with('\n') { "\n" } else { "\n\n" };
     let at = text.len();
     let body = format!("{sep}{items}");
     let body = if text.ends_with('\n') {
@@ -228,7 +230,15 @@ fn block(
                     .min(layout.get(b + 1)?.lead_line),
             )
         } else {
-            (layout.get(a)?.lead_line, layout.get(b)?.own_end_line + 1)
+            // Every item goes: so does the one blank line that set them apart
+            // from a header comment (the line an add into a list-less value writes).
+            let lead = layout.get(a)?.lead_line;
+            let start = if lead > 1 && lines.is_blank(lead - 1) {
+                lead - 1
+            } else {
+                lead
+            };
+            (start, layout.get(b)?.own_end_line + 1)
         };
         splices.push(Splice::new(
             lines.start(start_line),

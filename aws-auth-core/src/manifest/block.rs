@@ -76,7 +76,8 @@ impl Literal {
         let header = &text[indicator..header_end];
         // A lone CR is a line break to YAML; this layout works on LF lines only.
         let any_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
-        let lone_cr = |s: &str| any_cr && s.trim_end_matches('\r').contains('\r');
+        // Only the one CR of a CRLF may end a line: `\r\r\n` is two line breaks.
+        let lone_cr = |s: &str| any_cr && s.strip_suffix('\r').unwrap_or(s).contains('\r');
         if lone_cr(header) {
             return None;
         }

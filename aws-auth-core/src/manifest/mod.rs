@@ -248,16 +248,16 @@ impl Manifest {
                 .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))?;
             tree.scalar(text, v).map(|(s, _)| s.to_owned())
         };
-        if let Some(m) = metadata {
-            if !matches!(
+        if let Some(m) = metadata
+            && !matches!(
                 json_type(tree, text, m),
                 JsonType::Object(_) | JsonType::Null
-            ) {
-                return Err(ManifestError::new(
-                    tree.node(m).start as usize,
-                    "metadata is not a mapping",
-                ));
-            }
+            )
+        {
+            return Err(ManifestError::new(
+                tree.node(m).start as usize,
+                "metadata is not a mapping",
+            ));
         }
         let (name, namespace, resource_version) =
             (meta("name"), meta("namespace"), meta("resourceVersion"));
@@ -620,6 +620,8 @@ fn value_token(text: &str, key_end: usize, start: usize, end: usize) -> Range<us
 
 /// The `|` or `>` that starts a block scalar value: after the key's colon, past
 /// any tag or anchor (`mapRoles: !!str |`).
+// The full parser places an empty block that ends the text at its indicator,
+// hence `<=`.
 fn block_indicator(text: &str, key_end: usize, content_start: usize) -> Option<usize> {
     let b = text.as_bytes();
     let mut i = key_end;
@@ -635,7 +637,7 @@ fn block_indicator(text: &str, key_end: usize, content_start: usize) -> Option<u
             i += 1;
         }
         match b.get(i)? {
-            b'|' | b'>' => return (i < content_start).then_some(i),
+            b'|' | b'>' => return (i <= content_start).then_some(i),
             b'!' | b'&' => {
                 while b.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
                     i += 1;
@@ -661,10 +663,10 @@ fn codec_for(
             let Some(indicator) = block_indicator(text, key_end, start) else {
                 return (start..end, Codec::Whole);
             };
-            if let Some(l) = Literal::locate(text, indicator, key_col) {
-                if l.decode(text) == decoded {
-                    return (indicator..l.end, Codec::Literal(l));
-                }
+            if let Some(l) = Literal::locate(text, indicator, key_col)
+                && l.decode(text) == decoded
+            {
+                return (indicator..l.end, Codec::Literal(l));
             }
             // Re-rendered whole, from the indicator on.
             (indicator..end, Codec::Whole)
@@ -772,6 +774,53 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    /// Found by the read fuzz target: an empty block ending the text (a last
+    /// line of spaces, no line feed) was re-rendered whole instead of edited.
+    #[test]
+    fn an_empty_block_at_the_end_of_the_text_is_a_literal() {
+        for tail in ["", " ", "  ", "\n", "\n "] {
+            let text = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapRoles: |{tail}"
+            );
+            let m = Manifest::parse_full(&text).unwrap();
+            assert!(
+                matches!(m.values[0].codec, Codec::Literal(_)),
+                "{text:?}: {:?}",
+                m.values[0].codec
+            );
+            assert_eq!(
+                Manifest::parse_with(&text, 0),
+                Manifest::parse_full(&text),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// Found by the read fuzz target: `\r\r\n` ending a block line was taken for
+    /// one CRLF instead of two line breaks.
+    #[test]
+    fn carriage_returns_before_a_line_feed_are_line_breaks() {
+        let mut body = String::new();
+        for i in 0..300 {
+            body.push_str(&format!("    - \"1111222233{i:02}\"\n"));
+        }
+        for tail in ["x\r\r\n", "x\r\r\r\r\n", "x\r\n", "x\r"] {
+            let text = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapAccounts: |\n{body}    - {tail}"
+            );
+            assert_eq!(
+                Manifest::parse_with(&text, 0),
+                Manifest::parse_full(&text),
+                "{tail:?}"
+            );
+            assert_eq!(
+                Manifest::parse(&text),
+                Manifest::parse_full(&text),
+                "{tail:?}"
+            );
+        }
     }
 
     #[test]

@@ -145,16 +145,20 @@ fn headers(text: &str, min_body: usize, previous: Option<Previous<'_>>) -> Vec<C
                         None => Literal::locate_decoded(text, indicator, indent)
                             .map(|(l, d)| (l, Arc::new(d))),
                     };
-                    if let Some((literal, decoded)) = found {
-                        if literal.body.len() >= min_body && literal.body.start == next {
-                            next = literal.body.end;
-                            cuts.push(Cut {
-                                at: literal.body.start,
-                                len: literal.body.len(),
-                                literal,
-                                decoded,
-                            });
-                        }
+                    if let Some((literal, decoded)) = found
+                        && literal.body.len() >= min_body
+                        && literal.body.start == next
+                        // A control character makes the whole manifest invalid:
+                        // the full parser must see it to say where.
+                        && crate::yaml::printable(&text[literal.body.clone()])
+                    {
+                        next = literal.body.end;
+                        cuts.push(Cut {
+                            at: literal.body.start,
+                            len: literal.body.len(),
+                            literal,
+                            decoded,
+                        });
                     }
                 }
             }

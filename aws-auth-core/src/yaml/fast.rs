@@ -599,61 +599,63 @@ fn is_plain_start(c: u8) -> bool {
     )
 }
 
+/// Every node, in order, with everything the reader and the editor use.
+#[cfg(any(test, feature = "fuzzing"))]
+fn dump(tree: &Tree, text: &str) -> Vec<String> {
+    use crate::yaml::tree::{Kind, scalar_text};
+    let mut out = vec![format!("root {:?} more {}", tree.root, tree.more_documents)];
+    for (i, n) in tree.nodes.iter().enumerate() {
+        let what = match &n.kind {
+            Kind::Scalar { style, text: t } => {
+                format!("scalar {style:?} {:?}", scalar_text(text, t))
+            }
+            Kind::Seq { flow, children } => {
+                format!("seq flow={flow} {:?}", tree.kids(children))
+            }
+            Kind::Map { flow, children } => {
+                format!("map flow={flow} {:?}", tree.kids(children))
+            }
+            Kind::Alias { target } => format!("alias {target:?}"),
+        };
+        out.push(format!(
+            "{i}: {what} {}..{} {:?} {}",
+            n.start, n.end, n.tag, n.anchor
+        ));
+    }
+    out
+}
+
+/// The fast path either declines (`Ok(false)`) or agrees with the full parser
+/// exactly (`Ok(true)`); anything else is a bug, described in the error.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn agree(text: &str) -> Result<bool, String> {
+    let Some(fast) = parse(text) else {
+        return Ok(false);
+    };
+    match crate::yaml::full::parse(text) {
+        Err(e) => Err(format!(
+            "the fast path read a text the full parser refuses ({}):\n{text}",
+            e.message
+        )),
+        Ok(full) if dump(&full, text) != dump(&fast, text) => Err(format!(
+            "trees differ for:\n{text}\nfull: {:#?}\nfast: {:#?}",
+            dump(&full, text),
+            dump(&fast, text)
+        )),
+        Ok(full)
+            if crate::yaml::json::check(&full, text).is_ok()
+                != crate::yaml::json::check(&fast, text).is_ok() =>
+        {
+            Err(format!("the conversion check differs for:\n{text}"))
+        }
+        Ok(_) => Ok(true),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::full;
-    use crate::yaml::tree::{Kind, scalar_text};
     use proptest::prelude::*;
-
-    /// Every node, in order, with everything the reader and the editor use.
-    fn dump(tree: &Tree, text: &str) -> Vec<String> {
-        let mut out = vec![format!("root {:?} more {}", tree.root, tree.more_documents)];
-        for (i, n) in tree.nodes.iter().enumerate() {
-            let what = match &n.kind {
-                Kind::Scalar { style, text: t } => {
-                    format!("scalar {style:?} {:?}", scalar_text(text, t))
-                }
-                Kind::Seq { flow, children } => {
-                    format!("seq flow={flow} {:?}", tree.kids(children))
-                }
-                Kind::Map { flow, children } => {
-                    format!("map flow={flow} {:?}", tree.kids(children))
-                }
-                Kind::Alias { target } => format!("alias {target:?}"),
-            };
-            out.push(format!(
-                "{i}: {what} {}..{} {:?} {}",
-                n.start, n.end, n.tag, n.anchor
-            ));
-        }
-        out
-    }
-
-    /// The fast path either declines or agrees with the full parser exactly.
-    fn agree(text: &str) -> Result<bool, String> {
-        let Some(fast) = parse(text) else {
-            return Ok(false);
-        };
-        match full::parse(text) {
-            Err(e) => Err(format!(
-                "the fast path read a text the full parser refuses ({}):\n{text}",
-                e.message
-            )),
-            Ok(full) if dump(&full, text) != dump(&fast, text) => Err(format!(
-                "trees differ for:\n{text}\nfull: {:#?}\nfast: {:#?}",
-                dump(&full, text),
-                dump(&fast, text)
-            )),
-            Ok(full)
-                if crate::yaml::json::check(&full, text).is_ok()
-                    != crate::yaml::json::check(&fast, text).is_ok() =>
-            {
-                Err(format!("the conversion check differs for:\n{text}"))
-            }
-            Ok(_) => Ok(true),
-        }
-    }
 
     #[test]
     fn takes_the_usual_styles() {

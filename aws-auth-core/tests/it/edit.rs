@@ -348,12 +348,65 @@ fn missing_and_empty_values() {
             "  mapRoles: \"\"\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n"
         )
     );
-    let null_data = format!("{HEAD}");
+    let null_data = HEAD.to_string();
     let added = edit(&null_data, &[Op::AddAccount("111122223333".into())]).unwrap();
     assert_eq!(
         added,
         format!("{HEAD}  mapAccounts: |\n    - \"111122223333\"\n")
     );
+}
+
+/// Found by the edit fuzz target: removing what was added under a header
+/// comment took the comment too.
+#[test]
+fn entries_added_under_header_comments_come_off_without_them() {
+    for (value, expected) in [
+        (
+            "  mapUsers: |\n    # no IAM users here\n",
+            "  mapUsers: |\n    # no IAM users here\n\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n",
+        ),
+        (
+            "  mapUsers: |-\n    # no IAM users here\n",
+            "  mapUsers: |-\n    # no IAM users here\n\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n",
+        ),
+    ] {
+        let original = manifest(value);
+        let add = Op::AddUser(user("arn:aws:iam::111122223333:user/a", "a", &[]));
+        let added = edit(&original, &[add]).unwrap();
+        assert_eq!(added, manifest(expected));
+        let remove = Op::RemoveUser {
+            arn: "arn:aws:iam::111122223333:user/a".into(),
+        };
+        assert_eq!(edit(&added, &[remove]).unwrap(), original);
+    }
+    // Removing the last entry also takes the one blank line above it.
+    let text = manifest(
+        "  mapRoles: |\n    # header\n\n    # about a\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a\n",
+    );
+    let remove = Op::RemoveRole {
+        arn: "arn:aws:iam::111122223333:role/A".into(),
+    };
+    assert_eq!(
+        edit(&text, &[remove]).unwrap(),
+        manifest("  mapRoles: |\n    # header\n")
+    );
+}
+
+/// Found by the read fuzz target: a control character inside a large block
+/// made the fast path accept a manifest the YAML parser refuses.
+#[test]
+fn control_characters_in_large_blocks_are_refused_with_their_position() {
+    let mut entries = String::new();
+    for i in 0..200 {
+        entries.push_str(&format!(
+            "    - userarn: arn:aws:iam::111122223333:user/u{i}\n      username: u{i}\n"
+        ));
+    }
+    entries.push_str("      username\0: root\n");
+    let text = manifest(&format!("  mapUsers: |\n{entries}"));
+    let err = Document::parse_manifest(text.as_str()).unwrap_err();
+    assert!(err.message.contains("YAML syntax error"), "{err}");
+    assert_eq!(err.position, aws_auth_core::Position::new(408, 15), "{err}");
 }
 
 #[test]
@@ -408,7 +461,9 @@ fn bad_input_is_refused_with_nothing_written() {
         (Op::AddAccount("12345".into()), "12 digits"),
     ];
     for (op, needle) in cases {
-        let err = doc.edit(&[op.clone()], &Guards::default()).unwrap_err();
+        let err = doc
+            .edit(std::slice::from_ref(&op), &Guards::default())
+            .unwrap_err();
         assert!(err.to_string().contains(needle), "{op:?}: {err}");
     }
     let broken = manifest(
