@@ -13,6 +13,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod arn;
+#[cfg(feature = "kube")]
+pub mod cluster;
 mod document;
 pub mod edit;
 pub mod explain;

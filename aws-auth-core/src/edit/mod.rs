@@ -187,10 +187,24 @@ impl GuardKind {
 pub struct Guard {
     /// What kind of guard.
     pub kind: GuardKind,
-    /// The mapping concerned, if one.
+    /// The ARN of the mapping concerned, if one.
+    pub principal: Option<String>,
+    /// Where that mapping is.
     pub position: Option<Position>,
     /// What would break.
     pub message: String,
+}
+
+impl Guard {
+    /// The same guard for the same principal, wherever its mapping now sits
+    /// (after another writer's change the line may differ).
+    pub fn same_as(&self, other: &Guard) -> bool {
+        self.kind == other.kind
+            && match (&self.principal, &other.principal) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                (a, b) => a == b,
+            }
+    }
 }
 
 impl fmt::Display for Guard {
@@ -363,25 +377,30 @@ impl Edited {
 
     /// A unified diff of the changed data strings.
     pub fn diff(&self) -> String {
-        let mut out = String::new();
-        for k in &self.keys {
-            let before = k.before.as_deref().unwrap_or("");
-            let old = if k.before.is_some() {
-                format!("a/data.{}", k.key)
-            } else {
-                "/dev/null".to_owned()
-            };
-            let diff = similar::TextDiff::from_lines(before, &k.after);
-            out.push_str(
-                &diff
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&old, &format!("b/data.{}", k.key))
-                    .to_string(),
-            );
-        }
-        out
+        self.keys
+            .iter()
+            .map(|k| data_diff(k.key.as_str(), k.before.as_deref(), Some(&k.after)))
+            .collect()
     }
+}
+
+/// A unified diff of one data value (`None`: the key is absent), labelled
+/// `a/data.KEY` and `b/data.KEY` (or `/dev/null`).
+///
+/// ```
+/// let d = aws_auth_core::edit::data_diff("mapAccounts", None, Some("- \"111122223333\"\n"));
+/// assert_eq!(d, "--- /dev/null\n+++ b/data.mapAccounts\n@@ -0,0 +1 @@\n+- \"111122223333\"\n");
+/// ```
+pub fn data_diff(key: &str, before: Option<&str>, after: Option<&str>) -> String {
+    let label = |side: &str, v: Option<&str>| match v {
+        Some(_) => format!("{side}/data.{key}"),
+        None => "/dev/null".to_owned(),
+    };
+    similar::TextDiff::from_lines(before.unwrap_or(""), after.unwrap_or(""))
+        .unified_diff()
+        .context_radius(3)
+        .header(&label("a", before), &label("b", after))
+        .to_string()
 }
 
 /// Why an edit was refused. Nothing is written.

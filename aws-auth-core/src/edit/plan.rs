@@ -705,6 +705,7 @@ pub(crate) fn guards(
         if let Some(kind) = node_kind(&e.value.username, &e.value.groups) {
             out.push(Guard {
                 kind,
+                principal: Some(e.value.rolearn.clone()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the {} mapping of {} (line {}): {}",
@@ -718,6 +719,7 @@ pub(crate) fn guards(
         if protected.contains(&e.value.rolearn.to_lowercase()) {
             out.push(Guard {
                 kind: GuardKind::Protected,
+                principal: Some(e.value.rolearn.clone()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the mapping of the protected principal {} (line {})",
@@ -733,6 +735,7 @@ pub(crate) fn guards(
         if protected.contains(&e.value.userarn.to_lowercase()) {
             out.push(Guard {
                 kind: GuardKind::Protected,
+                principal: Some(e.value.userarn.clone()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the mapping of the protected principal {} (line {})",
@@ -751,6 +754,7 @@ pub(crate) fn guards(
     if rewrites && masters_count(view) > 0 && masters_count(expected) == 0 {
         out.push(Guard {
             kind: GuardKind::LastAdmin,
+            principal: None,
             position: None,
             message: "would remove the last mapping that grants system:masters: nobody could administer the cluster through aws-auth (only the cluster creator's implicit access would remain)".to_owned(),
         });

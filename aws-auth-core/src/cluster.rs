@@ -1,0 +1,558 @@
+//! The live ConfigMap: read it, and write edits back without ever replacing it
+//! wholesale (feature `kube`).
+//!
+//! A write sends only the data keys an edit changed, in a JSON merge patch that
+//! carries the `resourceVersion` it was computed from, so the API server refuses
+//! it (409 Conflict) if anyone wrote in between. On a conflict the *operations*
+//! are applied again to a fresh read, never the old bytes: whatever the other
+//! writer added survives.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use aws_auth_core::cluster::{Cluster, Outcome, WriteOptions};
+//! use aws_auth_core::edit::{Guards, MappingSpec, Op};
+//!
+//! let client = kube::Client::try_default().await?;
+//! let cluster = Cluster::new(client, "kube-system", "aws-auth");
+//! let op = Op::AddUser(MappingSpec {
+//!     arn: "arn:aws:iam::111122223333:user/alice".into(),
+//!     username: "alice".into(),
+//!     groups: vec!["developers".into()],
+//! });
+//! let outcome = cluster
+//!     .edit(None, &[op], &Guards::default(), &WriteOptions::default(), |_prior, _edited| Ok(()))
+//!     .await?;
+//! if let Outcome::Written { attempts, .. } = outcome {
+//!     println!("written after {attempts} attempt(s)");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::core::ObjectMeta;
+
+use crate::Document;
+use crate::edit::{EditError, Edited, Guard, Guards, Op};
+
+/// The field manager our writes are recorded under.
+pub const FIELD_MANAGER: &str = "aws-auth";
+
+/// The ConfigMap as read, with the document made from it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The whole object, as the API server returned it.
+    pub config_map: ConfigMap,
+    /// Its data, read as the authenticator reads it.
+    pub document: Document,
+}
+
+impl Snapshot {
+    /// Wraps an object read from the API server.
+    pub fn new(config_map: ConfigMap) -> Snapshot {
+        let document = Document::from_config_map(&config_map);
+        Snapshot {
+            config_map,
+            document,
+        }
+    }
+
+    /// The version the object was read at.
+    pub fn resource_version(&self) -> Option<&str> {
+        self.config_map.metadata.resource_version.as_deref()
+    }
+}
+
+/// How often, and how patiently, a conflicting write is tried again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all (the first included).
+    pub max_attempts: u32,
+    /// The first back-off; it doubles up to `max_delay`, and a random part of
+    /// it is waited (full jitter), so that racing writers spread out.
+    pub base_delay: Duration,
+    /// The longest back-off.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        // Enough for a few dozen writers racing on one map, and bounded.
+        RetryPolicy {
+            max_attempts: 24,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(1000),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// How an edit is written.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Create the ConfigMap when it does not exist (otherwise that is an error).
+    pub create: bool,
+    /// Send the write with `dryRun=All`: the API server validates it and
+    /// stores nothing.
+    pub server_dry_run: bool,
+}
+
+/// What an edit did.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Outcome {
+    /// Nothing to change: the map already says what the operations ask.
+    Unchanged {
+        /// The edit (its changes say why nothing was written).
+        edited: Edited,
+        /// The object as read.
+        current: Snapshot,
+    },
+    /// Written (or, with `server_dry_run`, accepted by the server and not stored).
+    Written {
+        /// The edit that was written.
+        edited: Edited,
+        /// The object it was applied to (`None` when it was created).
+        prior: Option<Snapshot>,
+        /// The object after the write, as the server returned it.
+        after: ConfigMap,
+        /// Attempts it took (more than one after conflicts).
+        attempts: u32,
+    },
+}
+
+/// Why reading or writing the ConfigMap failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The ConfigMap does not exist.
+    #[error("{namespace}/{name} does not exist")]
+    NotFound {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// The operations do not apply to the map as read.
+    #[error(transparent)]
+    Edit(EditError),
+    /// Another writer changed the map between our read and our write, and the
+    /// operations no longer apply to what it wrote.
+    #[error("another writer changed the map meanwhile and the edit no longer applies: {source}")]
+    NoLongerApplies {
+        /// Why the edit fails on the new map.
+        source: EditError,
+    },
+    /// Another writer changed the map so that the edit now trips guards that
+    /// were not accepted when it started.
+    #[error("another writer changed the map meanwhile, and the edit now {}; run it again to decide", .guards.iter().map(|g| g.message.as_str()).collect::<Vec<_>>().join("; "))]
+    GuardsChanged {
+        /// The new guards.
+        guards: Vec<Guard>,
+    },
+    /// Every attempt met a conflicting write.
+    #[error("gave up after {attempts} attempts: other writers kept changing the map")]
+    Conflict {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The API server refused the request (401 or 403).
+    #[error("the API server refused access ({code}): {message}")]
+    Forbidden {
+        /// 401 or 403.
+        code: u16,
+        /// Its message.
+        message: String,
+    },
+    /// Any other error status.
+    #[error("the API server answered {code} {reason}: {message}")]
+    Api {
+        /// The HTTP status.
+        code: u16,
+        /// The Kubernetes reason (`InternalError`, `Invalid`, ...).
+        reason: String,
+        /// Its message.
+        message: String,
+    },
+    /// The API server could not be reached, or did not answer in time.
+    #[error("cannot reach the Kubernetes API: {message}")]
+    Unreachable {
+        /// What went wrong, innermost cause included.
+        message: String,
+    },
+    /// The caller's hook stopped the write.
+    #[error("{0}")]
+    Hook(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ClusterError {
+    fn from_kube(e: kube::Error) -> ClusterError {
+        match e {
+            kube::Error::Api(status) if status.code == 401 || status.code == 403 => {
+                ClusterError::Forbidden {
+                    code: status.code,
+                    message: status.message,
+                }
+            }
+            kube::Error::Api(status) => ClusterError::Api {
+                code: status.code,
+                reason: status.reason,
+                message: status.message,
+            },
+            other => ClusterError::Unreachable {
+                message: chain(&other),
+            },
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated (hyper hides the useful part in
+/// the innermost one: "connection refused", "deadline has elapsed").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.is_conflict() || s.is_already_exists())
+}
+
+/// The answer may have been lost after the request went out.
+fn outcome_unknown(e: &kube::Error) -> bool {
+    !matches!(e, kube::Error::Api(_))
+}
+
+/// The aws-auth ConfigMap of one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    api: Api<ConfigMap>,
+    namespace: String,
+    name: String,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// The ConfigMap `namespace/name` (normally `kube-system/aws-auth`).
+    pub fn new(client: kube::Client, namespace: &str, name: &str) -> Cluster {
+        Cluster {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Cluster {
+        self.retry = retry;
+        self
+    }
+
+    /// `namespace/name`.
+    pub fn object_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Reads the ConfigMap; `None` when it does not exist.
+    pub async fn get(&self) -> Result<Option<Snapshot>, ClusterError> {
+        match self.api.get_opt(&self.name).await {
+            Ok(cm) => Ok(cm.map(Snapshot::new)),
+            Err(e) => Err(ClusterError::from_kube(e)),
+        }
+    }
+
+    /// Reads the ConfigMap, which must exist.
+    pub async fn require(&self) -> Result<Snapshot, ClusterError> {
+        self.get().await?.ok_or_else(|| ClusterError::NotFound {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        })
+    }
+
+    /// Applies `ops` and writes the changed keys back, trying again on
+    /// conflicts. `first` is a snapshot already read (saves a request); `None`
+    /// reads one. `before_write` runs before every write attempt with the object
+    /// the edit was applied to (`None` when creating it) — the place to save a
+    /// backup — and can stop the write.
+    ///
+    /// Guards forced on the first attempt are the ones the caller accepted: a
+    /// later attempt that trips others fails with
+    /// [`ClusterError::GuardsChanged`].
+    pub async fn edit<H>(
+        &self,
+        first: Option<Snapshot>,
+        ops: &[Op],
+        guards: &Guards,
+        options: &WriteOptions,
+        mut before_write: H,
+    ) -> Result<Outcome, ClusterError>
+    where
+        H: FnMut(
+            Option<&Snapshot>,
+            &Edited,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut current = match first {
+            Some(s) => Some(s),
+            None => self.get().await?,
+        };
+        let mut accepted: Option<Vec<Guard>> = None;
+        let empty = Document::from_data(BTreeMap::<String, String>::new());
+        for attempt in 1..=self.retry.max_attempts {
+            let document = match &current {
+                Some(s) => &s.document,
+                None if options.create => &empty,
+                None => {
+                    return Err(ClusterError::NotFound {
+                        namespace: self.namespace.clone(),
+                        name: self.name.clone(),
+                    });
+                }
+            };
+            let edited = match document.edit(ops, guards) {
+                Ok(e) => e,
+                Err(e) if attempt == 1 => return Err(ClusterError::Edit(e)),
+                Err(source) => return Err(ClusterError::NoLongerApplies { source }),
+            };
+            match &accepted {
+                None => accepted = Some(edited.forced.clone()),
+                Some(ok) => {
+                    let new: Vec<Guard> = edited
+                        .forced
+                        .iter()
+                        .filter(|g| !ok.iter().any(|a| a.same_as(g)))
+                        .cloned()
+                        .collect();
+                    if !new.is_empty() {
+                        return Err(ClusterError::GuardsChanged { guards: new });
+                    }
+                }
+            }
+            if edited.is_noop() {
+                let current = match current {
+                    Some(s) => s,
+                    None => Snapshot::new(self.new_object(BTreeMap::new())),
+                };
+                return Ok(Outcome::Unchanged { edited, current });
+            }
+            before_write(current.as_ref(), &edited).map_err(ClusterError::Hook)?;
+            let changed = edited.changed_data();
+            let written = match &current {
+                Some(s) => self.patch(s, &changed, options.server_dry_run).await,
+                None => self.create(&changed, options.server_dry_run).await,
+            };
+            match written {
+                Ok(after) => {
+                    return Ok(Outcome::Written {
+                        edited,
+                        prior: current,
+                        after,
+                        attempts: attempt,
+                    });
+                }
+                Err(e) if is_conflict(&e) => {
+                    tracing::debug!(attempt, "conflicting write; reading the map again");
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    current = self.get().await?;
+                }
+                Err(e) if outcome_unknown(&e) && !options.server_dry_run => {
+                    // The write may have landed before the answer was lost.
+                    tracing::debug!(attempt, error = %e, "no answer to the write; reading the map again");
+                    let now = self.get().await?;
+                    if let Some(s) = &now
+                        && landed(&s.config_map, &changed)
+                    {
+                        return Ok(Outcome::Written {
+                            edited,
+                            prior: current,
+                            after: s.config_map.clone(),
+                            attempts: attempt,
+                        });
+                    }
+                    current = now;
+                }
+                Err(e) => return Err(ClusterError::from_kube(e)),
+            }
+        }
+        Err(ClusterError::Conflict {
+            attempts: self.retry.max_attempts,
+        })
+    }
+
+    /// Writes `data` (a value per key; `None` deletes the key) over the object
+    /// read in `prior`, once, on condition that nobody wrote since. Used to put
+    /// a backup back.
+    pub async fn write_data(
+        &self,
+        prior: &Snapshot,
+        data: &BTreeMap<String, Option<String>>,
+        server_dry_run: bool,
+    ) -> Result<ConfigMap, ClusterError> {
+        let patch = merge_patch(prior.resource_version(), data);
+        let params = patch_params(server_dry_run);
+        match self
+            .api
+            .patch(&self.name, &params, &Patch::Merge(&patch))
+            .await
+        {
+            Ok(cm) => Ok(cm),
+            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
+            Err(e) => Err(ClusterError::from_kube(e)),
+        }
+    }
+
+    async fn patch(
+        &self,
+        prior: &Snapshot,
+        changed: &BTreeMap<String, String>,
+        dry_run: bool,
+    ) -> Result<ConfigMap, kube::Error> {
+        let data = changed
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        let patch = merge_patch(prior.resource_version(), &data);
+        self.api
+            .patch(&self.name, &patch_params(dry_run), &Patch::Merge(&patch))
+            .await
+    }
+
+    async fn create(
+        &self,
+        data: &BTreeMap<String, String>,
+        dry_run: bool,
+    ) -> Result<ConfigMap, kube::Error> {
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+        };
+        self.api
+            .create(&params, &self.new_object(data.clone()))
+            .await
+    }
+
+    fn new_object(&self, data: BTreeMap<String, String>) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                namespace: Some(self.namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            data: Some(data),
+            ..ConfigMap::default()
+        }
+    }
+}
+
+fn patch_params(dry_run: bool) -> PatchParams {
+    PatchParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    }
+}
+
+/// A JSON merge patch of data keys, conditional on `resource_version`.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let data = BTreeMap::from([("mapUsers".to_owned(), Some("- userarn: x\n".to_owned())), ("old".to_owned(), None)]);
+/// let patch = aws_auth_core::cluster::merge_patch(Some("42"), &data);
+/// assert_eq!(patch.to_string(), r#"{"metadata":{"resourceVersion":"42"},"data":{"mapUsers":"- userarn: x\n","old":null}}"#);
+/// ```
+pub fn merge_patch(
+    resource_version: Option<&str>,
+    data: &BTreeMap<String, Option<String>>,
+) -> serde_json::Value {
+    let mut patch = serde_json::Map::new();
+    if let Some(rv) = resource_version {
+        patch.insert(
+            "metadata".to_owned(),
+            serde_json::json!({ "resourceVersion": rv }),
+        );
+    }
+    patch.insert(
+        "data".to_owned(),
+        serde_json::Value::Object(
+            data.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.clone().map_or(serde_json::Value::Null, Into::into),
+                    )
+                })
+                .collect(),
+        ),
+    );
+    serde_json::Value::Object(patch)
+}
+
+/// The object holds every changed key with the value written.
+fn landed(config_map: &ConfigMap, changed: &BTreeMap<String, String>) -> bool {
+    let data = config_map.data.as_ref();
+    changed
+        .iter()
+        .all(|(k, v)| data.and_then(|d| d.get(k)) == Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_grows_and_stays_bounded() {
+        let p = RetryPolicy::default();
+        for attempt in 0..40 {
+            assert!(p.delay(attempt) <= p.max_delay);
+        }
+        let mean = |a| (0..200).map(|_| p.delay(a).as_secs_f64()).sum::<f64>() / 200.0;
+        assert!(mean(1) < mean(5));
+    }
+
+    #[test]
+    fn landed_needs_every_changed_key() {
+        let cm = ConfigMap {
+            data: Some(BTreeMap::from([("mapUsers".to_owned(), "a".to_owned())])),
+            ..ConfigMap::default()
+        };
+        let one = BTreeMap::from([("mapUsers".to_owned(), "a".to_owned())]);
+        assert!(landed(&cm, &one));
+        let two = BTreeMap::from([
+            ("mapUsers".to_owned(), "a".to_owned()),
+            ("mapRoles".to_owned(), "b".to_owned()),
+        ]);
+        assert!(!landed(&cm, &two));
+    }
+}
