@@ -26,19 +26,71 @@ pub(crate) struct Global {
     /// Work on a manifest file instead of the cluster (`-` reads stdin and writes stdout).
     #[arg(long, short = 'f', global = true, value_name = "PATH")]
     pub(crate) file: Option<PathBuf>,
-    /// Show what would change as a diff of the data strings; write nothing.
-    #[arg(long, global = true)]
-    pub(crate) dry_run: bool,
+    /// Show what would change as a diff of the data strings and write nothing;
+    /// `--dry-run=server` also sends the write with dryRun=All for the API server
+    /// to validate.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "client",
+        value_name = "MODE"
+    )]
+    pub(crate) dry_run: Option<DryRun>,
     /// Carry out edits that remove or rewrite node roles, protected principals or
     /// the last system:masters mapping.
     #[arg(long, global = true)]
     pub(crate) force: bool,
+    /// Do not ask before a forced edit or a restore (for scripts).
+    #[arg(long, short = 'y', global = true)]
+    pub(crate) yes: bool,
     /// Protect this principal's mapping from removal or rewriting (repeatable).
+    /// In a cluster, the caller's own identity is protected too.
     #[arg(long, global = true, value_name = "ARN")]
     pub(crate) protect: Vec<String>,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub(crate) output: Output,
+    /// More log output on stderr (-v, -vv, -vvv). Credentials and tokens are never logged.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+}
+
+/// Where the cluster is (ignored with --file).
+#[derive(Debug, Args)]
+pub(crate) struct ClusterArgs {
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the
+    /// in-cluster service account).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+    /// The ConfigMap's namespace.
+    #[arg(long, short = 'n', global = true, default_value = "kube-system")]
+    pub(crate) namespace: String,
+    /// The ConfigMap's name.
+    #[arg(long, global = true, default_value = "aws-auth")]
+    pub(crate) name: String,
+    /// How long to wait for each API request.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0)]
+    pub(crate) request_timeout: f64,
+    /// Create the ConfigMap if it does not exist (add only).
+    #[arg(long, global = true)]
+    pub(crate) create: bool,
+}
+
+/// How a dry run goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DryRun {
+    /// Show the diff; send nothing.
+    Client,
+    /// Show the diff and have the API server validate the write (dryRun=All).
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +130,19 @@ pub(crate) enum Command {
     Update(UpdateCommand),
     /// Remove role, user or account mappings, or every mapping with a username.
     Remove(RemoveArgs),
+    /// Save the whole ConfigMap to a file (cluster only).
+    Backup {
+        /// Where (default: a new file under $XDG_STATE_HOME/aws-auth/backups/CONTEXT/).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Put a backup's data keys back, after showing the diff (cluster only).
+    Restore {
+        /// A backup written by `aws-auth backup` or before an edit, or any
+        /// ConfigMap manifest.
+        #[arg(value_name = "FILE")]
+        backup: PathBuf,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

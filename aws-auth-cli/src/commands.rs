@@ -132,9 +132,14 @@ struct LintOutput<'a> {
     diagnostics: &'a [Diagnostic],
 }
 
-/// `lint`.
-pub(crate) fn lint(name: &str, text: &str, strict: bool, format: Output) -> anyhow::Result<Report> {
-    let diagnostics = aws_auth_core::lint::lint_manifest(text);
+/// `lint`: `place` says where a diagnostic is (`file:line:column`).
+pub(crate) fn lint(
+    name: &str,
+    diagnostics: &[Diagnostic],
+    place: &dyn Fn(&Diagnostic) -> String,
+    strict: bool,
+    format: Output,
+) -> anyhow::Result<Report> {
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -143,21 +148,12 @@ pub(crate) fn lint(name: &str, text: &str, strict: bool, format: Output) -> anyh
     let stdout = match format {
         Output::Table => {
             let mut s = String::new();
-            for d in &diagnostics {
-                let _ = writeln!(
-                    s,
-                    "{name}:{}:{}: {}[{}]: {}",
-                    d.position.line, d.position.column, d.severity, d.code, d.message
-                );
+            for d in diagnostics {
+                let _ = writeln!(s, "{}: {}[{}]: {}", place(d), d.severity, d.code, d.message);
             }
             s
         }
-        _ => output::structured(
-            format,
-            &LintOutput {
-                diagnostics: &diagnostics,
-            },
-        )?,
+        _ => output::structured(format, &LintOutput { diagnostics })?,
     };
     let stderr = if format == Output::Table {
         if diagnostics.is_empty() {
@@ -498,11 +494,28 @@ pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error
 }
 
 #[derive(Serialize)]
-struct EditOutput {
+struct EditOutput<'a> {
     changes: Vec<String>,
     keys: Vec<KeyOutput>,
     forced: Vec<String>,
     dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<&'a ClusterWrite>,
+}
+
+/// How a cluster write went, for the report.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClusterWrite {
+    /// `namespace/name`.
+    pub(crate) object: String,
+    pub(crate) resource_version_before: Option<String>,
+    pub(crate) resource_version_after: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) created: bool,
+    /// The API server validated the write and stored nothing.
+    pub(crate) server_dry_run: bool,
+    pub(crate) backup: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -519,21 +532,28 @@ fn written(w: &Written) -> String {
     }
 }
 
-/// What an edit prints: a summary (or the diff with --dry-run).
+/// What an edit prints: a summary (or the diff with --dry-run), and for a
+/// cluster how the write went.
 pub(crate) fn edit_report(
     edited: &Edited,
     dry_run: bool,
     format: Output,
+    cluster: Option<&ClusterWrite>,
 ) -> anyhow::Result<Report> {
     let mut stderr = String::new();
     for g in &edited.forced {
         let _ = writeln!(stderr, "warning: forced: this edit {}", g.message);
     }
+    if let Some(b) = cluster.and_then(|c| c.backup.as_deref())
+        && format == Output::Table
+    {
+        let _ = writeln!(stderr, "backup of the prior object: {b}");
+    }
     let stdout = match format {
         Output::Table => {
             let mut s = String::new();
-            if dry_run {
-                s.push_str(&edited.diff());
+            if dry_run || cluster.is_some_and(|c| c.server_dry_run) {
+                s.push_str(&output::color_diff(&edited.diff()));
             }
             for c in &edited.changes {
                 if dry_run {
@@ -551,8 +571,37 @@ pub(crate) fn edit_report(
                     );
                 }
             }
-            if dry_run {
-                s.push_str("dry run: nothing was written\n");
+            match cluster {
+                Some(c) if c.server_dry_run => {
+                    let _ = writeln!(
+                        s,
+                        "dry run: the API server accepted the write to {} and stored nothing",
+                        c.object
+                    );
+                }
+                _ if dry_run => s.push_str("dry run: nothing was written\n"),
+                Some(c) => {
+                    let verb = if c.created { "created" } else { "written to" };
+                    let _ = write!(s, "{verb} {}", c.object);
+                    match (&c.resource_version_before, &c.resource_version_after) {
+                        (Some(a), Some(b)) => {
+                            let _ = write!(s, " (resourceVersion {a} -> {b})");
+                        }
+                        (None, Some(b)) => {
+                            let _ = write!(s, " (resourceVersion {b})");
+                        }
+                        _ => {}
+                    }
+                    if c.attempts > 1 {
+                        let _ = write!(
+                            s,
+                            " after {} attempts: other writers changed the map meanwhile and their changes were kept",
+                            c.attempts
+                        );
+                    }
+                    s.push('\n');
+                }
+                None => {}
             }
             s
         }
@@ -569,7 +618,8 @@ pub(crate) fn edit_report(
                     })
                     .collect(),
                 forced: edited.forced.iter().map(|g| g.message.clone()).collect(),
-                dry_run,
+                dry_run: dry_run || cluster.is_some_and(|c| c.server_dry_run),
+                cluster,
             },
         )?,
     };

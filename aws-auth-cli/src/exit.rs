@@ -14,12 +14,21 @@ pub(crate) const NOT_FOUND: u8 = 3;
 pub(crate) const REFUSED: u8 = 4;
 /// Invalid input: manifest, ARN, value, a mapping that is missing or conflicts.
 pub(crate) const INVALID: u8 = 5;
+/// Other writers kept changing the map, or changed it so that the edit no
+/// longer applies; nothing was written.
+pub(crate) const CONFLICT: u8 = 6;
 /// Usage error.
 pub(crate) const USAGE: u8 = 64;
+/// The Kubernetes API could not be reached, timed out or failed (5xx).
+pub(crate) const UNAVAILABLE: u8 = 69;
 /// Internal error: an edit did not verify; nothing was written.
 pub(crate) const INTERNAL: u8 = 70;
 /// Reading or writing a file failed.
 pub(crate) const IO: u8 = 74;
+/// The API server refused access (401, 403: RBAC or credentials).
+pub(crate) const NOPERM: u8 = 77;
+/// The kubeconfig is missing, unreadable or names a context that does not exist.
+pub(crate) const CONFIG: u8 = 78;
 
 /// An error with the exit code it ends the program with.
 #[derive(Debug)]

@@ -1,10 +1,17 @@
-//! `aws-auth`: the binary. Argument parsing, I/O and exit codes; everything else
-//! is in `aws-auth-core`.
+//! `aws-auth`: argument parsing, I/O and exit codes; everything else is in
+//! `aws-auth-core`. Two thin binaries call [`main`]: `aws-auth` and
+//! `kubectl-aws_auth`, the name kubectl looks for to run `kubectl aws-auth`.
 
+mod backup;
 mod cli;
 mod commands;
+mod confirm;
+mod connect;
 mod exit;
 mod file;
+mod identity;
+mod live;
+mod logging;
 mod output;
 
 use std::io::Write;
@@ -18,7 +25,8 @@ use commands::Report;
 use exit::{Exit, USAGE, fail};
 use file::Target;
 
-fn main() -> ExitCode {
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -30,6 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    logging::init(cli.global.verbose);
     match run(&cli) {
         Ok(report) => finish(report),
         Err(e) => {
@@ -70,17 +79,19 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         });
     }
     let Some(path) = &global.file else {
-        return Err(fail(
-            USAGE,
-            "cluster mode is not available yet: give --file PATH to work on a manifest file",
-        ));
+        return live::run(cli);
     };
+    live::refuse_in_file_mode(cli)?;
     let target = Target::new(path);
     let name = target.name();
     let ops = match &cli.command {
         Command::Get => return commands::get(&target.document()?, global.output),
         Command::Lint { strict } => {
-            return commands::lint(&name, &target.read()?, *strict, global.output);
+            let diagnostics = aws_auth_core::lint::lint_manifest(&target.read()?);
+            let place = |d: &aws_auth_core::lint::Diagnostic| {
+                format!("{name}:{}:{}", d.position.line, d.position.column)
+            };
+            return commands::lint(&name, &diagnostics, &place, *strict, global.output);
         }
         Command::Explain {
             arn,
@@ -96,8 +107,8 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         Command::Add(cmd) => commands::add_ops(cmd)?,
         Command::Update(cmd) => commands::update_ops(cmd)?,
         Command::Remove(args) => commands::remove_ops(args)?,
-        Command::Completions { .. } => {
-            return Err(fail(exit::INTERNAL, "completions need no manifest"));
+        Command::Completions { .. } | Command::Backup { .. } | Command::Restore { .. } => {
+            return Err(fail(exit::INTERNAL, "not a file command"));
         }
     };
     let guards = commands::guards(global)?;
@@ -105,8 +116,9 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
     let edited = doc
         .edit(&ops.ops, &guards)
         .map_err(|e| commands::edit_error(&name, &ops, e))?;
-    let mut report = commands::edit_report(&edited, global.dry_run, global.output)?;
-    if global.dry_run {
+    let dry_run = global.dry_run.is_some();
+    let mut report = commands::edit_report(&edited, dry_run, global.output, None)?;
+    if dry_run {
         return Ok(report);
     }
     let text = edited.manifest().unwrap_or_default();

@@ -1,0 +1,151 @@
+//! Finding the cluster: kubeconfig (`--kubeconfig`, `$KUBECONFIG`,
+//! `~/.kube/config`) with `--context`, or the in-cluster service account.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::cli::ClusterArgs;
+use crate::exit::{CONFIG, USAGE, fail};
+
+/// A client for one cluster, and the name its backups are filed under.
+pub(crate) struct Connection {
+    pub(crate) client: kube::Client,
+    pub(crate) context: String,
+}
+
+/// Where the kubeconfig comes from, when there is one.
+fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
+    if let Some(path) = &args.kubeconfig {
+        return Some(path.display().to_string());
+    }
+    if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        return Some(v.to_string_lossy().into_owned());
+    }
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    let default = home.join(".kube").join("config");
+    default.exists().then(|| default.display().to_string())
+}
+
+pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
+    if !(args.request_timeout.is_finite() && args.request_timeout > 0.0) {
+        return Err(fail(
+            USAGE,
+            "--request-timeout must be a positive number of seconds",
+        ));
+    }
+    let timeout = Duration::from_secs_f64(args.request_timeout);
+    let (mut config, context) = match kubeconfig_source(args) {
+        Some(source) => {
+            let kubeconfig = match &args.kubeconfig {
+                Some(path) => Kubeconfig::read_from(path),
+                None => Kubeconfig::read(),
+            }
+            .map_err(|e| {
+                fail(
+                    CONFIG,
+                    format!("cannot read the kubeconfig {source}: {}", chain(&e)),
+                )
+            })?;
+            let context = args
+                .context
+                .clone()
+                .or_else(|| kubeconfig.current_context.clone())
+                .ok_or_else(|| {
+                    fail(
+                        CONFIG,
+                        format!("the kubeconfig {source} has no current context; give --context"),
+                    )
+                })?;
+            if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+                let known: Vec<&str> = kubeconfig
+                    .contexts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
+                return Err(fail(
+                    CONFIG,
+                    format!(
+                        "the kubeconfig {source} has no context {context:?} (it has: {})",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+            let options = KubeConfigOptions {
+                context: Some(context.clone()),
+                ..KubeConfigOptions::default()
+            };
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| {
+                    fail(
+                        CONFIG,
+                        format!(
+                            "the kubeconfig {source}, context {context:?}: {}",
+                            chain(&e)
+                        ),
+                    )
+                })?;
+            (config, context)
+        }
+        None if args.context.is_some() => {
+            return Err(fail(
+                CONFIG,
+                "--context needs a kubeconfig, and none was found ($KUBECONFIG is unset and ~/.kube/config does not exist)",
+            ));
+        }
+        None => {
+            let config = kube::Config::incluster().map_err(|_| {
+                fail(
+                    CONFIG,
+                    "no kubeconfig found ($KUBECONFIG is unset, ~/.kube/config does not exist) and not running in a pod; run `aws eks update-kubeconfig --name CLUSTER` or give --kubeconfig",
+                )
+            })?;
+            (config, "in-cluster".to_owned())
+        }
+    };
+    config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
+    config.read_timeout = Some(timeout);
+    config.write_timeout = Some(timeout);
+    // Count the timeout from when the request is sent, not from when a pooled
+    // connection went idle.
+    config.reset_reader_on_write = true;
+    let server = config.cluster_url.to_string();
+    tracing::debug!(%server, %context, "connecting");
+    let client = kube::Client::try_from(config).map_err(|e| {
+        fail(
+            CONFIG,
+            format!("cannot set up a client for {server}: {}", chain(&e)),
+        )
+    })?;
+    Ok(Connection { client, context })
+}
+
+/// An error and its causes on one line, `: `-separated (parsers put a
+/// source snippet under their first line; that stays out).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let first_line = |e: &dyn std::error::Error| {
+        e.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let mut out = first_line(e);
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = first_line(c);
+        if !s.is_empty() && !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
+}

@@ -1,0 +1,484 @@
+//! The commands against a live cluster: read with one GET, write with one
+//! conditional PATCH of the changed keys, back up first, retry on conflicts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+use aws_auth_core::cluster::{Cluster, ClusterError, Outcome, Snapshot, WriteOptions};
+use aws_auth_core::edit::{EditError, Guards, Op};
+use aws_auth_core::explain::LoginContext;
+use aws_auth_core::{DataKey, Document, KeyState};
+use serde::Serialize;
+
+use crate::backup;
+use crate::cli::{Cli, Command, DryRun, Output};
+use crate::commands::{self, ClusterWrite, Ops, Report};
+use crate::confirm::{self, Answer};
+use crate::connect::{self, Connection};
+use crate::exit::{
+    CONFLICT, Exit, INTERNAL, INVALID, IO, NOPERM, NOT_FOUND, OK, REFUSED, UNAVAILABLE, USAGE, fail,
+};
+use crate::output;
+
+/// How long the caller's identity may take to look up.
+const IDENTITY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run_async(cli))
+}
+
+async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
+    let g = &cli.global;
+    let conn = connect::connect(&g.cluster).await?;
+    let cluster = Cluster::new(conn.client.clone(), &g.cluster.namespace, &g.cluster.name);
+    let object = cluster.object_name();
+    let read = || async {
+        cluster
+            .require()
+            .await
+            .map_err(|e| cluster_error(&object, &conn, e, None))
+    };
+    match &cli.command {
+        Command::Get => commands::get(&read().await?.document, g.output),
+        Command::Lint { strict } => {
+            let snapshot = read().await?;
+            let diagnostics = snapshot.document.lint();
+            let place = |d: &aws_auth_core::lint::Diagnostic| match d.key {
+                Some(key) => format!(
+                    "{object}:data.{key}:{}:{}",
+                    d.position.line, d.position.column
+                ),
+                None => object.clone(),
+            };
+            commands::lint(&object, &diagnostics, &place, *strict, g.output)
+        }
+        Command::Explain {
+            arn,
+            access_key_id,
+            private_dns_name,
+        } => {
+            let login = LoginContext {
+                access_key_id: access_key_id.clone(),
+                private_dns_name: private_dns_name.clone(),
+            };
+            commands::explain(&read().await?.document, arn, &login, g.output)
+        }
+        Command::Backup { out } => {
+            let snapshot = read().await?;
+            let dir = backup::default_dir(&conn.context)?;
+            let path = backup::save(&snapshot.config_map, &dir, out.as_deref())?;
+            let stdout = match g.output {
+                Output::Table => format!("{}\n", path.display()),
+                format => output::structured(
+                    format,
+                    &serde_json::json!({
+                        "backup": path.display().to_string(),
+                        "resourceVersion": snapshot.resource_version(),
+                    }),
+                )?,
+            };
+            Ok(Report {
+                stdout,
+                stderr: String::new(),
+                code: OK,
+            })
+        }
+        Command::Restore { backup: file } => restore(cli, &cluster, &conn, file).await,
+        Command::Add(cmd) => edit(cli, &cluster, &conn, commands::add_ops(cmd)?).await,
+        Command::Update(cmd) => edit(cli, &cluster, &conn, commands::update_ops(cmd)?).await,
+        Command::Remove(args) => edit(cli, &cluster, &conn, commands::remove_ops(args)?).await,
+        Command::Completions { .. } => Err(fail(INTERNAL, "completions need no cluster")),
+    }
+}
+
+/// A cluster error as one sentence with its exit code.
+fn cluster_error(
+    object: &str,
+    conn: &Connection,
+    e: ClusterError,
+    ops: Option<&Ops>,
+) -> anyhow::Error {
+    match e {
+        ClusterError::NotFound { .. } => fail(
+            NOT_FOUND,
+            format!(
+                "{object} does not exist in context {:?}{}",
+                conn.context,
+                if ops.is_some_and(|o| {
+                    o.ops
+                        .iter()
+                        .all(|op| matches!(op, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_)))
+                }) {
+                    " (add --create to create it)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        ClusterError::Edit(e) => match ops {
+            Some(ops) => commands::edit_error(object, ops, e),
+            None => fail(INVALID, format!("{object}: {e}")),
+        },
+        e @ (ClusterError::NoLongerApplies { .. }
+        | ClusterError::GuardsChanged { .. }
+        | ClusterError::Conflict { .. }) => {
+            fail(CONFLICT, format!("{object}: {e}; nothing was written"))
+        }
+        ClusterError::Forbidden { code, message } => fail(
+            NOPERM,
+            format!(
+                "the API server refused access to {object} in context {:?} ({code}): {message}",
+                conn.context
+            ),
+        ),
+        ClusterError::Api {
+            code,
+            reason,
+            message,
+        } => {
+            let exit = if code >= 500 { UNAVAILABLE } else { INVALID };
+            fail(
+                exit,
+                format!(
+                    "the API server failed the request for {object} ({code} {reason}): {message}"
+                ),
+            )
+        }
+        ClusterError::Unreachable { message } => fail(
+            UNAVAILABLE,
+            format!(
+                "cannot reach the Kubernetes API of context {:?}: {message}",
+                conn.context
+            ),
+        ),
+        ClusterError::Hook(e) => match e.downcast::<Exit>() {
+            Ok(exit) => fail(exit.code, exit.message),
+            Err(e) => fail(IO, e.to_string()),
+        },
+        other => fail(INTERNAL, format!("{object}: {other}")),
+    }
+}
+
+/// Edits need to know who is calling only when they remove or rewrite.
+fn may_trip_protection(ops: &[Op]) -> bool {
+    ops.iter()
+        .any(|op| !matches!(op, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_)))
+}
+
+async fn edit(cli: &Cli, cluster: &Cluster, conn: &Connection, ops: Ops) -> anyhow::Result<Report> {
+    let g = &cli.global;
+    let object = cluster.object_name();
+    let mut guards = commands::guards(g)?;
+    let lookup = may_trip_protection(&ops.ops);
+    let (current, me) = tokio::join!(cluster.get(), async {
+        if lookup {
+            crate::identity::caller(IDENTITY_TIMEOUT).await
+        } else {
+            None
+        }
+    });
+    let current = current.map_err(|e| cluster_error(&object, conn, e, Some(&ops)))?;
+    guards.protected.extend(me);
+    let empty = Document::from_data(BTreeMap::<String, String>::new());
+    let document = match &current {
+        Some(s) => &s.document,
+        None if g.cluster.create => &empty,
+        None => {
+            return Err(cluster_error(
+                &object,
+                conn,
+                ClusterError::NotFound {
+                    namespace: g.cluster.namespace.clone(),
+                    name: g.cluster.name.clone(),
+                },
+                Some(&ops),
+            ));
+        }
+    };
+    // Decide about the guards on what was read, before anything is sent.
+    let unforced = Guards {
+        force: false,
+        ..guards.clone()
+    };
+    match document.edit(&ops.ops, &unforced) {
+        Ok(_) => {}
+        Err(EditError::Guarded { guards: tripped }) if g.force && g.dry_run.is_none() => {
+            let what: Vec<&str> = tripped.iter().map(|t| t.message.as_str()).collect();
+            let question = format!("this edit {}. Carry it out anyway?", what.join("; and "));
+            if confirm::ask(&question, g.yes) == Answer::No {
+                return Err(fail(REFUSED, "not confirmed; nothing was written"));
+            }
+        }
+        Err(EditError::Guarded { .. }) if g.force => {}
+        Err(e) => return Err(commands::edit_error(&object, &ops, e)),
+    }
+    if g.dry_run == Some(DryRun::Client) {
+        let edited = document
+            .edit(&ops.ops, &guards)
+            .map_err(|e| commands::edit_error(&object, &ops, e))?;
+        return commands::edit_report(&edited, true, g.output, None);
+    }
+    let server_dry_run = g.dry_run == Some(DryRun::Server);
+    let dir = backup::default_dir(&conn.context)?;
+    let mut saved: Option<String> = None;
+    let options = WriteOptions {
+        create: g.cluster.create,
+        server_dry_run,
+    };
+    let outcome = cluster
+        .edit(current, &ops.ops, &guards, &options, |prior, _| {
+            if let (Some(prior), false) = (prior, server_dry_run) {
+                let path = backup::save(&prior.config_map, &dir, None).map_err(boxed)?;
+                tracing::info!(backup = %path.display(), "saved the prior object");
+                saved = Some(path.display().to_string());
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))?;
+    match outcome {
+        Outcome::Unchanged { edited, .. } => commands::edit_report(&edited, false, g.output, None),
+        Outcome::Written {
+            edited,
+            prior,
+            after,
+            attempts,
+        } => {
+            let write = ClusterWrite {
+                object,
+                resource_version_before: prior
+                    .as_ref()
+                    .and_then(|p| p.resource_version().map(str::to_owned)),
+                resource_version_after: after.metadata.resource_version.clone(),
+                attempts,
+                created: prior.is_none(),
+                server_dry_run,
+                backup: saved,
+            };
+            commands::edit_report(&edited, server_dry_run, g.output, Some(&write))
+        }
+    }
+}
+
+fn boxed(e: anyhow::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    e.into()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoreOutput {
+    object: String,
+    restored: Vec<String>,
+    deleted: Vec<String>,
+    dry_run: bool,
+    resource_version_before: Option<String>,
+    resource_version_after: Option<String>,
+    backup: Option<String>,
+}
+
+async fn restore(
+    cli: &Cli,
+    cluster: &Cluster,
+    conn: &Connection,
+    file: &std::path::Path,
+) -> anyhow::Result<Report> {
+    let g = &cli.global;
+    let object = cluster.object_name();
+    let wanted = backup::read_data(file)?;
+    let current: Snapshot = cluster
+        .require()
+        .await
+        .map_err(|e| cluster_error(&object, conn, e, None))?;
+    let now = current.config_map.data.clone().unwrap_or_default();
+    let mut patch: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut diff = String::new();
+    let keys: std::collections::BTreeSet<&String> = now.keys().chain(wanted.keys()).collect();
+    for key in keys {
+        let (before, after) = (now.get(key), wanted.get(key));
+        if before == after {
+            continue;
+        }
+        diff.push_str(&aws_auth_core::edit::data_diff(
+            key,
+            before.map(String::as_str),
+            after.map(String::as_str),
+        ));
+        patch.insert(key.clone(), after.cloned());
+    }
+    if patch.is_empty() {
+        return Ok(Report {
+            stdout: format!(
+                "nothing to restore: {object} already holds the data of {}\n",
+                file.display()
+            ),
+            stderr: String::new(),
+            code: OK,
+        });
+    }
+    // Putting back a key the authenticator cannot read would drop every
+    // mapping in it at the next login.
+    let restored = Document::from_data(wanted.clone());
+    for key in DataKey::ALL {
+        if let KeyState::Unreadable { message, .. } = restored.view().state(key)
+            && !g.force
+        {
+            return Err(fail(
+                INVALID,
+                format!(
+                    "{}: {key} cannot be read ({message}); restoring it would make the authenticator drop every mapping in it (use --force to restore it anyway)",
+                    file.display()
+                ),
+            ));
+        }
+    }
+    let dry_run = g.dry_run.is_some();
+    if g.output == Output::Table {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(output::color_diff(&diff).as_bytes());
+        let _ = out.flush();
+    }
+    if g.dry_run == Some(DryRun::Client) {
+        return restore_report(
+            g.output,
+            RestoreOutput {
+                object,
+                restored: patch
+                    .iter()
+                    .filter(|(_, v)| v.is_some())
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                deleted: patch
+                    .iter()
+                    .filter(|(_, v)| v.is_none())
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                dry_run,
+                resource_version_before: current.resource_version().map(str::to_owned),
+                resource_version_after: None,
+                backup: None,
+            },
+        );
+    }
+    if g.dry_run.is_none() {
+        let question = format!("Put these keys of {} back into {object}?", file.display());
+        match confirm::ask(&question, g.yes) {
+            Answer::Yes => {}
+            Answer::No => return Err(fail(REFUSED, "not confirmed; nothing was written")),
+            Answer::NoTerminal => {
+                return Err(fail(
+                    REFUSED,
+                    "restore replaces whole data keys: give --yes to confirm without a terminal; nothing was written",
+                ));
+            }
+        }
+    }
+    let saved = if g.dry_run.is_none() {
+        let dir = backup::default_dir(&conn.context)?;
+        Some(
+            backup::save(&current.config_map, &dir, None)?
+                .display()
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    let after = cluster
+        .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
+        .await
+        .map_err(|e| match e {
+            ClusterError::Conflict { .. } => fail(
+                CONFLICT,
+                format!("{object} changed after it was read; nothing was written (run restore again to see the new diff)"),
+            ),
+            e => cluster_error(&object, conn, e, None),
+        })?;
+    restore_report(
+        g.output,
+        RestoreOutput {
+            object,
+            restored: patch
+                .iter()
+                .filter(|(_, v)| v.is_some())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            deleted: patch
+                .iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            dry_run,
+            resource_version_before: current.resource_version().map(str::to_owned),
+            resource_version_after: after.metadata.resource_version,
+            backup: saved,
+        },
+    )
+}
+
+fn restore_report(format: Output, r: RestoreOutput) -> anyhow::Result<Report> {
+    if format != Output::Table {
+        return Ok(Report {
+            stdout: output::structured(format, &r)?,
+            stderr: String::new(),
+            code: OK,
+        });
+    }
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(b) = &r.backup {
+        let _ = writeln!(stderr, "backup of the prior object: {b}");
+    }
+    let (restore, remove) = if r.dry_run {
+        ("would restore", "would remove")
+    } else {
+        ("restored", "removed")
+    };
+    let mut what = Vec::new();
+    if !r.restored.is_empty() {
+        what.push(format!("{restore} {}", r.restored.join(", ")));
+    }
+    if !r.deleted.is_empty() {
+        what.push(format!(
+            "{remove} {}, which the backup does not have",
+            r.deleted.join(", ")
+        ));
+    }
+    let what = what.join("; ");
+    if r.dry_run {
+        let _ = writeln!(stdout, "dry run: {}: {what}; nothing was written", r.object);
+    } else {
+        let _ = write!(stdout, "{}: {what}", r.object);
+        if let (Some(a), Some(b)) = (&r.resource_version_before, &r.resource_version_after) {
+            let _ = write!(stdout, " (resourceVersion {a} -> {b})");
+        }
+        stdout.push('\n');
+    }
+    Ok(Report {
+        stdout,
+        stderr,
+        code: OK,
+    })
+}
+
+/// Options that make sense only against a cluster.
+pub(crate) fn refuse_in_file_mode(cli: &Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    if g.dry_run == Some(DryRun::Server) {
+        return Err(fail(USAGE, "--dry-run=server needs a cluster; drop --file"));
+    }
+    if matches!(
+        cli.command,
+        Command::Backup { .. } | Command::Restore { .. }
+    ) {
+        return Err(fail(
+            USAGE,
+            "backup and restore work on a cluster; with --file, copy the file instead",
+        ));
+    }
+    Ok(())
+}
