@@ -413,7 +413,7 @@ fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
 }
 
 #[test]
-fn missing_files_usage_and_cluster_mode() {
+fn missing_files_and_usage_errors() {
     let home = tempfile::tempdir().unwrap();
     let a = aws_auth(home.path())
         .args(["--file", "nope.yaml", "get"])

@@ -1,8 +1,12 @@
 //! End-to-end tests of the `aws-auth` binary: real processes, a scrubbed
 //! environment, files checked byte for byte.
 
+mod apiserver;
+mod cluster;
 mod docs;
 mod files;
+mod kubectl;
+mod sts;
 
 use std::path::{Path, PathBuf};
 
@@ -23,4 +27,24 @@ pub(crate) fn fixture(name: &str) -> String {
 
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The directory of the `kubectl` on the test runner's PATH. The tests that
+/// hold the local API server to the real client need it: `.ci/run` installs
+/// Debian's `kubernetes-client` when there is none.
+pub(crate) fn kubectl_dir() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .find(|d| d.join("kubectl").is_file())
+        .expect("kubectl is not on PATH: install it (Debian: apt-get install kubernetes-client), as .ci/run does")
+}
+
+/// `kubectl` with a scrubbed environment, pointed at `env`'s server.
+pub(crate) fn kubectl(env: &cluster::Env) -> std::process::Command {
+    let mut cmd = std::process::Command::new(kubectl_dir().join("kubectl"));
+    cmd.env_clear()
+        .env("HOME", env.home.path())
+        .env("PATH", kubectl_dir())
+        .env("KUBECONFIG", &env.kubeconfig);
+    cmd
 }

@@ -1,0 +1,967 @@
+//! Cluster mode against the local API server: the real `kube` client inside
+//! the real binary, over HTTP and HTTPS.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use hyper::Method;
+use serde_json::{Value, json};
+
+use crate::apiserver::{ApiServer, Fault, Options};
+use crate::sts::Sts;
+
+const NS: &str = "kube-system";
+const NAME: &str = "aws-auth";
+
+pub(crate) const ROLES: &str = "\
+- rolearn: arn:aws:iam::111122223333:role/NodeInstanceRole
+  username: system:node:{{EC2PrivateDNSName}}
+  groups:
+    - system:bootstrappers
+    - system:nodes
+- rolearn: arn:aws:iam::111122223333:role/Admin
+  username: admin:{{SessionName}}
+  groups:
+    - system:masters
+";
+
+pub(crate) const USERS: &str = "\
+# people
+- userarn: arn:aws:iam::111122223333:user/ops
+  username: ops
+  groups:
+    - system:masters
+";
+
+/// A server holding a usual map, a home directory and a kubeconfig for it.
+pub(crate) struct Env {
+    pub(crate) server: ApiServer,
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) kubeconfig: PathBuf,
+}
+
+impl Env {
+    /// Over HTTPS with a bearer token, like a real cluster (kubectl will not
+    /// send a token over plain HTTP).
+    pub(crate) fn new() -> Env {
+        Env::with(
+            Options {
+                tls: true,
+                ..Options::default()
+            },
+            json!({"token": "t0ken-not-for-logs"}),
+        )
+    }
+
+    pub(crate) fn with(mut options: Options, auth: Value) -> Env {
+        if options.token.is_none() {
+            options.token = auth["token"].as_str().map(str::to_owned);
+        }
+        let server = ApiServer::with(options);
+        server.put(
+            NS,
+            NAME,
+            Some(&[
+                ("mapRoles", ROLES),
+                ("mapUsers", USERS),
+                ("other", "keep me"),
+            ]),
+        );
+        let home = tempfile::tempdir().unwrap();
+        let kubeconfig = server.kubeconfig(home.path(), auth);
+        Env {
+            server,
+            home,
+            kubeconfig,
+        }
+    }
+
+    /// The binary with only what it needs in its environment: no AWS
+    /// credentials (and no instance metadata to probe), this kubeconfig, state
+    /// under the temporary home.
+    pub(crate) fn cmd(&self) -> Command {
+        let mut cmd = crate::aws_auth(self.home.path());
+        self.scrub(&mut cmd);
+        cmd
+    }
+
+    fn scrub(&self, cmd: &mut Command) {
+        cmd.env("KUBECONFIG", &self.kubeconfig)
+            .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.home.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.path().join("no-aws-credentials"),
+            );
+    }
+
+    pub(crate) fn data(&self, key: &str) -> Option<String> {
+        self.server.data(NS, NAME, key)
+    }
+
+    pub(crate) fn backups(&self) -> Vec<PathBuf> {
+        let dir = self.home.path().join("state/aws-auth/backups/test");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).unwrap()
+}
+
+fn one_sentence(a: &assert_cmd::assert::Assert) -> String {
+    let err = stderr(a);
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+
+fn methods(server: &ApiServer) -> Vec<String> {
+    server
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect()
+}
+
+#[test]
+fn get_reads_the_live_map_over_http_and_https() {
+    for tls in [false, true] {
+        let env = Env::with(
+            Options {
+                tls,
+                ..Options::default()
+            },
+            json!({"token": "t0ken-not-for-logs"}),
+        );
+        let a = env.cmd().args(["get", "-o", "json"]).assert().success();
+        let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+        assert_eq!(
+            v["mapRoles"][1]["rolearn"],
+            "arn:aws:iam::111122223333:role/Admin"
+        );
+        assert_eq!(v["mapUsers"][0]["username"], "ops");
+        assert_eq!(
+            methods(&env.server),
+            ["GET /api/v1/namespaces/kube-system/configmaps/aws-auth"],
+            "tls={tls}"
+        );
+    }
+}
+
+#[test]
+fn the_exec_credential_plugin_of_aws_eks_update_kubeconfig_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("get-token");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n# stands in for `aws eks get-token`\nprintf '%s' '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"k8s-aws-v1.exec-token\"}}'\n",
+    )
+    .unwrap();
+    make_executable(&script);
+    let env = Env::with(
+        Options {
+            token: Some("k8s-aws-v1.exec-token".to_owned()),
+            ..Options::default()
+        },
+        json!({"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": script,
+            "args": ["eks", "get-token", "--cluster-name", "test"],
+            "interactiveMode": "Never"
+        }}),
+    );
+    env.cmd().arg("get").assert().success();
+    // A wrong token is refused, and said so in one sentence.
+    let env = Env::with(
+        Options {
+            token: Some("another".to_owned()),
+            ..Options::default()
+        },
+        json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": script}}),
+    );
+    let a = env.cmd().arg("get").assert().code(77);
+    assert!(
+        one_sentence(&a).contains("refused access"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn an_edit_costs_one_read_and_one_conditional_patch_of_the_changed_key() {
+    let env = Env::new();
+    let before = env.server.object(NS, NAME).unwrap();
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE, "-g", "developers"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).contains("written to kube-system/aws-auth"),
+        "{}",
+        stdout(&a)
+    );
+    let seen = env.server.seen();
+    assert_eq!(seen.len(), 2, "{:?}", methods(&env.server));
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[1].method, "PATCH");
+    assert_eq!(seen[1].content_type, "application/merge-patch+json");
+    let patch: Value = serde_json::from_str(&seen[1].body).unwrap();
+    let rv = before["metadata"]["resourceVersion"].clone();
+    assert_eq!(
+        patch,
+        json!({
+            "metadata": {"resourceVersion": rv},
+            "data": {"mapUsers": format!("{USERS}- userarn: {ALICE}\n  username: alice\n  groups:\n    - developers\n")}
+        })
+    );
+    // Labels, annotations and the other keys are as they were.
+    let after = env.server.object(NS, NAME).unwrap();
+    assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"]);
+    assert_eq!(
+        after["metadata"]["annotations"],
+        before["metadata"]["annotations"]
+    );
+    assert_eq!(after["data"]["mapRoles"], before["data"]["mapRoles"]);
+    assert_eq!(after["data"]["other"], "keep me");
+    assert_ne!(after["metadata"]["resourceVersion"], rv);
+    // The prior object was saved, readable by its owner only.
+    let backups = env.backups();
+    assert_eq!(backups.len(), 1);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&backups[0]).unwrap()).unwrap();
+    assert_eq!(saved, before);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&backups[0]).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let name = backups[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("aws-auth-")
+            && name.ends_with(&format!("-rv{}.json", rv.as_str().unwrap())),
+        "{name}"
+    );
+}
+
+#[test]
+fn sixteen_concurrent_writers_all_land_and_nothing_else_changes() {
+    let env = Env::new();
+    let before = env.server.object(NS, NAME).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let mut cmd = std::process::Command::new(&bin);
+            cmd.env_clear()
+                .env("HOME", env.home.path())
+                .env("KUBECONFIG", &env.kubeconfig)
+                .env("XDG_STATE_HOME", env.home.path().join("state"))
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .args([
+                    "add",
+                    "user",
+                    &format!("arn:aws:iam::111122223333:user/dev{i}"),
+                    "-g",
+                    "developers",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let users = env.data("mapUsers").unwrap();
+    for i in 0..16 {
+        assert!(
+            users.contains(&format!("- userarn: arn:aws:iam::111122223333:user/dev{i}\n  username: dev{i}\n  groups:\n    - developers\n")),
+            "dev{i} missing:\n{users}"
+        );
+    }
+    assert!(users.starts_with(USERS), "{users}");
+    assert_eq!(users.matches("- userarn:").count(), 17);
+    let after = env.server.object(NS, NAME).unwrap();
+    assert_eq!(after["data"]["mapRoles"], before["data"]["mapRoles"]);
+    assert_eq!(after["data"]["other"], before["data"]["other"]);
+    assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"]);
+    let conflicts = env
+        .server
+        .seen()
+        .iter()
+        .filter(|s| s.method == "PATCH")
+        .count()
+        - 16;
+    eprintln!("16 writers: {conflicts} conflicting writes retried");
+}
+
+/// Another writer adds a user after our read and before our write.
+fn race_in_another_user(env: &Env) {
+    env.server.after_next_get(|store| {
+        store.edit_data(NS, NAME, "mapUsers", |users| {
+            format!("{users}- userarn: arn:aws:iam::111122223333:user/bob\n  username: bob\n")
+        });
+    });
+}
+
+#[test]
+fn a_write_between_our_read_and_write_is_kept() {
+    let env = Env::new();
+    race_in_another_user(&env);
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE, "-g", "developers"])
+        .assert()
+        .success();
+    assert!(stdout(&a).contains("after 2 attempts"), "{}", stdout(&a));
+    let users = env.data("mapUsers").unwrap();
+    assert!(users.contains("user/bob\n  username: bob\n"), "{users}");
+    assert!(
+        users.contains(&format!("{ALICE}\n  username: alice\n")),
+        "{users}"
+    );
+    let m = methods(&env.server);
+    assert_eq!(
+        m.iter().filter(|m| m.starts_with("PATCH")).count(),
+        2,
+        "{m:?}"
+    );
+    assert_eq!(
+        m.iter().filter(|m| m.starts_with("GET")).count(),
+        2,
+        "{m:?}"
+    );
+}
+
+/// The comparison that motivates all this: the usual procedure, `kubectl
+/// apply` of a copy taken before someone else's change, silently drops that
+/// change. (Kept as a test so the claim stays true of the server we test on.)
+#[test]
+fn kubectl_apply_of_a_stale_copy_loses_the_other_writers_change() {
+    let env = Env::new();
+    // The admin's copy, taken now...
+    let mut copy = env.server.object(NS, NAME).unwrap();
+    // ...someone else adds bob...
+    env.server.with_store(|store| {
+        store.edit_data(NS, NAME, "mapUsers", |u| {
+            format!("{u}- userarn: arn:aws:iam::111122223333:user/bob\n  username: bob\n")
+        })
+    });
+    // ...and the admin applies the copy with alice added.
+    copy["data"]["mapUsers"] =
+        Value::String(format!("{USERS}- userarn: {ALICE}\n  username: alice\n"));
+    for field in ["resourceVersion", "uid", "creationTimestamp"] {
+        copy["metadata"].as_object_mut().unwrap().remove(field);
+    }
+    let file = env.home.path().join("stale.json");
+    std::fs::write(&file, copy.to_string()).unwrap();
+    let out = crate::kubectl(&env)
+        .args(["apply", "--validate=false", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let users = env.data("mapUsers").unwrap();
+    assert!(users.contains("user/alice"), "{users}");
+    assert!(
+        !users.contains("user/bob"),
+        "kubectl apply kept bob?\n{users}"
+    );
+
+    // The same race with aws-auth keeps both.
+    let env = Env::new();
+    race_in_another_user(&env);
+    env.cmd().args(["add", "user", ALICE]).assert().success();
+    let users = env.data("mapUsers").unwrap();
+    assert!(
+        users.contains("user/alice") && users.contains("user/bob"),
+        "{users}"
+    );
+}
+
+#[test]
+fn when_the_other_writer_removed_what_we_remove_we_stop_and_say_so() {
+    let env = Env::new();
+    env.cmd().args(["add", "user", ALICE]).assert().success();
+    env.server.clear_seen();
+    env.server.after_next_get(|store| {
+        store.edit_data(NS, NAME, "mapUsers", |_| USERS.to_owned());
+    });
+    let a = env.cmd().args(["remove", "user", ALICE]).assert().code(6);
+    let err = one_sentence(&a);
+    assert!(
+        err.contains("another writer changed the map meanwhile"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(env.data("mapUsers").unwrap(), USERS);
+}
+
+#[test]
+fn a_failed_write_keeps_the_backup_and_the_map() {
+    let env = Env::new();
+    env.server
+        .inject(Method::PATCH, Fault::Status(500, "InternalError"));
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(69);
+    let err = one_sentence(&a);
+    assert!(err.contains("500"), "{err}");
+    assert_eq!(env.data("mapUsers").unwrap(), USERS);
+    assert_eq!(env.backups().len(), 1);
+    // One write, not retried.
+    assert_eq!(env.server.writes().len(), 1);
+}
+
+#[test]
+fn no_backup_no_write() {
+    let env = Env::new();
+    // The state directory cannot be created: a file is in the way.
+    let blocked = env.home.path().join("blocked");
+    std::fs::write(&blocked, "").unwrap();
+    let a = env
+        .cmd()
+        .env("XDG_STATE_HOME", &blocked)
+        .args(["add", "user", ALICE])
+        .assert()
+        .code(74);
+    assert!(
+        one_sentence(&a).contains("cannot create the backup directory"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+    assert_eq!(env.data("mapUsers").unwrap(), USERS);
+}
+
+#[test]
+fn removing_from_a_missing_map_does_not_suggest_creating_it() {
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args(["--name", "absent", "remove", "user", ALICE])
+        .assert()
+        .code(3);
+    assert!(!one_sentence(&a).contains("--create"), "{}", stderr(&a));
+}
+
+#[test]
+fn other_client_errors_are_not_retried() {
+    let env = Env::new();
+    env.server
+        .inject(Method::PATCH, Fault::Status(422, "Invalid"));
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(5);
+    one_sentence(&a);
+    assert_eq!(env.server.writes().len(), 1);
+}
+
+#[test]
+fn throttling_is_retried() {
+    let env = Env::new();
+    env.server
+        .inject(Method::GET, Fault::Status(429, "TooManyRequests"));
+    env.server
+        .inject(Method::PATCH, Fault::Status(503, "ServiceUnavailable"));
+    env.cmd().args(["add", "user", ALICE]).assert().success();
+    assert!(env.data("mapUsers").unwrap().contains("user/alice"));
+    assert_eq!(methods(&env.server).len(), 4, "{:?}", methods(&env.server));
+}
+
+#[test]
+fn a_lost_answer_to_a_write_that_landed_is_a_success() {
+    let env = Env::new();
+    env.server
+        .inject(Method::PATCH, Fault::DelayAnswer(Duration::from_secs(4)));
+    let a = env
+        .cmd()
+        .args(["--request-timeout", "1", "add", "user", ALICE])
+        .assert()
+        .success();
+    assert!(stdout(&a).contains("written to"), "{}", stdout(&a));
+    assert!(env.data("mapUsers").unwrap().contains("user/alice"));
+    // Read, write (no answer), read again: the change is there.
+    assert_eq!(methods(&env.server).len(), 3, "{:?}", methods(&env.server));
+}
+
+#[test]
+fn connection_problems_are_one_sentence_each_with_their_code() {
+    let env = Env::new();
+    // A kubeconfig that is not one.
+    let bad = env.home.path().join("bad-kubeconfig");
+    std::fs::write(&bad, "clusters: [oops\n").unwrap();
+    let a = env
+        .cmd()
+        .env("KUBECONFIG", &bad)
+        .arg("get")
+        .assert()
+        .code(78);
+    assert!(
+        one_sentence(&a).contains("cannot read the kubeconfig"),
+        "{}",
+        stderr(&a)
+    );
+    // A context that does not exist.
+    let a = env
+        .cmd()
+        .args(["--context", "prod", "get"])
+        .assert()
+        .code(78);
+    assert!(
+        one_sentence(&a).contains("no context \"prod\" (it has: test)"),
+        "{}",
+        stderr(&a)
+    );
+    // No kubeconfig at all, outside a pod.
+    let a = env
+        .cmd()
+        .env_remove("KUBECONFIG")
+        .arg("get")
+        .assert()
+        .code(78);
+    assert!(
+        one_sentence(&a).contains("no kubeconfig found"),
+        "{}",
+        stderr(&a)
+    );
+    // ~/.kube/config is used when $KUBECONFIG is not set.
+    std::fs::create_dir_all(env.home.path().join(".kube")).unwrap();
+    std::fs::copy(&env.kubeconfig, env.home.path().join(".kube/config")).unwrap();
+    env.cmd()
+        .env_remove("KUBECONFIG")
+        .arg("get")
+        .assert()
+        .success();
+    std::fs::remove_file(env.home.path().join(".kube/config")).unwrap();
+    // --kubeconfig wins over $KUBECONFIG.
+    env.cmd()
+        .env("KUBECONFIG", &bad)
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .arg("get")
+        .assert()
+        .success();
+    // Nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dead = env.home.path().join("dead-kubeconfig");
+    std::fs::write(
+        &dead,
+        std::fs::read_to_string(&env.kubeconfig)
+            .unwrap()
+            .replace(&env.server.url(), &format!("http://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let a = env
+        .cmd()
+        .env("KUBECONFIG", &dead)
+        .arg("get")
+        .assert()
+        .code(69);
+    assert!(
+        one_sentence(&a).contains("cannot reach the Kubernetes API"),
+        "{}",
+        stderr(&a)
+    );
+    // A server that does not answer in time.
+    env.server
+        .inject(Method::GET, Fault::Delay(Duration::from_secs(3)));
+    let a = env
+        .cmd()
+        .args(["--request-timeout", "1", "get"])
+        .assert()
+        .code(69);
+    assert!(
+        one_sentence(&a).contains("cannot reach the Kubernetes API"),
+        "{}",
+        stderr(&a)
+    );
+    // RBAC says no.
+    env.server
+        .inject(Method::GET, Fault::Status(403, "Forbidden"));
+    let a = env.cmd().arg("get").assert().code(77);
+    let err = one_sentence(&a);
+    assert!(
+        err.contains("refused access") && err.contains("cannot get resource"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_config_map_is_created_only_when_asked() {
+    let env = Env::new();
+    let other = ["--name", "absent"];
+    let a = env.cmd().args(other).arg("get").assert().code(3);
+    assert!(one_sentence(&a).contains("kube-system/absent does not exist"));
+    env.cmd().args(other).args(["lint"]).assert().code(3);
+    let a = env
+        .cmd()
+        .args(other)
+        .args(["add", "user", ALICE])
+        .assert()
+        .code(3);
+    assert!(one_sentence(&a).contains("--create"), "{}", stderr(&a));
+    assert!(env.server.writes().is_empty());
+    env.cmd()
+        .args(other)
+        .args(["--create", "add", "user", ALICE, "-g", "developers"])
+        .assert()
+        .success();
+    let created = env.server.object(NS, "absent").unwrap();
+    assert_eq!(
+        created["data"],
+        json!({"mapUsers": format!("- userarn: {ALICE}\n  username: alice\n  groups:\n    - developers\n")})
+    );
+}
+
+#[test]
+fn guards_refuse_force_overrides_and_a_terminal_is_asked() {
+    let env = Env::new();
+    let node = "arn:aws:iam::111122223333:role/NodeInstanceRole";
+    let a = env.cmd().args(["remove", "role", node]).assert().code(4);
+    let err = one_sentence(&a);
+    assert!(
+        err.contains("node role") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(env.server.writes().is_empty());
+    // Removing the last two admins: the last one is guarded.
+    let a = env
+        .cmd()
+        .args(["remove", "--username", "ops"])
+        .assert()
+        .success();
+    assert!(stdout(&a).contains("written to"));
+    let a = env
+        .cmd()
+        .args(["remove", "role", "arn:aws:iam::111122223333:role/Admin"])
+        .assert()
+        .code(4);
+    assert!(one_sentence(&a).contains("last mapping that grants system:masters"));
+    // On a terminal, a forced edit is asked about; "n" stops it.
+    let (code, out) = on_terminal(&env, &["remove", "role", node, "--force"], "n\n");
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains(
+            "nodes using this role would stop joining the cluster. Carry it out anyway? [y/N]"
+        ),
+        "{out}"
+    );
+    assert!(env.data("mapRoles").unwrap().contains("NodeInstanceRole"));
+    let (code, out) = on_terminal(&env, &["remove", "role", node, "--force"], "y\n");
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.data("mapRoles").unwrap().contains("NodeInstanceRole"));
+    // Off a terminal, --force is enough (scripts), and says what it did.
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args(["remove", "role", node, "--force"])
+        .assert()
+        .success();
+    assert!(stderr(&a).contains("warning: forced: this edit would remove the node role mapping"));
+    // --yes skips the question on a terminal too.
+    let env = Env::new();
+    let (code, out) = on_terminal(&env, &["remove", "role", node, "--force", "--yes"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("[y/N]"), "{out}");
+}
+
+/// Runs the binary with a pseudo-terminal as stdin (util-linux `script`),
+/// typing `input`; returns the exit code and what the terminal showed.
+fn on_terminal(env: &Env, args: &[&str], input: &str) -> (i32, String) {
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let line = std::iter::once(bin.display().to_string())
+        .chain(args.iter().map(|a| (*a).to_owned()))
+        .map(|a| quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", env.home.path())
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", &env.kubeconfig)
+        .env("XDG_STATE_HOME", env.home.path().join("state"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", env.home.path().join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            env.home.path().join("no-aws-credentials"),
+        )
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("util-linux script runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // Let the prompt come up first, as a person would.
+        std::thread::sleep(Duration::from_millis(1500));
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn dry_runs_send_no_write_or_only_a_server_dry_run() {
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE, "--dry-run"])
+        .assert()
+        .success();
+    let out = stdout(&a);
+    assert!(out.contains(&format!("+- userarn: {ALICE}")), "{out}");
+    assert!(out.ends_with("dry run: nothing was written\n"), "{out}");
+    assert_eq!(methods(&env.server).len(), 1);
+    assert!(env.backups().is_empty());
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE, "--dry-run=server"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).contains("the API server accepted the write"),
+        "{}",
+        stdout(&a)
+    );
+    let writes = env.server.writes();
+    assert_eq!(writes.len(), 1);
+    assert!(
+        writes[0].query.contains("dryRun=All"),
+        "{}",
+        writes[0].query
+    );
+    assert_eq!(env.data("mapUsers").unwrap(), USERS);
+    assert!(env.backups().is_empty());
+    // Without a cluster, a server dry run makes no sense.
+    let a = crate::aws_auth(env.home.path())
+        .args(["--file", "x.yaml", "--dry-run=server", "get"])
+        .assert()
+        .code(64);
+    one_sentence(&a);
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let env = Env::new();
+    let original = env.server.object(NS, NAME).unwrap();
+    let out = env.home.path().join("before.json");
+    let a = env
+        .cmd()
+        .arg("backup")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(stdout(&a).trim(), out.display().to_string());
+    env.cmd().args(["add", "user", ALICE]).assert().success();
+    env.cmd()
+        .args(["remove", "--username", "ops"])
+        .assert()
+        .success();
+    env.server
+        .with_store(|s| s.set_data(NS, NAME, "added-later", "x"));
+    // Without a terminal, restore wants --yes; it shows the diff first.
+    let a = env.cmd().arg("restore").arg(&out).assert().code(4);
+    assert!(stdout(&a).contains("+++ b/data.mapUsers"), "{}", stdout(&a));
+    assert!(one_sentence(&a).contains("--yes"));
+    let a = env
+        .cmd()
+        .arg("restore")
+        .arg(&out)
+        .arg("--dry-run")
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).ends_with("dry run: kube-system/aws-auth: would restore mapUsers; would remove added-later, which the backup does not have; nothing was written\n"),
+        "{}",
+        stdout(&a)
+    );
+    let a = env
+        .cmd()
+        .arg("restore")
+        .arg(&out)
+        .arg("--yes")
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).contains("kube-system/aws-auth: restored mapUsers; removed added-later, which the backup does not have (resourceVersion"),
+        "{}",
+        stdout(&a)
+    );
+    let now = env.server.object(NS, NAME).unwrap();
+    assert_eq!(now["data"], original["data"]);
+    // The restore itself was backed up first, and says where.
+    assert!(stderr(&a).contains("backup of the prior object:"));
+    let a = env
+        .cmd()
+        .arg("restore")
+        .arg(&out)
+        .arg("--yes")
+        .assert()
+        .success();
+    assert!(stdout(&a).starts_with("nothing to restore"));
+}
+
+#[test]
+fn a_backup_whose_keys_cannot_be_read_is_not_restored_without_force() {
+    let env = Env::new();
+    let bad = env.home.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: {{SessionName}}\n",
+    )
+    .unwrap();
+    let a = env
+        .cmd()
+        .arg("restore")
+        .arg(&bad)
+        .arg("--yes")
+        .assert()
+        .code(5);
+    assert!(
+        one_sentence(&a).contains("mapRoles cannot be read"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+}
+
+#[test]
+fn the_callers_own_identity_is_protected() {
+    let env = Env::new();
+    let sts = Sts::start("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
+    let with_credentials = |cmd: &mut Command| {
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret-not-for-logs")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL_STS", sts.url());
+    };
+    // Giving a lower-admin role away first, so that Admin is not the last admin.
+    let mut cmd = env.cmd();
+    with_credentials(&mut cmd);
+    let a = cmd
+        .args([
+            "remove",
+            "role",
+            "arn:aws:iam::111122223333:role/Admin",
+            "-v",
+        ])
+        .assert()
+        .code(4);
+    let err = stderr(&a);
+    assert!(
+        err.contains("protected principal arn:aws:iam::111122223333:role/Admin"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("secret-not-for-logs") && !err.contains("t0ken-not-for-logs"),
+        "{err}"
+    );
+    assert_eq!(sts.calls().len(), 1);
+    assert!(env.server.writes().is_empty());
+    // Adding needs no identity.
+    let mut cmd = env.cmd();
+    with_credentials(&mut cmd);
+    cmd.args(["add", "user", ALICE]).assert().success();
+    assert_eq!(sts.calls().len(), 1);
+}
+
+#[test]
+fn verbose_logs_show_requests_and_never_tokens() {
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args(["-vvv", "add", "user", ALICE])
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(
+        err.contains("requesting") || err.contains("connecting"),
+        "{err}"
+    );
+    assert!(err.contains("saved the prior object"), "{err}");
+    assert!(!err.contains("t0ken-not-for-logs"), "{err}");
+}
+
+#[test]
+fn lint_in_a_cluster_names_the_key_and_the_line() {
+    let env = Env::new();
+    env.server.with_store(|s| {
+        s.set_data(
+            NS,
+            NAME,
+            "mapRoles",
+            "- rolearn: arn:aws:iam::111122223333:role/A\n  username: {{SessionName}}\n",
+        )
+    });
+    let a = env.cmd().arg("lint").assert().code(1);
+    assert!(
+        stdout(&a).starts_with("kube-system/aws-auth:data.mapRoles:2:13: error[unquoted-template]"),
+        "{}",
+        stdout(&a)
+    );
+}
+
+#[test]
+fn kubectl_runs_it_as_a_plugin() {
+    let env = Env::new();
+    let bin_dir = assert_cmd::cargo::cargo_bin("kubectl-aws_auth")
+        .parent()
+        .unwrap()
+        .to_owned();
+    let out = crate::kubectl(&env)
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), crate::kubectl_dir().display()),
+        )
+        .env("XDG_STATE_HOME", env.home.path().join("state"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["aws-auth", "get"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("arn:aws:iam::111122223333:role/NodeInstanceRole"),
+        "{stdout}"
+    );
+}
