@@ -2,6 +2,7 @@
 //! environment, files checked byte for byte.
 
 mod apiserver;
+mod awscli;
 mod cluster;
 mod docs;
 mod files;
