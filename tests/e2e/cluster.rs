@@ -442,6 +442,37 @@ fn a_failed_write_keeps_the_backup_and_the_map() {
 }
 
 #[test]
+fn edits_report_in_every_format() {
+    let env = Env::new();
+    let a = env
+        .cmd()
+        .args(["-o", "json", "add", "user", ALICE])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["changes"][0], format!("added {ALICE} to mapUsers"));
+    assert_eq!(v["cluster"]["object"], "kube-system/aws-auth");
+    assert_eq!(v["cluster"]["attempts"], 1);
+    assert!(
+        v["cluster"]["backup"]
+            .as_str()
+            .unwrap()
+            .contains("/aws-auth/backups/test/")
+    );
+    let a = env
+        .cmd()
+        .args(["-o", "yaml", "remove", "user", ALICE])
+        .assert()
+        .success();
+    assert!(
+        stdout(&a)
+            .contains("changes:\n  - removed arn:aws:iam::111122223333:user/alice from mapUsers\n"),
+        "{}",
+        stdout(&a)
+    );
+}
+
+#[test]
 fn no_backup_no_write() {
     let env = Env::new();
     // The state directory cannot be created: a file is in the way.
