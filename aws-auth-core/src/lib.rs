@@ -23,6 +23,7 @@ pub mod explain;
 pub mod fuzzing;
 pub mod lint;
 pub(crate) mod manifest;
+pub mod migrate;
 pub mod model;
 pub mod position;
 pub(crate) mod read;

@@ -7,7 +7,7 @@ use aws_auth_core::edit::{Guards, MappingSpec, Op, Written};
 use aws_auth_core::{DataKey, Document, KeyState, KeyView};
 use serde_json::{Value, json};
 
-fn fixtures() -> Vec<(String, String)> {
+pub(crate) fn fixtures() -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("fixtures/ exists")

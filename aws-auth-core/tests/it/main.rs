@@ -4,4 +4,5 @@
 mod corpus;
 mod edit;
 mod fixtures;
+mod migrate;
 mod props;

@@ -1,0 +1,219 @@
+//! What the map wants against what the cluster has.
+
+use std::collections::BTreeSet;
+
+use super::{
+    Action, Blocked, ClusterState, Conflict, Desired, EntryType, Ignored, Plan, PlanOptions,
+    Resolution, Resolutions, Unchanged, policy_name,
+};
+use crate::arn::{Arn, PrincipalKind};
+
+pub(super) fn compare(
+    plan: &mut Plan,
+    desired: Vec<Desired>,
+    cluster: &ClusterState,
+    resolutions: &Resolutions,
+    options: &PlanOptions,
+) {
+    let mut planned: BTreeSet<String> = BTreeSet::new();
+    for d in desired {
+        let is_role = d
+            .map_arn
+            .parse::<Arn>()
+            .is_ok_and(|a| a.kind() == PrincipalKind::Role);
+        let (principal, verified) = if is_role {
+            match resolutions.get(&d.map_arn) {
+                Resolution::Resolved(full) => (full, true),
+                Resolution::Unverified => (d.map_arn.clone(), false),
+                Resolution::Failed(reason) => {
+                    plan.blocked.push(Blocked {
+                        key: d.key,
+                        arn: d.map_arn.clone(),
+                        line: d.line,
+                        reason: format!("the role's IAM path is unknown: {reason}"),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            (d.map_arn.clone(), true)
+        };
+        if principal
+            .parse::<Arn>()
+            .is_ok_and(|a| a.is_service_linked())
+        {
+            plan.blocked.push(Blocked {
+                key: d.key,
+                arn: d.map_arn.clone(),
+                line: d.line,
+                reason: format!(
+                    "{principal} is a service-linked role: EKS refuses access entries for service-linked roles"
+                ),
+            });
+            continue;
+        }
+        if d.kind != EntryType::Standard
+            && let Some(account) = &cluster.account
+            && let Ok(arn) = principal.parse::<Arn>()
+            && arn.account() != account
+        {
+            plan.blocked.push(Blocked {
+                key: d.key,
+                arn: d.map_arn.clone(),
+                line: d.line,
+                reason: format!(
+                    "{} entries must be roles of the cluster's account {account}; this role is in {}",
+                    d.kind,
+                    arn.account()
+                ),
+            });
+            continue;
+        }
+        if !planned.insert(principal.clone()) {
+            plan.ignored.push(Ignored {
+                key: d.key,
+                arn: d.map_arn.clone(),
+                line: d.line,
+                reason: format!("{principal} is already planned from an earlier mapping"),
+            });
+            continue;
+        }
+        match cluster.entries.get(&principal) {
+            None => {
+                plan.actions.push(Action::CreateAccessEntry {
+                    principal_arn: principal.clone(),
+                    kind: d.kind.clone(),
+                    username: d.username.clone(),
+                    kubernetes_groups: d.kubernetes_groups.clone(),
+                    path_verified: verified,
+                });
+                for p in &d.policies {
+                    plan.actions.push(Action::AssociateAccessPolicy {
+                        principal_arn: principal.clone(),
+                        policy_arn: p.policy_arn.clone(),
+                        access_scope: p.access_scope.clone(),
+                        path_verified: verified,
+                    });
+                }
+            }
+            Some(existing) if existing.kind != d.kind => {
+                plan.conflicts.push(Conflict {
+                    principal_arn: principal,
+                    differences: vec![format!(
+                        "the access entry is {}, the map makes it {} (a type cannot change: delete the entry to recreate it)",
+                        existing.kind, d.kind
+                    )],
+                });
+            }
+            Some(_) if d.kind != EntryType::Standard => plan.unchanged.push(Unchanged {
+                principal_arn: principal,
+                detail: format!("{} access entry", d.kind),
+            }),
+            Some(existing) => {
+                let mut differences = Vec::new();
+                let mut fixes = Vec::new();
+                let entry_differs = {
+                    let mut diff = false;
+                    if existing.username != d.username {
+                        differences.push(format!(
+                            "the username is {}, the map says {}",
+                            existing.username.as_deref().unwrap_or("(none)"),
+                            d.username.as_deref().unwrap_or("(none)")
+                        ));
+                        diff = true;
+                    }
+                    let have: BTreeSet<&String> = existing.kubernetes_groups.iter().collect();
+                    let want: BTreeSet<&String> = d.kubernetes_groups.iter().collect();
+                    if have != want {
+                        differences.push(format!(
+                            "the groups are [{}], the map says [{}]",
+                            existing.kubernetes_groups.join(", "),
+                            d.kubernetes_groups.join(", ")
+                        ));
+                        diff = true;
+                    }
+                    diff
+                };
+                if entry_differs {
+                    fixes.push(Action::UpdateAccessEntry {
+                        principal_arn: principal.clone(),
+                        username: d.username.clone(),
+                        kubernetes_groups: d.kubernetes_groups.clone(),
+                    });
+                }
+                let mut unchanged = Vec::new();
+                let mut missing = Vec::new();
+                for want in &d.policies {
+                    match existing
+                        .policies
+                        .iter()
+                        .find(|p| p.policy_arn == want.policy_arn)
+                    {
+                        Some(have) if have.access_scope.same(&want.access_scope) => {
+                            unchanged.push(format!(
+                                "{} ({})",
+                                policy_name(&want.policy_arn),
+                                want.access_scope
+                            ));
+                        }
+                        Some(have) => {
+                            differences.push(format!(
+                                "{} is associated with {}, the map grants it with {}",
+                                policy_name(&want.policy_arn),
+                                have.access_scope,
+                                want.access_scope
+                            ));
+                            fixes.push(Action::AssociateAccessPolicy {
+                                principal_arn: principal.clone(),
+                                policy_arn: want.policy_arn.clone(),
+                                access_scope: want.access_scope.clone(),
+                                path_verified: verified,
+                            });
+                        }
+                        None => missing.push(Action::AssociateAccessPolicy {
+                            principal_arn: principal.clone(),
+                            policy_arn: want.policy_arn.clone(),
+                            access_scope: want.access_scope.clone(),
+                            path_verified: verified,
+                        }),
+                    }
+                }
+                for have in &existing.policies {
+                    if !d.policies.iter().any(|w| w.policy_arn == have.policy_arn) {
+                        differences.push(format!(
+                            "{} ({}) is associated, which the map does not grant",
+                            policy_name(&have.policy_arn),
+                            have.access_scope
+                        ));
+                        fixes.push(Action::DisassociateAccessPolicy {
+                            principal_arn: principal.clone(),
+                            policy_arn: have.policy_arn.clone(),
+                        });
+                    }
+                }
+                if !differences.is_empty() && !options.update_existing {
+                    plan.conflicts.push(Conflict {
+                        principal_arn: principal,
+                        differences,
+                    });
+                    continue;
+                }
+                if !entry_differs {
+                    plan.unchanged.push(Unchanged {
+                        principal_arn: principal.clone(),
+                        detail: "STANDARD access entry with the same username and groups"
+                            .to_owned(),
+                    });
+                }
+                for u in unchanged {
+                    plan.unchanged.push(Unchanged {
+                        principal_arn: principal.clone(),
+                        detail: format!("access policy {u}"),
+                    });
+                }
+                plan.actions.extend(fixes);
+                plan.actions.extend(missing);
+            }
+        }
+    }
+}
