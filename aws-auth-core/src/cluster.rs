@@ -411,6 +411,23 @@ impl Cluster {
         })
     }
 
+    /// Deletes the ConfigMap read in `prior`, on condition that nobody wrote
+    /// since.
+    pub async fn delete(&self, prior: &Snapshot) -> Result<(), ClusterError> {
+        let params = kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                resource_version: prior.resource_version().map(str::to_owned),
+                uid: prior.config_map.metadata.uid.clone(),
+            }),
+            ..kube::api::DeleteParams::default()
+        };
+        match self.api.delete(&self.name, &params).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
+            Err(e) => Err(ClusterError::from_kube(e)),
+        }
+    }
+
     /// Writes `data` (a value per key; `None` deletes the key) over the object
     /// read in `prior`, once, on condition that nobody wrote since. Used to put
     /// a backup back.

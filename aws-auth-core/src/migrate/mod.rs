@@ -22,7 +22,7 @@
 //!     "mapRoles",
 //!     "- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin:{{SessionName}}\n  groups: [system:masters, viewers]\n",
 //! )]);
-//! let cluster = ClusterState::empty("prod", AuthenticationMode::ApiAndConfigMap);
+//! let cluster = ClusterState::empty("prod", Some(AuthenticationMode::ApiAndConfigMap));
 //! let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &PlanOptions::default());
 //! assert_eq!(plan.actions.len(), 2); // the entry (groups: viewers) and the admin policy
 //! assert!(plan.blocked.is_empty());
@@ -233,16 +233,16 @@ pub struct ClusterState {
     /// The account the cluster is in (node, Fargate and hybrid entries must be
     /// roles of this account); `None` when unknown (offline).
     pub account: Option<String>,
-    /// Its authentication mode.
-    pub mode: AuthenticationMode,
+    /// Its authentication mode; `None` when unknown (offline).
+    pub mode: Option<AuthenticationMode>,
     /// Its access entries, by principal ARN. Entries the plan does not concern
     /// may be left out (only their presence matters, and only for those).
     pub entries: BTreeMap<String, ExistingEntry>,
 }
 
 impl ClusterState {
-    /// A cluster with no access entries (the offline plan).
-    pub fn empty(name: &str, mode: AuthenticationMode) -> ClusterState {
+    /// A cluster with no access entries; `mode` `None` for an offline plan.
+    pub fn empty(name: &str, mode: Option<AuthenticationMode>) -> ClusterState {
         ClusterState {
             name: name.to_owned(),
             account: None,
@@ -484,8 +484,8 @@ pub struct Ignored {
 pub struct Plan {
     /// The cluster.
     pub cluster: String,
-    /// Its authentication mode when planned.
-    pub authentication_mode: AuthenticationMode,
+    /// Its authentication mode when planned (`null` offline).
+    pub authentication_mode: Option<AuthenticationMode>,
     /// Calls to make, in order (an entry before its policies).
     pub actions: Vec<Action>,
     /// Already there.
@@ -542,5 +542,9 @@ pub fn plan(
         ignored: t.ignored,
     };
     compare::compare(&mut plan, t.desired, cluster, resolutions, options);
+    // In map order, whichever step found them.
+    let order = |key: DataKey| DataKey::ALL.iter().position(|k| *k == key);
+    plan.blocked.sort_by_key(|b| (order(b.key), b.line));
+    plan.ignored.sort_by_key(|i| (order(i.key), i.line));
     plan
 }

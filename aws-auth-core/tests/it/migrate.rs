@@ -13,7 +13,7 @@ fn every_fixture_plans_as_snapshotted() {
         let Ok(doc) = Document::parse_manifest(text.as_str()) else {
             continue;
         };
-        let cluster = ClusterState::empty("fixture", AuthenticationMode::ApiAndConfigMap);
+        let cluster = ClusterState::empty("fixture", Some(AuthenticationMode::ApiAndConfigMap));
         let plan = migrate::plan(
             &doc,
             &cluster,
@@ -42,7 +42,7 @@ fn cluster(entries: Vec<ExistingEntry>) -> ClusterState {
     ClusterState {
         name: "prod".into(),
         account: Some("111122223333".into()),
-        mode: AuthenticationMode::ApiAndConfigMap,
+        mode: Some(AuthenticationMode::ApiAndConfigMap),
         entries: entries
             .into_iter()
             .map(|e| (e.principal_arn.clone(), e))
@@ -322,7 +322,7 @@ fn offline_plans_mark_role_actions_unverified_in_json() {
     );
     let p = migrate::plan(
         &d,
-        &ClusterState::empty("prod", AuthenticationMode::ConfigMap),
+        &ClusterState::empty("prod", Some(AuthenticationMode::ConfigMap)),
         &Resolutions::offline(),
         &PlanOptions::default(),
     );
