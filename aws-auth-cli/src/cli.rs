@@ -143,6 +143,9 @@ pub(crate) enum Command {
         #[arg(value_name = "FILE")]
         backup: PathBuf,
     },
+    /// Move the mappings to EKS access entries: plan, apply, verify, finalize.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -240,4 +243,63 @@ pub(crate) struct RemoveMapping {
     /// Read ARNs from a file, one per line.
     #[arg(long, value_name = "FILE")]
     pub(crate) from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MigrateCommand {
+    /// Show what moving the map to access entries takes; change nothing.
+    Plan(MigrateArgs),
+    /// Create the access entries and policy associations the plan calls for.
+    Apply(ApplyArgs),
+    /// Compare every migratable mapping with its access entry (exit 1 on drift).
+    Verify(MigrateArgs),
+    /// Switch the cluster to authentication mode API (access entries only).
+    Finalize(FinalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The EKS cluster. Without it, `plan --file` plans offline against an
+    /// empty cluster.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cluster: Option<String>,
+    /// The AWS region (default: the usual AWS configuration).
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// The AWS profile (default: $AWS_PROFILE, then default).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    /// Full role ARNs, one per line, for roles IAM cannot be asked about (other
+    /// accounts): each stands for the map's ARN of the same account and name.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) role_arn_map: Option<PathBuf>,
+    /// Plan updates of existing entries that differ instead of reporting
+    /// conflicts.
+    #[arg(long)]
+    pub(crate) update_existing: bool,
+    /// Seconds between polls of a cluster update.
+    #[arg(long, default_value_t = 5.0, hide = true)]
+    pub(crate) poll_interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) common: MigrateArgs,
+    /// Switch a CONFIG_MAP cluster to API_AND_CONFIG_MAP first (one way: it
+    /// cannot be switched back).
+    #[arg(long)]
+    pub(crate) enable_api_mode: bool,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FinalizeArgs {
+    #[command(flatten)]
+    pub(crate) common: MigrateArgs,
+    /// After the switch, back the aws-auth ConfigMap up and delete it.
+    #[arg(long)]
+    pub(crate) delete_configmap: bool,
 }

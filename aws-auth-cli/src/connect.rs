@@ -13,6 +13,8 @@ use crate::exit::{CONFIG, USAGE, fail};
 pub(crate) struct Connection {
     pub(crate) client: kube::Client,
     pub(crate) context: String,
+    /// The API server's URL.
+    pub(crate) server: String,
 }
 
 /// Where the kubeconfig comes from, when there is one.
@@ -123,7 +125,11 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
             format!("cannot set up a client for {server}: {}", chain(&e)),
         )
     })?;
-    Ok(Connection { client, context })
+    Ok(Connection {
+        client,
+        context,
+        server,
+    })
 }
 
 /// An error and its causes on one line, `: `-separated (parsers put a

@@ -12,6 +12,7 @@ mod file;
 mod identity;
 mod live;
 mod logging;
+mod migrate;
 mod output;
 
 use std::io::Write;
@@ -78,6 +79,9 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             code: exit::OK,
         });
     }
+    if let Command::Migrate(cmd) = &cli.command {
+        return migrate::run(cli, cmd);
+    }
     let Some(path) = &global.file else {
         return live::run(cli);
     };
@@ -107,7 +111,10 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         Command::Add(cmd) => commands::add_ops(cmd)?,
         Command::Update(cmd) => commands::update_ops(cmd)?,
         Command::Remove(args) => commands::remove_ops(args)?,
-        Command::Completions { .. } | Command::Backup { .. } | Command::Restore { .. } => {
+        Command::Completions { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Migrate(_) => {
             return Err(fail(exit::INTERNAL, "not a file command"));
         }
     };

@@ -93,7 +93,9 @@ async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
         Command::Add(cmd) => edit(cli, &cluster, &conn, commands::add_ops(cmd)?).await,
         Command::Update(cmd) => edit(cli, &cluster, &conn, commands::update_ops(cmd)?).await,
         Command::Remove(args) => edit(cli, &cluster, &conn, commands::remove_ops(args)?).await,
-        Command::Completions { .. } => Err(fail(INTERNAL, "completions need no cluster")),
+        Command::Completions { .. } | Command::Migrate(_) => {
+            Err(fail(INTERNAL, "not a cluster command"))
+        }
     }
 }
 

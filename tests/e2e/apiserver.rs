@@ -660,6 +660,18 @@ fn item(
             return response;
         }
         "DELETE" => {
+            // DeleteOptions preconditions, as kube and kubectl send them.
+            let options: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            let pre = &options["preconditions"];
+            let stale_rv = pre["resourceVersion"]
+                .as_str()
+                .is_some_and(|rv| rv != current_rv);
+            let stale_uid = pre["uid"]
+                .as_str()
+                .is_some_and(|uid| Some(uid) != current["metadata"]["uid"].as_str());
+            if stale_rv || stale_uid {
+                return conflict(name);
+            }
             if !dry_run {
                 s.store.objects.remove(&key);
             }

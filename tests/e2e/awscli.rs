@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::sts::Sts;
+use crate::aws::Aws;
 
 /// `aws` with fake credentials and nothing from the machine's AWS config.
 pub(crate) fn aws(home: &std::path::Path) -> Command {
@@ -44,7 +44,7 @@ pub(crate) fn aws(home: &std::path::Path) -> Command {
 fn sts_answers_the_aws_cli_as_aws_does() {
     let home = tempfile::tempdir().unwrap();
     let arn = "arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com";
-    let sts = Sts::start(arn);
+    let sts = Aws::start(arn);
     let out = aws(home.path())
         .args([
             "sts",
@@ -82,4 +82,285 @@ fn sts_answers_the_aws_cli_as_aws_does() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn run(home: &std::path::Path, url: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = aws(home)
+        .args(args)
+        .args(["--output", "json", "--endpoint-url", url])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.success(),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let fake = Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/alice");
+    let url = fake.url();
+    fake.cluster("prod", "CONFIG_MAP", "https://127.0.0.1:6443");
+    let sso = fake.role(
+        "/aws-reserved/sso.amazonaws.com/",
+        "AWSReservedSSO_Admin_0123",
+    );
+    fake.set_polls_per_update(1);
+
+    let (ok, v, err) = run(home, &url, &["eks", "describe-cluster", "--name", "prod"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        v["cluster"]["accessConfig"]["authenticationMode"],
+        "CONFIG_MAP"
+    );
+    // Access entries need another mode first...
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &["eks", "list-access-entries", "--cluster-name", "prod"],
+    );
+    assert!(!ok);
+    assert!(err.contains("An error occurred (InvalidRequestException) when calling the ListAccessEntries operation: The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation."), "{err}");
+    // ...and CONFIG_MAP cannot go straight to API.
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "update-cluster-config",
+            "--name",
+            "prod",
+            "--access-config",
+            "authenticationMode=API",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(InvalidParameterException) when calling the UpdateClusterConfig operation: Unsupported authentication mode update from CONFIG_MAP to API"), "{err}");
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "update-cluster-config",
+            "--name",
+            "prod",
+            "--access-config",
+            "authenticationMode=API_AND_CONFIG_MAP",
+        ],
+    );
+    assert!(ok, "{err}");
+    let id = v["update"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["update"]["status"], "InProgress");
+    assert_eq!(v["update"]["type"], "AccessConfigUpdate");
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "update-cluster-config",
+            "--name",
+            "prod",
+            "--access-config",
+            "authenticationMode=API",
+        ],
+    );
+    assert!(!ok && err.contains("(ResourceInUseException)"), "{err}");
+    let mut status = String::new();
+    for _ in 0..3 {
+        let (ok, v, err) = run(
+            home,
+            &url,
+            &[
+                "eks",
+                "describe-update",
+                "--name",
+                "prod",
+                "--update-id",
+                &id,
+            ],
+        );
+        assert!(ok, "{err}");
+        status = v["update"]["status"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(status, "Successful");
+
+    // Entries: validation, duplicates, policies, pagination.
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(InvalidParameterException) when calling the CreateAccessEntry operation: The specified principalArn is invalid: invalid principal."), "{err}");
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+            "--kubernetes-groups",
+            "system:masters",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "The kubernetes group name system:masters is invalid, it cannot start with system:"
+        ),
+        "{err}"
+    );
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+            "--username",
+            "admin:{{SessionName}}",
+            "--kubernetes-groups",
+            "auditors",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["accessEntry"]["type"], "STANDARD");
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("(ResourceInUseException) when calling the CreateAccessEntry operation: The specified access entry resource is already in use on this cluster."), "{err}");
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "associate-access-policy",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+            "--policy-arn",
+            crate::aws::ADMIN_POLICY,
+            "--access-scope",
+            "type=cluster",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        v["associatedAccessPolicy"]["accessScope"]["type"],
+        "cluster"
+    );
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "list-associated-access-policies",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        v["associatedAccessPolicies"][0]["policyArn"],
+        crate::aws::ADMIN_POLICY
+    );
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "describe-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["accessEntry"]["username"], "admin:{{SessionName}}");
+    fake.with_cluster("prod", |c| {
+        for i in 0..150 {
+            c.entries.insert(
+                format!("arn:aws:iam::111122223333:role/r{i:03}"),
+                crate::aws::Entry {
+                    kind: "STANDARD".into(),
+                    username: "x".into(),
+                    groups: vec![],
+                    policies: Default::default(),
+                },
+            );
+        }
+    });
+    // The CLI follows nextToken by itself: every page, 151 entries.
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &["eks", "list-access-entries", "--cluster-name", "prod"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["accessEntries"].as_array().unwrap().len(), 151);
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "list-access-entries",
+            "--cluster-name",
+            "prod",
+            "--max-results",
+            "100",
+            "--no-paginate",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["accessEntries"].as_array().unwrap().len(), 100);
+    assert!(v["nextToken"].is_string());
+
+    // IAM knows the role's path.
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "iam",
+            "get-role",
+            "--role-name",
+            "awsreservedsso_admin_0123",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["Role"]["Arn"], sso);
+    assert_eq!(v["Role"]["Path"], "/aws-reserved/sso.amazonaws.com/");
+    let (ok, _, err) = run(home, &url, &["iam", "get-role", "--role-name", "Nope"]);
+    assert!(!ok);
+    assert!(err.contains("An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name Nope cannot be found."), "{err}");
 }

@@ -2,12 +2,13 @@
 //! environment, files checked byte for byte.
 
 mod apiserver;
+mod aws;
 mod awscli;
 mod cluster;
 mod docs;
 mod files;
 mod kubectl;
-mod sts;
+mod migrate;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,478 @@
+//! The AWS calls of the migrator: EKS (cluster, access entries, updates),
+//! IAM (role paths) and STS (whose account we are in).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_auth_core::arn::{Arn, PrincipalKind};
+use aws_auth_core::migrate::{
+    AccessScope, AuthenticationMode, ClusterState, EntryType, ExistingEntry, PolicyAssociation,
+    Resolution, Resolutions,
+};
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::Semaphore;
+
+use super::pace::paced;
+
+use crate::cli::MigrateArgs;
+use crate::exit::{CONFIG, INVALID, NOPERM, NOT_FOUND, UNAVAILABLE, fail};
+
+/// The clients, for one cluster.
+#[derive(Clone)]
+pub(crate) struct Aws {
+    pub(crate) eks: aws_sdk_eks::Client,
+    /// The pace of EKS calls, learnt from throttling.
+    pub(crate) pace: Arc<super::pace::Pacer>,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    pub(crate) cluster: String,
+}
+
+/// What DescribeCluster says.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterInfo {
+    pub(crate) mode: AuthenticationMode,
+    pub(crate) account: Option<String>,
+    pub(crate) endpoint: Option<String>,
+}
+
+/// An AWS error as one sentence with its exit code.
+pub(crate) fn aws_error<E, R>(what: &str, e: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let code = err.code().unwrap_or("Unknown");
+            let message = err.message().unwrap_or("");
+            let exit = match code {
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "SignatureDoesNotMatch" => NOPERM,
+                "ResourceNotFoundException" | "NoSuchEntity" => NOT_FOUND,
+                "ServerException"
+                | "ServiceUnavailableException"
+                | "ThrottlingException"
+                | "TooManyRequestsException" => UNAVAILABLE,
+                _ => INVALID,
+            };
+            fail(exit, format!("{what}: {code}: {message}"))
+        }
+        SdkError::ConstructionFailure(_) => fail(
+            CONFIG,
+            format!(
+                "{what}: the AWS request could not be made ({}); check the credentials, --profile and --region",
+                crate::connect::chain(&e)
+            ),
+        ),
+        _ => fail(
+            UNAVAILABLE,
+            format!("{what}: cannot reach AWS: {}", crate::connect::chain(&e)),
+        ),
+    }
+}
+
+fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+impl Aws {
+    pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
+            // Throttling is expected with many entries. Short jittered
+            // back-offs keep the throttle's whole rate in use, and retries
+            // of throttled calls cost no retry quota, so a long run is paced
+            // by the throttle instead of failing once the quota runs out.
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(20)
+                    .with_initial_backoff(Duration::from_millis(100))
+                    .with_max_backoff(Duration::from_secs(2)),
+            );
+        if let Some(p) = &args.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &args.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        let config = loader.load().await;
+        let pace = super::pace::Pacer::new();
+        let eks = aws_sdk_eks::config::Builder::from(&config)
+            .retry_classifier(super::pace::NoThrottleRetries)
+            .retry_partition(
+                aws_sdk_eks::config::retry::RetryPartition::custom("aws-auth-migrate")
+                    .token_bucket(
+                        aws_sdk_eks::config::retry::TokenBucket::builder()
+                            .throttling_retry_cost(0)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        Aws {
+            eks: aws_sdk_eks::Client::from_conf(eks),
+            pace,
+            iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            cluster: cluster.to_owned(),
+        }
+    }
+
+    pub(crate) async fn describe_cluster(&self) -> anyhow::Result<ClusterInfo> {
+        let out = paced(&self.pace, || {
+            self.eks.describe_cluster().name(&self.cluster).send()
+        })
+        .await
+        .map_err(|e| aws_error(&format!("cluster {}", self.cluster), e))?;
+        let c = out
+            .cluster()
+            .ok_or_else(|| fail(INVALID, "DescribeCluster returned no cluster"))?;
+        let mode = c
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map_or(AuthenticationMode::ConfigMap, |m| {
+                AuthenticationMode::from_name(m.as_str()).unwrap_or(AuthenticationMode::ConfigMap)
+            });
+        let account = c.arn().and_then(|a| a.split(':').nth(4)).map(str::to_owned);
+        Ok(ClusterInfo {
+            mode,
+            account,
+            endpoint: c.endpoint().map(str::to_owned),
+        })
+    }
+
+    /// The account of the credentials in use.
+    pub(crate) async fn caller_account(&self) -> anyhow::Result<String> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
+        out.account()
+            .map(str::to_owned)
+            .ok_or_else(|| fail(INVALID, "sts:GetCallerIdentity returned no account"))
+    }
+
+    /// The full ARNs of mapped roles: from `role_map` (full ARNs the user
+    /// gave), else from `iam:GetRole` when the role is in the caller's account.
+    /// A role of another account is never looked up in this one.
+    pub(crate) async fn resolve_roles(
+        &self,
+        roles: Vec<Arn>,
+        caller_account: &str,
+        role_map: &BTreeMap<String, String>,
+        concurrency: usize,
+    ) -> Resolutions {
+        let mut resolutions = Resolutions::default();
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for role in roles {
+            let key = role_key(&role);
+            if let Some(full) = role_map.get(&key) {
+                resolutions.insert(&role.to_string(), Resolution::Resolved(full.clone()));
+                continue;
+            }
+            if role.account() != caller_account {
+                resolutions.insert(
+                    &role.to_string(),
+                    Resolution::Failed(format!(
+                        "the role is in account {}, not the account of these credentials ({caller_account}); give its full ARN with --role-arn-map",
+                        role.account()
+                    )),
+                );
+                continue;
+            }
+            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let out = iam.get_role().role_name(role.name()).send().await;
+                let r = match out {
+                    Ok(o) => match o.role() {
+                        Some(r) => Resolution::Resolved(r.arn().to_owned()),
+                        None => Resolution::Failed("iam:GetRole returned no role".to_owned()),
+                    },
+                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
+                        "IAM has no role named {} in account {}",
+                        role.name(),
+                        role.account()
+                    )),
+                    Err(e) => Resolution::Failed(format!(
+                        "iam:GetRole {} failed: {}",
+                        role.name(),
+                        crate::connect::chain(&e)
+                    )),
+                };
+                (role, r)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((role, r)) = done {
+                resolutions.insert(&role.to_string(), r);
+            }
+        }
+        resolutions
+    }
+
+    /// Every principal with an access entry, all pages.
+    pub(crate) async fn list_entries(&self) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = paced(&self.pace, || {
+                self.eks
+                    .list_access_entries()
+                    .cluster_name(&self.cluster)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| aws_error("eks:ListAccessEntries", e))?;
+            out.extend(page.access_entries().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// An entry and its policies; `None` when it does not exist.
+    pub(crate) async fn entry(&self, principal: &str) -> anyhow::Result<Option<ExistingEntry>> {
+        let out = match paced(&self.pace, || {
+            self.eks
+                .describe_access_entry()
+                .cluster_name(&self.cluster)
+                .principal_arn(principal)
+                .send()
+        })
+        .await
+        {
+            Ok(o) => o,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => {
+                return Err(aws_error(
+                    &format!("eks:DescribeAccessEntry {principal}"),
+                    e,
+                ));
+            }
+        };
+        let Some(e) = out.access_entry() else {
+            return Ok(None);
+        };
+        let mut policies = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = paced(&self.pace, || {
+                self.eks
+                    .list_associated_access_policies()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| aws_error(&format!("eks:ListAssociatedAccessPolicies {principal}"), e))?;
+            for p in page.associated_access_policies() {
+                policies.push(PolicyAssociation {
+                    policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
+                    access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
+                        AccessScope {
+                            kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
+                            namespaces: s.namespaces().to_vec(),
+                        }
+                    }),
+                });
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(Some(ExistingEntry {
+            principal_arn: principal.to_owned(),
+            kind: EntryType::from_name(e.r#type().unwrap_or("STANDARD")),
+            username: e.username().map(str::to_owned),
+            kubernetes_groups: e.kubernetes_groups().to_vec(),
+            policies,
+        }))
+    }
+
+    /// The cluster as far as `principals` are concerned: which of them have
+    /// entries, and those entries in full.
+    pub(crate) async fn state(
+        &self,
+        info: &ClusterInfo,
+        principals: &[String],
+        concurrency: usize,
+    ) -> anyhow::Result<ClusterState> {
+        let mut state = ClusterState {
+            name: self.cluster.clone(),
+            account: info.account.clone(),
+            mode: Some(info.mode),
+            entries: BTreeMap::new(),
+        };
+        if !info.mode.has_access_entries() {
+            return Ok(state);
+        }
+        let existing: std::collections::BTreeSet<String> =
+            self.list_entries().await?.into_iter().collect();
+        let wanted: Vec<String> = principals
+            .iter()
+            .filter(|p| existing.contains(*p))
+            .cloned()
+            .collect();
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in wanted {
+            let (me, limit) = (self.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                me.entry(&p).await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let entry = done.map_err(|e| fail(crate::exit::INTERNAL, e.to_string()))??;
+            if let Some(e) = entry {
+                state.entries.insert(e.principal_arn.clone(), e);
+            }
+        }
+        Ok(state)
+    }
+
+    /// Switches the authentication mode and waits for the update to finish.
+    pub(crate) async fn switch_mode(
+        &self,
+        target: AuthenticationMode,
+        poll: Duration,
+        mut progress: impl FnMut(&str),
+    ) -> anyhow::Result<()> {
+        use aws_sdk_eks::types::{
+            AuthenticationMode as Mode, UpdateAccessConfigRequest, UpdateStatus,
+        };
+        let out = paced(&self.pace, || {
+            self.eks
+                .update_cluster_config()
+                .name(&self.cluster)
+                .access_config(
+                    UpdateAccessConfigRequest::builder()
+                        .authentication_mode(Mode::from(target.as_str()))
+                        .build(),
+                )
+                .send()
+        })
+        .await
+            .map_err(|e| {
+                if code(&e) == Some("ResourceInUseException") {
+                    fail(
+                        crate::exit::CONFLICT,
+                        format!(
+                            "cluster {}: another update is in progress; wait for it to finish and run this again",
+                            self.cluster
+                        ),
+                    )
+                } else {
+                    aws_error(&format!("switching cluster {} to {target}", self.cluster), e)
+                }
+            })?;
+        let id = out
+            .update()
+            .and_then(|u| u.id())
+            .ok_or_else(|| fail(INVALID, "UpdateClusterConfig returned no update id"))?
+            .to_owned();
+        progress(&format!(
+            "switching {} to {target} (update {id})",
+            self.cluster
+        ));
+        loop {
+            tokio::time::sleep(poll).await;
+            let out = paced(&self.pace, || {
+                self.eks
+                    .describe_update()
+                    .name(&self.cluster)
+                    .update_id(&id)
+                    .send()
+            })
+            .await
+            .map_err(|e| aws_error(&format!("eks:DescribeUpdate {id}"), e))?;
+            let Some(u) = out.update() else {
+                return Err(fail(INVALID, "DescribeUpdate returned no update"));
+            };
+            match u.status() {
+                Some(UpdateStatus::Successful) => return Ok(()),
+                Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+                    let why: Vec<String> = u
+                        .errors()
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e.error_code().map_or("error", |c| c.as_str()),
+                                e.error_message().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    return Err(fail(
+                        UNAVAILABLE,
+                        format!(
+                            "the switch of cluster {} to {target} failed (update {id}){}",
+                            self.cluster,
+                            if why.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", why.join("; "))
+                            }
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A role's account and name, lower-cased: what the authenticator compares.
+pub(crate) fn role_key(arn: &Arn) -> String {
+    format!("{}:{}", arn.account(), arn.name()).to_lowercase()
+}
+
+/// `--role-arn-map`: full role ARNs, one per line, `#` comments.
+pub(crate) fn read_role_map(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(
+            crate::exit::IO,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let arn: Arn = line
+            .parse()
+            .map_err(|e| fail(INVALID, format!("{}:{}: {e}", path.display(), i + 1)))?;
+        if arn.kind() != PrincipalKind::Role {
+            return Err(fail(
+                INVALID,
+                format!("{}:{}: {line} is not a role ARN", path.display(), i + 1),
+            ));
+        }
+        out.insert(role_key(&arn), line.to_owned());
+    }
+    Ok(out)
+}

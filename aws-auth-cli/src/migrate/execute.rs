@@ -1,0 +1,289 @@
+//! Carrying a plan out: the calls of one principal in order (its entry before
+//! its policies), principals side by side, a bounded number of calls in
+//! flight. A create that meets an existing entry (a re-run after an
+//! interruption, or someone else) looks at it: identical is success,
+//! different is a conflict, left alone unless `--update-existing`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_auth_core::migrate::{Action, EntryType, ExistingEntry, Plan, policy_name};
+use aws_sdk_eks::error::ProvideErrorMetadata;
+use aws_sdk_eks::types::{AccessScope as SdkScope, AccessScopeType};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::aws::Aws;
+use super::pace::paced;
+
+/// How one call went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "detail")]
+pub(crate) enum Status {
+    Done,
+    /// Already as planned (found on a create that met an existing entry).
+    AlreadyPresent,
+    /// The entry exists and differs; left alone.
+    Conflict(String),
+    Failed(String),
+    /// Not tried: an earlier call for the same principal did not succeed.
+    Skipped(String),
+}
+
+impl Status {
+    pub(crate) fn ok(&self) -> bool {
+        matches!(self, Status::Done | Status::AlreadyPresent)
+    }
+}
+
+/// An action and how it went.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Outcome {
+    #[serde(flatten)]
+    pub(crate) action: Action,
+    #[serde(flatten)]
+    pub(crate) status: Status,
+}
+
+fn sdk_error<E, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match e {
+        aws_sdk_eks::error::SdkError::ServiceError(s) => format!(
+            "{}: {}",
+            s.err().code().unwrap_or("Unknown"),
+            s.err().message().unwrap_or("")
+        ),
+        other => crate::connect::chain(other),
+    }
+}
+
+fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> Option<String> {
+    match e {
+        aws_sdk_eks::error::SdkError::ServiceError(s) => s.err().code().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Called after each action with what became of it (progress bar, log line).
+pub(crate) type Tick = Arc<dyn Fn(&Action, &Status) + Send + Sync>;
+
+/// Runs `plan`'s actions; `tick` is called after each.
+pub(crate) async fn execute(
+    aws: &Aws,
+    plan: &Plan,
+    concurrency: usize,
+    update_existing: bool,
+    tick: Tick,
+) -> Vec<Outcome> {
+    // Group by principal, keeping the plan's order.
+    let mut groups: Vec<Vec<(usize, Action)>> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, a) in plan.actions.iter().enumerate() {
+        let g = *seen.entry(a.principal_arn()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push((i, a.clone()));
+    }
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for group in groups {
+        let (aws, limit, tick) = (aws.clone(), Arc::clone(&limit), Arc::clone(&tick));
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            let mut stop: Option<String> = None;
+            for (i, action) in group {
+                let status = match &stop {
+                    Some(why) => Status::Skipped(why.clone()),
+                    None => {
+                        let _permit = limit.acquire().await;
+                        run(&aws, &action, update_existing).await
+                    }
+                };
+                if !status.ok() && stop.is_none() {
+                    stop = Some(format!(
+                        "an earlier call for {} did not succeed",
+                        action.principal_arn()
+                    ));
+                }
+                tick(&action, &status);
+                out.push((i, Outcome { action, status }));
+            }
+            out
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(outcomes) = done {
+            all.extend(outcomes);
+        }
+    }
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, o)| o).collect()
+}
+
+async fn run(aws: &Aws, action: &Action, update_existing: bool) -> Status {
+    let eks = &aws.eks;
+    let cluster = &aws.cluster;
+    match action {
+        Action::CreateAccessEntry {
+            principal_arn,
+            kind,
+            username,
+            kubernetes_groups,
+            ..
+        } => {
+            let create = || {
+                let req = eks
+                    .create_access_entry()
+                    .cluster_name(cluster)
+                    .principal_arn(principal_arn)
+                    .r#type(kind.as_str())
+                    .set_username(username.clone());
+                if *kind == EntryType::Standard {
+                    req.set_kubernetes_groups(Some(kubernetes_groups.clone()))
+                        .send()
+                } else {
+                    req.send()
+                }
+            };
+            match paced(&aws.pace, create).await {
+                Ok(_) => Status::Done,
+                Err(e) if code(&e).as_deref() == Some("ResourceInUseException") => {
+                    // Ours from an interrupted run, or someone else's: look.
+                    match aws.entry(principal_arn).await {
+                        Ok(Some(existing)) => {
+                            let differences = differs(&existing, kind, username, kubernetes_groups);
+                            if differences.is_empty() {
+                                Status::AlreadyPresent
+                            } else if update_existing
+                                && *kind == EntryType::Standard
+                                && existing.kind == EntryType::Standard
+                            {
+                                update(aws, principal_arn, username, kubernetes_groups).await
+                            } else {
+                                Status::Conflict(format!(
+                                    "an access entry exists and differs: {}",
+                                    differences.join("; ")
+                                ))
+                            }
+                        }
+                        Ok(None) => Status::Failed(
+                            "EKS said the entry exists, then that it does not".to_owned(),
+                        ),
+                        Err(e) => Status::Failed(e.to_string()),
+                    }
+                }
+                Err(e) => Status::Failed(sdk_error(&e)),
+            }
+        }
+        Action::UpdateAccessEntry {
+            principal_arn,
+            username,
+            kubernetes_groups,
+        } => update(aws, principal_arn, username, kubernetes_groups).await,
+        Action::AssociateAccessPolicy {
+            principal_arn,
+            policy_arn,
+            access_scope,
+            ..
+        } => {
+            let scope = SdkScope::builder()
+                .r#type(AccessScopeType::from(access_scope.kind.as_str()))
+                .set_namespaces(
+                    (!access_scope.namespaces.is_empty()).then(|| access_scope.namespaces.clone()),
+                )
+                .build();
+            match paced(&aws.pace, || {
+                eks.associate_access_policy()
+                    .cluster_name(cluster)
+                    .principal_arn(principal_arn)
+                    .policy_arn(policy_arn)
+                    .access_scope(scope.clone())
+                    .send()
+            })
+            .await
+            {
+                Ok(_) => Status::Done,
+                Err(e) => Status::Failed(sdk_error(&e)),
+            }
+        }
+        Action::DisassociateAccessPolicy {
+            principal_arn,
+            policy_arn,
+        } => match paced(&aws.pace, || {
+            eks.disassociate_access_policy()
+                .cluster_name(cluster)
+                .principal_arn(principal_arn)
+                .policy_arn(policy_arn)
+                .send()
+        })
+        .await
+        {
+            Ok(_) => Status::Done,
+            Err(e) if code(&e).as_deref() == Some("ResourceNotFoundException") => {
+                Status::AlreadyPresent
+            }
+            Err(e) => Status::Failed(format!("{}: {}", policy_name(policy_arn), sdk_error(&e))),
+        },
+    }
+}
+
+async fn update(
+    aws: &Aws,
+    principal: &str,
+    username: &Option<String>,
+    groups: &[String],
+) -> Status {
+    match paced(&aws.pace, || {
+        aws.eks
+            .update_access_entry()
+            .cluster_name(&aws.cluster)
+            .principal_arn(principal)
+            .set_username(username.clone())
+            .set_kubernetes_groups(Some(groups.to_vec()))
+            .send()
+    })
+    .await
+    {
+        Ok(_) => Status::Done,
+        Err(e) => Status::Failed(sdk_error(&e)),
+    }
+}
+
+/// How an existing entry differs from the one a create asked for.
+fn differs(
+    existing: &ExistingEntry,
+    kind: &EntryType,
+    username: &Option<String>,
+    groups: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if existing.kind != *kind {
+        out.push(format!("it is {}, the map makes it {kind}", existing.kind));
+        return out;
+    }
+    if *kind != EntryType::Standard {
+        return out;
+    }
+    if username.is_some() && existing.username != *username {
+        out.push(format!(
+            "its username is {}, the map says {}",
+            existing.username.as_deref().unwrap_or("(none)"),
+            username.as_deref().unwrap_or("(none)")
+        ));
+    }
+    let have: BTreeSet<&String> = existing.kubernetes_groups.iter().collect();
+    let want: BTreeSet<&String> = groups.iter().collect();
+    if have != want {
+        out.push(format!(
+            "its groups are [{}], the map says [{}]",
+            existing.kubernetes_groups.join(", "),
+            groups.join(", ")
+        ));
+    }
+    out
+}

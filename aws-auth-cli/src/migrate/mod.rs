@@ -1,0 +1,374 @@
+//! `aws-auth migrate plan|apply|verify|finalize`.
+
+mod aws;
+mod execute;
+mod pace;
+mod report;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_auth_core::Document;
+use aws_auth_core::cluster::{Cluster, Snapshot};
+use aws_auth_core::migrate::{
+    self, AuthenticationMode, ClusterState, Plan, PlanOptions, Resolutions,
+};
+
+use self::aws::{Aws, ClusterInfo};
+use crate::cli::{ApplyArgs, Cli, FinalizeArgs, MigrateArgs, MigrateCommand, Output};
+use crate::commands::Report;
+use crate::confirm::{self, Answer};
+use crate::exit::{CONFIG, INTERNAL, REFUSED, USAGE, fail};
+use crate::file::Target;
+
+/// Calls in flight while reading (role paths, entries).
+const READ_CONCURRENCY: usize = 8;
+
+pub(crate) fn run(cli: &Cli, cmd: &MigrateCommand) -> anyhow::Result<Report> {
+    // The calls wait on the network, not the CPU: one thread interleaves them.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        match cmd {
+            MigrateCommand::Plan(args) => plan(cli, args).await,
+            MigrateCommand::Apply(args) => apply(cli, args).await,
+            MigrateCommand::Verify(args) => verify(cli, args).await,
+            MigrateCommand::Finalize(args) => finalize(cli, args).await,
+        }
+    })
+}
+
+fn cluster_name(args: &MigrateArgs) -> anyhow::Result<&str> {
+    args.cluster
+        .as_deref()
+        .ok_or_else(|| fail(USAGE, "give --cluster NAME (the EKS cluster)"))
+}
+
+/// The live map, read through the kubeconfig context, which must point at
+/// the cluster EKS describes (else we would migrate another cluster's map).
+struct Live {
+    cluster: Cluster,
+    snapshot: Snapshot,
+    context: String,
+}
+
+async fn read_map(
+    cli: &Cli,
+    info: Option<&ClusterInfo>,
+    name: &str,
+) -> anyhow::Result<(Document, Option<Live>)> {
+    if let Some(path) = &cli.global.file {
+        return Ok((Target::new(path).document()?, None));
+    }
+    let conn = crate::connect::connect(&cli.global.cluster).await?;
+    if let Some(endpoint) = info.and_then(|i| i.endpoint.as_deref()) {
+        let norm = |u: &str| u.trim_end_matches('/').to_ascii_lowercase();
+        if norm(endpoint) != norm(&conn.server) {
+            return Err(fail(
+                CONFIG,
+                format!(
+                    "the kubeconfig context {:?} points at {}, but the API of cluster {name} is at {endpoint}: choose its context with --context, or give the map with --file",
+                    conn.context, conn.server
+                ),
+            ));
+        }
+    }
+    let cluster = Cluster::new(
+        conn.client.clone(),
+        &cli.global.cluster.namespace,
+        &cli.global.cluster.name,
+    );
+    let snapshot = cluster.require().await.map_err(|e| {
+        fail(
+            crate::exit::NOT_FOUND,
+            format!("reading the aws-auth ConfigMap: {e}"),
+        )
+    })?;
+    let doc = snapshot.document.clone();
+    Ok((
+        doc,
+        Some(Live {
+            cluster,
+            snapshot,
+            context: conn.context,
+        }),
+    ))
+}
+
+/// Everything a plan needs, read from AWS and the cluster.
+struct Planned {
+    aws: Aws,
+    info: ClusterInfo,
+    plan: Plan,
+    live: Option<Live>,
+}
+
+async fn make_plan(
+    cli: &Cli,
+    args: &MigrateArgs,
+    aws: Aws,
+    info: ClusterInfo,
+) -> anyhow::Result<Planned> {
+    let (doc, live) = read_map(cli, Some(&info), &aws.cluster).await?;
+    let role_map = match &args.role_arn_map {
+        Some(path) => aws::read_role_map(path)?,
+        None => BTreeMap::new(),
+    };
+    let roles = migrate::roles_to_resolve(&doc);
+    let resolutions = if roles.is_empty() {
+        Resolutions::default()
+    } else {
+        let account = aws.caller_account().await?;
+        aws.resolve_roles(roles, &account, &role_map, READ_CONCURRENCY)
+            .await
+    };
+    let options = PlanOptions {
+        update_existing: args.update_existing,
+    };
+    // The principals the map stands for, then the cluster's entries for them.
+    let mut probe = ClusterState::empty(&aws.cluster, Some(info.mode));
+    probe.account = info.account.clone();
+    let principals: Vec<String> = migrate::plan(&doc, &probe, &resolutions, &options)
+        .actions
+        .iter()
+        .map(|a| a.principal_arn().to_owned())
+        .collect();
+    let state = aws.state(&info, &principals, READ_CONCURRENCY).await?;
+    let plan = migrate::plan(&doc, &state, &resolutions, &options);
+    Ok(Planned {
+        aws,
+        info,
+        plan,
+        live,
+    })
+}
+
+async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
+    let Some(name) = &args.cluster else {
+        let Some(path) = &cli.global.file else {
+            return Err(fail(
+                USAGE,
+                "give --cluster NAME, or --file PATH to plan offline against an empty cluster",
+            ));
+        };
+        // Offline: no AWS call at all; role ARNs as written, unverified.
+        let doc = Target::new(path).document()?;
+        let cluster = ClusterState::empty(&Target::new(path).name(), None);
+        let options = PlanOptions {
+            update_existing: args.update_existing,
+        };
+        let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
+        return report::plan(&plan, cli.global.output);
+    };
+    let aws = Aws::connect(args, name).await;
+    let info = aws.describe_cluster().await?;
+    let planned = make_plan(cli, args, aws, info).await?;
+    report::plan(&planned.plan, cli.global.output)
+}
+
+fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
+    let show = format == Output::Table && std::io::stderr().is_terminal();
+    show.then(|| {
+        let bar = indicatif::ProgressBar::new(len as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}
+
+async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
+    let name = cluster_name(&args.common)?;
+    let aws = Aws::connect(&args.common, name).await;
+    let mut info = aws.describe_cluster().await?;
+    let mut notes = Vec::new();
+    if info.mode == AuthenticationMode::ConfigMap {
+        if !args.enable_api_mode || cli.global.dry_run.is_some() {
+            let planned = make_plan(cli, &args.common, aws.clone(), info.clone()).await?;
+            if cli.global.dry_run.is_some() {
+                return report::plan(&planned.plan, cli.global.output);
+            }
+            return Err(fail(
+                REFUSED,
+                format!(
+                    "cluster {name} is in authentication mode CONFIG_MAP, where access entries do not exist; switching it to API_AND_CONFIG_MAP is one way (it cannot go back to CONFIG_MAP): run again with --enable-api-mode to do it ({} calls planned)",
+                    planned.plan.actions.len()
+                ),
+            ));
+        }
+        let poll = Duration::from_secs_f64(args.common.poll_interval.max(0.0));
+        aws.switch_mode(AuthenticationMode::ApiAndConfigMap, poll, |m| {
+            tracing::info!("{m}");
+        })
+        .await?;
+        notes.push(format!(
+            "switched cluster {name} to authentication mode API_AND_CONFIG_MAP"
+        ));
+        info = aws.describe_cluster().await?;
+    }
+    let planned = make_plan(cli, &args.common, aws, info).await?;
+    if cli.global.dry_run.is_some() {
+        return report::plan(&planned.plan, cli.global.output);
+    }
+    let bar = progress_bar(planned.plan.actions.len(), cli.global.output);
+    let tick: execute::Tick = match &bar {
+        Some(bar) => {
+            let bar = bar.clone();
+            Arc::new(move |a, _| {
+                bar.set_message(a.principal_arn().to_owned());
+                bar.inc(1);
+            })
+        }
+        None => Arc::new(|a, s| tracing::info!(action = %a, status = ?s, "done")),
+    };
+    let outcomes = execute::execute(
+        &planned.aws,
+        &planned.plan,
+        args.concurrency as usize,
+        args.common.update_existing,
+        tick,
+    )
+    .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report::apply(
+        &planned.plan,
+        &planned.info,
+        &outcomes,
+        &notes,
+        cli.global.output,
+    )
+}
+
+async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
+    let name = cluster_name(args)?;
+    let aws = Aws::connect(args, name).await;
+    let info = aws.describe_cluster().await?;
+    // Drift is measured against the map as it is: never plan updates here.
+    let plain = MigrateArgs {
+        update_existing: false,
+        ..clone_args(args)
+    };
+    let planned = make_plan(cli, &plain, aws, info).await?;
+    report::verify(&planned.plan, cli.global.output)
+}
+
+async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
+    let name = cluster_name(&args.common)?;
+    let aws = Aws::connect(&args.common, name).await;
+    let info = aws.describe_cluster().await?;
+    match info.mode {
+        AuthenticationMode::Api => {
+            return Ok(Report {
+                stdout: format!("cluster {name} already uses authentication mode API\n"),
+                stderr: String::new(),
+                code: crate::exit::OK,
+            });
+        }
+        AuthenticationMode::ConfigMap => {
+            return Err(fail(
+                REFUSED,
+                format!(
+                    "cluster {name} is in authentication mode CONFIG_MAP: EKS cannot switch it to API directly; run `aws-auth migrate apply --cluster {name} --enable-api-mode` first"
+                ),
+            ));
+        }
+        AuthenticationMode::ApiAndConfigMap => {}
+    }
+    if args.delete_configmap && cli.global.file.is_some() {
+        return Err(fail(
+            USAGE,
+            "--delete-configmap deletes the live ConfigMap: drop --file",
+        ));
+    }
+    let plain = MigrateArgs {
+        update_existing: false,
+        ..clone_args(&args.common)
+    };
+    let planned = make_plan(cli, &plain, aws, info).await?;
+    let mut stderr = String::new();
+    if !planned.plan.is_final() {
+        let why = report::not_final(&planned.plan);
+        if !cli.global.force {
+            return Err(fail(
+                REFUSED,
+                format!(
+                    "refused to switch cluster {name} to API: {why}; those principals would lose access (fix them, or use --force to switch anyway)"
+                ),
+            ));
+        }
+        stderr.push_str(&format!(
+            "WARNING: switching cluster {name} to API although {why}: those principals LOSE ACCESS now\n"
+        ));
+    }
+    let question = format!(
+        "Switch cluster {name} to authentication mode API? aws-auth will no longer be read, and EKS cannot switch back"
+    );
+    match confirm::ask(&question, cli.global.yes) {
+        Answer::Yes => {}
+        Answer::No => return Err(fail(REFUSED, "not confirmed; nothing was changed")),
+        Answer::NoTerminal => {
+            return Err(fail(
+                REFUSED,
+                "the switch to API is one way: give --yes to confirm without a terminal; nothing was changed",
+            ));
+        }
+    }
+    if cli.global.dry_run.is_some() {
+        return Ok(Report {
+            stdout: format!(
+                "dry run: cluster {name} would be switched to API; nothing was changed\n"
+            ),
+            stderr,
+            code: crate::exit::OK,
+        });
+    }
+    let poll = Duration::from_secs_f64(args.common.poll_interval.max(0.0));
+    planned
+        .aws
+        .switch_mode(AuthenticationMode::Api, poll, |m| tracing::info!("{m}"))
+        .await?;
+    let mut stdout = format!(
+        "cluster {name} now uses authentication mode API: access entries only, aws-auth is no longer read\n"
+    );
+    if args.delete_configmap {
+        let live = planned
+            .live
+            .ok_or_else(|| fail(INTERNAL, "the live map was not read"))?;
+        let dir = crate::backup::default_dir(&live.context)?;
+        let path = crate::backup::save(&live.snapshot.config_map, &dir, None)?;
+        live.cluster.delete(&live.snapshot).await.map_err(|e| {
+            fail(
+                crate::exit::CONFLICT,
+                format!("deleting the aws-auth ConfigMap: {e}"),
+            )
+        })?;
+        stdout.push_str(&format!(
+            "deleted {} (backup: {})\n",
+            live.cluster.object_name(),
+            path.display()
+        ));
+    }
+    Ok(Report {
+        stdout,
+        stderr,
+        code: crate::exit::OK,
+    })
+}
+
+fn clone_args(a: &MigrateArgs) -> MigrateArgs {
+    MigrateArgs {
+        cluster: a.cluster.clone(),
+        region: a.region.clone(),
+        profile: a.profile.clone(),
+        role_arn_map: a.role_arn_map.clone(),
+        update_existing: a.update_existing,
+        poll_interval: a.poll_interval,
+    }
+}

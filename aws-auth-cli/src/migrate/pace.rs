@@ -1,0 +1,179 @@
+//! Pacing EKS calls to the rate the API accepts.
+//!
+//! EKS publishes no rate limits and throttles (429) when a migration of
+//! thousands of entries goes too fast. Measured on the benchmark (10 calls a
+//! second, 50 ms latency): the SDK's adaptive retry mode took 3.5 times the
+//! throttle's floor, its standard mode 1.5 times while sending three refused
+//! calls per accepted one, because each call backs off on its own and the
+//! retries bypass any pacing. So throttling is handled here: every EKS
+//! attempt, retries included, waits for its turn on one shared pace. A
+//! throttled attempt cuts the rate by 15%, once per round (attempts sent
+//! before the last cut do not cut again: they were sent at the old rate); an
+//! accepted one raises it by 1%. The calls run just under the limit. A retry
+//! classifier stops the SDK from retrying throttled calls itself; other
+//! transient errors (5xx, timeouts) keep the SDK's retries.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_eks::config::interceptors::InterceptorContext;
+use aws_sdk_eks::config::retry::{ClassifyRetry, RetryAction};
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
+
+/// Calls per second before anything is known: more than EKS accepts.
+const INITIAL_RATE: f64 = 50.0;
+const MIN_RATE: f64 = 0.5;
+const MAX_RATE: f64 = 1000.0;
+const CUT: f64 = 0.85;
+const GROWTH: f64 = 1.01;
+/// Throttled attempts of one call before it fails.
+const MAX_THROTTLED: u32 = 100;
+
+#[derive(Debug)]
+struct State {
+    rate: f64,
+    next: Instant,
+    last_cut: Option<Instant>,
+}
+
+/// The shared pace of one migration's calls.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    state: Mutex<State>,
+}
+
+impl Pacer {
+    pub(crate) fn new() -> Arc<Pacer> {
+        Arc::new(Pacer {
+            state: Mutex::new(State {
+                rate: INITIAL_RATE,
+                next: Instant::now(),
+                last_cut: None,
+            }),
+        })
+    }
+
+    /// Waits for this call's turn; returns when it was.
+    pub(crate) async fn wait(&self) -> Instant {
+        let at = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let at = s.next.max(Instant::now());
+            s.next = at + Duration::from_secs_f64(1.0 / s.rate);
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+        at
+    }
+
+    /// An attempt sent at `sent` was throttled.
+    fn throttled(&self, sent: Instant) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.last_cut.is_none_or(|cut| sent > cut) {
+            s.rate = (s.rate * CUT).max(MIN_RATE);
+            s.last_cut = Some(Instant::now());
+            tracing::debug!(rate = s.rate, "throttled: slowing down");
+        }
+    }
+
+    fn accepted(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.rate = (s.rate * GROWTH).min(MAX_RATE);
+    }
+}
+
+/// Runs `call` on the pace, again while EKS throttles it.
+pub(crate) async fn paced<T, E, R, F, Fut>(pacer: &Pacer, mut call: F) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+{
+    let mut throttled = 0;
+    loop {
+        let sent = pacer.wait().await;
+        match call().await {
+            Err(e) if is_throttling(&e) && throttled < MAX_THROTTLED => {
+                pacer.throttled(sent);
+                throttled += 1;
+            }
+            Ok(v) => {
+                pacer.accepted();
+                return Ok(v);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_throttling<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::ServiceError(s) => {
+            matches!(
+                s.err().code(),
+                Some("ThrottlingException" | "TooManyRequestsException")
+            )
+        }
+        _ => false,
+    }
+}
+
+fn throttling_response(status: u16, kind: &str) -> bool {
+    status == 429 || kind.starts_with("Throttling") || kind.starts_with("TooManyRequests")
+}
+
+/// Stops the SDK from retrying throttled calls: [`paced`] does, on the pace.
+#[derive(Debug)]
+pub(crate) struct NoThrottleRetries;
+
+impl ClassifyRetry for NoThrottleRetries {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.response() {
+            Some(r)
+                if throttling_response(
+                    r.status().as_u16(),
+                    r.headers().get("x-amzn-errortype").unwrap_or(""),
+                ) =>
+            {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "aws-auth: throttling is retried on the pace"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // After the SDK's own classifiers, to override their verdict.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_once_per_round_and_grows_back() {
+        let p = Pacer::new();
+        let sent = Instant::now();
+        p.throttled(sent);
+        // Sent before the cut: already accounted for.
+        p.throttled(sent);
+        let rate = || p.state.lock().unwrap().rate;
+        assert!((rate() - INITIAL_RATE * CUT).abs() < 1e-9, "{}", rate());
+        for _ in 0..17 {
+            p.accepted();
+        }
+        assert!(
+            rate() > INITIAL_RATE && rate() < INITIAL_RATE * 1.05,
+            "{}",
+            rate()
+        );
+        // Sent after the cut: cuts again.
+        p.throttled(Instant::now());
+        assert!(rate() < INITIAL_RATE);
+    }
+}

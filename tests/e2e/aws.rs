@@ -1,0 +1,1085 @@
+//! A small AWS for the tests: EKS (restJson1), IAM and STS (query protocol,
+//! XML) behind one local HTTP endpoint, for the real SDK clients and the real
+//! AWS CLI. Point `AWS_ENDPOINT_URL_EKS`, `_IAM` and `_STS` at [`Aws::url`].
+//!
+//! EKS keeps clusters with one-way authentication-mode transitions (updates
+//! go InProgress -> Successful after a few polls), access entries validated
+//! as EKS validates them (types, usernames, `system:` groups, principals IAM
+//! knows, the 3,000 limit), policy associations that upsert, and pagination
+//! at 100. Errors carry `X-Amzn-ErrorType` and `{"message": ...}` with the
+//! status codes and messages of SEMANTICS.md. Tests inject latency, a request
+//! rate limit (429 ThrottlingException), 500s, and a hang after N requests
+//! (to kill a client mid-run), and count every call.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+
+pub(crate) const ACCOUNT: &str = "111122223333";
+pub(crate) const ADMIN_POLICY: &str =
+    "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+const POLICIES: [&str; 5] = [
+    "AmazonEKSClusterAdminPolicy",
+    "AmazonEKSAdminPolicy",
+    "AmazonEKSEditPolicy",
+    "AmazonEKSViewPolicy",
+    "AmazonEKSAdminViewPolicy",
+];
+const ENTRY_LIMIT: usize = 3000;
+
+/// An access entry as EKS stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    pub(crate) kind: String,
+    pub(crate) username: String,
+    pub(crate) groups: Vec<String>,
+    /// Policy ARN -> access scope JSON.
+    pub(crate) policies: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+struct Update {
+    target: String,
+    polls_left: usize,
+    status: &'static str,
+}
+
+/// One EKS cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct Cluster {
+    pub(crate) mode: String,
+    pub(crate) endpoint: String,
+    pub(crate) entries: BTreeMap<String, Entry>,
+    updates: BTreeMap<String, Update>,
+    /// Entries EKS creates itself when the mode leaves CONFIG_MAP (the
+    /// creator, managed node groups, Fargate profiles).
+    pub(crate) on_leaving_config_map: Vec<(String, Entry)>,
+}
+
+/// A call as the server saw it: the operation and the principal it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Call {
+    pub(crate) op: String,
+    pub(crate) target: String,
+    pub(crate) status: u16,
+}
+
+#[derive(Default)]
+struct Throttle {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = self
+            .last
+            .map_or(0.0, |l| now.duration_since(l).as_secs_f64());
+        self.last = Some(now);
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct State {
+    caller: String,
+    /// IAM roles of the caller's account: lower-cased name -> (path, name).
+    roles: BTreeMap<String, (String, String)>,
+    users: Vec<String>,
+    clusters: BTreeMap<String, Cluster>,
+    calls: Vec<Call>,
+    latency: Duration,
+    throttle: Option<Throttle>,
+    /// Operation -> statuses to answer instead, in order.
+    faults: BTreeMap<String, Vec<(u16, &'static str)>>,
+    /// After this many EKS calls, every further call hangs.
+    hang_after: Option<usize>,
+    eks_calls: usize,
+    polls_per_update: usize,
+    fail_next_update: bool,
+    next_id: u64,
+    /// Run once right after the next call of an operation is answered:
+    /// another writer acting between two of the client's calls.
+    after: Vec<(String, Hook)>,
+}
+
+type Hook = Box<dyn FnOnce(&mut BTreeMap<String, Cluster>) + Send>;
+
+/// The running endpoint; stops when dropped.
+pub(crate) struct Aws {
+    pub(crate) addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Aws {
+    /// An AWS whose caller is `caller` (an STS ARN of account [`ACCOUNT`]).
+    pub(crate) fn start(caller: &str) -> Aws {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State {
+            caller: caller.to_owned(),
+            roles: BTreeMap::new(),
+            users: Vec::new(),
+            clusters: BTreeMap::new(),
+            calls: Vec::new(),
+            latency: Duration::ZERO,
+            throttle: None,
+            faults: BTreeMap::new(),
+            hang_after: None,
+            eks_calls: 0,
+            polls_per_update: 2,
+            fail_next_update: false,
+            next_id: 1,
+            after: Vec::new(),
+        }));
+        let st = Arc::clone(&state);
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let st = Arc::clone(&st);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let st = Arc::clone(&st);
+                        async move { Ok::<_, Infallible>(handle(st, req).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Aws {
+            addr,
+            state,
+            runtime: Some(runtime),
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An IAM role of the caller's account, with its path (`/` for none).
+    pub(crate) fn role(&self, path: &str, name: &str) -> String {
+        let mut st = self.state.lock().unwrap();
+        st.roles
+            .insert(name.to_lowercase(), (path.to_owned(), name.to_owned()));
+        format!("arn:aws:iam::{ACCOUNT}:role{path}{name}")
+    }
+
+    /// An IAM user of the caller's account.
+    pub(crate) fn user(&self, name: &str) -> String {
+        let arn = format!("arn:aws:iam::{ACCOUNT}:user/{name}");
+        self.state.lock().unwrap().users.push(arn.clone());
+        arn
+    }
+
+    /// A cluster whose Kubernetes API is at `endpoint`.
+    pub(crate) fn cluster(&self, name: &str, mode: &str, endpoint: &str) {
+        self.state.lock().unwrap().clusters.insert(
+            name.to_owned(),
+            Cluster {
+                mode: mode.to_owned(),
+                endpoint: endpoint.to_owned(),
+                entries: BTreeMap::new(),
+                updates: BTreeMap::new(),
+                on_leaving_config_map: Vec::new(),
+            },
+        );
+    }
+
+    /// Changes a cluster directly.
+    pub(crate) fn with_cluster<T>(&self, name: &str, f: impl FnOnce(&mut Cluster) -> T) -> T {
+        f(self
+            .state
+            .lock()
+            .unwrap()
+            .clusters
+            .get_mut(name)
+            .expect("cluster exists"))
+    }
+
+    /// A copy of a cluster.
+    pub(crate) fn snapshot(&self, name: &str) -> Cluster {
+        self.state.lock().unwrap().clusters[name].clone()
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub(crate) fn clear_calls(&self) {
+        self.state.lock().unwrap().calls.clear();
+    }
+
+    /// Every answer waits this long.
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
+    /// At most `per_second` EKS calls a second (after a burst of `burst`);
+    /// the rest get 429 ThrottlingException.
+    pub(crate) fn set_throttle(&self, per_second: f64, burst: f64) {
+        self.state.lock().unwrap().throttle = Some(Throttle {
+            per_second,
+            burst,
+            tokens: burst,
+            last: None,
+        });
+    }
+
+    /// The next calls of `op` are answered with these statuses instead.
+    pub(crate) fn fail(&self, op: &str, answers: &[(u16, &'static str)]) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .entry(op.to_owned())
+            .or_default()
+            .extend_from_slice(answers);
+    }
+
+    /// After `n` more EKS calls every call hangs; `None` lifts it.
+    pub(crate) fn hang_after(&self, n: Option<usize>) {
+        let mut st = self.state.lock().unwrap();
+        st.hang_after = n.map(|n| st.eks_calls + n);
+    }
+
+    pub(crate) fn eks_calls(&self) -> usize {
+        self.state.lock().unwrap().eks_calls
+    }
+
+    /// DescribeUpdate polls before an update completes.
+    pub(crate) fn set_polls_per_update(&self, n: usize) {
+        self.state.lock().unwrap().polls_per_update = n;
+    }
+
+    /// Runs `f` on the clusters right after the next `op` call is answered.
+    pub(crate) fn after_next(
+        &self,
+        op: &str,
+        f: impl FnOnce(&mut BTreeMap<String, Cluster>) + Send + 'static,
+    ) {
+        self.state
+            .lock()
+            .unwrap()
+            .after
+            .push((op.to_owned(), Box::new(f)));
+    }
+
+    /// The next cluster update ends Failed.
+    pub(crate) fn fail_next_update(&self) {
+        self.state.lock().unwrap().fail_next_update = true;
+    }
+}
+
+impl Drop for Aws {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+/// A refusal on its way out of a check (boxed: a response is large).
+type Refusal = Box<Answer>;
+
+fn json_answer(code: u16, body: &Value) -> Answer {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn eks_error(code: u16, kind: &str, message: &str) -> Answer {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", kind)
+        .body(Full::new(Bytes::from(
+            json!({ "message": message }).to_string(),
+        )))
+        .unwrap()
+}
+
+fn xml(code: u16, body: String) -> Answer {
+    Response::builder()
+        .status(code)
+        .header("content-type", "text/xml")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn query_error(code: u16, ns: &str, kind: &str, message: &str) -> Answer {
+    xml(
+        code,
+        format!(
+            "<ErrorResponse xmlns=\"{ns}\"><Error><Type>Sender</Type><Code>{kind}</Code><Message>{message}</Message></Error><RequestId>req-err</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+/// Percent-decoding of a path segment or query value.
+fn decode(s: &str) -> String {
+    decode_with(s, false)
+}
+
+/// Percent-decoding of a form value (`+` is a space there).
+fn decode_form(s: &str) -> String {
+    decode_with(s, true)
+}
+
+fn decode_with(s: &str, plus_is_space: bool) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn form(body: &str) -> BTreeMap<String, String> {
+    body.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode_form(k), decode_form(v)))
+        .collect()
+}
+
+async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> Answer {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let signed = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let latency = st.lock().unwrap().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if path == "/" && method == "POST" {
+        let f = form(&body);
+        return query_call(&st, signed, &f);
+    }
+    if !signed {
+        return eks_error(
+            403,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        );
+    }
+    let segments: Vec<String> = path.trim_matches('/').split('/').map(decode).collect();
+    let (op, target) = operation(&method, &segments);
+    let hang = {
+        let mut s = st.lock().unwrap();
+        s.eks_calls += 1;
+        s.hang_after.is_some_and(|n| s.eks_calls > n)
+    };
+    if hang {
+        // Never answer: the test kills the client meanwhile.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    {
+        let mut s = st.lock().unwrap();
+        let throttled = s.throttle.as_mut().is_some_and(|t| !t.take());
+        let fault = s
+            .faults
+            .get_mut(&op)
+            .and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
+        let answer = if throttled {
+            eks_error(429, "ThrottlingException", "Rate exceeded")
+        } else if let Some((code, kind)) = fault {
+            eks_error(code, kind, &format!("injected {kind}"))
+        } else {
+            eks(&mut s, &method, &segments, &query, &body)
+        };
+        let status = answer.status().as_u16();
+        if let Some(i) = s.after.iter().position(|(o, _)| *o == op) {
+            let (_, hook) = s.after.remove(i);
+            hook(&mut s.clusters);
+        }
+        s.calls.push(Call { op, target, status });
+        answer
+    }
+}
+
+/// The EKS operation name of a request, and the principal it concerns.
+fn operation(method: &str, seg: &[String]) -> (String, String) {
+    let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let (op, target) = match (method, s.as_slice()) {
+        ("GET", ["clusters", _]) => ("DescribeCluster", ""),
+        ("POST", ["clusters", _, "update-config"]) => ("UpdateClusterConfig", ""),
+        ("GET", ["clusters", _, "updates", _]) => ("DescribeUpdate", ""),
+        ("GET", ["clusters", _, "access-entries"]) => ("ListAccessEntries", ""),
+        ("POST", ["clusters", _, "access-entries"]) => ("CreateAccessEntry", ""),
+        ("GET", ["clusters", _, "access-entries", p]) => ("DescribeAccessEntry", *p),
+        ("POST", ["clusters", _, "access-entries", p]) => ("UpdateAccessEntry", *p),
+        ("DELETE", ["clusters", _, "access-entries", p]) => ("DeleteAccessEntry", *p),
+        ("GET", ["clusters", _, "access-entries", p, "access-policies"]) => {
+            ("ListAssociatedAccessPolicies", *p)
+        }
+        ("POST", ["clusters", _, "access-entries", p, "access-policies"]) => {
+            ("AssociateAccessPolicy", *p)
+        }
+        ("DELETE", ["clusters", _, "access-entries", p, "access-policies", _]) => {
+            ("DisassociateAccessPolicy", *p)
+        }
+        _ => ("Unknown", ""),
+    };
+    (op.to_owned(), target.to_owned())
+}
+
+fn now() -> f64 {
+    1_767_225_600.0
+}
+
+fn param(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| decode(v))
+}
+
+/// Pages of at most `max` (1..=100, default 100), the token an index.
+fn page<T: Clone>(items: &[T], query: &str) -> Result<(Vec<T>, Option<String>), Refusal> {
+    let max = match param(query, "maxResults") {
+        None => 100,
+        Some(m) => match m.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(Box::new(eks_error(
+                    400,
+                    "InvalidParameterException",
+                    "maxResults must be between 1 and 100",
+                )));
+            }
+        },
+    };
+    let start = match param(query, "nextToken") {
+        None => 0,
+        Some(t) => match t
+            .strip_prefix("page-")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) if n <= items.len() => n,
+            _ => {
+                return Err(Box::new(eks_error(
+                    400,
+                    "InvalidParameterException",
+                    "The nextToken is invalid.",
+                )));
+            }
+        },
+    };
+    let end = (start + max).min(items.len());
+    let next = (end < items.len()).then(|| format!("page-{end}"));
+    Ok((items[start..end].to_vec(), next))
+}
+
+fn cluster_json(name: &str, c: &Cluster) -> Value {
+    json!({"cluster": {
+        "name": name,
+        "arn": format!("arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/{name}"),
+        "createdAt": now(),
+        "version": "1.33",
+        "endpoint": c.endpoint,
+        "status": "ACTIVE",
+        "platformVersion": "eks.5",
+        "accessConfig": {"authenticationMode": c.mode, "bootstrapClusterCreatorAdminPermissions": true},
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTg=="},
+    }})
+}
+
+fn update_json(id: &str, u: &Update) -> Value {
+    let mut v = json!({"update": {
+        "id": id,
+        "status": u.status,
+        "type": "AccessConfigUpdate",
+        "params": [{"type": "AuthenticationMode", "value": u.target}],
+        "createdAt": now(),
+        "errors": [],
+    }});
+    if u.status == "Failed" {
+        v["update"]["errors"] = json!([{"errorCode": "Unknown", "errorMessage": "the access config update failed", "resourceIds": []}]);
+    }
+    v
+}
+
+fn entry_json(cluster: &str, principal: &str, e: &Entry) -> Value {
+    json!({"accessEntry": {
+        "clusterName": cluster,
+        "principalArn": principal,
+        "kubernetesGroups": e.groups,
+        "accessEntryArn": format!("arn:aws:eks:eu-west-1:{ACCOUNT}:access-entry/{cluster}/{}", principal.rsplit('/').next().unwrap_or("")),
+        "createdAt": now(),
+        "modifiedAt": now(),
+        "tags": {},
+        "username": e.username,
+        "type": e.kind,
+    }})
+}
+
+const TYPES: [&str; 7] = [
+    "STANDARD",
+    "EC2_LINUX",
+    "EC2_WINDOWS",
+    "FARGATE_LINUX",
+    "EC2",
+    "HYBRID_LINUX",
+    "HYPERPOD_LINUX",
+];
+
+/// What EKS checks of a principal ARN: an IAM user or role it can find.
+fn check_principal(s: &State, arn: &str) -> Result<(), Refusal> {
+    let invalid = || {
+        Err(Box::new(eks_error(
+            400,
+            "InvalidParameterException",
+            "The specified principalArn is invalid: invalid principal.",
+        )))
+    };
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+        return invalid();
+    };
+    let Some((account, resource)) = rest.split_once(':') else {
+        return invalid();
+    };
+    if account != ACCOUNT {
+        // Other accounts are not simulated: taken as they come.
+        return Ok(());
+    }
+    if let Some(role) = resource.strip_prefix("role") {
+        if role.starts_with("/aws-service-role/") {
+            return invalid();
+        }
+        let (path, name) = role
+            .rsplit_once('/')
+            .map(|(p, n)| (format!("{p}/"), n))
+            .unwrap_or_default();
+        match s.roles.get(&name.to_lowercase()) {
+            Some((p, n)) if *p == path && n == name => Ok(()),
+            _ => invalid(),
+        }
+    } else if resource.starts_with("user/") {
+        if s.users.iter().any(|u| u == arn) {
+            Ok(())
+        } else {
+            invalid()
+        }
+    } else {
+        invalid()
+    }
+}
+
+fn check_username(user: &str) -> Result<(), Refusal> {
+    for p in ["system:", "eks:", "aws:", "amazon:", "iam:"] {
+        if user.starts_with(p) {
+            return Err(Box::new(eks_error(
+                400,
+                "InvalidParameterException",
+                &format!("username cannot start with {p}"),
+            )));
+        }
+    }
+    let mut from = 0;
+    while let Some(i) = user[from..].find("{{").map(|i| i + from) {
+        let end = user[i..].find("}}").map(|e| e + i).unwrap_or(user.len());
+        let name = &user[i + 2..end.min(user.len())];
+        if !matches!(name, "SessionName" | "SessionNameRaw") {
+            return Err(Box::new(eks_error(
+                400,
+                "InvalidParameterException",
+                &format!(
+                    "username template {{{{{name}}}}} is not supported; use {{{{SessionName}}}} or {{{{SessionNameRaw}}}}"
+                ),
+            )));
+        }
+        if !user[..i].contains(':') {
+            return Err(Box::new(eks_error(
+                400,
+                "InvalidParameterException",
+                "a username template must come after a ':'",
+            )));
+        }
+        from = end;
+    }
+    Ok(())
+}
+
+fn check_groups(groups: &[String]) -> Result<(), Refusal> {
+    match groups.iter().find(|g| g.starts_with("system:")) {
+        Some(g) => Err(Box::new(eks_error(
+            400,
+            "InvalidParameterException",
+            &format!("The kubernetes group name {g} is invalid, it cannot start with system:"),
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> Answer {
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let Some(cluster_name) = seg
+        .get(1)
+        .copied()
+        .filter(|_| seg.first() == Some(&"clusters"))
+    else {
+        return eks_error(404, "ResourceNotFoundException", "Not found");
+    };
+    if !s.clusters.contains_key(cluster_name) {
+        return eks_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("No cluster found for name: {cluster_name}."),
+        );
+    }
+    let needs_entries = seg.get(2) == Some(&"access-entries");
+    if needs_entries && s.clusters[cluster_name].mode == "CONFIG_MAP" {
+        return eks_error(
+            400,
+            "InvalidRequestException",
+            "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
+        );
+    }
+    match (method, &seg[2..]) {
+        ("GET", []) => json_answer(200, &cluster_json(cluster_name, &s.clusters[cluster_name])),
+        ("POST", ["update-config"]) => {
+            let Some(target) = body["accessConfig"]["authenticationMode"].as_str() else {
+                return eks_error(
+                    400,
+                    "InvalidParameterException",
+                    "only accessConfig updates are simulated",
+                );
+            };
+            let c = &s.clusters[cluster_name];
+            if c.updates.values().any(|u| u.status == "InProgress") {
+                return eks_error(
+                    409,
+                    "ResourceInUseException",
+                    "Cluster has an update in progress",
+                );
+            }
+            let allowed = matches!(
+                (c.mode.as_str(), target),
+                ("CONFIG_MAP", "API_AND_CONFIG_MAP") | ("API_AND_CONFIG_MAP", "API")
+            );
+            if !allowed {
+                return eks_error(
+                    400,
+                    "InvalidParameterException",
+                    &format!(
+                        "Unsupported authentication mode update from {} to {target}",
+                        c.mode
+                    ),
+                );
+            }
+            let id = format!("0000-update-{}", s.next_id);
+            s.next_id += 1;
+            let failed = std::mem::take(&mut s.fail_next_update);
+            let u = Update {
+                target: target.to_owned(),
+                polls_left: s.polls_per_update,
+                status: if failed { "FailPending" } else { "InProgress" },
+            };
+            let mut shown = u.clone();
+            shown.status = "InProgress";
+            let answer = update_json(&id, &shown);
+            s.clusters
+                .get_mut(cluster_name)
+                .unwrap()
+                .updates
+                .insert(id, u);
+            json_answer(200, &answer)
+        }
+        ("GET", ["updates", id]) => {
+            let c = s.clusters.get_mut(cluster_name).unwrap();
+            let Some(u) = c.updates.get_mut(*id) else {
+                return eks_error(
+                    404,
+                    "ResourceNotFoundException",
+                    &format!("No update found for ID: {id}"),
+                );
+            };
+            if matches!(u.status, "InProgress" | "FailPending") {
+                if u.polls_left == 0 {
+                    if u.status == "FailPending" {
+                        u.status = "Failed";
+                    } else {
+                        u.status = "Successful";
+                        let target = u.target.clone();
+                        let leaving = c.mode == "CONFIG_MAP";
+                        c.mode = target;
+                        if leaving {
+                            for (arn, e) in c.on_leaving_config_map.clone() {
+                                c.entries.entry(arn).or_insert(e);
+                            }
+                        }
+                    }
+                } else {
+                    u.polls_left -= 1;
+                }
+            }
+            let mut shown = c.updates[*id].clone();
+            if shown.status == "FailPending" {
+                shown.status = "InProgress";
+            }
+            json_answer(200, &update_json(id, &shown))
+        }
+        ("GET", ["access-entries"]) => {
+            let c = &s.clusters[cluster_name];
+            let filter = param(query, "associatedPolicyArn");
+            let arns: Vec<String> = c
+                .entries
+                .iter()
+                .filter(|(_, e)| filter.as_ref().is_none_or(|f| e.policies.contains_key(f)))
+                .map(|(k, _)| k.clone())
+                .collect();
+            match page(&arns, query) {
+                Ok((items, next)) => {
+                    let mut v = json!({"accessEntries": items});
+                    if let Some(n) = next {
+                        v["nextToken"] = n.into();
+                    }
+                    json_answer(200, &v)
+                }
+                Err(e) => *e,
+            }
+        }
+        ("POST", ["access-entries"]) => {
+            let Some(principal) = body["principalArn"].as_str().map(str::to_owned) else {
+                return eks_error(400, "InvalidParameterException", "principalArn is required");
+            };
+            let kind = body["type"].as_str().unwrap_or("STANDARD").to_owned();
+            if !TYPES.contains(&kind.as_str()) {
+                return eks_error(
+                    400,
+                    "InvalidParameterException",
+                    &format!(
+                        "The type {kind} is not valid; valid types: {}",
+                        TYPES.join(", ")
+                    ),
+                );
+            }
+            if let Err(e) = check_principal(s, &principal) {
+                return *e;
+            }
+            let groups = strings(&body["kubernetesGroups"]);
+            let username = body["username"].as_str().map(str::to_owned);
+            if kind != "STANDARD" {
+                if !groups.is_empty() || username.is_some() {
+                    return eks_error(
+                        400,
+                        "InvalidParameterException",
+                        &format!(
+                            "username and kubernetesGroups cannot be specified for an access entry of type {kind}"
+                        ),
+                    );
+                }
+                if !principal.starts_with(&format!("arn:aws:iam::{ACCOUNT}:role/")) {
+                    return eks_error(
+                        400,
+                        "InvalidParameterException",
+                        &format!(
+                            "The principalArn of an access entry of type {kind} must be an IAM role in the cluster's account"
+                        ),
+                    );
+                }
+            }
+            if let Some(u) = &username
+                && let Err(e) = check_username(u)
+            {
+                return *e;
+            }
+            if let Err(e) = check_groups(&groups) {
+                return *e;
+            }
+            let c = s.clusters.get_mut(cluster_name).unwrap();
+            if c.entries.contains_key(&principal) {
+                return eks_error(
+                    409,
+                    "ResourceInUseException",
+                    "The specified access entry resource is already in use on this cluster.",
+                );
+            }
+            if c.entries.len() >= ENTRY_LIMIT {
+                return eks_error(
+                    400,
+                    "ResourceLimitExceededException",
+                    &format!(
+                        "The cluster {cluster_name} has reached its limit of {ENTRY_LIMIT} access entries."
+                    ),
+                );
+            }
+            let username = username.unwrap_or_else(|| default_username(&kind, &principal));
+            let e = Entry {
+                kind,
+                username,
+                groups,
+                policies: BTreeMap::new(),
+            };
+            let answer = entry_json(cluster_name, &principal, &e);
+            c.entries.insert(principal, e);
+            json_answer(200, &answer)
+        }
+        (_, ["access-entries", principal, rest @ ..]) => {
+            let principal = (*principal).to_owned();
+            let c = s.clusters.get_mut(cluster_name).unwrap();
+            let Some(e) = c.entries.get_mut(&principal) else {
+                return eks_error(
+                    404,
+                    "ResourceNotFoundException",
+                    &format!(
+                        "The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'. (principal {principal})"
+                    ),
+                );
+            };
+            match (method, rest) {
+                ("GET", []) => json_answer(200, &entry_json(cluster_name, &principal, e)),
+                ("DELETE", []) => {
+                    c.entries.remove(&principal);
+                    json_answer(200, &json!({}))
+                }
+                ("POST", []) => {
+                    if e.kind != "STANDARD" {
+                        return eks_error(
+                            400,
+                            "InvalidParameterException",
+                            "only STANDARD access entries can be updated",
+                        );
+                    }
+                    let groups = strings(&body["kubernetesGroups"]);
+                    if let Err(err) = check_groups(&groups) {
+                        return *err;
+                    }
+                    if let Some(u) = body["username"].as_str() {
+                        if let Err(err) = check_username(u) {
+                            return *err;
+                        }
+                        e.username = u.to_owned();
+                    }
+                    if body.get("kubernetesGroups").is_some() {
+                        e.groups = groups;
+                    }
+                    json_answer(200, &entry_json(cluster_name, &principal, e))
+                }
+                ("GET", ["access-policies"]) => {
+                    let list: Vec<Value> = e
+                        .policies
+                        .iter()
+                        .map(|(p, scope)| json!({"policyArn": p, "accessScope": scope, "associatedAt": now(), "modifiedAt": now()}))
+                        .collect();
+                    match page(&list, query) {
+                        Ok((items, next)) => {
+                            let mut v = json!({"clusterName": cluster_name, "principalArn": principal, "associatedAccessPolicies": items});
+                            if let Some(n) = next {
+                                v["nextToken"] = n.into();
+                            }
+                            json_answer(200, &v)
+                        }
+                        Err(err) => *err,
+                    }
+                }
+                ("POST", ["access-policies"]) => {
+                    if e.kind != "STANDARD" {
+                        return eks_error(
+                            400,
+                            "InvalidParameterException",
+                            "Access policies can only be associated with access entries of type STANDARD",
+                        );
+                    }
+                    let policy = body["policyArn"].as_str().unwrap_or("").to_owned();
+                    let known = policy
+                        .strip_prefix("arn:aws:eks::aws:cluster-access-policy/")
+                        .is_some_and(|n| POLICIES.contains(&n));
+                    if !known {
+                        return eks_error(
+                            400,
+                            "InvalidParameterException",
+                            &format!("The policyArn {policy} is not a valid access policy"),
+                        );
+                    }
+                    let scope = body["accessScope"].clone();
+                    match scope["type"].as_str() {
+                        Some("cluster") => {}
+                        Some("namespace") if !strings(&scope["namespaces"]).is_empty() => {}
+                        _ => {
+                            return eks_error(
+                                400,
+                                "InvalidParameterException",
+                                "accessScope must be of type cluster, or namespace with namespaces",
+                            );
+                        }
+                    }
+                    let mut scope = scope;
+                    if scope.get("namespaces").is_none() {
+                        scope["namespaces"] = json!([]);
+                    }
+                    e.policies.insert(policy.clone(), scope.clone());
+                    json_answer(
+                        200,
+                        &json!({"clusterName": cluster_name, "principalArn": principal, "associatedAccessPolicy": {
+                            "policyArn": policy, "accessScope": scope, "associatedAt": now(), "modifiedAt": now()
+                        }}),
+                    )
+                }
+                ("DELETE", ["access-policies", policy]) => {
+                    if e.policies.remove(*policy).is_none() {
+                        return eks_error(
+                            404,
+                            "ResourceNotFoundException",
+                            &format!(
+                                "The access policy {policy} is not associated with {principal}"
+                            ),
+                        );
+                    }
+                    json_answer(200, &json!({}))
+                }
+                _ => eks_error(404, "ResourceNotFoundException", "Not found"),
+            }
+        }
+        _ => eks_error(404, "ResourceNotFoundException", "Not found"),
+    }
+}
+
+fn default_username(kind: &str, principal: &str) -> String {
+    match kind {
+        "EC2_LINUX" | "EC2_WINDOWS" => "system:node:{{EC2PrivateDNSName}}".to_owned(),
+        "FARGATE_LINUX" | "HYBRID_LINUX" => "system:node:{{SessionName}}".to_owned(),
+        _ => match principal.split_once(":role/") {
+            Some((head, role)) => format!(
+                "{}:assumed-role/{}/{{{{SessionName}}}}",
+                head.replace(":iam:", ":sts:"),
+                role.rsplit('/').next().unwrap_or(role)
+            ),
+            None => principal.to_owned(),
+        },
+    }
+}
+
+/// IAM and STS: the query protocol.
+fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>) -> Answer {
+    const IAM: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+    const STS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+    let mut s = st.lock().unwrap();
+    let action = f.get("Action").cloned().unwrap_or_default();
+    let answer = if !signed {
+        query_error(
+            403,
+            STS,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        )
+    } else {
+        match action.as_str() {
+            "GetCallerIdentity" => xml(
+                200,
+                format!(
+                    "<GetCallerIdentityResponse xmlns=\"{STS}\"><GetCallerIdentityResult><Arn>{}</Arn><UserId>AROAEXAMPLE:session</UserId><Account>{ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-sts</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                    s.caller
+                ),
+            ),
+            "GetRole" => {
+                let name = f.get("RoleName").cloned().unwrap_or_default();
+                match s.roles.get(&name.to_lowercase()) {
+                    Some((path, real)) => xml(
+                        200,
+                        format!(
+                            "<GetRoleResponse xmlns=\"{IAM}\"><GetRoleResult><Role><Path>{path}</Path><RoleName>{real}</RoleName><RoleId>AROA{}</RoleId><Arn>arn:aws:iam::{ACCOUNT}:role{path}{real}</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument><MaxSessionDuration>3600</MaxSessionDuration></Role></GetRoleResult><ResponseMetadata><RequestId>req-iam</RequestId></ResponseMetadata></GetRoleResponse>",
+                            real.len()
+                        ),
+                    ),
+                    None => query_error(
+                        404,
+                        IAM,
+                        "NoSuchEntity",
+                        &format!("The role with name {name} cannot be found."),
+                    ),
+                }
+            }
+            other => query_error(
+                400,
+                IAM,
+                "InvalidAction",
+                &format!("Could not find operation {other}"),
+            ),
+        }
+    };
+    let status = answer.status().as_u16();
+    s.calls.push(Call {
+        op: action,
+        target: f.get("RoleName").cloned().unwrap_or_default(),
+        status,
+    });
+    answer
+}

@@ -1,0 +1,744 @@
+//! The migrator end to end: the real binary, the real aws-sdk-eks, -iam and
+//! -sts clients against the local AWS, and the real kube client reading the
+//! map from the local API server.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+use crate::aws::{ACCOUNT, ADMIN_POLICY, Aws, Entry};
+use crate::cluster::Env;
+
+const CLUSTER: &str = "prod";
+
+/// A realistic map: nodes, Windows nodes, Fargate, an SSO admin whose role
+/// has a path in IAM, a team role, a user, and what cannot move.
+const ROLES: &str = "\
+- rolearn: arn:aws:iam::111122223333:role/NodeInstanceRole
+  username: system:node:{{EC2PrivateDNSName}}
+  groups:
+    - system:bootstrappers
+    - system:nodes
+- rolearn: arn:aws:iam::111122223333:role/WindowsNodeRole
+  username: system:node:{{EC2PrivateDNSName}}
+  groups:
+    - system:bootstrappers
+    - system:nodes
+    - eks:kube-proxy-windows
+- rolearn: arn:aws:iam::111122223333:role/FargatePodExecutionRole
+  username: system:node:{{SessionName}}
+  groups:
+    - system:bootstrappers
+    - system:nodes
+    - system:node-proxier
+- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef
+  username: admin:{{SessionName}}
+  groups:
+    - system:masters
+    - auditors
+- rolearn: arn:aws:iam::111122223333:role/Developers
+  username: old
+  groups:
+    - readers
+- rolearn: arn:aws:iam::111122223333:role/Developers
+  username: dev:{{SessionName}}
+  groups:
+    - developers
+- rolearn: arn:aws:iam::444455556666:role/Deployer
+  username: deployer
+  groups:
+    - deployers
+- rolearn: arn:aws:iam::111122223333:role/Monitoring
+  username: monitoring
+  groups:
+    - system:monitoring
+";
+
+const USERS: &str = "\
+- userarn: arn:aws:iam::111122223333:user/alice
+  username: alice
+  groups:
+    - system:masters
+- userarn: arn:aws:iam::111122223333:user/bob
+  username: eks:bob
+";
+
+const SSO_FULL: &str = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef";
+
+pub(crate) struct Setup {
+    pub(crate) aws: Aws,
+    pub(crate) env: Env,
+}
+
+impl Setup {
+    pub(crate) fn new(mode: &str) -> Setup {
+        Setup::with_map(mode, ROLES, USERS)
+    }
+
+    pub(crate) fn with_map(mode: &str, roles: &str, users: &str) -> Setup {
+        let env = Env::new();
+        env.server.put(
+            "kube-system",
+            "aws-auth",
+            Some(&[
+                ("mapRoles", roles),
+                ("mapUsers", users),
+                ("mapAccounts", "- \"012345678901\"\n"),
+            ]),
+        );
+        let aws = Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
+        aws.cluster(CLUSTER, mode, &env.server.url());
+        for name in [
+            "NodeInstanceRole",
+            "WindowsNodeRole",
+            "FargatePodExecutionRole",
+            "Developers",
+            "Monitoring",
+        ] {
+            aws.role("/", name);
+        }
+        aws.role(
+            "/aws-reserved/sso.amazonaws.com/eu-west-1/",
+            "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+        );
+        // A same-named role in our own account must never stand in for the
+        // other account's Deployer.
+        aws.role("/", "Deployer");
+        aws.user("alice");
+        aws.user("bob");
+        Setup { aws, env }
+    }
+
+    pub(crate) fn cmd(&self) -> Command {
+        let mut cmd = self.env.cmd();
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL_EKS", self.aws.url())
+            .env("AWS_ENDPOINT_URL_IAM", self.aws.url())
+            .env("AWS_ENDPOINT_URL_STS", self.aws.url());
+        cmd
+    }
+
+    fn migrate(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg("migrate")
+            .args(args)
+            .args(["--cluster", CLUSTER, "--poll-interval", "0.05"]);
+        cmd
+    }
+
+    fn entries(&self) -> BTreeMap<String, Entry> {
+        self.aws.snapshot(CLUSTER).entries
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).unwrap()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stderr.clone()).unwrap()
+}
+
+fn entry(kind: &str, username: &str, groups: &[&str], policies: &[&str]) -> Entry {
+    Entry {
+        kind: kind.into(),
+        username: username.into(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        policies: policies
+            .iter()
+            .map(|p| {
+                (
+                    (*p).to_owned(),
+                    json!({"type": "cluster", "namespaces": []}),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The entries the usual map must produce, exactly (SEMANTICS.md section 3).
+fn expected() -> BTreeMap<String, Entry> {
+    let r = |n: &str| format!("arn:aws:iam::{ACCOUNT}:role/{n}");
+    BTreeMap::from([
+        (
+            r("NodeInstanceRole"),
+            entry("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}", &[], &[]),
+        ),
+        (
+            r("WindowsNodeRole"),
+            entry("EC2_WINDOWS", "system:node:{{EC2PrivateDNSName}}", &[], &[]),
+        ),
+        (
+            r("FargatePodExecutionRole"),
+            entry("FARGATE_LINUX", "system:node:{{SessionName}}", &[], &[]),
+        ),
+        (
+            SSO_FULL.to_owned(),
+            entry(
+                "STANDARD",
+                "admin:{{SessionName}}",
+                &["auditors"],
+                &[ADMIN_POLICY],
+            ),
+        ),
+        (
+            r("Developers"),
+            entry("STANDARD", "dev:{{SessionName}}", &["developers"], &[]),
+        ),
+        (
+            format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            entry("STANDARD", "alice", &[], &[ADMIN_POLICY]),
+        ),
+    ])
+}
+
+#[test]
+fn apply_creates_exactly_what_the_map_grants() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let a = s.migrate(&["apply"]).assert().success();
+    let out = stdout(&a);
+    assert_eq!(s.entries(), expected(), "{out}");
+    // What cannot move is listed with the reason, and nothing was guessed.
+    for needle in [
+        "arn:aws:iam::444455556666:role/Deployer (line 31): the role's IAM path is unknown: the role is in account 444455556666",
+        "system:monitoring start with system:",
+        "\"eks:bob\" starts with eks:",
+        "mapAccounts 012345678901",
+        "8 done, 0 already there",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing:\n{out}");
+    }
+    // Re-running finds everything in place and calls no write.
+    s.aws.clear_calls();
+    let a = s.migrate(&["apply"]).assert().success();
+    assert!(
+        stdout(&a).contains("0 done, 0 already there, 8 unchanged"),
+        "{}",
+        stdout(&a)
+    );
+    let writes: Vec<_> = s
+        .aws
+        .calls()
+        .into_iter()
+        .filter(|c| c.op.starts_with("Create") || c.op.starts_with("Associate"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    s.migrate(&["verify"]).assert().success();
+}
+
+#[test]
+fn plan_json_has_the_documented_shape() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let a = s.migrate(&["plan", "-o", "json"]).assert().success();
+    let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["cluster"], CLUSTER);
+    assert_eq!(v["authenticationMode"], "API_AND_CONFIG_MAP");
+    let admin = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["principalArn"] == SSO_FULL)
+        .unwrap();
+    assert_eq!(
+        v["actions"][admin],
+        json!({"op": "create-access-entry", "principalArn": SSO_FULL, "type": "STANDARD", "username": "admin:{{SessionName}}", "kubernetesGroups": ["auditors"]})
+    );
+    assert_eq!(
+        v["actions"][admin + 1],
+        json!({"op": "associate-access-policy", "principalArn": SSO_FULL, "policyArn": ADMIN_POLICY, "accessScope": {"type": "cluster"}})
+    );
+    assert_eq!(
+        v["blocked"].as_array().unwrap().len(),
+        4,
+        "{}",
+        v["blocked"]
+    );
+    assert!(
+        v["blocked"][0].get("key").is_some()
+            && v["blocked"][0].get("arn").is_some()
+            && v["blocked"][0].get("reason").is_some()
+    );
+    // Nothing was written by a plan.
+    assert!(s.entries().is_empty());
+}
+
+#[test]
+fn offline_plans_call_no_aws_and_mark_paths_unverified() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let file = s.env.home.path().join("aws-auth.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n{}", ROLES.lines().map(|l| format!("    {l}\n")).collect::<String>()),
+    )
+    .unwrap();
+    let a = s
+        .cmd()
+        .args(["migrate", "plan", "-o", "json", "--file"])
+        .arg(&file)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert!(v["authenticationMode"].is_null());
+    let node = &v["actions"][0];
+    assert_eq!(node["type"], "EC2_LINUX");
+    assert_eq!(node["pathVerified"], false);
+    assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    assert!(s.env.server.seen().is_empty());
+}
+
+#[test]
+fn config_map_clusters_are_refused_until_asked_to_switch() {
+    let s = Setup::new("CONFIG_MAP");
+    let a = s.migrate(&["apply"]).assert().code(4);
+    let err = stderr(&a);
+    assert!(
+        err.contains("one way") && err.contains("--enable-api-mode"),
+        "{err}"
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "CONFIG_MAP");
+    // EKS adds entries of its own when leaving CONFIG_MAP (a managed node
+    // group's role here): the plan made after the switch counts them.
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.on_leaving_config_map.push((
+            format!("arn:aws:iam::{ACCOUNT}:role/NodeInstanceRole"),
+            entry("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}", &[], &[]),
+        ));
+    });
+    s.aws.set_polls_per_update(3);
+    let a = s
+        .migrate(&["apply", "--enable-api-mode"])
+        .assert()
+        .success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("switched cluster prod to authentication mode API_AND_CONFIG_MAP"),
+        "{out}"
+    );
+    assert!(out.contains("7 done"), "{out}");
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API_AND_CONFIG_MAP");
+    assert_eq!(s.entries(), expected());
+    let polls = s
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| c.op == "DescribeUpdate")
+        .count();
+    assert!(polls >= 4, "{polls} polls");
+}
+
+#[test]
+fn a_concurrent_or_failed_update_is_reported_clearly() {
+    let s = Setup::new("CONFIG_MAP");
+    s.aws
+        .fail("UpdateClusterConfig", &[(409, "ResourceInUseException")]);
+    let a = s.migrate(&["apply", "--enable-api-mode"]).assert().code(6);
+    assert!(
+        stderr(&a).contains("another update is in progress"),
+        "{}",
+        stderr(&a)
+    );
+    s.aws.fail_next_update();
+    let a = s.migrate(&["apply", "--enable-api-mode"]).assert().code(69);
+    assert!(
+        stderr(&a).contains("the switch of cluster prod to API_AND_CONFIG_MAP failed"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "CONFIG_MAP");
+    assert!(s.entries().is_empty());
+}
+
+#[test]
+fn existing_entries_beyond_the_first_page_are_seen() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    s.aws.with_cluster(CLUSTER, |c| {
+        for i in 0..250 {
+            c.entries.insert(
+                format!("arn:aws:iam::{ACCOUNT}:role/a-{i:03}"),
+                entry("STANDARD", "x", &[], &[]),
+            );
+        }
+        // Sorted after the 250 above: on the third page.
+        c.entries.insert(
+            format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            entry("STANDARD", "alice", &[], &[ADMIN_POLICY]),
+        );
+    });
+    let a = s.migrate(&["apply"]).assert().success();
+    assert!(
+        stdout(&a).contains("6 done, 0 already there, 2 unchanged"),
+        "{}",
+        stdout(&a)
+    );
+    let calls = s.aws.calls();
+    assert_eq!(
+        calls.iter().filter(|c| c.op == "ListAccessEntries").count(),
+        3
+    );
+    assert!(
+        !calls.iter().any(|c| c.status == 409),
+        "no create met an existing entry"
+    );
+    assert_eq!(s.entries().len(), 250 + 6);
+}
+
+#[test]
+fn conflicts_are_reported_and_left_alone_unless_asked() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let dev = format!("arn:aws:iam::{ACCOUNT}:role/Developers");
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries.insert(
+            dev.clone(),
+            entry(
+                "STANDARD",
+                "someone:{{SessionName}}",
+                &["developers", "extra"],
+                &[],
+            ),
+        );
+    });
+    let a = s.migrate(&["apply"]).assert().code(1);
+    let out = stdout(&a);
+    assert!(out.contains("conflict, left alone: arn:aws:iam::111122223333:role/Developers: the username is someone:{{SessionName}}, the map says dev:{{SessionName}}; the groups are [developers, extra], the map says [developers]"), "{out}");
+    assert_eq!(s.entries()[&dev].username, "someone:{{SessionName}}");
+    s.migrate(&["verify"]).assert().code(1);
+    s.migrate(&["apply", "--update-existing"])
+        .assert()
+        .success();
+    assert_eq!(s.entries(), expected());
+    s.migrate(&["verify"]).assert().success();
+}
+
+#[test]
+fn a_create_that_meets_an_entry_looks_before_it_calls_it_a_conflict() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let alice = format!("arn:aws:iam::{ACCOUNT}:user/alice");
+    let dev = format!("arn:aws:iam::{ACCOUNT}:role/Developers");
+    // Right after apply lists the entries, someone creates alice's entry as
+    // the map wants it and the Developers entry differently.
+    let (a2, d2) = (alice.clone(), dev.clone());
+    s.aws.after_next("ListAccessEntries", move |clusters| {
+        let c = clusters.get_mut(CLUSTER).unwrap();
+        c.entries.insert(a2, entry("STANDARD", "alice", &[], &[]));
+        c.entries
+            .insert(d2, entry("STANDARD", "other", &["x"], &[]));
+    });
+    let a = s.migrate(&["apply", "-o", "json"]).assert().code(1);
+    let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+    let result = |p: &str| {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["principalArn"] == p && r["op"] == "create-access-entry")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(result(&alice)["status"], "already-present", "{v:#}");
+    assert_eq!(result(&dev)["status"], "conflict", "{v:#}");
+    assert!(
+        result(&dev)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("its username is other"),
+        "{v:#}"
+    );
+    assert_eq!(v["summary"]["conflicts"], 1);
+    assert_eq!(s.entries()[&dev].username, "other");
+    // alice's policy was still associated once her entry was found in place.
+    assert!(s.entries()[&alice].policies.contains_key(ADMIN_POLICY));
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    s.aws.fail(
+        "CreateAccessEntry",
+        &[
+            (429, "ThrottlingException"),
+            (429, "TooManyRequestsException"),
+            (500, "ServerException"),
+            (503, "ServiceUnavailableException"),
+        ],
+    );
+    s.aws
+        .fail("AssociateAccessPolicy", &[(429, "ThrottlingException")]);
+    s.migrate(&["apply"]).assert().success();
+    assert_eq!(s.entries(), expected());
+}
+
+#[test]
+fn an_interrupted_apply_converges_when_run_again() {
+    let reference = {
+        let s = Setup::new("API_AND_CONFIG_MAP");
+        s.migrate(&["apply"]).assert().success();
+        s.entries()
+    };
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    for k in [1, 2, 3, 5, 8, 11, 14, 17] {
+        let s = Setup::new("API_AND_CONFIG_MAP");
+        s.aws.hang_after(Some(k));
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.env_clear()
+            .env("HOME", s.env.home.path())
+            .env("KUBECONFIG", &s.env.kubeconfig)
+            .env("XDG_STATE_HOME", s.env.home.path().join("state"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", s.env.home.path().join("none"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                s.env.home.path().join("none"),
+            )
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL_EKS", s.aws.url())
+            .env("AWS_ENDPOINT_URL_IAM", s.aws.url())
+            .env("AWS_ENDPOINT_URL_STS", s.aws.url())
+            .args(["migrate", "apply", "--cluster", CLUSTER])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while s.aws.eks_calls() <= k && child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "k={k}: the apply never reached its {k}th call"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Let a call that was answered finish landing, then kill it hard.
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = child.kill();
+        let _ = child.wait();
+        s.aws.hang_after(None);
+        s.aws.clear_calls();
+        s.migrate(&["apply"]).assert().success();
+        assert_eq!(s.entries(), reference, "k={k}");
+        let duplicates: Vec<_> = s
+            .aws
+            .calls()
+            .into_iter()
+            .filter(|c| c.status == 409)
+            .collect();
+        assert!(duplicates.is_empty(), "k={k}: {duplicates:?}");
+    }
+}
+
+#[test]
+fn verify_reports_drift_with_exit_1() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    s.migrate(&["apply"]).assert().success();
+    s.migrate(&["verify"]).assert().success();
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries
+            .remove(&format!("arn:aws:iam::{ACCOUNT}:role/Developers"));
+        c.entries.get_mut(SSO_FULL).unwrap().policies.clear();
+    });
+    let a = s.migrate(&["verify", "-o", "json"]).assert().code(1);
+    let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["inSync"], false);
+    let problems: Vec<String> = v["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["principalArn"].as_str().unwrap(),
+                d["problem"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            format!("{SSO_FULL} AmazonEKSClusterAdminPolicy (cluster scope) is not associated"),
+            format!("arn:aws:iam::{ACCOUNT}:role/Developers no access entry (want STANDARD)"),
+        ]
+    );
+}
+
+#[test]
+fn finalize_switches_only_when_nothing_would_lose_access() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    s.migrate(&["apply"]).assert().success();
+    // The usual map has mappings that cannot move: refused, with the list.
+    let a = s.migrate(&["finalize", "--yes"]).assert().code(4);
+    let err = stderr(&a);
+    assert!(
+        err.contains("4 mapping(s) cannot migrate")
+            && err.contains("arn:aws:iam::444455556666:role/Deployer"),
+        "{err}"
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API_AND_CONFIG_MAP");
+    // Off a terminal the one-way switch needs --yes.
+    let a = s.migrate(&["finalize", "--force"]).assert().code(4);
+    assert!(stderr(&a).contains("give --yes"), "{}", stderr(&a));
+    // --force switches anyway, loudly.
+    let a = s
+        .migrate(&["finalize", "--force", "--yes"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("WARNING: switching cluster prod to API although"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API");
+    assert!(s.env.server.object("kube-system", "aws-auth").is_some());
+}
+
+#[test]
+fn finalize_of_a_clean_map_deletes_the_config_map_after_a_backup() {
+    let roles = "- rolearn: arn:aws:iam::111122223333:role/NodeInstanceRole\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n";
+    let s = Setup::with_map("API_AND_CONFIG_MAP", roles, "");
+    s.env
+        .server
+        .with_store(|st| st.set_data("kube-system", "aws-auth", "mapAccounts", ""));
+    s.migrate(&["finalize", "--yes"]).assert().code(4); // not applied yet
+    s.migrate(&["apply"]).assert().success();
+    let before = s.env.server.object("kube-system", "aws-auth").unwrap();
+    let a = s
+        .migrate(&["finalize", "--yes", "--delete-configmap"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&a).contains("now uses authentication mode API"),
+        "{}",
+        stdout(&a)
+    );
+    assert!(
+        stdout(&a).contains("deleted kube-system/aws-auth (backup: "),
+        "{}",
+        stdout(&a)
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API");
+    assert!(s.env.server.object("kube-system", "aws-auth").is_none());
+    let backups = s.env.backups();
+    assert_eq!(backups.len(), 1);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&backups[0]).unwrap()).unwrap();
+    assert_eq!(saved, before);
+    let delete = s
+        .env
+        .server
+        .seen()
+        .into_iter()
+        .find(|r| r.method == "DELETE")
+        .unwrap();
+    assert!(
+        delete.body.contains("\"resourceVersion\""),
+        "{}",
+        delete.body
+    );
+}
+
+#[test]
+fn roles_iam_does_not_know_are_blocked_and_the_rest_goes_on() {
+    let roles = "\
+- rolearn: arn:aws:iam::111122223333:role/Ghost
+  username: ghost
+- rolearn: arn:aws:iam::111122223333:role/Developers
+  username: dev
+- rolearn: arn:aws:iam::444455556666:role/Deployer
+  username: deployer
+";
+    let s = Setup::with_map("API_AND_CONFIG_MAP", roles, "");
+    s.env
+        .server
+        .with_store(|st| st.set_data("kube-system", "aws-auth", "mapAccounts", ""));
+    let map = s.env.home.path().join("roles.txt");
+    std::fs::write(
+        &map,
+        "# the deployer role of the tools account\narn:aws:iam::444455556666:role/ci/Deployer\n",
+    )
+    .unwrap();
+    let map = map.display().to_string();
+    let a = s
+        .migrate(&["apply", "--role-arn-map", &map])
+        .assert()
+        .success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("IAM has no role named Ghost in account 111122223333"),
+        "{out}"
+    );
+    let entries = s.entries();
+    assert!(entries.contains_key("arn:aws:iam::111122223333:role/Developers"));
+    assert!(entries.contains_key("arn:aws:iam::444455556666:role/ci/Deployer"));
+    assert!(!entries.contains_key("arn:aws:iam::111122223333:role/Deployer"));
+}
+
+#[test]
+fn a_kubeconfig_context_of_another_cluster_is_refused() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.endpoint = "https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com".into()
+    });
+    let a = s.migrate(&["plan"]).assert().code(78);
+    assert!(
+        stderr(&a).contains("but the API of cluster prod is at https://ABCDEF"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn aws_errors_are_one_sentence_with_their_code() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let a = s
+        .cmd()
+        .args(["migrate", "plan", "--cluster", "nope"])
+        .assert()
+        .code(3);
+    assert!(
+        stderr(&a)
+            .contains("cluster nope: ResourceNotFoundException: No cluster found for name: nope."),
+        "{}",
+        stderr(&a)
+    );
+    s.aws
+        .fail("DescribeCluster", &[(403, "AccessDeniedException")]);
+    let a = s.migrate(&["plan"]).assert().code(77);
+    assert_eq!(stderr(&a).lines().count(), 1, "{}", stderr(&a));
+}
+
+#[test]
+fn a_throttled_migration_finishes_without_failures() {
+    let users: String = (0..60)
+        .map(|i| format!("- userarn: arn:aws:iam::111122223333:user/u{i:02}\n  username: u{i:02}\n  groups: [devs]\n"))
+        .collect();
+    let s = Setup::with_map("API_AND_CONFIG_MAP", "", &users);
+    s.env
+        .server
+        .with_store(|st| st.set_data("kube-system", "aws-auth", "mapAccounts", ""));
+    for i in 0..60 {
+        s.aws.user(&format!("u{i:02}"));
+    }
+    s.aws.set_latency(Duration::from_millis(10));
+    s.aws.set_throttle(40.0, 5.0);
+    let a = s.migrate(&["apply"]).assert().success();
+    assert!(
+        stdout(&a).contains("60 done, 0 already there, 0 unchanged, 0 conflicts, 0 failed"),
+        "{}",
+        stdout(&a)
+    );
+    assert_eq!(s.entries().len(), 60);
+    let throttled = s.aws.calls().iter().filter(|c| c.status == 429).count();
+    assert!(
+        throttled > 0,
+        "the throttle never bit: the test proves nothing"
+    );
+}
