@@ -1,0 +1,189 @@
+//! Migration throughput: 1,000 mappings against the local EKS with 50 ms of
+//! latency and a 10 requests/second throttle, by `aws-auth migrate apply` and
+//! the seed-script way (one `aws eks create-access-entry` process per user,
+//! in sequence). Not a test: `cargo bench -p aws-auth-cli --bench migrate`.
+//!
+//! `BENCH_MAPPINGS` (default 1000) and `BENCH_SEED_MAPPINGS` (default the
+//! same; 0 skips the comparison) size the runs.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../tests/e2e/aws.rs"]
+mod aws;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LATENCY: Duration = Duration::from_millis(50);
+const RATE: f64 = 10.0;
+/// Admins among the mappings: they get a policy association too.
+const ADMIN_EVERY: usize = 20;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn map(n: usize) -> String {
+    let mut users = String::new();
+    for i in 0..n {
+        let groups = if i % ADMIN_EVERY == 0 {
+            "[system:masters, oncall]"
+        } else {
+            "[developers]"
+        };
+        users.push_str(&format!(
+            "    - userarn: arn:aws:iam::111122223333:user/u{i:04}\n      username: u{i:04}\n      groups: {groups}\n"
+        ));
+    }
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |\n{users}"
+    )
+}
+
+fn server(n: usize) -> aws::Aws {
+    let fake = aws::Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/bench");
+    fake.cluster("bench", "API_AND_CONFIG_MAP", "https://127.0.0.1:6443");
+    for i in 0..n {
+        fake.user(&format!("u{i:04}"));
+    }
+    fake.set_latency(LATENCY);
+    // A token bucket holding one second of calls, the usual shape of an API
+    // throttle; the floor counts the burst as free.
+    fake.set_throttle(RATE, RATE);
+    fake
+}
+
+fn aws_env(cmd: &mut Command, home: &std::path::Path, url: &str) {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", home.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_EKS", url)
+        .env("AWS_ENDPOINT_URL_IAM", url)
+        .env("AWS_ENDPOINT_URL_STS", url);
+    for var in ["PYENV_ROOT", "PYENV_VERSION"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+}
+
+fn main() {
+    let n = env_usize("BENCH_MAPPINGS", 1000);
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("aws-auth.yaml");
+    std::fs::write(&file, map(n)).unwrap();
+
+    let fake = server(n);
+    let start = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
+    aws_env(&mut cmd, home.path(), &fake.url());
+    let out = cmd
+        .args([
+            "migrate",
+            "apply",
+            "--cluster",
+            "bench",
+            "-o",
+            "json",
+            "--file",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let ours = start.elapsed();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let calls = fake.calls();
+    let accepted = calls
+        .iter()
+        .filter(|c| c.status != 429 && !c.op.starts_with("Get"))
+        .count();
+    let throttled = calls.iter().filter(|c| c.status == 429).count();
+    let floor = Duration::from_secs_f64((accepted as f64 - RATE).max(0.0) / RATE);
+    let entries = fake.snapshot("bench").entries.len();
+    println!(
+        "aws-auth migrate apply: {n} mappings, {accepted} EKS calls accepted, {throttled} throttled"
+    );
+    println!(
+        "  wall {:.1} s, throttle floor {:.1} s, ratio {:.3}; entries {entries}; failures {}; exit {}",
+        ours.as_secs_f64(),
+        floor.as_secs_f64(),
+        ours.as_secs_f64() / floor.as_secs_f64(),
+        report["summary"]["failed"],
+        out.status
+    );
+    if !out.status.success() {
+        println!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let seed = env_usize("BENCH_SEED_MAPPINGS", n);
+    if seed == 0 {
+        return;
+    }
+    let fake = server(seed);
+    let start = Instant::now();
+    let mut failures = 0;
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new("aws");
+        aws_env(&mut cmd, home.path(), &fake.url());
+        cmd.args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    for i in 0..seed {
+        let arn = format!("arn:aws:iam::111122223333:user/u{i:04}");
+        let user = format!("u{i:04}");
+        let admin = i % ADMIN_EVERY == 0;
+        let group = if admin { "oncall" } else { "developers" };
+        let mut ok = run(&[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "bench",
+            "--principal-arn",
+            &arn,
+            "--username",
+            &user,
+            "--kubernetes-groups",
+            group,
+            "--output",
+            "json",
+        ]);
+        if ok && admin {
+            ok = run(&[
+                "eks",
+                "associate-access-policy",
+                "--cluster-name",
+                "bench",
+                "--principal-arn",
+                &arn,
+                "--policy-arn",
+                "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "--access-scope",
+                "type=cluster",
+                "--output",
+                "json",
+            ]);
+        }
+        failures += usize::from(!ok);
+    }
+    let seeded = start.elapsed();
+    let processes = fake.calls().len();
+    println!(
+        "seed script (one aws CLI process per call, in sequence): {seed} mappings, {processes} calls in {:.1} s, {failures} failures ({:.0} ms per mapping)",
+        seeded.as_secs_f64(),
+        seeded.as_secs_f64() * 1000.0 / seed as f64
+    );
+}
