@@ -117,6 +117,8 @@ struct State {
     /// Run once right after the next call of an operation is answered:
     /// another writer acting between two of the client's calls.
     after: Vec<(String, Hook)>,
+    /// The credential scope of every signed request: `KEY-ID/REGION/SERVICE`.
+    scopes: Vec<String>,
 }
 
 type Hook = Box<dyn FnOnce(&mut BTreeMap<String, Cluster>) + Send>;
@@ -155,6 +157,7 @@ impl Aws {
             fail_next_update: false,
             next_id: 1,
             after: Vec::new(),
+            scopes: Vec::new(),
         }));
         let st = Arc::clone(&state);
         runtime.spawn(async move {
@@ -232,6 +235,12 @@ impl Aws {
 
     pub(crate) fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Who signed each request, for which region and service:
+    /// `KEY-ID/REGION/SERVICE`, in order.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        self.state.lock().unwrap().scopes.clone()
     }
 
     pub(crate) fn clear_calls(&self) {
@@ -400,11 +409,25 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let signed = req
+    // `Credential=KEY-ID/DATE/REGION/SERVICE/aws4_request, ...`
+    let scope = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
+        .and_then(|v| v.strip_prefix("AWS4-HMAC-SHA256 Credential="))
+        .and_then(|v| v.split(',').next())
+        .map(|c| {
+            let parts: Vec<&str> = c.split('/').collect();
+            [0, 2, 3]
+                .iter()
+                .map(|&i| parts.get(i).copied().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("/")
+        });
+    let signed = scope.is_some();
+    if let Some(scope) = scope {
+        st.lock().unwrap().scopes.push(scope);
+    }
     let body = req
         .into_body()
         .collect()

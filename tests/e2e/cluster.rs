@@ -728,6 +728,16 @@ fn guards_refuse_force_overrides_and_a_terminal_is_asked() {
 /// Runs the binary with a pseudo-terminal as stdin (util-linux `script`),
 /// typing `input`; returns the exit code and what the terminal showed.
 fn on_terminal(env: &Env, args: &[&str], input: &str) -> (i32, String) {
+    on_terminal_with(env, &[], args, input)
+}
+
+/// [`on_terminal`] with more environment variables.
+pub(crate) fn on_terminal_with(
+    env: &Env,
+    vars: &[(&str, String)],
+    args: &[&str],
+    input: &str,
+) -> (i32, String) {
     let bin = assert_cmd::cargo::cargo_bin("aws-auth");
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
     let line = std::iter::once(bin.display().to_string())
@@ -748,6 +758,7 @@ fn on_terminal(env: &Env, args: &[&str], input: &str) -> (i32, String) {
             "AWS_SHARED_CREDENTIALS_FILE",
             env.home.path().join("no-aws-credentials"),
         )
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .args(["-qec", &line, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

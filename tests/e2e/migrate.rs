@@ -742,3 +742,144 @@ fn a_throttled_migration_finishes_without_failures() {
         "the throttle never bit: the test proves nothing"
     );
 }
+
+/// `--profile` and `AWS_PROFILE` pick the shared config's profile (its keys
+/// and region), `--region` wins over it, and the one `AWS_ENDPOINT_URL`
+/// serves every service when no service-specific one is set.
+#[test]
+fn aws_profile_region_and_endpoint_conventions_are_honoured() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let dir = s.env.home.path();
+    std::fs::write(
+        dir.join("aws-config"),
+        "[default]\nregion = eu-west-1\n\n[profile ops]\nregion = us-west-2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("aws-credentials"),
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n\n[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = o\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        s.aws.clear_calls();
+        let before = s.aws.scopes().len();
+        let mut cmd = s.env.cmd();
+        cmd.env("AWS_CONFIG_FILE", dir.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+            .env("AWS_ENDPOINT_URL", s.aws.url());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let a = cmd
+            .args(["migrate", "plan", "--cluster", CLUSTER])
+            .args(args)
+            .assert();
+        let scopes = s.aws.scopes()[before..].to_vec();
+        (a, scopes)
+    };
+    let services = |scopes: &[String]| {
+        let mut v: Vec<String> = scopes
+            .iter()
+            .map(|c| c.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let eks_regions = |scopes: &[String]| {
+        let mut v: Vec<String> = scopes
+            .iter()
+            .filter(|c| c.ends_with("/eks"))
+            .map(|c| c.split('/').nth(1).unwrap().to_owned())
+            .collect();
+        v.dedup();
+        v
+    };
+
+    // The default profile; one endpoint for EKS, IAM and STS.
+    let (a, scopes) = run(&[], &[]);
+    a.success();
+    assert_eq!(services(&scopes), ["eks", "iam", "sts"]);
+    assert!(
+        scopes.iter().all(|c| c.starts_with("AKIDDEFAULT/")),
+        "{scopes:?}"
+    );
+    assert_eq!(eks_regions(&scopes), ["eu-west-1"]);
+
+    // --profile: its keys and its region.
+    let (a, scopes) = run(&[], &["--profile", "ops"]);
+    a.success();
+    assert!(
+        scopes.iter().all(|c| c.starts_with("AKIDOPS/")),
+        "{scopes:?}"
+    );
+    assert_eq!(eks_regions(&scopes), ["us-west-2"]);
+
+    // AWS_PROFILE does the same; --region wins over the profile's region.
+    let (a, scopes) = run(&[("AWS_PROFILE", "ops")], &["--region", "eu-central-1"]);
+    a.success();
+    assert!(
+        scopes.iter().all(|c| c.starts_with("AKIDOPS/")),
+        "{scopes:?}"
+    );
+    assert_eq!(eks_regions(&scopes), ["eu-central-1"]);
+
+    // A profile that does not exist: one sentence, nothing called.
+    let (a, scopes) = run(&[], &["--profile", "nope"]);
+    let a = a.code(78);
+    assert!(scopes.is_empty(), "{scopes:?}");
+    let err = stderr(&a);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nope"), "{err}");
+}
+
+/// On a terminal, apply shows a progress bar and still ends with the table;
+/// finalize asks before the one-way switch and takes no for an answer.
+#[test]
+fn on_a_terminal_apply_shows_progress_and_finalize_asks() {
+    let s = Setup::with_map(
+        "API_AND_CONFIG_MAP",
+        "- rolearn: arn:aws:iam::111122223333:role/NodeInstanceRole\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n",
+        "- userarn: arn:aws:iam::111122223333:user/alice\n  username: alice\n  groups: [system:masters]\n",
+    );
+    s.env
+        .server
+        .with_store(|st| st.set_data("kube-system", "aws-auth", "mapAccounts", ""));
+    // Slow enough for the bar to be drawn.
+    s.aws.set_latency(Duration::from_millis(150));
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ENDPOINT_URL", s.aws.url()),
+        ("TERM", "xterm".to_owned()),
+    ];
+    let migrate = |args: &[&str]| -> Vec<String> {
+        ["migrate"]
+            .iter()
+            .chain(args)
+            .chain(&["--cluster", CLUSTER, "--poll-interval", "0.05"])
+            .map(|a| (*a).to_owned())
+            .collect()
+    };
+    let args = migrate(&["apply"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = crate::cluster::on_terminal_with(&s.env, &vars, &args, "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("/3 "), "no progress bar: {out}");
+    assert!(out.contains("prod: 3 done"), "{out}");
+
+    s.aws.set_latency(Duration::ZERO);
+    let args = migrate(&["finalize"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = crate::cluster::on_terminal_with(&s.env, &vars, &args, "n\n");
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.contains("Switch cluster prod to authentication mode API?"),
+        "{out}"
+    );
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API_AND_CONFIG_MAP");
+    let (code, out) = crate::cluster::on_terminal_with(&s.env, &vars, &args, "y\n");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API");
+}

@@ -12,6 +12,7 @@ use aws_auth_core::migrate::{
 };
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_sdk_eks::config::ProvideCredentials;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Semaphore;
 
@@ -89,7 +90,10 @@ fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
 }
 
 impl Aws {
-    pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> Aws {
+    /// Loads the AWS configuration and checks it has a region and
+    /// credentials, so that a missing profile or expired login is one
+    /// sentence before any call rather than a dispatch failure in the middle.
+    pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> anyhow::Result<Aws> {
         let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
             // Throttling is expected with many entries. Short jittered
             // back-offs keep the throttle's whole rate in use, and retries
@@ -108,6 +112,49 @@ impl Aws {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
         let config = loader.load().await;
+        let profile = args
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .filter(|p| !p.is_empty());
+        let named = profile
+            .map(|p| format!(" for profile {p}"))
+            .unwrap_or_default();
+        if config.region().is_none() {
+            return Err(fail(
+                CONFIG,
+                format!(
+                    "no AWS region{named}: give --region, or set AWS_REGION or the profile's region{}",
+                    if named.is_empty() {
+                        ""
+                    } else {
+                        " (is the profile in the AWS config file?)"
+                    }
+                ),
+            ));
+        }
+        let credentials = match config.credentials_provider() {
+            Some(provider) => match provider.provide_credentials().await {
+                Ok(_) => None,
+                // The chain's "Attempted:" list spans lines; chain() keeps
+                // only its first, so drop the dangling heading.
+                Err(e) => Some(
+                    crate::connect::chain(&e)
+                        .trim_end_matches("Attempted:")
+                        .trim_end_matches([' ', '.'])
+                        .to_owned(),
+                ),
+            },
+            None => Some("no credentials provider".to_owned()),
+        };
+        if let Some(why) = credentials {
+            return Err(fail(
+                CONFIG,
+                format!(
+                    "no AWS credentials{named} ({why}): run `aws configure` or `aws sso login`, or choose another --profile"
+                ),
+            ));
+        }
         let pace = super::pace::Pacer::new();
         let eks = aws_sdk_eks::config::Builder::from(&config)
             .retry_classifier(super::pace::NoThrottleRetries)
@@ -121,13 +168,13 @@ impl Aws {
                     .build(),
             )
             .build();
-        Aws {
+        Ok(Aws {
             eks: aws_sdk_eks::Client::from_conf(eks),
             pace,
             iam: aws_sdk_iam::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             cluster: cluster.to_owned(),
-        }
+        })
     }
 
     pub(crate) async fn describe_cluster(&self) -> anyhow::Result<ClusterInfo> {

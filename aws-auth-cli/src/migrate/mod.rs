@@ -164,7 +164,7 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
         return report::plan(&plan, cli.global.output);
     };
-    let aws = Aws::connect(args, name).await;
+    let aws = Aws::connect(args, name).await?;
     let info = aws.describe_cluster().await?;
     let planned = make_plan(cli, args, aws, info).await?;
     report::plan(&planned.plan, cli.global.output)
@@ -184,7 +184,7 @@ fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
 
 async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = Aws::connect(&args.common, name).await;
+    let aws = Aws::connect(&args.common, name).await?;
     let mut info = aws.describe_cluster().await?;
     let mut notes = Vec::new();
     if info.mode == AuthenticationMode::ConfigMap {
@@ -248,7 +248,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
 
 async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
     let name = cluster_name(args)?;
-    let aws = Aws::connect(args, name).await;
+    let aws = Aws::connect(args, name).await?;
     let info = aws.describe_cluster().await?;
     // Drift is measured against the map as it is: never plan updates here.
     let plain = MigrateArgs {
@@ -261,7 +261,7 @@ async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
 
 async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = Aws::connect(&args.common, name).await;
+    let aws = Aws::connect(&args.common, name).await?;
     let info = aws.describe_cluster().await?;
     match info.mode {
         AuthenticationMode::Api => {
