@@ -78,3 +78,114 @@ fn the_readme_example_runs() {
     );
     assert_eq!(crate::fixture("hand-written-comments.yaml"), before);
 }
+
+/// MIGRATION.md's worked example is real output: every `$ aws-auth ...` line
+/// in its console blocks runs, in order, against the local cluster and AWS
+/// the migrator tests use, and must print exactly what the page shows
+/// (stderr, then stdout); `$ echo $?` shows the exit code of the line before
+/// and `$ cat FILE` a file the reader writes.
+/// `AWS_AUTH_BLESS_DOCS=1` writes the real output into the page instead.
+#[test]
+fn the_migration_worked_example_is_real_output() {
+    let path = repo().join("MIGRATION.md");
+    let page = std::fs::read_to_string(&path).expect("MIGRATION.md exists");
+    let start = page
+        .find("\n## Worked example")
+        .expect("MIGRATION.md has a Worked example section");
+    let end = page[start + 1..]
+        .find("\n## ")
+        .map_or(page.len(), |e| e + start + 1);
+    let bless = std::env::var_os("AWS_AUTH_BLESS_DOCS").is_some();
+    let setup = crate::migrate::Setup::new("CONFIG_MAP");
+    let cwd = tempfile::tempdir().unwrap();
+    let mut blessed = String::new();
+    let mut ran = 0;
+    let mut last_code = None;
+    let mut blocks = page[start..end].split("```console\n");
+    blessed.push_str(blocks.next().unwrap_or_default());
+    for block in blocks {
+        let (body, rest) = block.split_once("```").expect("a console block ends");
+        blessed.push_str("```console\n");
+        let mut steps: Vec<(&str, String)> = Vec::new();
+        for line in body.lines() {
+            match line.strip_prefix("$ ") {
+                Some(cmd) => steps.push((cmd, String::new())),
+                None => {
+                    let (_, out) = steps.last_mut().expect("a block starts with a command");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        for (cmd, expected) in steps {
+            let shown = if cmd == "echo $?" {
+                format!("{}\n", last_code.expect("`echo $?` follows a command"))
+            } else if let Some(name) = cmd.strip_prefix("cat ") {
+                // The page shows a file the reader writes: write it.
+                std::fs::write(cwd.path().join(name), &expected).unwrap();
+                expected.clone()
+            } else {
+                let words: Vec<&str> = cmd.split_whitespace().collect();
+                assert_eq!(words[0], "aws-auth", "only aws-auth runs here: {cmd}");
+                let mut run = setup.cmd();
+                run.current_dir(cwd.path()).args(&words[1..]);
+                if words.get(1) == Some(&"migrate") {
+                    run.args(["--poll-interval", "0.05"]);
+                }
+                let out = run.output().unwrap();
+                last_code = out.status.code();
+                ran += 1;
+                let shown = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stderr),
+                    String::from_utf8_lossy(&out.stdout)
+                );
+                steady(&shown, &setup.env.home.path().join("state"))
+            };
+            if !bless {
+                assert_eq!(
+                    shown, expected,
+                    "MIGRATION.md shows other output for `{cmd}`"
+                );
+            }
+            blessed.push_str(&format!("$ {cmd}\n{shown}"));
+        }
+        blessed.push_str("```");
+        blessed.push_str(rest);
+    }
+    assert!(ran >= 5, "the worked example runs the migration");
+    if bless {
+        std::fs::write(
+            &path,
+            format!("{}{blessed}{}", &page[..start], &page[end..]),
+        )
+        .unwrap();
+    }
+}
+
+/// Output with what changes from run to run made steady: the state
+/// directory shown as the default one, backup times as one fixed time.
+fn steady(text: &str, state: &std::path::Path) -> String {
+    let text = text.replace(&*state.to_string_lossy(), "~/.local/state");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("aws-auth-") {
+        let (head, tail) = rest.split_at(i + "aws-auth-".len());
+        out.push_str(head);
+        let stamp = tail.get(..16).unwrap_or_default();
+        let is_time = stamp.len() == 16
+            && stamp.char_indices().all(|(i, c)| match i {
+                8 => c == 'T',
+                15 => c == 'Z',
+                _ => c.is_ascii_digit(),
+            });
+        if is_time {
+            out.push_str("20261123T101500Z");
+            rest = &tail[16..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
