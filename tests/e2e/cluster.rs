@@ -1013,3 +1013,75 @@ fn kubectl_runs_it_as_a_plugin() {
         "{stdout}"
     );
 }
+
+/// In a pod: no kubeconfig, the service account's token and CA at the fixed
+/// path kube reads, and `KUBERNETES_SERVICE_HOST`/`_PORT`. The fixed path is
+/// put in place in a private mount namespace (util-linux `unshare`), so the
+/// real kube client takes the in-cluster route against the local server.
+#[test]
+fn in_a_pod_the_service_account_is_used() {
+    let env = Env::new();
+    let pod = tempfile::tempdir().unwrap();
+    let sa = pod.path().join("secrets/kubernetes.io/serviceaccount");
+    std::fs::create_dir_all(&sa).unwrap();
+    std::fs::write(sa.join("token"), "t0ken-not-for-logs").unwrap();
+    std::fs::write(
+        sa.join("ca.crt"),
+        &env.server.tls.as_ref().expect("TLS server").ca_pem,
+    )
+    .unwrap();
+    std::fs::write(sa.join("namespace"), "kube-system").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    // /var/run is /run: mount the pod's files over it, for this process only.
+    let script = format!(
+        "mount --bind '{}' /run && exec '{}' get -o json",
+        pod.path().display(),
+        bin.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", env.home.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env(
+            "KUBERNETES_SERVICE_PORT",
+            env.server.addr.port().to_string(),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .expect("util-linux unshare runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("unshare: "),
+        "this test needs user and mount namespaces (unshare -rm): {stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(got["mapRoles"].is_array(), "{got}");
+    // The server requires the token, so the request carried it.
+    assert!(!env.server.seen().is_empty());
+
+    // The same pod without its token: one sentence, exit 78.
+    std::fs::remove_file(sa.join("token")).unwrap();
+    let out = std::process::Command::new("unshare")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", env.home.path())
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env(
+            "KUBERNETES_SERVICE_PORT",
+            env.server.addr.port().to_string(),
+        )
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "failed to read token file '\"/var/run/secrets/kubernetes.io/serviceaccount/token\"'"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
