@@ -1038,19 +1038,22 @@ fn in_a_pod_the_service_account_is_used() {
         pod.path().display(),
         bin.display()
     );
-    let out = std::process::Command::new("unshare")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", env.home.path())
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env(
-            "KUBERNETES_SERVICE_PORT",
-            env.server.addr.port().to_string(),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
-        .output()
-        .expect("util-linux unshare runs");
+    let in_pod = || {
+        std::process::Command::new("unshare")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", env.home.path())
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env(
+                "KUBERNETES_SERVICE_PORT",
+                env.server.addr.port().to_string(),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+            .output()
+            .expect("util-linux unshare runs")
+    };
+    let out = in_pod();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("unshare: "),
@@ -1064,18 +1067,7 @@ fn in_a_pod_the_service_account_is_used() {
 
     // The same pod without its token: one sentence, exit 78.
     std::fs::remove_file(sa.join("token")).unwrap();
-    let out = std::process::Command::new("unshare")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", env.home.path())
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env(
-            "KUBERNETES_SERVICE_PORT",
-            env.server.addr.port().to_string(),
-        )
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
-        .output()
-        .unwrap();
+    let out = in_pod();
     assert_eq!(out.status.code(), Some(78));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(

@@ -113,23 +113,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
             });
             continue;
         }
-        match mapping(&r.rolearn, &r.username, &r.groups) {
-            Ok((kind, username, kubernetes_groups, policies)) => t.desired.push(Desired {
-                key: DataKey::MapRoles,
-                map_arn: r.rolearn.clone(),
-                line: at,
-                kind,
-                username,
-                kubernetes_groups,
-                policies,
-            }),
-            Err(reason) => t.blocked.push(Blocked {
-                key: DataKey::MapRoles,
-                arn: r.rolearn.clone(),
-                line: at,
-                reason,
-            }),
-        }
+        t.add(DataKey::MapRoles, &r.rolearn, at, &r.username, &r.groups);
     }
     for (i, e) in view.users.entries.iter().enumerate() {
         let u = &e.value;
@@ -159,23 +143,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
             });
             continue;
         }
-        match mapping(&u.userarn, &u.username, &u.groups) {
-            Ok((kind, username, kubernetes_groups, policies)) => t.desired.push(Desired {
-                key: DataKey::MapUsers,
-                map_arn: u.userarn.clone(),
-                line: at,
-                kind,
-                username,
-                kubernetes_groups,
-                policies,
-            }),
-            Err(reason) => t.blocked.push(Blocked {
-                key: DataKey::MapUsers,
-                arn: u.userarn.clone(),
-                line: at,
-                reason,
-            }),
-        }
+        t.add(DataKey::MapUsers, &u.userarn, at, &u.username, &u.groups);
     }
     for e in &view.accounts.entries {
         t.blocked.push(Blocked {
@@ -194,6 +162,29 @@ type Entry = (
     Vec<String>,
     Vec<PolicyAssociation>,
 );
+
+impl Translation {
+    /// One mapping the authenticator honours: desired, or blocked with why.
+    fn add(&mut self, key: DataKey, arn: &str, line: usize, username: &str, groups: &[String]) {
+        match mapping(arn, username, groups) {
+            Ok((kind, username, kubernetes_groups, policies)) => self.desired.push(Desired {
+                key,
+                map_arn: arn.to_owned(),
+                line,
+                kind,
+                username,
+                kubernetes_groups,
+                policies,
+            }),
+            Err(reason) => self.blocked.push(Blocked {
+                key,
+                arn: arn.to_owned(),
+                line,
+                reason,
+            }),
+        }
+    }
+}
 
 /// The access entry for one mapping, or why there is none.
 fn mapping(arn_text: &str, username: &str, groups: &[String]) -> Result<Entry, String> {
