@@ -345,21 +345,21 @@ async fn restore(
         let _ = out.write_all(output::color_diff(&diff).as_bytes());
         let _ = out.flush();
     }
+    let keys = |kept: bool| -> Vec<String> {
+        patch
+            .iter()
+            .filter(|(_, v)| v.is_some() == kept)
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let (restored, deleted) = (keys(true), keys(false));
     if g.dry_run == Some(DryRun::Client) {
         return restore_report(
             g.output,
             RestoreOutput {
                 object,
-                restored: patch
-                    .iter()
-                    .filter(|(_, v)| v.is_some())
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                deleted: patch
-                    .iter()
-                    .filter(|(_, v)| v.is_none())
-                    .map(|(k, _)| k.clone())
-                    .collect(),
+                restored,
+                deleted,
                 dry_run,
                 resource_version_before: current.resource_version().map(str::to_owned),
                 resource_version_after: None,
@@ -404,16 +404,8 @@ async fn restore(
         g.output,
         RestoreOutput {
             object,
-            restored: patch
-                .iter()
-                .filter(|(_, v)| v.is_some())
-                .map(|(k, _)| k.clone())
-                .collect(),
-            deleted: patch
-                .iter()
-                .filter(|(_, v)| v.is_none())
-                .map(|(k, _)| k.clone())
-                .collect(),
+            restored,
+            deleted,
             dry_run,
             resource_version_before: current.resource_version().map(str::to_owned),
             resource_version_after: after.metadata.resource_version,

@@ -203,17 +203,7 @@ fn block(
             }
         }
     }
-    let mut i = 0;
-    while i < items.len() {
-        if !removed[i] {
-            i += 1;
-            continue;
-        }
-        let a = i;
-        while i < items.len() && removed[i] {
-            i += 1;
-        }
-        let b = i - 1;
+    for (a, b) in removed_runs(&removed) {
         let (start_line, end_line) = if a > 0 {
             (
                 layout::blanks_above(
@@ -630,17 +620,7 @@ fn flow(
             }
         }
     }
-    let mut i = 0;
-    while i < items.len() {
-        if !removed[i] {
-            i += 1;
-            continue;
-        }
-        let a = i;
-        while i < items.len() && removed[i] {
-            i += 1;
-        }
-        let b = i - 1;
+    for (a, b) in removed_runs(&removed) {
         let range = if a > 0 {
             (span(a - 1).1, span(b).1)
         } else if b + 1 < items.len() {
@@ -668,4 +648,23 @@ fn flow(
         splices.push(Splice::new(at, at, s));
     }
     splice::sorted(splices)
+}
+
+/// The runs of consecutive removed items, as first and last index: each run
+/// goes as one splice, so the lines between its items go too.
+fn removed_runs(removed: &[bool]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < removed.len() {
+        if !removed[i] {
+            i += 1;
+            continue;
+        }
+        let a = i;
+        while i < removed.len() && removed[i] {
+            i += 1;
+        }
+        runs.push((a, i - 1));
+    }
+    runs
 }
