@@ -64,18 +64,41 @@ pub(crate) fn check(doc: &Document, sink: &mut Sink<'_>) {
             );
         }
     }
-    for entry in &view.roles.entries {
-        role(doc, entry, sink);
+    let roles = |sink: &mut Sink<'_>| {
+        for entry in &view.roles.entries {
+            role(doc, entry, sink);
+        }
+    };
+    let rest = |sink: &mut Sink<'_>| {
+        for entry in &view.users.entries {
+            let u = &entry.value;
+            let at = || field_offset(doc, DataKey::MapUsers, entry, "userarn");
+            arn_checks(&u.userarn, DataKey::MapUsers, &at, sink);
+            mapping_checks(doc, DataKey::MapUsers, entry, &u.username, &u.groups, sink);
+        }
+        duplicates(doc, sink);
+        accounts(doc, sink);
+    };
+    // Each role's checks stand alone: a long list is checked beside the rest.
+    if view.roles.entries.len() < PARALLEL_ROLES {
+        roles(sink);
+        rest(sink);
+        return;
     }
-    for entry in &view.users.entries {
-        let u = &entry.value;
-        let at = || field_offset(doc, DataKey::MapUsers, entry, "userarn");
-        arn_checks(&u.userarn, DataKey::MapUsers, &at, sink);
-        mapping_checks(doc, DataKey::MapUsers, entry, &u.username, &u.groups, sink);
-    }
-    duplicates(doc, sink);
-    accounts(doc, sink);
+    let mut beside = sink.fork();
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| roles(&mut beside));
+        rest(sink);
+        // A panic in a check is a bug; it is passed on, not hidden.
+        handle
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    });
+    sink.join(beside);
 }
+
+/// From this many role entries on, they are checked on a thread of their own.
+const PARALLEL_ROLES: usize = 2048;
 
 /// A hint for a dropped item that is really a group indented too little, or an
 /// entry under the wrong key.

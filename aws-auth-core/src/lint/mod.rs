@@ -153,6 +153,19 @@ impl<'d> Sink<'d> {
         self.doc.position(key, offset).line
     }
 
+    /// An empty sink for the same document, to fill on another thread.
+    pub(crate) fn fork(&self) -> Sink<'d> {
+        Sink {
+            doc: self.doc,
+            out: Vec::new(),
+        }
+    }
+
+    /// Takes in what a fork collected (the order is settled when linting ends).
+    pub(crate) fn join(&mut self, other: Sink<'d>) {
+        self.out.extend(other.out);
+    }
+
     pub(crate) fn push(&mut self, code: Code, key: DataKey, offset: usize, message: String) {
         let position = self.doc.position(key, offset);
         self.out.push((
