@@ -177,14 +177,39 @@ impl Document {
             })
         };
         // Each key is read on its own (parse, then decode); large ones in parallel.
-        fn read_key<T: Send + Sync>(
+        // A key an edit changed is read again from its previous reading when it can be.
+        fn read_key<T: Send + Sync + Clone + Default + PartialEq>(
             key: DataKey,
             text: Option<&str>,
             shared: Option<(&Arc<Parsed>, &Arc<KeyView<T>>)>,
+            before: Option<(&str, &Parsed, &KeyView<T>, &read::Schema<T>)>,
             view: fn(&Parsed, &str) -> KeyView<T>,
         ) -> (Arc<Parsed>, Arc<KeyView<T>>) {
             if let Some((p, v)) = shared {
                 return (Arc::clone(p), Arc::clone(v));
+            }
+            if let (Some(text), Some((old_text, old, old_view, schema))) = (text, before)
+                && let Some((parsed, v)) =
+                    crate::reread::reread(old_text, old, old_view, text, schema)
+            {
+                // Tests and fuzzing hold the shortcut to what a whole reading gives.
+                #[cfg(any(test, feature = "fuzzing"))]
+                {
+                    let full = read::parse_key(key, text);
+                    let same = match (&parsed.tree, &full.tree) {
+                        (Some(a), Some(b)) => crate::reread::same_tree(a, b),
+                        (a, b) => a == b,
+                    };
+                    assert!(
+                        same && full.state == parsed.state,
+                        "re-reading {key} after an edit gave another tree"
+                    );
+                    assert!(
+                        view(&full, text) == v,
+                        "re-reading {key} after an edit gave another view"
+                    );
+                }
+                return (Arc::new(parsed), Arc::new(v));
             }
             let parsed = match text {
                 Some(text) => read::parse_key(key, text),
@@ -199,11 +224,17 @@ impl Document {
         let shared_roles = same(DataKey::MapRoles).map(|p| (&p.parsed[0], &p.view.roles));
         let shared_users = same(DataKey::MapUsers).map(|p| (&p.parsed[1], &p.view.users));
         let shared_accounts = same(DataKey::MapAccounts).map(|p| (&p.parsed[2], &p.view.accounts));
+        let before = |key: DataKey| {
+            let p = previous?;
+            Some((p.data_string(key)?, p.parsed(key)))
+        };
         let roles = || {
             read_key(
                 DataKey::MapRoles,
                 text_of(DataKey::MapRoles),
                 shared_roles,
+                before(DataKey::MapRoles)
+                    .and_then(|(t, p)| Some((t, p, &*previous?.view.roles, &read::ROLES))),
                 read::roles,
             )
         };
@@ -212,6 +243,8 @@ impl Document {
                 DataKey::MapUsers,
                 text_of(DataKey::MapUsers),
                 shared_users,
+                before(DataKey::MapUsers)
+                    .and_then(|(t, p)| Some((t, p, &*previous?.view.users, &read::USERS))),
                 read::users,
             )
         };
@@ -220,6 +253,7 @@ impl Document {
                 DataKey::MapAccounts,
                 text_of(DataKey::MapAccounts),
                 shared_accounts,
+                None,
                 read::accounts,
             )
         };

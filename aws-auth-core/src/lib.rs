@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod model;
 pub mod position;
 pub(crate) mod read;
+pub(crate) mod reread;
 pub(crate) mod template;
 pub(crate) mod yaml;
 

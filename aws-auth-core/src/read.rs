@@ -95,7 +95,7 @@ fn items(parsed: &Parsed) -> Option<(&Tree, &[NodeId])> {
 }
 
 /// Collects type problems while a struct is decoded.
-struct Decoder<'t> {
+pub(crate) struct Decoder<'t> {
     tree: &'t Tree,
     text: &'t str,
     index: usize,
@@ -167,18 +167,39 @@ impl<'t> Decoder<'t> {
     }
 }
 
+/// How one list's entries decode into `T`: the Go struct's field names, how a
+/// field is set, and the check each entry must pass.
+pub(crate) struct Schema<T: 'static> {
+    fields: &'static [&'static str],
+    field: fn(&mut Decoder<'_>, &mut T, Option<usize>, &str, NodeId),
+    validate: fn(&T) -> Result<(), String>,
+}
+
 /// Decodes the entries of a list into `T`, one Go struct decode each.
-fn decode_list<T: Default>(
-    parsed: &Parsed,
-    text: &str,
-    fields: &[&str],
-    mut field: impl FnMut(&mut Decoder<'_>, &mut T, Option<usize>, &str, NodeId),
-    validate: impl Fn(&T) -> Result<(), String>,
-) -> KeyView<T> {
+fn decode_list<T: Default>(parsed: &Parsed, text: &str, schema: &Schema<T>) -> KeyView<T> {
     let mut view = KeyView::with_state(parsed.state.clone());
     let Some((tree, items)) = items(parsed) else {
         return view;
     };
+    decode_items(&mut view, tree, text, 0, items, schema);
+    view
+}
+
+/// Decodes `items` of `tree`, the first of which is item `first` of its list,
+/// into `view`. Each item decodes on its own: nothing carries from one to the next.
+pub(crate) fn decode_items<T: Default>(
+    view: &mut KeyView<T>,
+    tree: &Tree,
+    text: &str,
+    first: usize,
+    items: &[NodeId],
+    schema: &Schema<T>,
+) {
+    let Schema {
+        fields,
+        field,
+        validate,
+    } = schema;
     view.entries.reserve(items.len());
     let mut keys: Vec<(&str, Option<usize>, NodeId)> = Vec::with_capacity(8);
     let mut decoder = Decoder {
@@ -187,7 +208,7 @@ fn decode_list<T: Default>(
         index: 0,
         issues: Vec::new(),
     };
-    for (index, &item) in items.iter().enumerate() {
+    for (index, &item) in (first..).zip(items) {
         decoder.index = index;
         let span = entry_span(tree, item);
         let mut value = T::default();
@@ -233,9 +254,8 @@ fn decode_list<T: Default>(
             }),
         }
     }
-    view.field_issues = decoder.issues;
-    view.field_issues.sort_by_key(|i| i.span.start);
-    view
+    decoder.issues.sort_by_key(|i| i.span.start);
+    view.field_issues.append(&mut decoder.issues);
 }
 
 /// The keys of a mapping in document order, when that order gives what Go's
@@ -293,22 +313,23 @@ fn extra(
     );
 }
 
+/// How `mapRoles` entries decode.
+pub(crate) const ROLES: Schema<RoleMapping> = Schema {
+    fields: &["rolearn", "sso", "username", "groups", "userid"],
+    field: |d, role, field, key, node| match field {
+        Some(0) => d.string(&mut role.rolearn, "rolearn", node),
+        Some(1) => d.sso(&mut role.sso, node),
+        Some(2) => d.string(&mut role.username, "username", node),
+        Some(3) => d.string_list(&mut role.groups, "groups", node),
+        Some(4) => d.string(&mut role.userid, "userid", node),
+        _ => extra(d, &mut role.extra, key, node),
+    },
+    validate: validate_role,
+};
+
 /// The `mapRoles` entries the authenticator accepts.
 pub(crate) fn roles(parsed: &Parsed, text: &str) -> KeyView<RoleMapping> {
-    decode_list(
-        parsed,
-        text,
-        &["rolearn", "sso", "username", "groups", "userid"],
-        |d, role: &mut RoleMapping, field, key, node| match field {
-            Some(0) => d.string(&mut role.rolearn, "rolearn", node),
-            Some(1) => d.sso(&mut role.sso, node),
-            Some(2) => d.string(&mut role.username, "username", node),
-            Some(3) => d.string_list(&mut role.groups, "groups", node),
-            Some(4) => d.string(&mut role.userid, "userid", node),
-            _ => extra(d, &mut role.extra, key, node),
-        },
-        validate_role,
-    )
+    decode_list(parsed, text, &ROLES)
 }
 
 fn validate_role(role: &RoleMapping) -> Result<(), String> {
@@ -340,27 +361,28 @@ fn validate_role(role: &RoleMapping) -> Result<(), String> {
     }
 }
 
+/// How `mapUsers` entries decode.
+pub(crate) const USERS: Schema<UserMapping> = Schema {
+    fields: &["userarn", "username", "groups", "userid"],
+    field: |d, user, field, key, node| match field {
+        Some(0) => d.string(&mut user.userarn, "userarn", node),
+        Some(1) => d.string(&mut user.username, "username", node),
+        Some(2) => d.string_list(&mut user.groups, "groups", node),
+        Some(3) => d.string(&mut user.userid, "userid", node),
+        _ => extra(d, &mut user.extra, key, node),
+    },
+    validate: |user| {
+        if user.userarn.is_empty() {
+            Err("the entry has no userarn".to_owned())
+        } else {
+            Ok(())
+        }
+    },
+};
+
 /// The `mapUsers` entries the authenticator accepts.
 pub(crate) fn users(parsed: &Parsed, text: &str) -> KeyView<UserMapping> {
-    decode_list(
-        parsed,
-        text,
-        &["userarn", "username", "groups", "userid"],
-        |d, user: &mut UserMapping, field, key, node| match field {
-            Some(0) => d.string(&mut user.userarn, "userarn", node),
-            Some(1) => d.string(&mut user.username, "username", node),
-            Some(2) => d.string_list(&mut user.groups, "groups", node),
-            Some(3) => d.string(&mut user.userid, "userid", node),
-            _ => extra(d, &mut user.extra, key, node),
-        },
-        |user| {
-            if user.userarn.is_empty() {
-                Err("the entry has no userarn".to_owned())
-            } else {
-                Ok(())
-            }
-        },
-    )
+    decode_list(parsed, text, &USERS)
 }
 
 /// The `mapAccounts` entries: yaml.v2 decodes every scalar into its text (null

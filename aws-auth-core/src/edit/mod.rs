@@ -5,7 +5,10 @@
 //! manifest stays as it was, and new entries are written in the style of their
 //! neighbours. After the edit the result is read again and compared with what
 //! the operations should produce; anything else is an error and nothing is
-//! returned to write.
+//! returned to write. In a long list only the items between the nearest
+//! unchanged item starts are parsed again: the others read the same wherever
+//! they stand, so they keep their reading (the tests and the fuzz targets check
+//! this shortcut against a whole reading of every edited value).
 //!
 //! ```
 //! use aws_auth_core::edit::{Guards, MappingSpec, Op};

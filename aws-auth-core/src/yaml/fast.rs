@@ -32,8 +32,9 @@ struct Parser<'t> {
     b: &'t [u8],
     /// Start of the next unread line.
     pos: usize,
-    /// The line feeds ahead, found by one continuous scan.
+    /// The line feeds ahead, found by one continuous scan from `newline_base`.
     newlines: memchr::Memchr<'t>,
+    newline_base: usize,
     peeked: Option<Line>,
     builder: Builder,
     /// A plain scalar or key starts like null or a special float.
@@ -42,18 +43,112 @@ struct Parser<'t> {
 
 /// Parses `text` if it is in the fast grammar.
 pub(crate) fn parse(text: &str) -> Option<Tree> {
+    parse_in(text, 1)
+}
+
+/// [`parse`], cutting the text into about `pieces` pieces at top-level items,
+/// parsing each on its own and joining the trees. In this grammar a line with a
+/// `-` at the list's own column always starts a new top-level item, and nothing
+/// in an item depends on the items around it, so the joined tree is the tree of
+/// the whole text: what `crate::reread` relies on, and what the tests check here.
+pub(crate) fn parse_in(text: &str, pieces: usize) -> Option<Tree> {
     let b = text.as_bytes();
     if text.len() > u32::MAX as usize || !plain_ascii(b) {
         return None;
     }
+    let cuts = cut_points(b, pieces);
+    if cuts.is_empty() {
+        return parse_range(text, 0..text.len());
+    }
+    let bounds: Vec<(usize, usize)> = std::iter::once(0)
+        .chain(cuts.iter().copied())
+        .zip(cuts.iter().copied().chain(std::iter::once(text.len())))
+        .collect();
+    let parts = bounds
+        .iter()
+        .map(|&(from, to)| parse_range(text, from..to))
+        .collect::<Option<Vec<Tree>>>()?;
+    Tree::join_seqs(parts)
+}
+
+/// The first line that is neither blank nor a comment: where it starts and its
+/// indentation, which for a text in this grammar is the list's column.
+pub(crate) fn list_column(b: &[u8]) -> Option<(usize, usize)> {
+    let mut start = 0;
+    for line in b.split(|&c| c == b'\n') {
+        let indent = line.iter().take_while(|&&c| c == b' ').count();
+        if indent < line.len() && line[indent] != b'#' {
+            return Some((start, indent));
+        }
+        start += line.len() + 1;
+    }
+    None
+}
+
+/// The line starting at `at` is a `-` at column `col`: in this grammar, the start
+/// of a top-level item when `col` is the list's column.
+pub(crate) fn is_item(b: &[u8], at: usize, col: usize) -> bool {
+    let line = b.get(at..).unwrap_or_default();
+    line.len() > col
+        && line[..col].iter().all(|&c| c == b' ')
+        && line[col] == b'-'
+        && matches!(line.get(col + 1), None | Some(b' ' | b'\n'))
+}
+
+/// [`parse`] of the whole lines in `range` of `text` as a document of their own,
+/// with offsets into `text`.
+pub(crate) fn parse_lines(text: &str, range: std::ops::Range<usize>) -> Option<Tree> {
+    let piece = text.as_bytes().get(range.clone())?;
+    if text.len() > u32::MAX as usize || !plain_ascii(piece) {
+        return None;
+    }
+    parse_range(text, range)
+}
+
+/// Starts of top-level items (lines with `-` at the column of the first item)
+/// near `pieces` evenly spaced offsets, in order, without the first.
+fn cut_points(b: &[u8], pieces: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    if pieces < 2 {
+        return cuts;
+    }
+    // The first piece holds the first item.
+    let Some((mut from, col)) = list_column(b) else {
+        return cuts;
+    };
+    let is_item = |at: usize| is_item(b, at, col);
+    for i in 1..pieces {
+        let target = (b.len() / pieces * i).max(from + 1);
+        let Some(nl) = memchr::memchr(b'\n', &b[target.min(b.len())..]) else {
+            break;
+        };
+        let mut at = target + nl + 1;
+        while at < b.len() && !is_item(at) {
+            at = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i + 1);
+        }
+        if at >= b.len() {
+            break;
+        }
+        cuts.push(at);
+        from = at;
+    }
+    cuts
+}
+
+/// Parses the lines of `text` in `range` (whole lines) as a document of their own,
+/// with offsets into `text`.
+fn parse_range(text: &str, range: std::ops::Range<usize>) -> Option<Tree> {
+    let text = &text[..range.end];
+    let b = text.as_bytes();
     let mut p = Parser {
         text,
         b,
-        pos: 0,
-        newlines: memchr::memchr_iter(b'\n', b),
+        pos: range.start,
+        newlines: memchr::memchr_iter(b'\n', &b[range.start..]),
+        newline_base: range.start,
         peeked: None,
         // Generous: capacity never touched costs no memory.
-        builder: Builder::with_capacity(text.len() / 6 + 16),
+        builder: Builder::with_capacity(range.len() / 6 + 16),
         may_fail: false,
     };
     if let Some(first) = p.peek()? {
@@ -81,7 +176,10 @@ impl<'t> Parser<'t> {
         }
         while self.pos < self.b.len() {
             let start = self.pos;
-            let end = self.newlines.next().unwrap_or(self.b.len());
+            let end = self
+                .newlines
+                .next()
+                .map_or(self.b.len(), |i| self.newline_base + i);
             self.pos = if end < self.b.len() { end + 1 } else { end };
             let indent = self.b[start..end]
                 .iter()
@@ -629,7 +727,18 @@ fn dump(tree: &Tree, text: &str) -> Vec<String> {
 /// exactly (`Ok(true)`); anything else is a bug, described in the error.
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn agree(text: &str) -> Result<bool, String> {
-    let Some(fast) = parse(text) else {
+    let whole = parse_in(text, 1);
+    // Parsed in pieces, the text must give the tree it gives in one go.
+    for pieces in [2, 3, 7] {
+        let split = parse_in(text, pieces);
+        if split.as_ref().map(|t| dump(t, text)) != whole.as_ref().map(|t| dump(t, text)) {
+            return Err(format!(
+                "parsed in {pieces} pieces (cut at {:?}), the tree differs for:\n{text}",
+                cut_points(text.as_bytes(), pieces)
+            ));
+        }
+    }
+    let Some(fast) = whole else {
         return Ok(false);
     };
     match crate::yaml::full::parse(text) {

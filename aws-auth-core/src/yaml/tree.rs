@@ -153,6 +153,169 @@ impl Tree {
         n.start as usize..n.end as usize
     }
 
+    /// The tree of a whole text from the trees of consecutive pieces of it, each
+    /// a block sequence at the root (top-level items of one list, parsed apart):
+    /// node for node what [`Builder`] makes of the whole text in one go. `None`
+    /// when a piece is not such a tree.
+    pub(crate) fn join_seqs(parts: Vec<Tree>) -> Option<Tree> {
+        // The root sequence is node 0 and, closed last, owns the tail of `children`.
+        fn root_items(t: &Tree) -> Option<Range<u32>> {
+            match &t.nodes.first()?.kind {
+                Kind::Seq {
+                    flow: false,
+                    children,
+                } if t.root == Some(NodeId(0)) && children.end as usize == t.children.len() => {
+                    Some(children.clone())
+                }
+                _ => None,
+            }
+        }
+        let mut parts = parts.into_iter();
+        let mut out = parts.next()?;
+        let first = root_items(&out)?;
+        let mut items = out.children.split_off(first.start as usize);
+        let mut end = out.nodes[0].end;
+        for part in parts {
+            let r = root_items(&part)?;
+            let node_shift = out.nodes.len() as u32 - 1;
+            let child_shift = out.children.len() as u32;
+            let shift = |c: &NodeId| NodeId(c.0 + node_shift);
+            out.children
+                .extend(part.children[..r.start as usize].iter().map(shift));
+            items.extend(part.children[r.start as usize..].iter().map(shift));
+            end = part.nodes[0].end;
+            out.may_fail |= part.may_fail;
+            out.simple &= part.simple;
+            out.more_documents |= part.more_documents;
+            out.nodes
+                .extend(part.nodes.into_iter().skip(1).map(|mut n| {
+                    match &mut n.kind {
+                        Kind::Seq { children, .. } | Kind::Map { children, .. } => {
+                            *children = children.start + child_shift..children.end + child_shift;
+                        }
+                        Kind::Alias { target } => target.0 += node_shift,
+                        Kind::Scalar { .. } => {}
+                    }
+                    n
+                }));
+        }
+        let start = out.children.len() as u32;
+        out.children.extend(items);
+        let range = start..out.children.len() as u32;
+        let root = &mut out.nodes[0];
+        root.kind = Kind::Seq {
+            flow: false,
+            children: range,
+        };
+        root.end = end.max(root.start);
+        Some(out)
+    }
+
+    /// Items `range` of a root block sequence as a tree of their own, every
+    /// offset moved by `delta`: a piece for [`Tree::join_seqs`]. `None` unless
+    /// the tree is laid out as [`Builder`] lays out a block list (each item's
+    /// nodes, and the children of its collections, contiguous and in order).
+    pub(crate) fn items_tree(&self, range: Range<usize>, delta: isize) -> Option<Tree> {
+        let root = self.nodes.first()?;
+        let Kind::Seq {
+            flow: false,
+            children: all,
+        } = &root.kind
+        else {
+            return None;
+        };
+        if self.root != Some(NodeId(0)) || all.end as usize != self.children.len() {
+            return None;
+        }
+        let all = self.kids(all);
+        let items = all.get(range.clone())?;
+        let (first, last) = (items.first()?.0, items.last()?.0);
+        if first == 0 || items.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return None;
+        }
+        let lo = first as usize;
+        let hi = all
+            .get(range.end)
+            .map_or(self.nodes.len(), |n| n.0 as usize);
+        let nodes = self.nodes.get(lo..hi)?;
+        // The children of the items' collections: one contiguous run.
+        let (mut c_lo, mut c_hi, mut total) = (u32::MAX, 0, 0);
+        for n in nodes {
+            if let Kind::Seq { children, .. } | Kind::Map { children, .. } = &n.kind
+                && !children.is_empty()
+            {
+                c_lo = c_lo.min(children.start);
+                c_hi = c_hi.max(children.end);
+                total += children.len() as u32;
+            }
+        }
+        if total == 0 {
+            (c_lo, c_hi) = (0, 0);
+        }
+        if c_hi - c_lo != total {
+            return None;
+        }
+        let off = |o: u32| u32::try_from(i64::from(o) + delta as i64).ok();
+        let id = |n: NodeId| {
+            (lo as u32..hi as u32)
+                .contains(&n.0)
+                .then(|| NodeId(n.0 - first + 1))
+        };
+        let mut tree = Tree {
+            nodes: Vec::with_capacity(nodes.len() + 1),
+            children: Vec::with_capacity(total as usize + items.len()),
+            root: Some(NodeId(0)),
+            more_documents: false,
+            simple: self.simple,
+            may_fail: self.may_fail,
+        };
+        let start = if range.start == 0 {
+            root.start
+        } else {
+            self.nodes[lo].start
+        };
+        tree.nodes.push(Node {
+            kind: Kind::Seq {
+                flow: false,
+                children: 0..0,
+            },
+            start: off(start)?,
+            end: off(self.nodes[last as usize].end)?,
+            tag: root.tag,
+            anchor: root.anchor,
+        });
+        for n in nodes {
+            let mut n = n.clone();
+            n.start = off(n.start)?;
+            n.end = off(n.end)?;
+            match &mut n.kind {
+                Kind::Scalar {
+                    text: ScalarText::Slice(a, b),
+                    ..
+                } => (*a, *b) = (off(*a)?, off(*b)?),
+                Kind::Scalar { .. } => {}
+                Kind::Seq { children, .. } | Kind::Map { children, .. } => {
+                    *children =
+                        children.start.saturating_sub(c_lo)..children.end.saturating_sub(c_lo);
+                }
+                Kind::Alias { target } => *target = id(*target)?,
+            }
+            tree.nodes.push(n);
+        }
+        for &c in &self.children[c_lo as usize..c_hi as usize] {
+            tree.children.push(id(c)?);
+        }
+        let at = tree.children.len() as u32;
+        for &c in items {
+            tree.children.push(id(c)?);
+        }
+        tree.nodes[0].kind = Kind::Seq {
+            flow: false,
+            children: at..tree.children.len() as u32,
+        };
+        Some(tree)
+    }
+
     /// True when the node or anything below it is a flow collection.
     pub(crate) fn is_flow(&self, id: NodeId) -> bool {
         matches!(
