@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use crate::model::{KeyState, KeyView};
+use crate::model::{Dropped, Entry, FieldIssue, KeyState, KeyView};
 use crate::read::{Parsed, Schema, decode_items};
 use crate::yaml::{Tree, fast, json};
 
@@ -56,52 +56,16 @@ pub(crate) fn reread<T: Clone + Default>(
     let middle = fast::parse_lines(text, from..new_to)?;
     let middle_items = middle.seq_items(middle.root?)?;
     let mut view = KeyView::with_state(KeyState::Read);
-    let kept_before = |i: usize| i < a;
-    let moved = |i: usize| (i >= b).then(|| i - b + a + middle_items.len());
-    let shift = |r: &Range<usize>| -> Option<Range<usize>> {
-        Some(r.start.checked_add_signed(delta)?..r.end.checked_add_signed(delta)?)
-    };
-    // Entries, dropped items and field issues are each in item order.
-    view.entries.extend(
-        old_view
-            .entries
-            .iter()
-            .take_while(|e| kept_before(e.index))
-            .cloned(),
-    );
-    view.dropped.extend(
-        old_view
-            .dropped
-            .iter()
-            .take_while(|d| kept_before(d.index))
-            .cloned(),
-    );
-    view.field_issues.extend(
-        old_view
-            .field_issues
-            .iter()
-            .filter(|f| kept_before(f.index))
-            .cloned(),
-    );
+    // Entries, dropped items and field issues each keep those of the items
+    // before the change, then the new lines', then those after it, moved.
+    let after = (b, a + middle_items.len(), delta);
+    keep_before(&old_view.entries, a, &mut view.entries);
+    keep_before(&old_view.dropped, a, &mut view.dropped);
+    keep_before(&old_view.field_issues, a, &mut view.field_issues);
     decode_items(&mut view, &middle, text, a, middle_items, schema);
-    for e in old_view.entries.iter().filter(|e| e.index >= b) {
-        let mut e = e.clone();
-        e.index = moved(e.index)?;
-        e.span = shift(&e.span)?;
-        view.entries.push(e);
-    }
-    for d in old_view.dropped.iter().filter(|d| d.index >= b) {
-        let mut d = d.clone();
-        d.index = moved(d.index)?;
-        d.span = shift(&d.span)?;
-        view.dropped.push(d);
-    }
-    for f in old_view.field_issues.iter().filter(|f| f.index >= b) {
-        let mut f = f.clone();
-        f.index = moved(f.index)?;
-        f.span = shift(&f.span)?;
-        view.field_issues.push(f);
-    }
+    keep_after(&old_view.entries, after, &mut view.entries)?;
+    keep_after(&old_view.dropped, after, &mut view.dropped)?;
+    keep_after(&old_view.field_issues, after, &mut view.field_issues)?;
     let mut pieces = Vec::with_capacity(3);
     if a > 0 {
         pieces.push(tree.items_tree(0..a, 0)?);
@@ -120,6 +84,64 @@ pub(crate) fn reread<T: Clone + Default>(
         },
         view,
     ))
+}
+
+/// Something in a key's view that belongs to one item and covers some text.
+trait Located: Clone {
+    fn index(&self) -> usize;
+    fn place(&mut self) -> (&mut usize, &mut Range<usize>);
+}
+
+impl<T: Clone> Located for Entry<T> {
+    fn index(&self) -> usize {
+        self.index
+    }
+
+    fn place(&mut self) -> (&mut usize, &mut Range<usize>) {
+        (&mut self.index, &mut self.span)
+    }
+}
+
+impl Located for Dropped {
+    fn index(&self) -> usize {
+        self.index
+    }
+
+    fn place(&mut self) -> (&mut usize, &mut Range<usize>) {
+        (&mut self.index, &mut self.span)
+    }
+}
+
+impl Located for FieldIssue {
+    fn index(&self) -> usize {
+        self.index
+    }
+
+    fn place(&mut self) -> (&mut usize, &mut Range<usize>) {
+        (&mut self.index, &mut self.span)
+    }
+}
+
+/// Copies the elements of items before item `a` as they are.
+fn keep_before<L: Located>(old: &[L], a: usize, out: &mut Vec<L>) {
+    out.extend(old.iter().filter(|l| l.index() < a).cloned());
+}
+
+/// Copies the elements of items from `b` on, renumbered to start at `to` and
+/// moved by `delta` bytes.
+fn keep_after<L: Located>(
+    old: &[L],
+    (b, to, delta): (usize, usize, isize),
+    out: &mut Vec<L>,
+) -> Option<()> {
+    for l in old.iter().filter(|l| l.index() >= b) {
+        let mut l = l.clone();
+        let (index, span) = l.place();
+        *index = *index - b + to;
+        *span = span.start.checked_add_signed(delta)?..span.end.checked_add_signed(delta)?;
+        out.push(l);
+    }
+    Some(())
 }
 
 /// `reread` gave the tree a whole reading gives. Its `may_fail` may be set where
