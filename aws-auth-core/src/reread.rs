@@ -59,6 +59,9 @@ pub(crate) fn reread<T: Clone + Default>(
     // Entries, dropped items and field issues each keep those of the items
     // before the change, then the new lines', then those after it, moved.
     let after = (b, a + middle_items.len(), delta);
+    view.entries.reserve_exact(
+        old_view.entries.len() + middle_items.len() - (b - a).min(old_view.entries.len()),
+    );
     keep_before(&old_view.entries, a, &mut view.entries);
     keep_before(&old_view.dropped, a, &mut view.dropped);
     keep_before(&old_view.field_issues, a, &mut view.field_issues);

@@ -174,13 +174,16 @@ struct Working<T> {
 
 impl<T: Clone> Working<T> {
     fn from_view(view: &KeyView<T>) -> Self {
-        Working {
-            list: view
-                .entries
+        // Room for a few additions without copying a long list to grow it.
+        let mut list = Vec::with_capacity(view.entries.len() + 16);
+        list.extend(
+            view.entries
                 .iter()
                 .enumerate()
-                .map(|(i, e)| (Origin::Old(i), e.value.clone()))
-                .collect(),
+                .map(|(i, e)| (Origin::Old(i), e.value.clone())),
+        );
+        Working {
+            list,
             plan: KeyPlan::default(),
         }
     }

@@ -170,10 +170,18 @@ impl Tree {
                 _ => None,
             }
         }
+        // Reserved up front: growing by doubling would copy a large tree a few times.
+        let nodes: usize = parts.iter().map(|p| p.nodes.len()).sum();
+        let children: usize = parts.iter().map(|p| p.children.len()).sum();
         let mut parts = parts.into_iter();
         let mut out = parts.next()?;
+        out.nodes
+            .reserve_exact(nodes.saturating_sub(out.nodes.len()));
+        out.children
+            .reserve_exact(children.saturating_sub(out.children.len()));
         let first = root_items(&out)?;
         let mut items = out.children.split_off(first.start as usize);
+        items.reserve_exact(children.saturating_sub(out.children.len() + items.len()));
         let mut end = out.nodes[0].end;
         for part in parts {
             let r = root_items(&part)?;
