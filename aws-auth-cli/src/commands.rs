@@ -72,7 +72,7 @@ fn table(view: &MapView) -> String {
                 "sso",
                 format!("{}/{}", sso.account_id, sso.permission_set_name),
             ),
-            None => ("role", r.rolearn.clone()),
+            None => ("role", r.rolearn.to_string()),
         };
         let note = if r.sso.is_none() && !last_role(&r.rolearn, i) {
             "ignored: mapped again below"
@@ -82,7 +82,7 @@ fn table(view: &MapView) -> String {
         rows.push(vec![
             kind.to_owned(),
             arn,
-            r.username.clone(),
+            r.username.to_string(),
             r.groups.join(","),
             note.to_owned(),
         ]);
@@ -99,8 +99,8 @@ fn table(view: &MapView) -> String {
         };
         rows.push(vec![
             "user".to_owned(),
-            u.userarn.clone(),
-            u.username.clone(),
+            u.userarn.to_string(),
+            u.username.to_string(),
             u.groups.join(","),
             note.to_owned(),
         ]);

@@ -30,7 +30,7 @@ pub(crate) enum Source {
     /// A manifest file: edits are written back into its text.
     Manifest { text: String, manifest: Manifest },
     /// Bare data strings (or a ConfigMap object's `data`).
-    Data { data: BTreeMap<String, String> },
+    Data { data: BTreeMap<String, Arc<String>> },
 }
 
 /// An `aws-auth` ConfigMap: its text, the data strings in it, and what
@@ -142,7 +142,7 @@ impl Document {
     {
         let data = data
             .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
+            .map(|(k, v)| (k.into(), Arc::new(v.into())))
             .collect();
         Document::build(Source::Data { data })
     }
@@ -161,14 +161,15 @@ impl Document {
     /// parse and view from there instead of being read again (after an edit,
     /// only the edited keys are read).
     pub(crate) fn build_sharing(source: Source, previous: Option<&Document>) -> Document {
-        let text_of = |key: DataKey| -> Option<&str> {
+        let shared_of = |key: DataKey| -> Option<&Arc<String>> {
             match &source {
                 Source::Manifest { manifest, .. } => {
-                    manifest.value(key.as_str()).map(|v| v.decoded.as_str())
+                    manifest.value(key.as_str()).map(|v| &v.decoded)
                 }
-                Source::Data { data } => data.get(key.as_str()).map(String::as_str),
+                Source::Data { data } => data.get(key.as_str()),
             }
         };
+        let text_of = |key: DataKey| shared_of(key).map(|t| t.as_str());
         // The same allocation (an unchanged value after an edit) needs no compare.
         let same = |key: DataKey| {
             previous.filter(|p| match (p.data_string(key), text_of(key)) {
@@ -180,10 +181,10 @@ impl Document {
         // A key an edit changed is read again from its previous reading when it can be.
         fn read_key<T: Send + Sync + Clone + Default + PartialEq>(
             key: DataKey,
-            text: Option<&str>,
+            text: Option<&Arc<String>>,
             shared: Option<(&Arc<Parsed>, &Arc<KeyView<T>>)>,
             before: Option<(&str, &Parsed, &KeyView<T>, &read::Schema<T>)>,
-            view: fn(&Parsed, &str) -> KeyView<T>,
+            view: fn(&Parsed, &Arc<String>) -> KeyView<T>,
         ) -> (Arc<Parsed>, Arc<KeyView<T>>) {
             if let Some((p, v)) = shared {
                 return (Arc::clone(p), Arc::clone(v));
@@ -195,7 +196,7 @@ impl Document {
                 // Tests and fuzzing hold the shortcut to what a whole reading gives.
                 #[cfg(any(test, feature = "fuzzing"))]
                 {
-                    let full = read::parse_key(key, text);
+                    let full = read::parse_key(key, text.as_str());
                     let same = match (&parsed.tree, &full.tree) {
                         (Some(a), Some(b)) => crate::reread::same_tree(a, b),
                         (a, b) => a == b,
@@ -211,14 +212,16 @@ impl Document {
                 }
                 return (Arc::new(parsed), Arc::new(v));
             }
-            let parsed = match text {
-                Some(text) => read::parse_key(key, text),
-                None => Parsed {
+            let Some(text) = text else {
+                let absent = crate::model::KeyState::Absent;
+                let parsed = Parsed {
                     tree: None,
-                    state: crate::model::KeyState::Absent,
-                },
+                    state: absent.clone(),
+                };
+                return (Arc::new(parsed), Arc::new(KeyView::with_state(absent)));
             };
-            let v = view(&parsed, text.unwrap_or_default());
+            let parsed = read::parse_key(key, text.as_str());
+            let v = view(&parsed, text);
             (Arc::new(parsed), Arc::new(v))
         }
         let shared_roles = same(DataKey::MapRoles).map(|p| (&p.parsed[0], &p.view.roles));
@@ -231,7 +234,7 @@ impl Document {
         let roles = || {
             read_key(
                 DataKey::MapRoles,
-                text_of(DataKey::MapRoles),
+                shared_of(DataKey::MapRoles),
                 shared_roles,
                 before(DataKey::MapRoles)
                     .and_then(|(t, p)| Some((t, p, &*previous?.view.roles, &read::ROLES))),
@@ -241,7 +244,7 @@ impl Document {
         let users = || {
             read_key(
                 DataKey::MapUsers,
-                text_of(DataKey::MapUsers),
+                shared_of(DataKey::MapUsers),
                 shared_users,
                 before(DataKey::MapUsers)
                     .and_then(|(t, p)| Some((t, p, &*previous?.view.users, &read::USERS))),
@@ -251,7 +254,7 @@ impl Document {
         let accounts = || {
             read_key(
                 DataKey::MapAccounts,
-                text_of(DataKey::MapAccounts),
+                shared_of(DataKey::MapAccounts),
                 shared_accounts,
                 None,
                 read::accounts,
@@ -313,7 +316,7 @@ impl Document {
     pub fn data_value(&self, key: &str) -> Option<&str> {
         match &self.source {
             Source::Manifest { manifest, .. } => manifest.value(key).map(|v| v.decoded.as_str()),
-            Source::Data { data } => data.get(key).map(String::as_str),
+            Source::Data { data } => data.get(key).map(|v| v.as_str()),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::document::Document;
 use crate::model::{DataKey, KeyState};
 use crate::position::Position;
 use crate::template::{self, Values};
+use crate::text::Text;
 
 /// Values only known at login, for filling templates.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +116,7 @@ impl Document {
         }
         let mut matched = None;
         let mut ambiguous = Vec::new();
-        let mut mapping: Option<(&str, &[String])> = None;
+        let mut mapping: Option<(&str, &[Text])> = None;
 
         let roles: Vec<_> = view
             .roles
@@ -128,7 +129,7 @@ impl Document {
         if let Some((last, earlier)) = roles.split_last() {
             matched = Some(Match {
                 key: DataKey::MapRoles,
-                principal: last.value.rolearn.clone(),
+                principal: last.value.rolearn.to_string(),
                 position: self.position(DataKey::MapRoles, last.span.start),
                 ignored: earlier
                     .iter()
@@ -172,7 +173,7 @@ impl Document {
             if let Some((first, rest)) = survivors.split_first() {
                 let build = |e: &crate::model::Entry<crate::model::UserMapping>| Match {
                     key: DataKey::MapUsers,
-                    principal: e.value.userarn.clone(),
+                    principal: e.value.userarn.to_string(),
                     position: self.position(DataKey::MapUsers, e.span.start),
                     ignored: users
                         .iter()
@@ -220,7 +221,7 @@ impl Document {
             (None, Vec::new(), Vec::new(), None);
         if let Some((user, group_list)) = mapping {
             let filled: Result<Vec<_>, String> = std::iter::once(user)
-                .chain(group_list.iter().map(String::as_str))
+                .chain(group_list.iter().map(Text::as_str))
                 .map(|t| template::fill(t, &values))
                 .collect();
             match filled {

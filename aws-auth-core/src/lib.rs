@@ -29,8 +29,10 @@ pub mod position;
 pub(crate) mod read;
 pub(crate) mod reread;
 pub(crate) mod template;
+mod text;
 pub(crate) mod yaml;
 
 pub use document::{Document, ManifestError};
 pub use model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, SsoMatcher, UserMapping};
 pub use position::Position;
+pub use text::Text;

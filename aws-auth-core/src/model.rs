@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use crate::text::Text;
+
 /// One of the three data keys the authenticator reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DataKey {
@@ -55,26 +57,26 @@ impl fmt::Display for DataKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SsoMatcher {
     /// `permissionSetName`.
-    pub permission_set_name: String,
+    pub permission_set_name: Text,
     /// `accountID`: must be 12 digits.
-    pub account_id: String,
+    pub account_id: Text,
     /// `partition`: a non-empty value never matches (an upstream bug).
-    pub partition: String,
+    pub partition: Text,
 }
 
 /// A `mapRoles` entry as the authenticator decodes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoleMapping {
     /// `rolearn` (matched case-insensitively against the caller's canonical ARN).
-    pub rolearn: String,
+    pub rolearn: Text,
     /// `sso`, when the entry matches an IAM Identity Center permission set instead.
     pub sso: Option<SsoMatcher>,
     /// `username`, possibly with templates such as `{{SessionName}}`.
-    pub username: String,
+    pub username: Text,
     /// `groups`, possibly with templates.
-    pub groups: Vec<String>,
+    pub groups: Vec<Text>,
     /// `userid`.
-    pub userid: String,
+    pub userid: Text,
     /// Keys the authenticator ignores, with their values as JSON.
     pub extra: BTreeMap<String, serde_json::Value>,
 }
@@ -83,13 +85,13 @@ pub struct RoleMapping {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserMapping {
     /// `userarn` (compared with the caller's ARN as written).
-    pub userarn: String,
+    pub userarn: Text,
     /// `username`, possibly with templates.
-    pub username: String,
+    pub username: Text,
     /// `groups`.
-    pub groups: Vec<String>,
+    pub groups: Vec<Text>,
     /// `userid`.
-    pub userid: String,
+    pub userid: Text,
     /// Keys the authenticator ignores, with their values as JSON.
     pub extra: BTreeMap<String, serde_json::Value>,
 }

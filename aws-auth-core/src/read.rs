@@ -6,10 +6,12 @@
 //! list of strings, so an unquoted `012345678901` keeps its text.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::model::{
     DataKey, Dropped, Entry, FieldIssue, KeyState, KeyView, RoleMapping, SsoMatcher, UserMapping,
 };
+use crate::text::Text;
 use crate::yaml::json::{self, JsonType, go_fold_eq, json_type};
 use crate::yaml::resolve::{Resolved, resolve_plain};
 use crate::yaml::tree::{Kind, NodeId, ScalarStyle, scalar_text};
@@ -98,6 +100,8 @@ fn items(parsed: &Parsed) -> Option<(&Tree, &[NodeId])> {
 pub(crate) struct Decoder<'t> {
     tree: &'t Tree,
     text: &'t str,
+    /// `text`, shared with the strings read from it.
+    source: &'t Arc<String>,
     index: usize,
     issues: Vec<FieldIssue>,
 }
@@ -115,15 +119,15 @@ impl<'t> Decoder<'t> {
 
     /// Go: a JSON string sets the field, null leaves it, anything else is a type
     /// error that leaves it as it was.
-    fn string(&mut self, slot: &mut String, field: &str, node: NodeId) {
+    fn string(&mut self, slot: &mut Text, field: &str, node: NodeId) {
         match json_type(self.tree, self.text, node) {
-            JsonType::String(s) => *slot = s.to_owned(),
+            JsonType::String(s) => *slot = Text::within(self.source, s),
             JsonType::Null => {}
             other => self.issue(field.to_owned(), node, other.go_name(), "string"),
         }
     }
 
-    fn string_list(&mut self, slot: &mut Vec<String>, field: &str, node: NodeId) {
+    fn string_list(&mut self, slot: &mut Vec<Text>, field: &str, node: NodeId) {
         match json_type(self.tree, self.text, node) {
             JsonType::Null => slot.clear(),
             JsonType::Array(seq) => {
@@ -131,11 +135,11 @@ impl<'t> Decoder<'t> {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, &item) in items.iter().enumerate() {
                     match json_type(self.tree, self.text, item) {
-                        JsonType::String(s) => out.push(s.to_owned()),
-                        JsonType::Null => out.push(String::new()),
+                        JsonType::String(s) => out.push(Text::within(self.source, s)),
+                        JsonType::Null => out.push(Text::new()),
                         other => {
                             self.issue(format!("{field}[{i}]"), item, other.go_name(), "string");
-                            out.push(String::new());
+                            out.push(Text::new());
                         }
                     }
                 }
@@ -176,7 +180,7 @@ pub(crate) struct Schema<T: 'static> {
 }
 
 /// Decodes the entries of a list into `T`, one Go struct decode each.
-fn decode_list<T: Default>(parsed: &Parsed, text: &str, schema: &Schema<T>) -> KeyView<T> {
+fn decode_list<T: Default>(parsed: &Parsed, text: &Arc<String>, schema: &Schema<T>) -> KeyView<T> {
     let mut view = KeyView::with_state(parsed.state.clone());
     let Some((tree, items)) = items(parsed) else {
         return view;
@@ -190,11 +194,12 @@ fn decode_list<T: Default>(parsed: &Parsed, text: &str, schema: &Schema<T>) -> K
 pub(crate) fn decode_items<T: Default>(
     view: &mut KeyView<T>,
     tree: &Tree,
-    text: &str,
+    source: &Arc<String>,
     first: usize,
     items: &[NodeId],
     schema: &Schema<T>,
 ) {
+    let text = source.as_str();
     let Schema {
         fields,
         field,
@@ -205,6 +210,7 @@ pub(crate) fn decode_items<T: Default>(
     let mut decoder = Decoder {
         tree,
         text,
+        source,
         index: 0,
         issues: Vec::new(),
     };
@@ -328,7 +334,7 @@ pub(crate) const ROLES: Schema<RoleMapping> = Schema {
 };
 
 /// The `mapRoles` entries the authenticator accepts.
-pub(crate) fn roles(parsed: &Parsed, text: &str) -> KeyView<RoleMapping> {
+pub(crate) fn roles(parsed: &Parsed, text: &Arc<String>) -> KeyView<RoleMapping> {
     decode_list(parsed, text, &ROLES)
 }
 
@@ -381,13 +387,14 @@ pub(crate) const USERS: Schema<UserMapping> = Schema {
 };
 
 /// The `mapUsers` entries the authenticator accepts.
-pub(crate) fn users(parsed: &Parsed, text: &str) -> KeyView<UserMapping> {
+pub(crate) fn users(parsed: &Parsed, text: &Arc<String>) -> KeyView<UserMapping> {
     decode_list(parsed, text, &USERS)
 }
 
 /// The `mapAccounts` entries: yaml.v2 decodes every scalar into its text (null
 /// into `""`) and skips collections.
-pub(crate) fn accounts(parsed: &Parsed, text: &str) -> KeyView<String> {
+pub(crate) fn accounts(parsed: &Parsed, text: &Arc<String>) -> KeyView<String> {
+    let text = text.as_str();
     let mut view = KeyView::with_state(parsed.state.clone());
     let Some((tree, items)) = items(parsed) else {
         return view;
@@ -421,7 +428,10 @@ mod tests {
     use super::*;
 
     fn roles_of(text: &str) -> KeyView<RoleMapping> {
-        roles(&parse_key(DataKey::MapRoles, text), text)
+        roles(
+            &parse_key(DataKey::MapRoles, text),
+            &Arc::new(text.to_owned()),
+        )
     }
 
     #[test]
@@ -517,16 +527,22 @@ mod tests {
     #[test]
     fn accounts_keep_their_text() {
         let text = "- 012345678901\n- \"111122223333\"\n- 0777\n- ~\n- [nested]\n";
-        let view = accounts(&parse_key(DataKey::MapAccounts, text), text);
+        let view = accounts(
+            &parse_key(DataKey::MapAccounts, text),
+            &Arc::new(text.to_owned()),
+        );
         let ids: Vec<&str> = view.values().map(String::as_str).collect();
         assert_eq!(ids, ["012345678901", "111122223333", "0777", ""]);
         assert_eq!(view.dropped.len(), 1);
         // NaN is only a problem for JSON; mapAccounts never goes through it.
         let text = "- .nan\n";
         assert_eq!(
-            accounts(&parse_key(DataKey::MapAccounts, text), text)
-                .entries
-                .len(),
+            accounts(
+                &parse_key(DataKey::MapAccounts, text),
+                &Arc::new(text.to_owned())
+            )
+            .entries
+            .len(),
             1
         );
     }

@@ -21,9 +21,10 @@ pub(crate) fn reread<T: Clone + Default>(
     old_text: &str,
     old: &Parsed,
     old_view: &KeyView<T>,
-    text: &str,
+    source: &std::sync::Arc<String>,
     schema: &Schema<T>,
 ) -> Option<(Parsed, KeyView<T>)> {
+    let text = source.as_str();
     let tree = old.tree.as_ref()?;
     if old.state != KeyState::Read || old_view.state != KeyState::Read || !tree.simple {
         return None;
@@ -65,7 +66,7 @@ pub(crate) fn reread<T: Clone + Default>(
     keep_before(&old_view.entries, a, &mut view.entries);
     keep_before(&old_view.dropped, a, &mut view.dropped);
     keep_before(&old_view.field_issues, a, &mut view.field_issues);
-    decode_items(&mut view, &middle, text, a, middle_items, schema);
+    decode_items(&mut view, &middle, source, a, middle_items, schema);
     keep_after(&old_view.entries, after, &mut view.entries)?;
     keep_after(&old_view.dropped, after, &mut view.dropped)?;
     keep_after(&old_view.field_issues, after, &mut view.field_issues)?;
@@ -225,17 +226,18 @@ mod tests {
     use crate::model::DataKey;
     use crate::read::{ROLES, parse_key, roles};
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     /// The reading from the previous one, or `None`; when `Some`, it must be
     /// exactly what reading the whole text gives.
     fn check(old: &str, new: &str) -> Result<bool, String> {
         let parsed = parse_key(DataKey::MapRoles, old);
-        let view = roles(&parsed, old);
-        let Some((p, v)) = reread(old, &parsed, &view, new, &ROLES) else {
+        let view = roles(&parsed, &Arc::new(old.to_owned()));
+        let Some((p, v)) = reread(old, &parsed, &view, &Arc::new(new.to_owned()), &ROLES) else {
             return Ok(false);
         };
         let full = parse_key(DataKey::MapRoles, new);
-        let full_view = roles(&full, new);
+        let full_view = roles(&full, &Arc::new(new.to_owned()));
         let same = match (&p.tree, &full.tree) {
             (Some(a), Some(b)) => same_tree(a, b),
             (a, b) => a == b,
@@ -290,8 +292,8 @@ mod tests {
         let old = "# worker nodes\n- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n\n# admins\n- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin:{{SessionName}}\n  groups:\n    - system:masters\n\n- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: dev:{{SessionName}}\n  groups:\n    - devs # the team\n  note: kept\n";
         let new = old.replace("\n- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: dev:{{SessionName}}\n  groups:\n    - devs # the team\n  note: kept\n", "");
         let parsed = parse_key(DataKey::MapRoles, old);
-        let view = roles(&parsed, old);
-        let (p, _) = reread(old, &parsed, &view, &new, &ROLES).unwrap();
+        let view = roles(&parsed, &Arc::new(old.to_owned()));
+        let (p, _) = reread(old, &parsed, &view, &Arc::new(new.clone()), &ROLES).unwrap();
         let full = parse_key(DataKey::MapRoles, &new);
         assert!(same_tree(
             p.tree.as_ref().unwrap(),

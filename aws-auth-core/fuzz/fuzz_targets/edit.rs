@@ -60,13 +60,13 @@ fn arn(doc: &Document, key: DataKey, pick: u8) -> String {
             .view()
             .roles
             .values()
-            .map(|r| r.rolearn.clone())
+            .map(|r| r.rolearn.to_string())
             .collect(),
         _ => doc
             .view()
             .users
             .values()
-            .map(|u| u.userarn.clone())
+            .map(|u| u.userarn.to_string())
             .collect(),
     };
     let fixed: &[&str] = if key == DataKey::MapRoles {

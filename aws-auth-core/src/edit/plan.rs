@@ -10,6 +10,7 @@ use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
 use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
 use crate::template;
+use crate::text::Text;
 
 /// What happens to one existing entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,12 +248,12 @@ impl<'v, T: Clone> Lazy<'v, T> {
     }
 }
 
-fn groups_after(current: &[String], change: &GroupsChange) -> Vec<String> {
+fn groups_after(current: &[Text], change: &GroupsChange) -> Vec<String> {
     match change {
-        GroupsChange::Keep => current.to_vec(),
+        GroupsChange::Keep => current.iter().map(String::from).collect(),
         GroupsChange::Replace(g) => g.clone(),
         GroupsChange::Append(g) => {
-            let mut out = current.to_vec();
+            let mut out: Vec<String> = current.iter().map(String::from).collect();
             for x in g {
                 if !out.contains(x) {
                     out.push(x.clone());
@@ -325,9 +326,9 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                         roles.get().list.push((
                             Origin::New(n),
                             RoleMapping {
-                                rolearn: spec.arn.clone(),
-                                username: spec.username.clone(),
-                                groups: spec.groups.clone(),
+                                rolearn: spec.arn.as_str().into(),
+                                username: spec.username.as_str().into(),
+                                groups: spec.groups.iter().map(Text::from).collect(),
                                 ..RoleMapping::default()
                             },
                         ));
@@ -382,9 +383,9 @@ pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditEr
                         users.get().list.push((
                             Origin::New(n),
                             UserMapping {
-                                userarn: spec.arn.clone(),
-                                username: spec.username.clone(),
-                                groups: spec.groups.clone(),
+                                userarn: spec.arn.as_str().into(),
+                                username: spec.username.as_str().into(),
+                                groups: spec.groups.iter().map(Text::from).collect(),
                                 ..UserMapping::default()
                             },
                         ));
@@ -620,19 +621,19 @@ fn update<T: Clone>(
     pos: usize,
     username: &Option<String>,
     groups: &GroupsChange,
-    fields: impl Fn(&mut T) -> (&mut String, &mut Vec<String>),
+    fields: impl Fn(&mut T) -> (&mut Text, &mut Vec<Text>),
 ) -> bool {
     let (origin, value) = &mut w.list[pos];
     let (user, group_list) = fields(value);
-    let new_user = username.clone().unwrap_or_else(|| user.clone());
+    let new_user = username.clone().unwrap_or_else(|| user.to_string());
     let new_groups = groups_after(group_list, groups);
     if new_user == *user && new_groups == *group_list {
         return false;
     }
     let user_changed = new_user != *user;
     let groups_changed = new_groups != *group_list;
-    *user = new_user.clone();
-    *group_list = new_groups.clone();
+    *user = Text::from(&new_user);
+    *group_list = new_groups.iter().map(Text::from).collect();
     match origin {
         Origin::Old(i) => {
             let (mut u, mut g) = match w.plan.fates.get(i).unwrap_or(&Fate::Keep) {
@@ -708,7 +709,7 @@ pub(crate) fn guards(
         if let Some(kind) = node_kind(&e.value.username, &e.value.groups) {
             out.push(Guard {
                 kind,
-                principal: Some(e.value.rolearn.clone()),
+                principal: Some(e.value.rolearn.to_string()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the {} mapping of {} (line {}): {}",
@@ -722,7 +723,7 @@ pub(crate) fn guards(
         if protected.contains(&e.value.rolearn.to_lowercase()) {
             out.push(Guard {
                 kind: GuardKind::Protected,
-                principal: Some(e.value.rolearn.clone()),
+                principal: Some(e.value.rolearn.to_string()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the mapping of the protected principal {} (line {})",
@@ -738,7 +739,7 @@ pub(crate) fn guards(
         if protected.contains(&e.value.userarn.to_lowercase()) {
             out.push(Guard {
                 kind: GuardKind::Protected,
-                principal: Some(e.value.userarn.clone()),
+                principal: Some(e.value.userarn.to_string()),
                 position: Some(position),
                 message: format!(
                     "would {verb} the mapping of the protected principal {} (line {})",
@@ -766,7 +767,7 @@ pub(crate) fn guards(
 }
 
 /// The kind of node mapping, by what the authenticator hands the kubelet.
-pub(crate) fn node_kind(username: &str, groups: &[String]) -> Option<GuardKind> {
+pub(crate) fn node_kind(username: &str, groups: &[Text]) -> Option<GuardKind> {
     let has = |g: &str| groups.iter().any(|x| x == g);
     if username == "system:node:{{SessionName}}" && has("system:node-proxier") {
         return Some(GuardKind::FargateRole);

@@ -5,6 +5,7 @@
 //! value alone is rendered again in its style. New keys are added to `data`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::render::InnerEdit;
 use super::splice::{self, Splice};
@@ -21,7 +22,7 @@ pub(crate) fn write(
 ) -> Result<(Document, Vec<(DataKey, Written)>), EditError> {
     match &doc.source {
         Source::Data { data } => {
-            let mut data: BTreeMap<String, String> = data.clone();
+            let mut data: BTreeMap<String, Arc<String>> = data.clone();
             let mut written = Vec::new();
             for (key, edit) in edits {
                 let how = if !data.contains_key(key.as_str()) {
@@ -33,7 +34,7 @@ pub(crate) fn write(
                 } else {
                     Written::InPlace
                 };
-                data.insert(key.as_str().to_owned(), edit.after.clone());
+                data.insert(key.as_str().to_owned(), Arc::new(edit.after.clone()));
                 written.push((*key, how));
             }
             Ok((

@@ -7,6 +7,7 @@ use crate::arn::{Arn, ArnErrorKind, PrincipalKind};
 use crate::document::Document;
 use crate::model::{DataKey, Entry, RoleMapping};
 use crate::template;
+use crate::text::Text;
 use crate::yaml::json::{go_fold_eq, resolve_scalar};
 use crate::yaml::resolve::Resolved;
 use crate::yaml::tree::{Kind, NodeId};
@@ -302,7 +303,7 @@ fn mapping_checks<T>(
     key: DataKey,
     entry: &Entry<T>,
     username: &str,
-    groups: &[String],
+    groups: &[Text],
     sink: &mut Sink<'_>,
 ) {
     // Positions are looked up only for what is reported.
@@ -400,7 +401,7 @@ fn mapping_checks<T>(
             .filter(|g| !groups.iter().any(|x| x == g))
             .collect();
         if !missing.is_empty() {
-            let near: Vec<&String> = groups
+            let near: Vec<&Text> = groups
                 .iter()
                 .filter(|g| g.contains("bootstrappers") || g.contains("system:node"))
                 .collect();

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::{AccessScope, Blocked, EntryType, Ignored, PolicyAssociation, cluster_admin_policy};
 use crate::arn::{Arn, PrincipalKind};
 use crate::model::KeyState;
+use crate::text::Text;
 use crate::{DataKey, Document};
 
 /// The access entry a mapping stands for, before its role's IAM path is known.
@@ -104,7 +105,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
             let w = &view.roles.entries[winner];
             t.ignored.push(Ignored {
                 key: DataKey::MapRoles,
-                arn: r.rolearn.clone(),
+                arn: r.rolearn.to_string(),
                 line: at,
                 reason: format!(
                     "mapped again at line {}; the authenticator uses the last mapping",
@@ -121,7 +122,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
         if let Some(&r) = last_role.get(&u.userarn.to_lowercase()) {
             t.ignored.push(Ignored {
                 key: DataKey::MapUsers,
-                arn: u.userarn.clone(),
+                arn: u.userarn.to_string(),
                 line: at,
                 reason: format!(
                     "also mapped under mapRoles (line {}), which the authenticator looks up first",
@@ -134,7 +135,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
         if winner != i {
             t.ignored.push(Ignored {
                 key: DataKey::MapUsers,
-                arn: u.userarn.clone(),
+                arn: u.userarn.to_string(),
                 line: at,
                 reason: format!(
                     "mapped again at line {}; the authenticator uses the last mapping",
@@ -165,7 +166,7 @@ type Entry = (
 
 impl Translation {
     /// One mapping the authenticator honours: desired, or blocked with why.
-    fn add(&mut self, key: DataKey, arn: &str, line: usize, username: &str, groups: &[String]) {
+    fn add(&mut self, key: DataKey, arn: &str, line: usize, username: &str, groups: &[Text]) {
         match mapping(arn, username, groups) {
             Ok((kind, username, kubernetes_groups, policies)) => self.desired.push(Desired {
                 key,
@@ -187,7 +188,7 @@ impl Translation {
 }
 
 /// The access entry for one mapping, or why there is none.
-fn mapping(arn_text: &str, username: &str, groups: &[String]) -> Result<Entry, String> {
+fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, String> {
     if arn_text.contains(['*', '?']) {
         return Err("a wildcard ARN: the authenticator compares it literally (it never matched anyone) and access entries take one principal".to_owned());
     }
@@ -254,7 +255,7 @@ fn mapping(arn_text: &str, username: &str, groups: &[String]) -> Result<Entry, S
         }
         let extra: Vec<&str> = groups
             .iter()
-            .map(String::as_str)
+            .map(Text::as_str)
             .filter(|g| !expected.contains(g))
             .collect();
         if !extra.is_empty() {
@@ -315,8 +316,8 @@ fn mapping(arn_text: &str, username: &str, groups: &[String]) -> Result<Entry, S
             return Err(format!(
                 "the group {g:?} holds a template, which access entries do not fill"
             ));
-        } else if !kubernetes_groups.contains(g) {
-            kubernetes_groups.push(g.clone());
+        } else if !kubernetes_groups.iter().any(|k| k == g) {
+            kubernetes_groups.push(g.to_string());
         }
     }
     if !system.is_empty() {
@@ -337,8 +338,8 @@ fn mapping(arn_text: &str, username: &str, groups: &[String]) -> Result<Entry, S
 mod tests {
     use super::*;
 
-    fn groups(g: &[&str]) -> Vec<String> {
-        g.iter().map(|s| (*s).to_owned()).collect()
+    fn groups(g: &[&str]) -> Vec<Text> {
+        g.iter().map(|s| Text::from(*s)).collect()
     }
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/R";

@@ -362,16 +362,32 @@ fn apply_steps(roles: &mut Vec<Mapping>, users: &mut Vec<Mapping>, steps: &[Step
 /// ARN, username and groups of each mapping the reader keeps.
 type Mappings = Vec<(String, String, Vec<String>)>;
 
+fn strings(texts: &[aws_auth_core::Text]) -> Vec<String> {
+    texts.iter().map(String::from).collect()
+}
+
 fn summary(doc: &Document) -> (Mappings, Mappings) {
     let v = doc.view();
     (
         v.roles
             .values()
-            .map(|r| (r.rolearn.clone(), r.username.clone(), r.groups.clone()))
+            .map(|r| {
+                (
+                    r.rolearn.to_string(),
+                    r.username.to_string(),
+                    strings(&r.groups),
+                )
+            })
             .collect(),
         v.users
             .values()
-            .map(|u| (u.userarn.clone(), u.username.clone(), u.groups.clone()))
+            .map(|u| {
+                (
+                    u.userarn.to_string(),
+                    u.username.to_string(),
+                    strings(&u.groups),
+                )
+            })
             .collect(),
     )
 }
