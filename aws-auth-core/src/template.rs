@@ -16,8 +16,8 @@ pub(crate) fn placeholders(s: &str) -> Vec<(usize, &str)> {
         return out;
     }
     let mut from = 0;
-    while let Some(open) = s[from..].find("{{").map(|i| from + i) {
-        let Some(close) = s[open + 2..].find("}}").map(|i| open + 2 + i) else {
+    while let Some(open) = pair(s, from, b'{') {
+        let Some(close) = pair(s, open + 2, b'}') else {
             break;
         };
         out.push((open, &s[open + 2..close]));
@@ -28,8 +28,16 @@ pub(crate) fn placeholders(s: &str) -> Vec<(usize, &str)> {
 
 /// Whether `s` holds `{{` (cheaper than `contains` for the short values here).
 fn has_braces(s: &str) -> bool {
-    let b = s.as_bytes();
-    memchr::memchr_iter(b'{', b).any(|i| b.get(i + 1) == Some(&b'{'))
+    pair(s, 0, b'{').is_some()
+}
+
+/// Where `c` first appears twice in a row in `s`, from `from` on (a `str::find`
+/// of a two-byte pattern builds a searcher each time: slow on short values).
+fn pair(s: &str, from: usize, c: u8) -> Option<usize> {
+    let b = s.as_bytes().get(from..)?;
+    memchr::memchr_iter(c, b)
+        .find(|&i| b.get(i + 1) == Some(&c))
+        .map(|i| from + i)
 }
 
 /// For an unknown placeholder, the known one it was probably meant to be.

@@ -2,9 +2,10 @@
 //!
 //! A large map holds tens of thousands of ARNs, usernames and groups. As
 //! `String`s each one was an allocation when read, another when an edit copied
-//! the list, and a free when dropped. A `Text` is either short and stored inline,
-//! or a range of the data string it was read from (which it keeps alive), or,
-//! rarely, a string of its own: none of those allocates per value.
+//! the list, and a free when dropped. A `Text` read from a data string is a range
+//! of it (and keeps it alive): reading, copying and dropping one touches only
+//! the string's reference count. Text from elsewhere (an edit's new mapping)
+//! has a shared allocation of its own.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -12,9 +13,6 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
-
-/// Up to this many bytes are stored inline.
-const INLINE: usize = 22;
 
 /// An immutable string of the model. It reads like a `&str` (it derefs to one),
 /// compares with `str`, `&str` and `String`, and converts from both.
@@ -32,10 +30,7 @@ pub struct Text(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE],
-    },
+    Empty,
     /// `source[start..end]`; both are char boundaries.
     Shared {
         source: Arc<String>,
@@ -48,19 +43,13 @@ enum Repr {
 impl Text {
     /// The empty string.
     pub const fn new() -> Text {
-        Text(Repr::Inline {
-            len: 0,
-            bytes: [0; INLINE],
-        })
+        Text(Repr::Empty)
     }
 
     /// The text as a `&str`.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes } => {
-                // Built only from a whole `&str` of `len` bytes.
-                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or_default()
-            }
+            Repr::Empty => "",
             Repr::Shared { source, start, end } => source
                 .get(*start as usize..*end as usize)
                 .unwrap_or_default(),
@@ -68,12 +57,8 @@ impl Text {
         }
     }
 
-    /// `s`, which lies inside `source` (as a slice of it), without copying it
-    /// unless it is short.
+    /// `s`, which lies inside `source` (as a slice of it), without copying it.
     pub(crate) fn within(source: &Arc<String>, s: &str) -> Text {
-        if s.len() <= INLINE {
-            return Text::from(s);
-        }
         // Where `s` lies in `source`, found from the addresses (no unsafe code:
         // only integers are compared); anything else is copied.
         let at = (s.as_ptr() as usize).checked_sub(source.as_ptr() as usize);
@@ -119,13 +104,8 @@ impl Borrow<str> for Text {
 
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
-        if s.len() <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..s.len()].copy_from_slice(s.as_bytes());
-            Text(Repr::Inline {
-                len: s.len() as u8,
-                bytes,
-            })
+        if s.is_empty() {
+            Text::new()
         } else {
             Text(Repr::Owned(Arc::from(s)))
         }
@@ -230,7 +210,6 @@ mod tests {
         assert!(matches!(shared.0, Repr::Shared { .. }));
         assert_eq!(shared, "arn:aws:iam::111122223333:role/Admin");
         let short = Text::within(&source, &source[2..9]);
-        assert!(matches!(short.0, Repr::Inline { .. }));
         assert_eq!(short, "rolearn");
         // Not a slice of the source: copied.
         let elsewhere = "arn:aws:iam::111122223333:role/Admin".to_owned();
@@ -238,8 +217,7 @@ mod tests {
         assert!(matches!(owned.0, Repr::Owned(_)));
         assert_eq!(owned, shared);
         assert_eq!(Text::from(""), Text::new());
-        assert_eq!(Text::from("x".repeat(INLINE)).len(), INLINE);
-        assert_eq!(Text::from("é".repeat(INLINE)).as_str(), "é".repeat(INLINE));
+        assert_eq!(Text::from("é".repeat(30)).as_str(), "é".repeat(30));
         assert_eq!(format!("{short:?} {short}"), "\"rolearn\" rolearn");
         assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
     }
