@@ -12,7 +12,17 @@ use crate::yaml::json::{go_fold_eq, resolve_scalar};
 use crate::yaml::resolve::Resolved;
 use crate::yaml::tree::{Kind, NodeId};
 
-pub(crate) fn check(doc: &Document, sink: &mut Sink<'_>) {
+/// The checks of each role entry, which stand alone: a long list is checked on
+/// a thread of its own.
+pub(crate) fn roles(doc: &Document, sink: &mut Sink<'_>) {
+    for entry in &doc.view().roles.entries {
+        role(doc, entry, sink);
+    }
+}
+
+/// Everything else: fields of the wrong type, dropped entries, user entries,
+/// duplicates across entries and account IDs.
+pub(crate) fn rest(doc: &Document, sink: &mut Sink<'_>) {
     let view = doc.view();
     for (key, issues, dropped) in [
         (
@@ -65,41 +75,15 @@ pub(crate) fn check(doc: &Document, sink: &mut Sink<'_>) {
             );
         }
     }
-    let roles = |sink: &mut Sink<'_>| {
-        for entry in &view.roles.entries {
-            role(doc, entry, sink);
-        }
-    };
-    let rest = |sink: &mut Sink<'_>| {
-        for entry in &view.users.entries {
-            let u = &entry.value;
-            let at = || field_offset(doc, DataKey::MapUsers, entry, "userarn");
-            arn_checks(&u.userarn, DataKey::MapUsers, &at, sink);
-            mapping_checks(doc, DataKey::MapUsers, entry, &u.username, &u.groups, sink);
-        }
-        duplicates(doc, sink);
-        accounts(doc, sink);
-    };
-    // Each role's checks stand alone: a long list is checked beside the rest.
-    if view.roles.entries.len() < PARALLEL_ROLES {
-        roles(sink);
-        rest(sink);
-        return;
+    for entry in &view.users.entries {
+        let u = &entry.value;
+        let at = || field_offset(doc, DataKey::MapUsers, entry, "userarn");
+        arn_checks(&u.userarn, DataKey::MapUsers, &at, sink);
+        mapping_checks(doc, DataKey::MapUsers, entry, &u.username, &u.groups, sink);
     }
-    let mut beside = sink.fork();
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(|| roles(&mut beside));
-        rest(sink);
-        // A panic in a check is a bug; it is passed on, not hidden.
-        handle
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-    });
-    sink.join(beside);
+    duplicates(doc, sink);
+    accounts(doc, sink);
 }
-
-/// From this many role entries on, they are checked on a thread of their own.
-const PARALLEL_ROLES: usize = 2048;
 
 /// A hint for a dropped item that is really a group indented too little, or an
 /// entry under the wrong key.

@@ -182,16 +182,46 @@ impl<'d> Sink<'d> {
     }
 }
 
+/// From this many role entries on, they are checked on a thread of their own.
+const PARALLEL_ROLES: usize = 2048;
+
 /// Lints a document.
 pub fn lint(doc: &Document) -> Vec<Diagnostic> {
+    lint_on(doc, doc.view().roles.entries.len() >= PARALLEL_ROLES)
+}
+
+/// [`lint`], on two threads or one.
+fn lint_on(doc: &Document, two_threads: bool) -> Vec<Diagnostic> {
     let mut sink = Sink {
         doc,
         out: Vec::new(),
     };
-    for key in DataKey::ALL {
-        syntax::check(doc, key, &mut sink);
+    if !two_threads {
+        for key in DataKey::ALL {
+            syntax::check(doc, key, &mut sink);
+        }
+        entries::roles(doc, &mut sink);
+        entries::rest(doc, &mut sink);
+    } else {
+        // A long mapRoles is checked, text and entries, on a second thread
+        // while the rest is checked on this one.
+        let mut beside = sink.fork();
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(|| {
+                syntax::check(doc, DataKey::MapRoles, &mut beside);
+                entries::roles(doc, &mut beside);
+            });
+            syntax::check(doc, DataKey::MapUsers, &mut sink);
+            syntax::check(doc, DataKey::MapAccounts, &mut sink);
+            entries::rest(doc, &mut sink);
+            // A panic in a check is a bug; it is passed on, not hidden.
+            handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        });
+        sink.join(beside);
     }
-    entries::check(doc, &mut sink);
+    // Every check's diagnostics in the same order, whichever thread ran it.
     let mut out = sink.out;
     out.sort_by_key(|a| (a.0, a.1, a.2.code));
     out.dedup_by(|a, b| a.2 == b.2);
@@ -217,5 +247,36 @@ impl Document {
     /// Lints this document; see [`lint`].
     pub fn lint(&self) -> Vec<Diagnostic> {
         lint(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostics do not depend on how many threads ran the checks.
+    #[test]
+    fn two_threads_give_what_one_gives() {
+        let mut roles = String::new();
+        let mut users = String::new();
+        for i in 0..300 {
+            roles.push_str(&format!(
+                "- rolearn: arn:aws:iam::111122223333:role/r{}\n  username: u{i}:{{{{SessionName}}}} \n  Groups: [system:masters, {{{{Bad}}}}]\n  extra: 1\n-\n- rolearn: arn:aws:iam::111122223333:role/path/r{i}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups: [system:nodes]\n",
+                i % 7
+            ));
+            users.push_str(&format!(
+                "- userarn: arn:aws:iam::111122223333:user/U{}\n  username: \"u{i}\"\n  groups: admins\n\tx: 1\n- userarn: arn:aws:iam::111122223333:role/r{}\n  username: u\n",
+                i % 5,
+                i % 7
+            ));
+        }
+        let doc = Document::from_data([
+            ("mapRoles", roles),
+            ("mapUsers", users),
+            ("mapAccounts", "- 12345\n- \"111122223333\"\n".to_owned()),
+        ]);
+        let one = lint_on(&doc, false);
+        assert!(one.len() > 500, "{}", one.len());
+        assert_eq!(one, lint_on(&doc, true));
     }
 }
