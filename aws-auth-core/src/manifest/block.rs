@@ -209,11 +209,15 @@ impl Literal {
         let (body_end, indent) = (self.body.end, self.indent);
         let mut pos = self.body.start;
         let mut done = pos >= body_end || pos > limit;
+        // One scan for all the line feeds from the body on (a `memchr` per line
+        // costs more in setting up than in searching these short lines).
+        let from = pos.min(text.len());
+        let mut newlines = memchr::memchr_iter(b'\n', &text.as_bytes()[from..]);
         std::iter::from_fn(move || {
             if done {
                 return None;
             }
-            let e = line_end(text, pos);
+            let e = newlines.next().map_or(text.len(), |i| from + i);
             let line = &text[pos..e];
             let content = if is_blank(line) && spaces(line) <= indent {
                 ""
@@ -221,7 +225,7 @@ impl Literal {
                 line.get(indent..).unwrap_or("")
             };
             let item = (pos, content.strip_suffix('\r').unwrap_or(content));
-            pos = next_line(text, pos);
+            pos = if e < text.len() { e + 1 } else { e };
             done = e >= limit || pos >= body_end;
             Some(item)
         })

@@ -135,16 +135,14 @@ fn headers(text: &str, min_body: usize, previous: Option<Previous<'_>>) -> Vec<C
                 let value_trimmed = value.trim_start_matches(' ');
                 if value_trimmed.starts_with('|') && value.len() > value_trimmed.len() {
                     let indicator = end - value_trimmed.len();
-                    // Reused values need only the layout; others are decoded in the same pass.
-                    let found = match previous {
-                        Some(_) => Literal::locate(text, indicator, indent).map(|l| {
-                            let decoded = reuse(text, &l, previous)
-                                .unwrap_or_else(|| Arc::new(l.decode(text)));
-                            (l, decoded)
-                        }),
-                        None => Literal::locate_decoded(text, indicator, indent)
-                            .map(|(l, d)| (l, Arc::new(d))),
-                    };
+                    // Decoded in the same pass: a block that reaches here after an
+                    // edit was touched by it (untouched ones are known above), so
+                    // it rarely reads the same as before; when it does, the
+                    // previous value is shared.
+                    let found = Literal::locate_decoded(text, indicator, indent).map(|(l, d)| {
+                        let decoded = reuse(text, &l, previous).unwrap_or_else(|| Arc::new(d));
+                        (l, decoded)
+                    });
                     if let Some((literal, decoded)) = found
                         && literal.body.len() >= min_body
                         && literal.body.start == next
