@@ -284,13 +284,15 @@ fn simple_keys<'t>(
             return false;
         }
         let key = scalar_text(text, t);
-        if *style == ScalarStyle::Plain && (key == "<<" || resolve_plain(key) != Resolved::Str) {
+        // A field's own name is a plain string: only other keys need resolving.
+        let exact = fields.iter().position(|f| *f == key);
+        if exact.is_none()
+            && *style == ScalarStyle::Plain
+            && (key == "<<" || resolve_plain(key) != Resolved::Str)
+        {
             return false;
         }
-        let index = fields
-            .iter()
-            .position(|f| *f == key)
-            .or_else(|| fields.iter().position(|f| go_fold_eq(key, f)));
+        let index = exact.or_else(|| fields.iter().position(|f| go_fold_eq(key, f)));
         if let Some(i) = index {
             if seen & (1 << i) != 0 {
                 return false;

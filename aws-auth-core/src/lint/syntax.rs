@@ -15,7 +15,7 @@ pub(crate) fn check(doc: &Document, key: DataKey, sink: &mut Sink<'_>) {
     if let KeyState::Unreadable { message, offset } = &parsed.state {
         unreadable(text, key, message, *offset, sink);
     }
-    if let Some(tab) = text.find('\t') {
+    if let Some(tab) = memchr::memchr(b'\t', text.as_bytes()) {
         sink.push(
             Code::Tab,
             key,

@@ -119,7 +119,12 @@ impl Literal {
                 return None;
             }
             let sp = spaces(line);
-            let blank = is_blank(line);
+            // Without CRs a line is blank when it is all spaces.
+            let blank = if any_cr {
+                is_blank(line)
+            } else {
+                sp == line.len()
+            };
             let is_text = match indent {
                 None if blank => {
                     leading_spaces = leading_spaces.max(sp);

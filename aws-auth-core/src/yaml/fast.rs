@@ -307,7 +307,7 @@ impl<'t> Parser<'t> {
                     if colon + 1 == end || b[colon + 1] == b' ' {
                         let key_end = from + self.text[from..colon].trim_end_matches(' ').len();
                         let key = &b[from..key_end];
-                        if key.contains(&b'#') && key.windows(2).any(|w| w == b" #") {
+                        if key.windows(2).any(|w| w == b" #") {
                             return None;
                         }
                         if key
