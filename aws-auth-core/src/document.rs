@@ -314,10 +314,7 @@ impl Document {
 
     /// Any data value by key, including keys the authenticator does not read.
     pub fn data_value(&self, key: &str) -> Option<&str> {
-        match &self.source {
-            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| v.decoded.as_str()),
-            Source::Data { data } => data.get(key).map(|v| v.as_str()),
-        }
+        self.shared_value(key).map(|v| v.as_str())
     }
 
     /// Every data key, in the order of the manifest (sorted for bare data).
@@ -359,6 +356,18 @@ impl Document {
         match &self.source {
             Source::Manifest { manifest, .. } => manifest.resource_version.as_deref(),
             Source::Data { .. } => None,
+        }
+    }
+
+    /// [`Document::data_string`] as the document holds it, to share.
+    pub(crate) fn shared_data(&self, key: DataKey) -> Option<&Arc<String>> {
+        self.shared_value(key.as_str())
+    }
+
+    fn shared_value(&self, key: &str) -> Option<&Arc<String>> {
+        match &self.source {
+            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| &v.decoded),
+            Source::Data { data } => data.get(key),
         }
     }
 

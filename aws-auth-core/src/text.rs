@@ -57,6 +57,11 @@ impl Text {
         }
     }
 
+    /// All of `source`.
+    pub(crate) fn whole(source: &Arc<String>) -> Text {
+        Text::within(source, source.as_str())
+    }
+
     /// `s`, which lies inside `source` (as a slice of it), without copying it.
     pub(crate) fn within(source: &Arc<String>, s: &str) -> Text {
         // Where `s` lies in `source`, found from the addresses (no unsafe code:

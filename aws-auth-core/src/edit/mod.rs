@@ -50,6 +50,7 @@ use crate::arn::Arn;
 use crate::document::Document;
 use crate::model::{DataKey, FieldIssue, KeyState, KeyView, MapView};
 use crate::position::Position;
+use crate::text::Text;
 
 /// A role or user mapping to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,8 +339,9 @@ pub enum Written {
 pub struct KeyEdit {
     /// The key.
     pub key: DataKey,
-    /// The value before (`None`: the key did not exist).
-    pub before: Option<String>,
+    /// The value before (`None`: the key did not exist), shared with the
+    /// document it was edited from.
+    pub before: Option<Text>,
     /// The value after.
     pub after: String,
     /// How it was written.
@@ -526,7 +528,7 @@ impl Document {
             .zip(written)
             .map(|((key, edit), (_, written))| KeyEdit {
                 key,
-                before: self.data_string(key).map(str::to_owned),
+                before: self.shared_data(key).map(Text::whole),
                 after: edit.after,
                 written,
             })
@@ -546,7 +548,7 @@ fn verify(
     before: &Document,
     after: &Document,
     expected: &MapView,
-    edits: &[(DataKey, render::InnerEdit)],
+    edits: &[(DataKey, render::InnerEdit<'_>)],
 ) -> Result<(), EditError> {
     let fail = |message: String| Err(EditError::Verification { message });
     for key in before.data_keys() {

@@ -19,8 +19,9 @@ use crate::yaml::tree::{Kind, NodeId, ScalarStyle};
 
 /// A data string before and after an edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InnerEdit {
-    pub(crate) before: String,
+pub(crate) struct InnerEdit<'d> {
+    /// The document's own value (not a copy: it can be long).
+    pub(crate) before: &'d str,
     pub(crate) after: String,
     /// Splices of `before` that give `after`.
     pub(crate) splices: Vec<Splice>,
@@ -28,20 +29,20 @@ pub(crate) struct InnerEdit {
     pub(crate) whole: Option<String>,
 }
 
-impl InnerEdit {
-    fn from_splices(before: &str, splices: Vec<Splice>) -> Option<InnerEdit> {
+impl<'d> InnerEdit<'d> {
+    fn from_splices(before: &'d str, splices: Vec<Splice>) -> Option<InnerEdit<'d>> {
         Some(InnerEdit {
             after: splice::apply(before, &splices)?,
-            before: before.to_owned(),
+            before,
             splices,
             whole: None,
         })
     }
 
-    fn whole(before: &str, after: String, reason: &str) -> InnerEdit {
+    fn whole(before: &'d str, after: String, reason: &str) -> InnerEdit<'d> {
         InnerEdit {
             splices: vec![Splice::new(0, before.len(), after.clone())],
-            before: before.to_owned(),
+            before,
             after,
             whole: Some(reason.to_owned()),
         }
@@ -76,7 +77,7 @@ fn sibling_style(doc: &Document, key: DataKey) -> BlockStyle {
 }
 
 /// Edits one key.
-pub(crate) fn render(doc: &Document, key: DataKey, plan: &KeyPlan) -> Option<InnerEdit> {
+pub(crate) fn render<'d>(doc: &'d Document, key: DataKey, plan: &KeyPlan) -> Option<InnerEdit<'d>> {
     let text = doc.data_string(key).unwrap_or_default();
     // An invisible byte order mark, or a lone CR, shifts lines and columns
     // differently for YAML than for this layout.
@@ -139,7 +140,12 @@ fn fresh_items(style: &BlockStyle, key: DataKey, new: &[NewItem]) -> String {
     out
 }
 
-fn append_fresh(doc: &Document, key: DataKey, text: &str, new: &[NewItem]) -> Option<InnerEdit> {
+fn append_fresh<'d>(
+    doc: &Document,
+    key: DataKey,
+    text: &'d str,
+    new: &[NewItem],
+) -> Option<InnerEdit<'d>> {
     let style = sibling_style(doc, key);
     let items = fresh_items(&style, key, new);
     if text.trim().is_empty() {

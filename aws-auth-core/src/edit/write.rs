@@ -18,7 +18,7 @@ use crate::yaml::tree::ScalarStyle;
 /// The new document and how each key was written.
 pub(crate) fn write(
     doc: &Document,
-    edits: &[(DataKey, InnerEdit)],
+    edits: &[(DataKey, InnerEdit<'_>)],
 ) -> Result<(Document, Vec<(DataKey, Written)>), EditError> {
     match &doc.source {
         Source::Data { data } => {
@@ -103,12 +103,12 @@ struct NewManifest {
 fn manifest_text(
     text: &str,
     manifest: &crate::manifest::Manifest,
-    edits: &[(DataKey, InnerEdit)],
+    edits: &[(DataKey, InnerEdit<'_>)],
     force_whole: &[DataKey],
 ) -> Result<NewManifest, EditError> {
     let mut splices = Vec::new();
     let mut written = Vec::new();
-    let mut created: Vec<(DataKey, &InnerEdit)> = Vec::new();
+    let mut created: Vec<(DataKey, &InnerEdit<'_>)> = Vec::new();
     for (key, edit) in edits {
         let Some(value) = manifest.value(key.as_str()) else {
             created.push((*key, edit));
@@ -183,8 +183,8 @@ fn style_name(style: ScalarStyle) -> &'static str {
 }
 
 /// Maps a value's splices into the manifest, or `None` when the codec cannot.
-fn in_place(text: &str, value: &DataValue, edit: &InnerEdit) -> Option<Vec<Splice>> {
-    let before = &edit.before;
+fn in_place(text: &str, value: &DataValue, edit: &InnerEdit<'_>) -> Option<Vec<Splice>> {
+    let before = edit.before;
     let mut targets: Vec<usize> = edit.splices.iter().flat_map(|s| [s.start, s.end]).collect();
     targets.sort_unstable();
     targets.dedup();
@@ -194,7 +194,7 @@ fn in_place(text: &str, value: &DataValue, edit: &InnerEdit) -> Option<Vec<Splic
     };
     match &value.codec {
         Codec::Literal(l) => {
-            let located = l.locate_offsets(text, &targets);
+            let located = l.locate_offsets_in(text, before, &targets);
             let line_start = |o: usize| o == 0 || before.as_bytes().get(o - 1) == Some(&b'\n');
             edit.splices
                 .iter()
@@ -266,7 +266,7 @@ fn rerender(text: &str, value: &DataValue, after: &str) -> Splice {
 fn create_keys(
     text: &str,
     section: &DataSection,
-    created: &[(DataKey, &InnerEdit)],
+    created: &[(DataKey, &InnerEdit<'_>)],
 ) -> Result<Splice, EditError> {
     let entries = |col: usize| -> String {
         created

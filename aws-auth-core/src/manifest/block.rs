@@ -45,6 +45,32 @@ fn spaces(line: &str) -> usize {
     line.bytes().take_while(|&b| b == b' ').count()
 }
 
+/// How many line feeds `b` holds (a loop that vectorizes).
+fn count_line_feeds(b: &[u8]) -> usize {
+    b.chunks(64)
+        .map(|c| c.iter().filter(|&&x| x == b'\n').count())
+        .sum()
+}
+
+/// The start of the line `n` line feeds after `from` (`n` > 0), if the text
+/// has that many.
+fn nth_line(b: &[u8], from: usize, n: usize) -> Option<usize> {
+    let (mut pos, mut left) = (from, n);
+    // Whole chunks that hold fewer line feeds than are left, counted at once.
+    while let Some(chunk) = b.get(pos..pos + 64) {
+        let c = count_line_feeds(chunk);
+        if c >= left {
+            break;
+        }
+        left -= c;
+        pos += 64;
+    }
+    for _ in 0..left {
+        pos += memchr::memchr(b'\n', b.get(pos..)?)? + 1;
+    }
+    Some(pos)
+}
+
 fn is_blank(line: &str) -> bool {
     line.bytes().all(|b| b == b' ' || b == b'\r')
 }
@@ -206,13 +232,21 @@ impl Literal {
     /// The body lines that carry decoded lines: `(line start, content)` for each,
     /// up to and including the last text line (or every body line with keep).
     fn lines<'t>(&self, text: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
+        self.lines_from(text, self.body.start)
+    }
+
+    /// [`Literal::lines`] from the body line that starts at `pos` on.
+    fn lines_from<'t>(
+        &self,
+        text: &'t str,
+        mut pos: usize,
+    ) -> impl Iterator<Item = (usize, &'t str)> + 't {
         let limit = if self.chomp == Chomp::Keep {
             self.body.end
         } else {
             self.end
         };
         let (body_end, indent) = (self.body.end, self.indent);
-        let mut pos = self.body.start;
         let mut done = pos >= body_end || pos > limit;
         // One scan for all the line feeds from the body on (a `memchr` per line
         // costs more in setting up than in searching these short lines).
@@ -273,11 +307,54 @@ impl Literal {
     /// Manifest offsets of sorted decoded offsets: a line start maps to the start
     /// of its manifest line (before the indentation), anything else into the line.
     pub(crate) fn locate_offsets(&self, text: &str, targets: &[usize]) -> Vec<Option<usize>> {
+        self.locate_from(text, targets, (self.body.start, 0, None))
+    }
+
+    /// [`Literal::locate_offsets`] given the decoded value, which it skips
+    /// through to the line of the first target by counting line feeds (decoded
+    /// line k is body line k) instead of decoding every line before it.
+    pub(crate) fn locate_offsets_in(
+        &self,
+        text: &str,
+        decoded: &str,
+        targets: &[usize],
+    ) -> Vec<Option<usize>> {
+        let first = targets.first().map_or(0, |&t| t.min(decoded.len()));
+        let k = count_line_feeds(&decoded.as_bytes()[..first]);
+        let skipped = (k > 0)
+            .then(|| {
+                let start = nth_line(text.as_bytes(), self.body.start, k)?;
+                let before =
+                    memchr::memrchr(b'\n', &text.as_bytes()[..start - 1]).map_or(0, |i| i + 1);
+                let d = memchr::memrchr(b'\n', &decoded.as_bytes()[..first])? + 1;
+                Some((start, d, Some(before)))
+            })
+            .flatten();
+        let found = match skipped {
+            Some(from) => self.locate_from(text, targets, from),
+            None => self.locate_offsets(text, targets),
+        };
+        // Tests and fuzzing hold the shortcut to the line-by-line walk.
+        #[cfg(any(test, feature = "fuzzing"))]
+        assert_eq!(
+            found,
+            self.locate_offsets(text, targets),
+            "skipping lines went astray"
+        );
+        found
+    }
+
+    /// The walk of [`Literal::locate_offsets`] from a body line: its start, the
+    /// decoded offset of its start, and the start of the line before it.
+    fn locate_from(
+        &self,
+        text: &str,
+        targets: &[usize],
+        (from, mut d, mut last_start): (usize, usize, Option<usize>),
+    ) -> Vec<Option<usize>> {
         let mut found = vec![None; targets.len()];
-        let mut d = 0;
         let mut t = 0;
-        let mut last_start = None;
-        for (start, content) in self.lines(text) {
+        for (start, content) in self.lines_from(text, from) {
             if t == targets.len() {
                 break;
             }

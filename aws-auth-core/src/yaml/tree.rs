@@ -292,6 +292,45 @@ impl Tree {
             tag: root.tag,
             anchor: root.anchor,
         });
+        // The items from the first on, not moved (what precedes an edit): ids,
+        // offsets and child positions stay as they are, so the nodes and
+        // children are copied whole, once their references are checked.
+        if delta == 0 && first == 1 && c_lo == 0 {
+            let inside = |c: &NodeId| (lo as u32..hi as u32).contains(&c.0);
+            let aliases_inside = nodes.iter().all(|n| match &n.kind {
+                Kind::Alias { target } => inside(target),
+                _ => true,
+            });
+            if !aliases_inside || !self.children[..c_hi as usize].iter().all(inside) {
+                return None;
+            }
+            tree.nodes.extend_from_slice(nodes);
+            tree.children
+                .extend_from_slice(&self.children[..c_hi as usize]);
+        } else {
+            self.moved_items(nodes, (c_lo, c_hi), &off, &id, &mut tree)?;
+        }
+        let at = tree.children.len() as u32;
+        for &c in items {
+            tree.children.push(id(c)?);
+        }
+        tree.nodes[0].kind = Kind::Seq {
+            flow: false,
+            children: at..tree.children.len() as u32,
+        };
+        Some(tree)
+    }
+
+    /// [`Tree::items_tree`]'s nodes and children of items that move: ids
+    /// renumbered by `id`, offsets by `off`, child positions from `c_lo`.
+    fn moved_items(
+        &self,
+        nodes: &[Node],
+        (c_lo, c_hi): (u32, u32),
+        off: &dyn Fn(u32) -> Option<u32>,
+        id: &dyn Fn(NodeId) -> Option<NodeId>,
+        tree: &mut Tree,
+    ) -> Option<()> {
         for n in nodes {
             let mut n = n.clone();
             n.start = off(n.start)?;
@@ -313,15 +352,7 @@ impl Tree {
         for &c in &self.children[c_lo as usize..c_hi as usize] {
             tree.children.push(id(c)?);
         }
-        let at = tree.children.len() as u32;
-        for &c in items {
-            tree.children.push(id(c)?);
-        }
-        tree.nodes[0].kind = Kind::Seq {
-            flow: false,
-            children: at..tree.children.len() as u32,
-        };
-        Some(tree)
+        Some(())
     }
 
     /// True when the node or anything below it is a flow collection.
