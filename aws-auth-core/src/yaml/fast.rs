@@ -627,18 +627,21 @@ impl<'t> Parser<'t> {
             }
             c if is_plain_start(c) => {
                 // Up to a comment (` #`) or the end of the line, trailing spaces cut;
-                // `: ` inside would make it a mapping.
+                // `: ` inside, or a `:` ending the line, would make it a mapping.
+                // Both marks need a space (or the line end), so only spaces are
+                // searched: ARNs hold colons but rarely a space.
                 let mut i = from;
                 let body_end = loop {
-                    match memchr::memchr2(b'#', b':', &b[i..end]) {
+                    match memchr::memchr(b' ', &b[i..end]) {
+                        None if b[end - 1] == b':' => return None,
                         None => break end,
                         Some(k) => {
                             let j = i + k;
-                            if b[j] == b'#' && b[j - 1] == b' ' {
-                                break j;
-                            }
-                            if b[j] == b':' && (j + 1 == end || b[j + 1] == b' ') {
+                            if b[j - 1] == b':' {
                                 return None;
+                            }
+                            if b.get(j + 1) == Some(&b'#') && j + 1 < end {
+                                break j + 1;
                             }
                             i = j + 1;
                         }
