@@ -11,24 +11,18 @@ pub(crate) const KNOWN: [&str; 5] = [
 
 /// Every `{{...}}` in `s`, as (offset of `{{`, text between the braces).
 pub(crate) fn placeholders(s: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    if !has_braces(s) {
-        return out;
-    }
-    let mut from = 0;
-    while let Some(open) = pair(s, from, b'{') {
-        let Some(close) = pair(s, open + 2, b'}') else {
-            break;
-        };
-        out.push((open, &s[open + 2..close]));
-        from = close + 2;
-    }
-    out
+    each_placeholder(s).collect()
 }
 
-/// Whether `s` holds `{{` (cheaper than `contains` for the short values here).
-fn has_braces(s: &str) -> bool {
-    pair(s, 0, b'{').is_some()
+/// [`placeholders`] one by one, without collecting them.
+fn each_placeholder(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let open = pair(s, from, b'{')?;
+        let close = pair(s, open + 2, b'}')?;
+        from = close + 2;
+        Some((open, &s[open + 2..close]))
+    })
 }
 
 /// Where `c` first appears twice in a row in `s`, from `from` on (a `str::find`
@@ -51,8 +45,7 @@ pub(crate) fn meant(name: &str) -> Option<&'static str> {
 
 /// Problems with the templates of one value: unknown or mis-cased names.
 pub(crate) fn unknown(s: &str) -> Vec<String> {
-    placeholders(s)
-        .into_iter()
+    each_placeholder(s)
         .filter(|(_, name)| !KNOWN.contains(name))
         .map(|(_, name)| match meant(name) {
             Some(k) => format!("{{{{{name}}}}} is not a template the authenticator knows (they are case-sensitive and take no spaces): write {{{{{k}}}}}"),
