@@ -306,15 +306,15 @@ impl<'t> Parser<'t> {
                     let colon = i + memchr::memchr(b':', &b[i..end])?;
                     if colon + 1 == end || b[colon + 1] == b' ' {
                         let key_end = from + self.text[from..colon].trim_end_matches(' ').len();
-                        let key = &b[from..key_end];
-                        if key.windows(2).any(|w| w == b" #") {
-                            return None;
-                        }
-                        if key
-                            .iter()
-                            .any(|&c| matches!(c, b'"' | b'\'' | b'{' | b'[' | b'}' | b']' | b','))
-                        {
-                            return None;
+                        // One pass: no comment (` #`), quote, bracket or comma.
+                        let mut prev = 0u8;
+                        for &c in &b[from..key_end] {
+                            if matches!(c, b'"' | b'\'' | b'{' | b'[' | b'}' | b']' | b',')
+                                || (c == b'#' && prev == b' ')
+                            {
+                                return None;
+                            }
+                            prev = c;
                         }
                         return Some((from, key_end, ScalarStyle::Plain, colon + 1));
                     }
