@@ -218,15 +218,11 @@ fn entry_keys(tree: &Tree, text: &str, key: DataKey, sink: &mut Sink<'_>) {
         return;
     };
     for &item in items {
-        check_keys(tree, text, key, item, fields, true, sink);
-        if key == DataKey::MapRoles {
-            let sso = tree.map_pairs(item).into_iter().flatten().find(|(k, _)| {
-                tree.scalar(text, *k)
-                    .is_some_and(|(s, _)| go_fold_eq(s, "sso"))
-            });
-            if let Some((_, v)) = sso {
-                check_keys(tree, text, key, v, &SSO_FIELDS, false, sink);
-            }
+        let sso = check_keys(tree, text, key, item, fields, true, sink);
+        if key == DataKey::MapRoles
+            && let Some(v) = sso
+        {
+            check_keys(tree, text, key, v, &SSO_FIELDS, false, sink);
         }
     }
 }
@@ -239,13 +235,13 @@ fn check_keys(
     fields: &[&str],
     v05: bool,
     sink: &mut Sink<'_>,
-) {
-    let Some(pairs) = tree.map_pairs(map) else {
-        return;
-    };
+) -> Option<NodeId> {
+    let pairs = tree.map_pairs(map)?;
     // Where each field was first set, by its index in `fields`.
     let mut seen = [None::<usize>; 8];
-    for (k, _) in pairs {
+    // The value of the first key read as `sso` (of a role), found on the way.
+    let mut sso = None;
+    for (k, v) in pairs {
         let Some((name, _)) = tree.scalar(text, k) else {
             continue;
         };
@@ -260,6 +256,9 @@ fn check_keys(
         match index {
             Some(i) => {
                 let field = fields[i];
+                if field == "sso" {
+                    sso = sso.or(Some(v));
+                }
                 if v05 && name != field {
                     sink.push(
                         Code::KeyCase,
@@ -298,6 +297,7 @@ fn check_keys(
             }
         }
     }
+    sso
 }
 
 /// A field the key was probably meant to be.
