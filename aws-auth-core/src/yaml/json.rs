@@ -63,6 +63,23 @@ pub(crate) fn resolve_scalar(
 /// The JSON type of a node (aliases followed). Call [`check`] first: nodes that
 /// fail the conversion are reported there and read as null here.
 pub(crate) fn json_type<'t>(tree: &'t Tree, text: &'t str, id: NodeId) -> JsonType<'t> {
+    // The common case, an untagged scalar, without following aliases or
+    // looking the node up twice.
+    let node = tree.node(id);
+    if let Kind::Scalar { style, text: t } = &node.kind
+        && node.tag.is_none()
+    {
+        let value = scalar_text(text, t);
+        if *style != ScalarStyle::Plain {
+            return JsonType::String(value);
+        }
+        return match resolve_plain(value) {
+            Resolved::Str => JsonType::String(value),
+            Resolved::Null => JsonType::Null,
+            Resolved::Bool(_) => JsonType::Bool,
+            Resolved::Int(_) | Resolved::Float(_) => JsonType::Number,
+        };
+    }
     let id = tree.resolve(id);
     match &tree.node(id).kind {
         Kind::Seq { .. } => JsonType::Array(id),
