@@ -3,19 +3,11 @@
 //! `cargo bench -p aws-auth-core --bench edit`
 
 use aws_auth_core::Document;
-use aws_auth_core::edit::{Guards, MappingSpec, Op};
+use aws_auth_core::edit::Guards;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "support/bigmap.rs"]
 mod bigmap;
-
-fn add() -> Op {
-    Op::AddUser(MappingSpec {
-        arn: "arn:aws:iam::111122223333:user/new-hire".into(),
-        username: "new-hire".into(),
-        groups: vec!["devs".into()],
-    })
-}
 
 fn bench(c: &mut Criterion) {
     let (text, entries) = bigmap::manifest(1 << 20);
@@ -29,7 +21,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("lint", |b| b.iter(|| doc.lint()));
     group.bench_function("edit+render", |b| {
         b.iter(|| {
-            doc.edit(&[add()], &Guards::default())
+            doc.edit(&[bigmap::add_user()], &Guards::default())
                 .unwrap()
                 .manifest()
                 .map(str::len)
@@ -39,7 +31,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let doc = Document::parse_manifest(text.as_str()).unwrap();
             let diagnostics = doc.lint();
-            let edited = doc.edit(&[add()], &Guards::default()).unwrap();
+            let edited = doc.edit(&[bigmap::add_user()], &Guards::default()).unwrap();
             (diagnostics.len(), edited.manifest().map(str::len))
         })
     });

@@ -4,7 +4,7 @@
 //! `cargo bench -p aws-auth-core --bench memory`
 
 use aws_auth_core::Document;
-use aws_auth_core::edit::{Guards, MappingSpec, Op};
+use aws_auth_core::edit::Guards;
 
 #[path = "support/bigmap.rs"]
 mod bigmap;
@@ -21,16 +21,7 @@ fn main() {
     let before = status_kib("VmRSS:").unwrap_or(0);
     let doc = Document::parse_manifest(text.as_str()).unwrap();
     let diagnostics = doc.lint();
-    let edited = doc
-        .edit(
-            &[Op::AddUser(MappingSpec {
-                arn: "arn:aws:iam::111122223333:user/new-hire".into(),
-                username: "new-hire".into(),
-                groups: vec!["devs".into()],
-            })],
-            &Guards::default(),
-        )
-        .unwrap();
+    let edited = doc.edit(&[bigmap::add_user()], &Guards::default()).unwrap();
     let out_len = edited.manifest().map_or(0, str::len);
     let peak = status_kib("VmHWM:").unwrap_or(0);
     println!(

@@ -12,18 +12,10 @@
 use std::time::Instant;
 
 use aws_auth_core::Document;
-use aws_auth_core::edit::{Guards, MappingSpec, Op};
+use aws_auth_core::edit::Guards;
 
 #[path = "support/bigmap.rs"]
 mod bigmap;
-
-fn add() -> Op {
-    Op::AddUser(MappingSpec {
-        arn: "arn:aws:iam::111122223333:user/new-hire".into(),
-        username: "new-hire".into(),
-        groups: vec!["devs".into()],
-    })
-}
 
 /// Runs `phase` `runs` times; returns something that depends on the work.
 fn repeat(text: &str, phase: &str, runs: usize) -> usize {
@@ -35,13 +27,13 @@ fn repeat(text: &str, phase: &str, runs: usize) -> usize {
             "read" => Document::parse_manifest(text).map_or(0, |d| d.view().roles.entries.len()),
             "lint" => doc.lint().len(),
             "edit" => doc
-                .edit(&[add()], &Guards::default())
+                .edit(&[bigmap::add_user()], &Guards::default())
                 .map_or(0, |e| e.manifest().map_or(0, str::len)),
             "all" => {
                 let doc = Document::parse_manifest(text).expect("the generated map reads");
                 let lint = doc.lint().len();
                 let edited = doc
-                    .edit(&[add()], &Guards::default())
+                    .edit(&[bigmap::add_user()], &Guards::default())
                     .expect("the edit applies");
                 lint + edited.manifest().map_or(0, str::len)
             }
@@ -70,7 +62,7 @@ fn main() {
         let lint = doc.lint();
         let t2 = Instant::now();
         let edited = doc
-            .edit(&[add()], &Guards::default())
+            .edit(&[bigmap::add_user()], &Guards::default())
             .expect("the edit applies");
         std::hint::black_box((lint.len(), edited.manifest().map(str::len)));
         let t3 = Instant::now();

@@ -1,5 +1,16 @@
 //! A large, realistic map for the benchmarks: mixed entry styles, comments and
-//! blank lines, about 1 MiB and 8,000 entries.
+//! blank lines, about 1 MiB and 8,000 entries; and the edit they all measure.
+
+use aws_auth_core::edit::{MappingSpec, Op};
+
+/// The one edit of the benchmarks: a new user at the end of a long mapUsers.
+pub(crate) fn add_user() -> Op {
+    Op::AddUser(MappingSpec {
+        arn: "arn:aws:iam::111122223333:user/new-hire".into(),
+        username: "new-hire".into(),
+        groups: vec!["devs".into()],
+    })
+}
 
 /// A deterministic generator (no dependency, same map on every machine).
 struct Lcg(u64);
