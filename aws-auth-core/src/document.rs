@@ -33,6 +33,16 @@ pub(crate) enum Source {
     Data { data: BTreeMap<String, Arc<String>> },
 }
 
+impl Source {
+    /// A data value, as held (shared with the model's strings read from it).
+    fn value(&self, key: &str) -> Option<&Arc<String>> {
+        match self {
+            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| &v.decoded),
+            Source::Data { data } => data.get(key),
+        }
+    }
+}
+
 /// An `aws-auth` ConfigMap: its text, the data strings in it, and what
 /// aws-iam-authenticator reads from them.
 ///
@@ -161,14 +171,7 @@ impl Document {
     /// parse and view from there instead of being read again (after an edit,
     /// only the edited keys are read).
     pub(crate) fn build_sharing(source: Source, previous: Option<&Document>) -> Document {
-        let shared_of = |key: DataKey| -> Option<&Arc<String>> {
-            match &source {
-                Source::Manifest { manifest, .. } => {
-                    manifest.value(key.as_str()).map(|v| &v.decoded)
-                }
-                Source::Data { data } => data.get(key.as_str()),
-            }
-        };
+        let shared_of = |key: DataKey| source.value(key.as_str());
         let text_of = |key: DataKey| shared_of(key).map(|t| t.as_str());
         // The same allocation (an unchanged value after an edit) needs no compare.
         let same = |key: DataKey| {
@@ -314,7 +317,7 @@ impl Document {
 
     /// Any data value by key, including keys the authenticator does not read.
     pub fn data_value(&self, key: &str) -> Option<&str> {
-        self.shared_value(key).map(|v| v.as_str())
+        self.source.value(key).map(|v| v.as_str())
     }
 
     /// Every data key, in the order of the manifest (sorted for bare data).
@@ -361,14 +364,7 @@ impl Document {
 
     /// [`Document::data_string`] as the document holds it, to share.
     pub(crate) fn shared_data(&self, key: DataKey) -> Option<&Arc<String>> {
-        self.shared_value(key.as_str())
-    }
-
-    fn shared_value(&self, key: &str) -> Option<&Arc<String>> {
-        match &self.source {
-            Source::Manifest { manifest, .. } => manifest.value(key).map(|v| &v.decoded),
-            Source::Data { data } => data.get(key),
-        }
+        self.source.value(key.as_str())
     }
 
     pub(crate) fn parsed(&self, key: DataKey) -> &Parsed {
