@@ -2,7 +2,7 @@
 //!
 //! `mapRoles` and `mapUsers` go through yaml.v2, the YAML -> JSON conversion and
 //! Go's `encoding/json` into structs, then each entry is validated alone
-//! (SEMANTICS.md section 1). `mapAccounts` is decoded by yaml.v2 straight into a
+//! (docs/reader.md §2, §3). `mapAccounts` is decoded by yaml.v2 straight into a
 //! list of strings, so an unquoted `012345678901` keeps its text.
 
 use std::ops::Range;

@@ -7,7 +7,7 @@
 //! as EKS validates them (types, usernames, `system:` groups, principals IAM
 //! knows, the 3,000 limit), policy associations that upsert, and pagination
 //! at 100. Errors carry `X-Amzn-ErrorType` and `{"message": ...}` with the
-//! status codes and messages of SEMANTICS.md. Tests inject latency, a request
+//! status codes and messages EKS documents. Tests inject latency, a request
 //! rate limit (429 ThrottlingException), 500s, and a hang after N requests
 //! (to kill a client mid-run), and count every call.
 

@@ -164,7 +164,7 @@ fn entry(kind: &str, username: &str, groups: &[&str], policies: &[&str]) -> Entr
     }
 }
 
-/// The entries the usual map must produce, exactly (SEMANTICS.md section 3).
+/// The entries the usual map must produce, exactly (MIGRATION.md, "What each mapping becomes").
 fn expected() -> BTreeMap<String, Entry> {
     let r = |n: &str| format!("arn:aws:iam::{ACCOUNT}:role/{n}");
     BTreeMap::from([

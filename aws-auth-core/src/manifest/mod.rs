@@ -764,7 +764,7 @@ mod tests {
     fn manifests() -> Vec<String> {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut out = Vec::new();
-        for dir in [root.join("../fixtures"), root.join("../../shared/corpus")] {
+        for dir in [root.join("../fixtures"), root.join("../fixtures/corpus")] {
             for e in std::fs::read_dir(dir).into_iter().flatten() {
                 let path = e.unwrap().path();
                 if path.extension().is_some_and(|x| x == "yaml") {

@@ -1,4 +1,5 @@
-//! Every ConfigMap in `../shared/corpus` must read exactly as `expected.json` says.
+//! Every ConfigMap of the real-world corpus (`fixtures/corpus`, with its sources in
+//! `SOURCES.md`) must read exactly as `expected.json` says.
 
 use std::path::PathBuf;
 
@@ -6,17 +7,14 @@ use aws_auth_core::{DataKey, Document, KeyState};
 use serde_json::Value;
 
 pub(crate) fn corpus_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AWS_AUTH_CORPUS") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/corpus")
 }
 
 fn expected() -> Vec<Value> {
     let path = corpus_dir().join("expected.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the shared corpus must be beside the checkout ({}): {e}",
+            "the corpus is part of the repository ({}): {e}",
             path.display()
         )
     });
