@@ -5,9 +5,10 @@ use std::path::Path;
 
 use aws_auth_core::arn::Arn;
 use aws_auth_core::edit::{EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written};
+use aws_auth_core::effective::Standing;
 use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::lint::{Diagnostic, Severity};
-use aws_auth_core::{DataKey, Document, KeyState, MapView};
+use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
 
 use crate::cli::{
@@ -46,7 +47,7 @@ pub(crate) fn get(doc: &Document, format: Output) -> anyhow::Result<Report> {
         }
     }
     let stdout = match format {
-        Output::Table => table(view),
+        Output::Table => table(doc),
         _ => output::structured(format, view)?,
     };
     Ok(Report {
@@ -56,15 +57,18 @@ pub(crate) fn get(doc: &Document, format: Output) -> anyhow::Result<Report> {
     })
 }
 
-fn table(view: &MapView) -> String {
-    let mut rows = Vec::new();
-    let last_role = |arn: &str, i: usize| {
-        view.roles
-            .entries
-            .iter()
-            .rposition(|e| e.value.rolearn.eq_ignore_ascii_case(arn))
-            == Some(i)
+fn table(doc: &Document) -> String {
+    let view = doc.view();
+    // One pass over the entries works out which ones the authenticator uses.
+    let effective = doc.effective();
+    let note = |key: DataKey, i: usize| match effective.standing(key, i) {
+        Some(Standing::Replaced { .. }) => "ignored: mapped again below",
+        Some(Standing::ShadowedByRole { .. }) => "ignored: mapRoles maps it too",
+        Some(Standing::NeverMatches { .. }) => "never matches (see aws-auth lint)",
+        Some(Standing::FeatureGated) => "never matches on EKS (sso)",
+        _ => "",
     };
+    let mut rows = Vec::new();
     for (i, e) in view.roles.entries.iter().enumerate() {
         let r = &e.value;
         let (kind, arn) = match &r.sso {
@@ -74,35 +78,22 @@ fn table(view: &MapView) -> String {
             ),
             None => ("role", r.rolearn.to_string()),
         };
-        let note = if r.sso.is_none() && !last_role(&r.rolearn, i) {
-            "ignored: mapped again below"
-        } else {
-            ""
-        };
         rows.push(vec![
             kind.to_owned(),
             arn,
             r.username.to_string(),
             r.groups.join(","),
-            note.to_owned(),
+            note(DataKey::MapRoles, i).to_owned(),
         ]);
     }
     for (i, e) in view.users.entries.iter().enumerate() {
         let u = &e.value;
-        let later = view.users.entries[i + 1..]
-            .iter()
-            .any(|o| o.value.userarn == u.userarn);
-        let note = if later {
-            "ignored: mapped again below"
-        } else {
-            ""
-        };
         rows.push(vec![
             "user".to_owned(),
             u.userarn.to_string(),
             u.username.to_string(),
             u.groups.join(","),
-            note.to_owned(),
+            note(DataKey::MapUsers, i).to_owned(),
         ]);
     }
     for e in &view.accounts.entries {

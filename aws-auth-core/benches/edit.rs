@@ -19,6 +19,9 @@ fn bench(c: &mut Criterion) {
     });
     let doc = Document::parse_manifest(text.as_str()).unwrap();
     group.bench_function("lint", |b| b.iter(|| doc.lint()));
+    group.bench_function("effective", |b| {
+        b.iter(|| doc.view().effective().mappings().count())
+    });
     group.bench_function("edit+render", |b| {
         b.iter(|| {
             doc.edit(&[bigmap::add_user()], &Guards::default())

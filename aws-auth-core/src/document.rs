@@ -63,6 +63,8 @@ pub struct Document {
     pub(crate) parsed: [Arc<Parsed>; 3],
     pub(crate) view: MapView,
     lines: LineCache,
+    /// The effective reading's tables, built the first time they are asked for.
+    effective: OnceLock<crate::effective::Index>,
 }
 
 /// Line indexes, built the first time a position is asked for.
@@ -302,12 +304,22 @@ impl Document {
             parsed,
             view,
             lines: LineCache::default(),
+            effective: OnceLock::new(),
         }
     }
 
     /// What the authenticator reads.
     pub fn view(&self) -> &MapView {
         &self.view
+    }
+
+    /// Which entry the authenticator uses for each principal
+    /// ([`effective`](crate::effective)); worked out once per document.
+    pub fn effective(&self) -> crate::effective::Effective<'_> {
+        let index = self
+            .effective
+            .get_or_init(|| crate::effective::Index::build(&self.view));
+        crate::effective::Effective::with_index(&self.view, index.clone())
     }
 
     /// The decoded data string of a key, if the ConfigMap has it.

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
+use crate::effective::{Mapping, Resolved, Standing};
 use crate::model::{DataKey, KeyState};
 use crate::position::Position;
 use crate::template::{self, Values};
@@ -114,29 +115,71 @@ impl Document {
                 notes.push(format!("{key} cannot be read ({message}): the authenticator ignores every mapping in it"));
             }
         }
+        let effective = self.effective();
+        let entry_start = |key: DataKey, index: usize| match key {
+            DataKey::MapRoles => view.roles.entries[index].span.start,
+            DataKey::MapUsers => view.users.entries[index].span.start,
+            DataKey::MapAccounts => view.accounts.entries[index].span.start,
+        };
+        let build = |m: &Mapping<'_>| Match {
+            key: m.key,
+            principal: m.arn.to_owned(),
+            position: self.position(m.key, entry_start(m.key, m.index)),
+            ignored: effective
+                .replaced(m.key, m.index)
+                .into_iter()
+                .map(|i| self.position(m.key, entry_start(m.key, i)))
+                .collect(),
+        };
         let mut matched = None;
         let mut ambiguous = Vec::new();
         let mut mapping: Option<(&str, &[Text])> = None;
-
-        let roles: Vec<_> = view
-            .roles
-            .entries
-            .iter()
-            .filter(|e| {
-                !e.value.rolearn.is_empty() && e.value.rolearn.eq_ignore_ascii_case(&canonical_s)
-            })
-            .collect();
-        if let Some((last, earlier)) = roles.split_last() {
-            matched = Some(Match {
-                key: DataKey::MapRoles,
-                principal: last.value.rolearn.to_string(),
-                position: self.position(DataKey::MapRoles, last.span.start),
-                ignored: earlier
-                    .iter()
-                    .map(|e| self.position(DataKey::MapRoles, e.span.start))
-                    .collect(),
-            });
-            mapping = Some((&last.value.username, &last.value.groups));
+        let resolved = effective.resolve(&arn);
+        match &resolved {
+            Resolved::Mapping(m) => {
+                matched = Some(build(m));
+                mapping = Some((m.username, m.groups));
+            }
+            Resolved::Ambiguous(all) => {
+                matched = Some(build(&all[0]));
+                ambiguous = all[1..].iter().map(build).collect();
+                mapping = Some((all[0].username, all[0].groups));
+                notes.push("several userarn values match this ARN and differ only in case: which one the authenticator uses is unpredictable".to_owned());
+            }
+            Resolved::Account { index, username } => {
+                matched = Some(Match {
+                    key: DataKey::MapAccounts,
+                    principal: view.accounts.entries[*index].value.clone(),
+                    position: self.position(
+                        DataKey::MapAccounts,
+                        entry_start(DataKey::MapAccounts, *index),
+                    ),
+                    ignored: Vec::new(),
+                });
+                mapping = Some((username, &[]));
+                notes.push(
+                    "mapAccounts maps the caller to its own ARN as user name, with no groups"
+                        .to_owned(),
+                );
+            }
+            Resolved::Unmapped => {}
+        }
+        // Mappings written for this principal that can never match it.
+        for key in [DataKey::MapRoles, DataKey::MapUsers] {
+            let arns: Vec<&str> = match key {
+                DataKey::MapRoles => view.roles.values().map(|r| r.rolearn.as_str()).collect(),
+                _ => view.users.values().map(|u| u.userarn.as_str()).collect(),
+            };
+            for (i, written) in arns.into_iter().enumerate() {
+                if let Some(Standing::NeverMatches { reason }) = effective.standing(key, i)
+                    && written.eq_ignore_ascii_case(principal)
+                {
+                    notes.push(format!(
+                        "the {key} entry at {} is written for this ARN but never matches: {reason}",
+                        self.position(key, entry_start(key, i))
+                    ));
+                }
+            }
         }
         for e in &view.roles.entries {
             if let Some(sso) = &e.value.sso {
@@ -151,64 +194,6 @@ impl Document {
                     ));
                 }
             }
-        }
-        if matched.is_none() {
-            let users: Vec<_> = view
-                .users
-                .entries
-                .iter()
-                .filter(|e| e.value.userarn.eq_ignore_ascii_case(&canonical_s))
-                .collect();
-            let mut spellings: Vec<&str> = users.iter().map(|e| e.value.userarn.as_str()).collect();
-            spellings.dedup();
-            spellings.sort_unstable();
-            spellings.dedup();
-            // The last mapping of each spelling survives; between spellings the
-            // choice is unpredictable. Report the exact spelling first.
-            let mut survivors: Vec<_> = spellings
-                .iter()
-                .filter_map(|s| users.iter().rev().find(|e| e.value.userarn == *s).copied())
-                .collect();
-            survivors.sort_by_key(|e| e.value.userarn != canonical_s);
-            if let Some((first, rest)) = survivors.split_first() {
-                let build = |e: &crate::model::Entry<crate::model::UserMapping>| Match {
-                    key: DataKey::MapUsers,
-                    principal: e.value.userarn.to_string(),
-                    position: self.position(DataKey::MapUsers, e.span.start),
-                    ignored: users
-                        .iter()
-                        .filter(|o| o.value.userarn == e.value.userarn && o.span != e.span)
-                        .map(|o| self.position(DataKey::MapUsers, o.span.start))
-                        .collect(),
-                };
-                matched = Some(build(first));
-                ambiguous = rest.iter().map(|e| build(e)).collect();
-                mapping = Some((&first.value.username, &first.value.groups));
-                if !ambiguous.is_empty() {
-                    notes.push("several userarn values match this ARN and differ only in case: which one the authenticator uses is unpredictable".to_owned());
-                }
-            }
-        }
-        let account_username;
-        if matched.is_none()
-            && let Some(e) = view
-                .accounts
-                .entries
-                .iter()
-                .find(|e| e.value == arn.account())
-        {
-            matched = Some(Match {
-                key: DataKey::MapAccounts,
-                principal: e.value.clone(),
-                position: self.position(DataKey::MapAccounts, e.span.start),
-                ignored: Vec::new(),
-            });
-            account_username = canonical_s.clone();
-            mapping = Some((&account_username, &[]));
-            notes.push(
-                "mapAccounts maps the caller to its own ARN as user name, with no groups"
-                    .to_owned(),
-            );
         }
 
         let values = Values {

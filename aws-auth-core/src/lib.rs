@@ -17,10 +17,12 @@ pub mod arn;
 pub mod cluster;
 mod document;
 pub mod edit;
+pub mod effective;
 pub mod explain;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guard;
 pub mod lint;
 pub(crate) mod manifest;
 pub mod migrate;

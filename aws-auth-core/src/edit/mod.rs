@@ -46,7 +46,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::arn::Arn;
 use crate::document::Document;
 use crate::model::{DataKey, FieldIssue, KeyState, KeyView, MapView};
 use crate::position::Position;
@@ -137,85 +136,7 @@ impl Op {
     }
 }
 
-/// The safety net of an edit.
-#[derive(Debug, Clone, Default)]
-pub struct Guards {
-    /// Carry on despite the guards (they are reported in [`Edited::forced`]).
-    pub force: bool,
-    /// Principals whose mappings must not be removed or rewritten: the caller's
-    /// own identity, the cluster creator's entry. Role sessions and role paths
-    /// are canonicalised before comparing.
-    pub protected: Vec<Arn>,
-}
-
-/// Why a guard stopped an edit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GuardKind {
-    /// A node role (`system:node:...`, `system:nodes`, `system:bootstrappers`).
-    NodeRole,
-    /// A Fargate pod execution role.
-    FargateRole,
-    /// A Windows node role (`eks:kube-proxy-windows`).
-    WindowsNodeRole,
-    /// A principal the caller protected.
-    Protected,
-    /// The last mapping that grants `system:masters`.
-    LastAdmin,
-}
-
-impl GuardKind {
-    fn describe(self) -> &'static str {
-        match self {
-            GuardKind::NodeRole => "node role",
-            GuardKind::FargateRole => "Fargate pod execution role",
-            GuardKind::WindowsNodeRole => "Windows node role",
-            GuardKind::Protected => "protected principal",
-            GuardKind::LastAdmin => "last administrator",
-        }
-    }
-
-    fn consequence(self) -> &'static str {
-        match self {
-            GuardKind::NodeRole => "nodes using this role would stop joining the cluster",
-            GuardKind::FargateRole => "Fargate pods would stop being scheduled",
-            GuardKind::WindowsNodeRole => "Windows nodes would stop joining or lose DNS",
-            GuardKind::Protected => "the principal would lose its access",
-            GuardKind::LastAdmin => "nobody could administer the cluster",
-        }
-    }
-}
-
-/// A guard an edit trips.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guard {
-    /// What kind of guard.
-    pub kind: GuardKind,
-    /// The ARN of the mapping concerned, if one.
-    pub principal: Option<String>,
-    /// Where that mapping is.
-    pub position: Option<Position>,
-    /// What would break.
-    pub message: String,
-}
-
-impl Guard {
-    /// The same guard for the same principal, wherever its mapping now sits
-    /// (after another writer's change the line may differ).
-    pub fn same_as(&self, other: &Guard) -> bool {
-        self.kind == other.kind
-            && match (&self.principal, &other.principal) {
-                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                (a, b) => a == b,
-            }
-    }
-}
-
-impl fmt::Display for Guard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
+pub use crate::guard::{Guard, GuardKind, Guards};
 
 /// What one operation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,7 +417,7 @@ impl Document {
     /// Applies operations together, with guards; see the [module](crate::edit) docs.
     pub fn edit(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
         let (plan, expected) = plan::plan(self, ops)?;
-        let tripped = plan::guards(self, &plan, &expected, guards);
+        let tripped = crate::guard::check(self, &expected, &guards.protected);
         if !tripped.is_empty() && !guards.force {
             return Err(EditError::Guarded { guards: tripped });
         }

@@ -1,11 +1,10 @@
 //! Applying operations to the reader's view: which entries an edit removes,
-//! rewrites or appends, what the view must look like afterwards, and which
-//! guards it trips.
+//! rewrites or appends, and what the view must look like afterwards.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Change, EditError, GroupsChange, Guard, GuardKind, Guards, MappingSpec, Op};
+use super::{Change, EditError, GroupsChange, MappingSpec, Op};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
 use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
@@ -678,126 +677,4 @@ fn expected_view<T>(before: &KeyView<T>, list: Vec<(Origin, T)>) -> KeyView<T> {
         })
         .collect();
     view
-}
-
-/// The guards an edit trips: node, Fargate and Windows roles, protected
-/// principals, and the last system:masters mapping.
-pub(crate) fn guards(
-    doc: &Document,
-    plan: &Plan,
-    expected: &MapView,
-    guards: &Guards,
-) -> Vec<Guard> {
-    let view = doc.view();
-    let mut out = Vec::new();
-    let protected: Vec<String> = guards
-        .protected
-        .iter()
-        .map(|a| a.canonical().to_string().to_lowercase())
-        .collect();
-    let touched = |fate: &Fate| -> Option<&'static str> {
-        match fate {
-            Fate::Keep => None,
-            Fate::Remove => Some("remove"),
-            Fate::Update { .. } => Some("rewrite"),
-        }
-    };
-    for (&i, fate) in &plan.roles.fates {
-        let Some(verb) = touched(fate) else { continue };
-        let e = &view.roles.entries[i];
-        let position = doc.position(DataKey::MapRoles, e.span.start);
-        if let Some(kind) = node_kind(&e.value.username, &e.value.groups) {
-            out.push(Guard {
-                kind,
-                principal: Some(e.value.rolearn.to_string()),
-                position: Some(position),
-                message: format!(
-                    "would {verb} the {} mapping of {} (line {}): {}",
-                    kind.describe(),
-                    e.value.rolearn,
-                    position.line,
-                    kind.consequence()
-                ),
-            });
-        }
-        if protected.contains(&e.value.rolearn.to_lowercase()) {
-            out.push(Guard {
-                kind: GuardKind::Protected,
-                principal: Some(e.value.rolearn.to_string()),
-                position: Some(position),
-                message: format!(
-                    "would {verb} the mapping of the protected principal {} (line {})",
-                    e.value.rolearn, position.line
-                ),
-            });
-        }
-    }
-    for (&i, fate) in &plan.users.fates {
-        let Some(verb) = touched(fate) else { continue };
-        let e = &view.users.entries[i];
-        let position = doc.position(DataKey::MapUsers, e.span.start);
-        if protected.contains(&e.value.userarn.to_lowercase()) {
-            out.push(Guard {
-                kind: GuardKind::Protected,
-                principal: Some(e.value.userarn.to_string()),
-                position: Some(position),
-                message: format!(
-                    "would {verb} the mapping of the protected principal {} (line {})",
-                    e.value.userarn, position.line
-                ),
-            });
-        }
-    }
-    // Adding never takes system:masters away; only removals and rewrites can.
-    let rewrites = plan
-        .roles
-        .fates
-        .values()
-        .chain(plan.users.fates.values())
-        .any(|f| *f != Fate::Keep);
-    if rewrites && masters_count(view) > 0 && masters_count(expected) == 0 {
-        out.push(Guard {
-            kind: GuardKind::LastAdmin,
-            principal: None,
-            position: None,
-            message: "would remove the last mapping that grants system:masters: nobody could administer the cluster through aws-auth (only the cluster creator's implicit access would remain)".to_owned(),
-        });
-    }
-    out
-}
-
-/// The kind of node mapping, by what the authenticator hands the kubelet.
-pub(crate) fn node_kind(username: &str, groups: &[Text]) -> Option<GuardKind> {
-    let has = |g: &str| groups.iter().any(|x| x == g);
-    if username == "system:node:{{SessionName}}" && has("system:node-proxier") {
-        return Some(GuardKind::FargateRole);
-    }
-    if has("eks:kube-proxy-windows") {
-        return Some(GuardKind::WindowsNodeRole);
-    }
-    if username.starts_with("system:node:") || has("system:nodes") || has("system:bootstrappers") {
-        return Some(GuardKind::NodeRole);
-    }
-    None
-}
-
-/// Principals whose effective (last) mapping grants system:masters.
-fn masters_count(view: &MapView) -> usize {
-    let mut roles: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    for e in &view.roles.entries {
-        if !e.value.rolearn.is_empty() {
-            roles.insert(
-                e.value.rolearn.to_lowercase(),
-                e.value.groups.iter().any(|g| g == "system:masters"),
-            );
-        }
-    }
-    let mut users: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-    for e in &view.users.entries {
-        users.insert(
-            &e.value.userarn,
-            e.value.groups.iter().any(|g| g == "system:masters"),
-        );
-    }
-    roles.values().filter(|&&m| m).count() + users.values().filter(|&&m| m).count()
 }

@@ -1,10 +1,9 @@
 //! Checks of the entries the reader accepts (and drops).
 
-use std::cmp::Ordering;
-
 use super::{Code, Sink};
 use crate::arn::{Arn, ArnErrorKind, PrincipalKind};
 use crate::document::Document;
+use crate::effective::Standing;
 use crate::model::{DataKey, Entry, RoleMapping};
 use crate::template;
 use crate::text::Text;
@@ -454,111 +453,49 @@ fn line_of(doc: &Document, key: DataKey, offset: usize) -> usize {
     doc.position(key, offset).line
 }
 
-/// ARN order without ASCII case, as the authenticator compares ARNs (ASCII).
-fn cmp_nocase(a: &str, b: &str) -> Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    for (&x, &y) in a.iter().zip(b) {
-        if x != y {
-            let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
-            if x != y {
-                return x.cmp(&y);
-            }
-        }
-    }
-    a.len().cmp(&b.len())
-}
-
-/// FNV-1a over the bytes (lower-cased when `fold`): a cheap sort key.
-fn hash(s: &str, fold: bool) -> u64 {
-    // Eight bytes at a time; `| 0x20` lowercases ASCII letters (and merges a few
-    // other pairs, which only makes a collision that the grouping checks).
-    let fold_mask = if fold { 0x2020_2020_2020_2020 } else { 0 };
-    let mix = |h: u64, w: u64| {
-        (h ^ (w | fold_mask))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29)
-    };
-    let mut chunks = s.as_bytes().chunks_exact(8);
-    let mut h = (s.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for c in &mut chunks {
-        h = mix(
-            h,
-            u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-        );
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut tail = [0u8; 8];
-        tail[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(tail));
-    }
-    h
-}
-
-/// Indices of `keys` grouped by equal key, each group in document order; only
-/// groups of two or more. Sorting (hash, index) pairs keeps this O(n log n) on
-/// any input; equal hashes are then checked for equal keys.
-fn groups<'a>(keys: impl Iterator<Item = &'a str>, fold: bool) -> Vec<Vec<usize>> {
-    let keys: Vec<&str> = keys.collect();
-    let cmp = |a: &str, b: &str| if fold { cmp_nocase(a, b) } else { a.cmp(b) };
-    let mut hashed: Vec<(u64, usize)> = keys
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| !k.is_empty())
-        .map(|(i, k)| (hash(k, fold), i))
-        .collect();
-    hashed.sort_unstable();
-    let mut out = Vec::new();
-    for same_hash in hashed.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-        let mut order: Vec<usize> = same_hash.iter().map(|&(_, i)| i).collect();
-        order.sort_unstable_by(|&a, &b| cmp(keys[a], keys[b]).then(a.cmp(&b)));
-        out.extend(
-            order
-                .chunk_by(|&a, &b| cmp(keys[a], keys[b]) == Ordering::Equal)
-                .filter(|g| g.len() > 1)
-                .map(<[usize]>::to_vec),
-        );
-    }
-    out
-}
-
+/// Entries the reader ignores because another entry answers for their
+/// principal, from the document's effective reading (docs/reader.md §4).
 fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
     let view = doc.view();
+    let effective = doc.effective();
     let roles = &view.roles.entries;
-    for list in groups(roles.iter().map(|e| e.value.rolearn.as_str()), true) {
-        let winner = &roles[*list.last().unwrap_or(&0)];
+    for (i, e) in roles.iter().enumerate() {
+        let Some(Standing::Replaced { by }) = effective.standing(DataKey::MapRoles, i) else {
+            continue;
+        };
+        let winner = &roles[*by];
         let win_line = line_of(doc, DataKey::MapRoles, winner.span.start);
-        for &i in &list[..list.len() - 1] {
-            let e = &roles[i];
-            let case = if e.value.rolearn != winner.value.rolearn {
-                " (the ARNs differ only in case)"
-            } else {
-                ""
-            };
-            let nodes = if e.value.username.starts_with("system:node:")
-                && !winner.value.username.starts_with("system:node:")
-            {
-                " Nodes using this role then lose their node identity and stop joining."
-            } else {
-                ""
-            };
-            sink.push(
-                Code::DuplicateArn,
-                DataKey::MapRoles,
-                field_offset(doc, DataKey::MapRoles, e, "rolearn"),
-                format!(
-                    "{} is mapped again on line {win_line}{case}; the reader uses only the last mapping (username {:?}, groups {:?}) and ignores this one.{nodes}",
-                    e.value.rolearn, winner.value.username, winner.value.groups
-                ),
-            );
-        }
+        let case = if e.value.rolearn != winner.value.rolearn {
+            " (the ARNs differ only in case)"
+        } else {
+            ""
+        };
+        let nodes = if e.value.username.starts_with("system:node:")
+            && !winner.value.username.starts_with("system:node:")
+        {
+            " Nodes using this role then lose their node identity and stop joining."
+        } else {
+            ""
+        };
+        sink.push(
+            Code::DuplicateArn,
+            DataKey::MapRoles,
+            field_offset(doc, DataKey::MapRoles, e, "rolearn"),
+            format!(
+                "{} is mapped again on line {win_line}{case}; the reader uses only the last mapping (username {:?}, groups {:?}) and ignores this one.{nodes}",
+                e.value.rolearn, winner.value.username, winner.value.groups
+            ),
+        );
     }
     let users = &view.users.entries;
-    for list in groups(users.iter().map(|e| e.value.userarn.as_str()), false) {
-        let winner = &users[*list.last().unwrap_or(&0)];
-        let win_line = line_of(doc, DataKey::MapUsers, winner.span.start);
-        for &i in &list[..list.len() - 1] {
-            let e = &users[i];
+    // Entries by the winner that replaced them: built only when spellings
+    // that differ in case need their lines listed.
+    let mut replaced_by: Option<std::collections::HashMap<usize, Vec<usize>>> = None;
+    for (i, e) in users.iter().enumerate() {
+        let arn: &str = &e.value.userarn;
+        if let Some(Standing::Replaced { by }) = effective.standing(DataKey::MapUsers, i) {
+            let winner = &users[*by];
+            let win_line = line_of(doc, DataKey::MapUsers, winner.span.start);
             sink.push(
                 Code::DuplicateArn,
                 DataKey::MapUsers,
@@ -569,17 +506,30 @@ fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
                 ),
             );
         }
-    }
-    for list in groups(users.iter().map(|e| e.value.userarn.as_str()), true) {
-        let first = &users[list[0]].value.userarn;
-        if list.iter().all(|&i| &users[i].value.userarn == first) {
-            continue;
-        }
-        for &i in &list {
-            let e = &users[i];
-            let others: Vec<String> = list
+        if effective.user_winners(arn).nth(1).is_some() {
+            let spellings: Vec<usize> = effective.user_winners(arn).collect();
+            let replaced_by = replaced_by.get_or_insert_with(|| {
+                let mut m: std::collections::HashMap<usize, Vec<usize>> =
+                    std::collections::HashMap::new();
+                for j in 0..users.len() {
+                    if let Some(Standing::Replaced { by }) =
+                        effective.standing(DataKey::MapUsers, j)
+                    {
+                        m.entry(*by).or_default().push(j);
+                    }
+                }
+                m
+            });
+            let mut others: Vec<usize> = spellings
                 .iter()
-                .filter(|&&j| users[j].value.userarn != e.value.userarn)
+                .filter(|&&w| users[w].value.userarn != *arn)
+                .flat_map(|&w| {
+                    std::iter::once(w).chain(replaced_by.get(&w).into_iter().flatten().copied())
+                })
+                .collect();
+            others.sort_unstable();
+            let others: Vec<String> = others
+                .iter()
                 .map(|&j| {
                     format!(
                         "line {}",
@@ -598,40 +548,19 @@ fn duplicates(doc: &Document, sink: &mut Sink<'_>) {
                 ),
             );
         }
-    }
-    // A principal under both keys: mapRoles is looked up first.
-    let mut role_hashes: Vec<(u64, usize)> = roles
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (hash(&e.value.rolearn, true), i))
-        .collect();
-    role_hashes.sort_unstable();
-    for e in users {
-        let h = hash(&e.value.userarn, true);
-        let from = role_hashes.partition_point(|&(x, _)| x < h);
-        let found = role_hashes[from..]
-            .iter()
-            .take_while(|&&(x, _)| x == h)
-            .map(|&(_, i)| i)
-            .find(|&i| {
-                roles[i]
-                    .value
-                    .rolearn
-                    .eq_ignore_ascii_case(&e.value.userarn)
-            });
-        let Some(found) = found else {
-            continue;
-        };
-        sink.push(
-            Code::DuplicateArn,
-            DataKey::MapUsers,
-            field_offset(doc, DataKey::MapUsers, e, "userarn"),
-            format!(
-                "{} is also mapped under mapRoles (line {}), which the reader looks up first: this mapping is never used",
-                e.value.userarn,
-                line_of(doc, DataKey::MapRoles, roles[found].span.start)
-            ),
-        );
+        // A principal under both keys: mapRoles is looked up first.
+        if let Some(r) = effective.role_winner(arn) {
+            sink.push(
+                Code::DuplicateArn,
+                DataKey::MapUsers,
+                field_offset(doc, DataKey::MapUsers, e, "userarn"),
+                format!(
+                    "{} is also mapped under mapRoles (line {}), which the reader looks up first: this mapping is never used",
+                    e.value.userarn,
+                    line_of(doc, DataKey::MapRoles, roles[r].span.start)
+                ),
+            );
+        }
     }
 }
 

@@ -190,6 +190,117 @@ fn guards_refuse_node_roles_and_the_last_admin() {
     );
 }
 
+/// Issue 13.2: the last-admin guard counts only mappings the authenticator
+/// honours. A `system:masters` mapping left behind that can never match (an IAM
+/// path, a wildcard, a session ARN, a region, an 11-digit account), one that a
+/// later duplicate replaces, or one a role shadows, keeps nobody in.
+#[test]
+fn the_last_admin_guard_counts_only_mappings_the_authenticator_honours() {
+    let admin = "    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: admin\n      groups: [system:masters]\n";
+    let leftovers = [
+        (
+            "role/team/Admin",
+            "rolearn: arn:aws:iam::111122223333:role/team/Admin",
+        ),
+        ("wildcard", "rolearn: arn:aws:iam::111122223333:role/Admin*"),
+        (
+            "session",
+            "rolearn: arn:aws:sts::111122223333:assumed-role/Ops/alice",
+        ),
+        (
+            "region",
+            "rolearn: arn:aws:iam:eu-west-1:111122223333:role/Ops",
+        ),
+        ("account", "rolearn: arn:aws:iam::11112222333:role/Ops"),
+    ];
+    for (what, leftover) in leftovers {
+        let text = manifest(&format!(
+            "  mapRoles: |\n{admin}    - {leftover}\n      username: ops\n      groups: [system:masters]\n"
+        ));
+        let doc = Document::parse_manifest(text.as_str()).unwrap();
+        let err = doc
+            .edit(
+                &[Op::RemoveRole {
+                    arn: "arn:aws:iam::111122223333:role/Admin".into(),
+                }],
+                &Guards::default(),
+            )
+            .unwrap_err();
+        let EditError::Guarded { guards } = &err else {
+            panic!("{what}: {err}")
+        };
+        assert_eq!(guards[0].kind, GuardKind::LastAdmin, "{what}");
+        assert_eq!(
+            guards[0].principal.as_deref(),
+            Some("arn:aws:iam::111122223333:role/Admin"),
+            "{what}"
+        );
+        assert!(
+            guards[0].message.contains("line 8"),
+            "{what}: {}",
+            guards[0]
+        );
+    }
+    // A replaced duplicate and a user shadowed by a role grant nothing either.
+    let text = manifest(concat!(
+        "  mapRoles: |\n",
+        "    - rolearn: arn:aws:iam::111122223333:role/Ops\n      username: ops\n      groups: [system:masters]\n",
+        "    - rolearn: arn:aws:iam::111122223333:role/ops\n      username: ops\n      groups: [view]\n",
+        "    - rolearn: arn:aws:iam::111122223333:user/bob\n      username: bob\n      groups: [view]\n",
+        "  mapUsers: |\n",
+        "    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [system:masters]\n",
+        "    - userarn: arn:aws:iam::111122223333:user/bob\n      username: bob\n      groups: [system:masters]\n",
+    ));
+    let doc = Document::parse_manifest(text.as_str()).unwrap();
+    let err = doc
+        .edit(
+            &[Op::RemoveUser {
+                arn: "arn:aws:iam::111122223333:user/alice".into(),
+            }],
+            &Guards::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, EditError::Guarded { guards } if guards[0].kind == GuardKind::LastAdmin),
+        "{err}"
+    );
+    // With one honoured admin left, the removal goes through.
+    let text = manifest(&format!(
+        "  mapRoles: |\n{admin}    - rolearn: arn:aws:iam::111122223333:role/Ops\n      username: ops\n      groups: [system:masters]\n"
+    ));
+    let doc = Document::parse_manifest(text.as_str()).unwrap();
+    doc.edit(
+        &[Op::RemoveRole {
+            arn: "arn:aws:iam::111122223333:role/Admin".into(),
+        }],
+        &Guards::default(),
+    )
+    .unwrap();
+}
+
+/// Removing an entry that a later duplicate replaces changes nobody's access:
+/// no guard, even for a node role.
+#[test]
+fn removing_what_the_reader_ignores_trips_no_guard() {
+    let text = manifest(concat!(
+        "  mapRoles: |\n",
+        "    - rolearn: arn:aws:iam::111122223333:role/team/Nodes\n",
+        "      username: system:node:{{EC2PrivateDNSName}}\n",
+        "      groups: [system:bootstrappers, system:nodes]\n",
+        "    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: admin\n      groups: [system:masters]\n",
+    ));
+    let doc = Document::parse_manifest(text.as_str()).unwrap();
+    let edited = doc
+        .edit(
+            &[Op::RemoveRole {
+                arn: "arn:aws:iam::111122223333:role/team/Nodes".into(),
+            }],
+            &Guards::default(),
+        )
+        .unwrap();
+    assert!(edited.forced.is_empty());
+}
+
 #[test]
 fn strip_chomped_values_stay_without_a_final_line_feed() {
     let original = manifest(
