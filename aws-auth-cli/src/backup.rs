@@ -184,9 +184,39 @@ fn write_private(path: &Path, text: &str, new: bool) -> Result<(), WriteError> {
         })
 }
 
-/// The data keys of a backup: a ConfigMap as JSON (what `backup` writes) or
-/// any ConfigMap manifest in YAML (`kubectl get -o yaml`).
-pub(crate) fn read_data(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+/// What a backup file holds: the object it was taken of, and its data.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Backup {
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) uid: Option<String>,
+    pub(crate) data: BTreeMap<String, String>,
+}
+
+impl Backup {
+    /// Why this backup is not of `current` (another namespace, name or uid),
+    /// if it is not.
+    pub(crate) fn other_object(&self, current: &ConfigMap) -> Option<String> {
+        let meta = &current.metadata;
+        let differs =
+            |what: &str, mine: &Option<String>, theirs: &Option<String>| match (mine, theirs) {
+                (Some(a), Some(b)) if a != b => {
+                    Some(format!("its {what} is {a}, the live object's is {b}"))
+                }
+                _ => None,
+            };
+        differs("namespace", &self.namespace, &meta.namespace)
+            .or_else(|| differs("name", &self.name, &meta.name))
+            .or_else(|| {
+                differs("uid", &self.uid, &meta.uid)
+                    .map(|d| format!("{d} (the ConfigMap was deleted and created again since)"))
+            })
+    }
+}
+
+/// A backup: a ConfigMap as JSON (what `backup` writes) or any ConfigMap
+/// manifest in YAML (`kubectl get -o yaml`).
+pub(crate) fn read(path: &Path) -> anyhow::Result<Backup> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             NOT_FOUND
@@ -196,7 +226,12 @@ pub(crate) fn read_data(path: &Path) -> anyhow::Result<BTreeMap<String, String>>
         fail(code, format!("cannot read {}: {e}", path.display()))
     })?;
     if let Ok(cm) = serde_json::from_str::<ConfigMap>(&text) {
-        return Ok(cm.data.unwrap_or_default());
+        return Ok(Backup {
+            namespace: cm.metadata.namespace,
+            name: cm.metadata.name,
+            uid: cm.metadata.uid,
+            data: cm.data.unwrap_or_default(),
+        });
     }
     let doc = aws_auth_core::Document::parse_manifest(text.as_str()).map_err(|e| {
         fail(
@@ -210,11 +245,16 @@ pub(crate) fn read_data(path: &Path) -> anyhow::Result<BTreeMap<String, String>>
             ),
         )
     })?;
-    Ok(doc
-        .data_keys()
-        .into_iter()
-        .filter_map(|k| doc.data_value(k).map(|v| (k.to_owned(), v.to_owned())))
-        .collect())
+    Ok(Backup {
+        namespace: doc.namespace().map(str::to_owned),
+        name: doc.name().map(str::to_owned),
+        uid: doc.uid().map(str::to_owned),
+        data: doc
+            .data_keys()
+            .into_iter()
+            .filter_map(|k| doc.data_value(k).map(|v| (k.to_owned(), v.to_owned())))
+            .collect(),
+    })
 }
 
 #[cfg(test)]

@@ -282,6 +282,8 @@ struct RestoreOutput {
     resource_version_before: Option<String>,
     resource_version_after: Option<String>,
     backup: Option<String>,
+    /// Guards overridden with --force.
+    forced: Vec<String>,
 }
 
 async fn restore(
@@ -292,11 +294,23 @@ async fn restore(
 ) -> anyhow::Result<Report> {
     let g = &cli.global;
     let object = cluster.object_name();
-    let wanted = backup::read_data(file)?;
-    let current: Snapshot = cluster
-        .require()
-        .await
-        .map_err(|e| cluster_error(&object, conn, e, None))?;
+    let backup = backup::read(file)?;
+    let mut protected = commands::guards(g)?.protected;
+    let (current, me) = tokio::join!(cluster.require(), crate::identity::caller(IDENTITY_TIMEOUT));
+    let current: Snapshot = current.map_err(|e| cluster_error(&object, conn, e, None))?;
+    protected.extend(me);
+    if let Some(why) = backup.other_object(&current.config_map)
+        && !g.force
+    {
+        return Err(fail(
+            REFUSED,
+            format!(
+                "{} is not a backup of {object}: {why}; nothing was written (use --force to restore it anyway)",
+                file.display()
+            ),
+        ));
+    }
+    let wanted = backup.data;
     let now = current.config_map.data.clone().unwrap_or_default();
     let mut patch: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut diff = String::new();
@@ -339,6 +353,19 @@ async fn restore(
             ));
         }
     }
+    // The same guards as an edit, on what the restore would change.
+    let tripped = aws_auth_core::guard::check(&current.document, restored.view(), &protected);
+    let what: Vec<&str> = tripped.iter().map(|t| t.message.as_str()).collect();
+    if !tripped.is_empty() && !g.force {
+        return Err(fail(
+            REFUSED,
+            format!(
+                "refused: restoring {} {}; nothing was written (use --force to do it anyway)",
+                file.display(),
+                what.join("; and ")
+            ),
+        ));
+    }
     let dry_run = g.dry_run.is_some();
     if g.output == Output::Table {
         let mut out = std::io::stdout().lock();
@@ -364,11 +391,20 @@ async fn restore(
                 resource_version_before: current.resource_version().map(str::to_owned),
                 resource_version_after: None,
                 backup: None,
+                forced: what.iter().map(|w| (*w).to_owned()).collect(),
             },
         );
     }
     if g.dry_run.is_none() {
-        let question = format!("Put these keys of {} back into {object}?", file.display());
+        let forced = if what.is_empty() {
+            String::new()
+        } else {
+            format!(" This restore {}.", what.join("; and "))
+        };
+        let question = format!(
+            "Put these keys of {} back into {object}?{forced}",
+            file.display()
+        );
         match confirm::ask(&question, g.yes) {
             Answer::Yes => {}
             Answer::No => return Err(fail(REFUSED, "not confirmed; nothing was written")),
@@ -410,6 +446,7 @@ async fn restore(
             resource_version_before: current.resource_version().map(str::to_owned),
             resource_version_after: after.metadata.resource_version,
             backup: saved,
+            forced: what.iter().map(|w| (*w).to_owned()).collect(),
         },
     )
 }
@@ -424,6 +461,9 @@ fn restore_report(format: Output, r: RestoreOutput) -> anyhow::Result<Report> {
     }
     let mut stdout = String::new();
     let mut stderr = String::new();
+    for w in &r.forced {
+        let _ = writeln!(stderr, "warning: forced: this restore {w}");
+    }
     if let Some(b) = &r.backup {
         let _ = writeln!(stderr, "backup of the prior object: {b}");
     }

@@ -374,6 +374,14 @@ impl Document {
         }
     }
 
+    /// `metadata.uid` of the manifest.
+    pub fn uid(&self) -> Option<&str> {
+        match &self.source {
+            Source::Manifest { manifest, .. } => manifest.uid.as_deref(),
+            Source::Data { .. } => None,
+        }
+    }
+
     /// [`Document::data_string`] as the document holds it, to share.
     pub(crate) fn shared_data(&self, key: DataKey) -> Option<&Arc<String>> {
         self.source.value(key.as_str())

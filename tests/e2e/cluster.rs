@@ -903,6 +903,193 @@ fn a_backup_whose_keys_cannot_be_read_is_not_restored_without_force() {
     assert!(env.server.writes().is_empty());
 }
 
+/// A backup file of `kube-system/aws-auth` (or of `name`, `uid`) holding `data`.
+fn backup_file(env: &Env, file: &str, name: &str, uid: &str, data: Value) -> PathBuf {
+    let path = env.home.path().join(file);
+    let cm = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NS, "uid": uid, "resourceVersion": "7"},
+        "data": data,
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&cm).unwrap()).unwrap();
+    path
+}
+
+/// Issue 13.1: restore honours every guard an edit honours; --yes only answers
+/// the question, and a backup of another object needs --force.
+#[test]
+fn restore_honours_every_guard() {
+    let env = Env::new();
+    let uid = format!("uid-{NAME}");
+    let admin_only = "- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin:{{SessionName}}\n  groups:\n    - system:masters\n";
+    let rewritten_node = ROLES.replace("    - system:nodes\n", "    - system:nodes\n    - extra\n");
+    let cases: Vec<(&str, PathBuf, Vec<&str>)> = vec![
+        (
+            "no node role",
+            backup_file(
+                &env,
+                "no-node.json",
+                NAME,
+                &uid,
+                json!({"mapRoles": admin_only, "mapUsers": USERS, "other": "keep me"}),
+            ),
+            vec![
+                "would remove the node role mapping of arn:aws:iam::111122223333:role/NodeInstanceRole",
+            ],
+        ),
+        (
+            "empty data",
+            backup_file(&env, "empty.json", NAME, &uid, json!({})),
+            vec![
+                "would remove the node role mapping of arn:aws:iam::111122223333:role/NodeInstanceRole",
+                "would remove the last mapping that grants system:masters",
+            ],
+        ),
+        (
+            "rewritten node role",
+            backup_file(
+                &env,
+                "rewritten.json",
+                NAME,
+                &uid,
+                json!({"mapRoles": rewritten_node, "mapUsers": USERS, "other": "keep me"}),
+            ),
+            vec!["would rewrite the node role mapping"],
+        ),
+    ];
+    for (what, file, reasons) in &cases {
+        let a = env
+            .cmd()
+            .arg("restore")
+            .arg(file)
+            .arg("--yes")
+            .assert()
+            .code(4);
+        let err = one_sentence(&a);
+        for r in reasons {
+            assert!(err.contains(r), "{what}: {err}");
+        }
+        assert!(err.contains("nothing was written"), "{what}: {err}");
+        assert!(env.server.writes().is_empty(), "{what}");
+        assert!(env.backups().is_empty(), "{what}");
+    }
+    // A protected principal (--protect) whose mapping the backup drops.
+    let no_ops = backup_file(
+        &env,
+        "no-ops.json",
+        NAME,
+        &uid,
+        json!({"mapRoles": ROLES, "mapUsers": "", "other": "keep me"}),
+    );
+    let a = env
+        .cmd()
+        .args([
+            "restore",
+            "--yes",
+            "--protect",
+            "arn:aws:iam::111122223333:user/ops",
+        ])
+        .arg(&no_ops)
+        .assert()
+        .code(4);
+    assert!(
+        one_sentence(&a).contains(
+            "would remove the mapping of the protected principal arn:aws:iam::111122223333:user/ops"
+        ),
+        "{}",
+        stderr(&a)
+    );
+    // The caller's own identity, found through STS.
+    let sts = Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
+    let no_admin_role = backup_file(
+        &env,
+        "no-admin-role.json",
+        NAME,
+        &uid,
+        json!({"mapRoles": ROLES.split("- rolearn: arn:aws:iam::111122223333:role/Admin").next().unwrap(), "mapUsers": USERS, "other": "keep me"}),
+    );
+    let a = env
+        .cmd()
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret-not-for-logs")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args(["restore", "--yes"])
+        .arg(&no_admin_role)
+        .assert()
+        .code(4);
+    assert!(
+        one_sentence(&a).contains("protected principal arn:aws:iam::111122223333:role/Admin"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+    // A backup of another object: another name, or a uid from before the map
+    // was deleted and created again.
+    for (file, name, uid, why) in [
+        (
+            "other-name.json",
+            "aws-auth-old",
+            uid.as_str(),
+            "its name is aws-auth-old",
+        ),
+        (
+            "other-uid.json",
+            NAME,
+            "uid-long-gone",
+            "its uid is uid-long-gone",
+        ),
+    ] {
+        let path = backup_file(
+            &env,
+            file,
+            name,
+            uid,
+            json!({"mapRoles": ROLES, "mapUsers": USERS, "other": "restored"}),
+        );
+        let a = env
+            .cmd()
+            .arg("restore")
+            .arg(&path)
+            .arg("--yes")
+            .assert()
+            .code(4);
+        let err = one_sentence(&a);
+        assert!(
+            err.contains("is not a backup of kube-system/aws-auth") && err.contains(why),
+            "{err}"
+        );
+        assert!(env.server.writes().is_empty());
+        if name != NAME {
+            let a = env
+                .cmd()
+                .arg("restore")
+                .arg(&path)
+                .args(["--yes", "--force"])
+                .assert()
+                .success();
+            assert!(stdout(&a).contains("restored other"), "{}", stdout(&a));
+            assert_eq!(env.data("other").as_deref(), Some("restored"));
+            env.server.clear_seen();
+        }
+    }
+    // --force carries a guarded restore out, saying what it overrode.
+    let a = env
+        .cmd()
+        .arg("restore")
+        .arg(&cases[0].1)
+        .args(["--yes", "--force"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("warning: forced: this restore would remove the node role mapping"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(env.data("mapRoles").as_deref(), Some(admin_only));
+}
+
 #[test]
 fn the_callers_own_identity_is_protected() {
     let env = Env::new();

@@ -385,6 +385,106 @@ fn every_failure_is_one_sentence_with_its_exit_code_and_nothing_written() {
     assert!(!s.text().contains("AmazonEKSFargatePodExecutionRole"));
 }
 
+/// Every guard from every edit command that can trip it: exit 4, one
+/// sentence naming what would break, nothing written; `--yes` overrides none.
+#[test]
+fn every_guard_from_every_edit_command() {
+    let map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Linux\n      username: system:node:{{EC2PrivateDNSName}}\n      groups: [system:bootstrappers, system:nodes]\n    - rolearn: arn:aws:iam::111122223333:role/Windows\n      username: system:node:{{EC2PrivateDNSName}}\n      groups: [system:bootstrappers, system:nodes, eks:kube-proxy-windows]\n    - rolearn: arn:aws:iam::111122223333:role/Fargate\n      username: system:node:{{SessionName}}\n      groups: [system:bootstrappers, system:nodes, system:node-proxier]\n    - rolearn: arn:aws:iam::111122223333:role/team/Admin\n      username: never-matches\n      groups: [system:masters]\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/ops\n      username: ops\n      groups: [system:masters]\n    - userarn: arn:aws:iam::111122223333:user/dev\n      username: dev\n      groups: [devs]\n";
+    let role = |n: &str| format!("arn:aws:iam::111122223333:role/{n}");
+    let (linux, windows, fargate) = (role("Linux"), role("Windows"), role("Fargate"));
+    let ops = "arn:aws:iam::111122223333:user/ops";
+    let dev = "arn:aws:iam::111122223333:user/dev";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["remove", "role", &linux],
+            "would remove the node role mapping",
+        ),
+        (
+            vec!["update", "role", &linux, "-g", "x"],
+            "would rewrite the node role mapping",
+        ),
+        (
+            vec!["update", "role", &linux, "-u", "x"],
+            "would rewrite the node role mapping",
+        ),
+        (
+            vec!["remove", "--username", "system:node:{{EC2PrivateDNSName}}"],
+            "would remove the node role mapping",
+        ),
+        (
+            vec!["remove", "role", &windows],
+            "would remove the Windows node role mapping",
+        ),
+        (
+            vec!["update", "role", &windows, "-g", "x", "--append"],
+            "would rewrite the Windows node role mapping",
+        ),
+        (
+            vec!["remove", "role", &fargate],
+            "would remove the Fargate pod execution role mapping",
+        ),
+        (
+            vec!["remove", "--username", "system:node:{{SessionName}}"],
+            "would remove the Fargate pod execution role mapping",
+        ),
+        (
+            vec!["remove", "user", ops],
+            "would remove the last mapping that grants system:masters",
+        ),
+        (
+            vec!["update", "user", ops, "-g", "view"],
+            "would remove the last mapping that grants system:masters",
+        ),
+        (
+            vec!["update", "user", ops, "--no-groups"],
+            "would remove the last mapping that grants system:masters",
+        ),
+        (
+            vec!["remove", "--username", "ops"],
+            "would remove the last mapping that grants system:masters",
+        ),
+        (
+            vec!["--protect", dev, "remove", "user", dev],
+            "would remove the mapping of the protected principal",
+        ),
+        (
+            vec!["--protect", dev, "update", "user", dev, "-u", "d"],
+            "would rewrite the mapping of the protected principal",
+        ),
+        (
+            vec!["--protect", dev, "remove", "--username", "dev"],
+            "would remove the mapping of the protected principal",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aws-auth.yaml");
+    std::fs::write(&path, map).unwrap();
+    for (args, needle) in &cases {
+        for yes in [false, true] {
+            let mut cmd = aws_auth(dir.path());
+            cmd.current_dir(dir.path())
+                .args(["--file", "aws-auth.yaml"])
+                .args(args);
+            if yes {
+                cmd.arg("--yes");
+            }
+            let a = cmd.assert().code(4);
+            let err = stderr(&a);
+            assert!(
+                err.starts_with("error: refused: ") && err.contains(needle),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("nothing was written"), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                map,
+                "{args:?} wrote"
+            );
+        }
+    }
+}
+
 #[test]
 fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
     let s = Scratch::with("bad-unquoted-template.yaml");

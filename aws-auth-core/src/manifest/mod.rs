@@ -79,6 +79,7 @@ pub(crate) struct Manifest {
     pub(crate) name: Option<String>,
     pub(crate) namespace: Option<String>,
     pub(crate) resource_version: Option<String>,
+    pub(crate) uid: Option<String>,
     pub(crate) data: DataSection,
     pub(crate) values: Vec<DataValue>,
 }
@@ -259,8 +260,12 @@ impl Manifest {
                 "metadata is not a mapping",
             ));
         }
-        let (name, namespace, resource_version) =
-            (meta("name"), meta("namespace"), meta("resourceVersion"));
+        let (name, namespace, resource_version, uid) = (
+            meta("name"),
+            meta("namespace"),
+            meta("resourceVersion"),
+            meta("uid"),
+        );
 
         let data_key = pairs
             .iter()
@@ -279,6 +284,7 @@ impl Manifest {
             name,
             namespace,
             resource_version,
+            uid,
             data,
             values,
         })
