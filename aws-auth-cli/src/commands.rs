@@ -478,6 +478,18 @@ pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error
                 ),
             )
         }
+        EditError::WouldDelete {
+            key,
+            reason,
+            position,
+            ..
+        } => fail(
+            INVALID,
+            format!(
+                "{source}:{}:{}: {key} cannot be edited in place because {reason}, and writing it whole would delete the text from this line on, which the authenticator does not read; nothing was written (fix it by hand, or use --force to rewrite it and delete that text)",
+                position.line, position.column
+            ),
+        ),
         EditError::Layout { message } => fail(INVALID, format!("{source}: {message}")),
         e @ EditError::Verification { .. } => fail(INTERNAL, format!("{source}: {e}")),
         other => fail(INTERNAL, format!("{source}: {other}")),
@@ -513,6 +525,8 @@ pub(crate) struct ClusterWrite {
 struct KeyOutput {
     key: &'static str,
     written: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<String>,
 }
 
 fn written(w: &Written) -> String {
@@ -557,9 +571,25 @@ pub(crate) fn edit_report(
                 if let Written::Rewritten { reason } = &k.written {
                     let _ = writeln!(
                         s,
-                        "note: data.{} was rewritten whole because {reason}",
+                        "note: data.{} {} whole because {reason}",
+                        k.key,
+                        if dry_run {
+                            "would be rewritten"
+                        } else {
+                            "was rewritten"
+                        }
+                    );
+                }
+                if let Some(deleted) = &k.deleted {
+                    let _ = writeln!(
+                        s,
+                        "note: forced: {} data.{} whole, deleting its former text:",
+                        if dry_run { "would rewrite" } else { "rewrote" },
                         k.key
                     );
+                    for line in deleted.lines() {
+                        let _ = writeln!(s, "  | {line}");
+                    }
                 }
             }
             match cluster {
@@ -606,6 +636,7 @@ pub(crate) fn edit_report(
                     .map(|k| KeyOutput {
                         key: k.key.as_str(),
                         written: written(&k.written),
+                        deleted: k.deleted.clone(),
                     })
                     .collect(),
                 forced: edited.forced.iter().map(|g| g.message.clone()).collect(),

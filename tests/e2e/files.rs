@@ -485,6 +485,60 @@ fn every_guard_from_every_edit_command() {
     }
 }
 
+/// Issue 13.3: a key that cannot be edited in place is refused (exit 5, its
+/// line and why) instead of being rewritten whole over text; `--force` does
+/// it and names the deleted text, which the dry-run diff shows.
+#[test]
+fn text_is_never_deleted_silently() {
+    let map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |\n    []\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: bob\n      groups:\n        - system:masters\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aws-auth.yaml");
+    std::fs::write(&path, map).unwrap();
+    let run = |args: &[&str]| {
+        aws_auth(dir.path())
+            .current_dir(dir.path())
+            .args([
+                "--file",
+                "aws-auth.yaml",
+                "add",
+                "user",
+                "arn:aws:iam::111122223333:user/alice",
+                "-g",
+                "devs",
+            ])
+            .args(args)
+            .assert()
+    };
+    let a = run(&[]).code(5);
+    let err = stderr(&a);
+    assert!(err.starts_with("error: aws-auth.yaml:9:5: mapUsers cannot be edited in place because the authenticator reads only its empty list ([])"), "{err}");
+    assert!(err.contains("use --force"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), map);
+    let a = run(&["--force", "--dry-run"]).success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("-- userarn: arn:aws:iam::111122223333:user/bob\n"),
+        "{out}"
+    );
+    assert!(out.contains("note: forced: would rewrite data.mapUsers whole, deleting its former text:\n  | []\n  | - userarn: arn:aws:iam::111122223333:user/bob\n"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), map);
+    let a = run(&["--force", "-o", "json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert!(
+        v["keys"][0]["deleted"]
+            .as_str()
+            .unwrap()
+            .contains("user/bob"),
+        "{v}"
+    );
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !now.contains("user/bob") && now.contains("user/alice"),
+        "{now}"
+    );
+}
+
 #[test]
 fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
     let s = Scratch::with("bad-unquoted-template.yaml");

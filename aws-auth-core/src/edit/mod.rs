@@ -267,6 +267,10 @@ pub struct KeyEdit {
     pub after: String,
     /// How it was written.
     pub written: Written,
+    /// Text of the value before that a whole rewrite deleted, when it was
+    /// more than an empty list or null (only with [`Guards::force`]; without
+    /// it such an edit is refused with [`EditError::WouldDelete`]).
+    pub deleted: Option<String>,
 }
 
 /// The result of an edit, verified.
@@ -373,6 +377,19 @@ pub enum EditError {
         /// The guards tripped.
         guards: Vec<Guard>,
     },
+    /// The key cannot be edited in place, and writing it whole would delete
+    /// text that is more than an empty list (use `force` to do it anyway).
+    #[error("line {}, column {}: {key} cannot be edited in place because {reason}; writing it whole would delete {}", position.line, position.column, describe_deleted(deleted))]
+    WouldDelete {
+        /// The key.
+        key: DataKey,
+        /// Why it cannot be edited in place.
+        reason: String,
+        /// The text that would go (the whole value before).
+        deleted: String,
+        /// Where the first line that would go is.
+        position: Position,
+    },
     /// The manifest's layout does not allow the edit.
     #[error("{message}")]
     Layout {
@@ -404,6 +421,41 @@ pub fn yaml_scalar(value: &str) -> String {
     style::scalar(value, style::Quote::Plain, false)
 }
 
+/// "its 4 lines from `- userarn: ...`": what a whole rewrite deletes, in a
+/// few words.
+fn describe_deleted(deleted: &str) -> String {
+    let lines = deleted.lines().filter(|l| !l.trim().is_empty()).count();
+    let first = deleted
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !is_empty_value(l))
+        .unwrap_or_default();
+    let first: String = first.chars().take(60).collect();
+    let s = if lines == 1 { "" } else { "s" };
+    format!("its {lines} line{s}, from `{first}`")
+}
+
+/// A value that holds no entries and says nothing: blank, null or `[]`.
+fn is_empty_value(text: &str) -> bool {
+    matches!(
+        text.trim(),
+        "" | "[]" | "null" | "Null" | "NULL" | "~" | "\"\"" | "''"
+    )
+}
+
+/// Where the text a whole rewrite deletes starts to matter: the first line
+/// that is not blank and not the empty value itself.
+fn first_deleted_offset(text: &str) -> usize {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if !is_empty_value(line) {
+            return at + (line.len() - line.trim_start().len());
+        }
+        at += line.len();
+    }
+    0
+}
+
 impl EditError {
     pub(crate) fn invalid(op: usize, message: impl Into<String>) -> Self {
         EditError::Invalid {
@@ -430,6 +482,20 @@ impl Document {
             let edit = render::render(self, key, key_plan).ok_or_else(|| EditError::Layout {
                 message: format!("{key} is laid out in a way this edit cannot be placed into safely (a comment between an item's `-` and its content, a byte order mark, or a carriage return without a line feed); nothing was written"),
             })?;
+            // A whole rewrite must not delete text silently: a `[]` followed by
+            // items (the authenticator reads only the `[]`), comments, another
+            // document.
+            if let Some(reason) = &edit.whole
+                && !is_empty_value(edit.before)
+                && !guards.force
+            {
+                return Err(EditError::WouldDelete {
+                    key,
+                    reason: reason.clone(),
+                    deleted: edit.before.to_owned(),
+                    position: self.position(key, first_deleted_offset(edit.before)),
+                });
+            }
             if edit.after != edit.before || self.data_string(key).is_none() {
                 inner.push((key, edit));
             }
@@ -450,6 +516,8 @@ impl Document {
             .map(|((key, edit), (_, written))| KeyEdit {
                 key,
                 before: self.shared_data(key).map(Text::whole),
+                deleted: (edit.whole.is_some() && !is_empty_value(edit.before))
+                    .then(|| edit.before.to_owned()),
                 after: edit.after,
                 written,
             })

@@ -111,11 +111,16 @@ pub(crate) fn render<'d>(doc: &'d Document, key: DataKey, plan: &KeyPlan) -> Opt
     if tree.is_flow(tree.resolve(root)) {
         if items.is_empty() {
             let rendered = fresh_items(&sibling_style(doc, key), key, &plan.new);
-            return Some(InnerEdit::whole(
-                text,
-                rendered,
-                "it held an empty flow list ([])",
-            ));
+            let end = tree.node(tree.resolve(root)).end as usize;
+            let more = text
+                .get(end..)
+                .is_some_and(|rest| rest.lines().any(|l| !l.trim().is_empty()));
+            let reason = if more {
+                "the authenticator reads only its empty list ([]): what follows is a second YAML document it ignores"
+            } else {
+                "it held an empty flow list ([])"
+            };
+            return Some(InnerEdit::whole(text, rendered, reason));
         }
         return flow(text, tree, items, key, plan, &item_of)
             .and_then(|s| InnerEdit::from_splices(text, s));

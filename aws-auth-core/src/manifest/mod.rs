@@ -416,8 +416,21 @@ fn document_end(text: &str, tree: &Tree, root: NodeId) -> usize {
 /// Below this size a block is parsed with the rest of the manifest.
 const SKELETON_MIN_BODY: usize = 4096;
 
-fn column(text: &str, offset: usize) -> usize {
-    offset - memchr::memrchr(b'\n', &text.as_bytes()[..offset]).map_or(0, |i| i + 1)
+/// The column a block mapping key stands at: the column of its line's first
+/// token when only a tag or an anchor precedes the key (`!!str  mapRoles: |`
+/// is a key at column 2), else the key's own column.
+fn key_column(text: &str, key_start: usize) -> usize {
+    let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..key_start]).map_or(0, |i| i + 1);
+    let prefix = &text[line_start..key_start];
+    let content = prefix.trim_start_matches(' ');
+    let only_properties = content
+        .split_ascii_whitespace()
+        .all(|t| t.starts_with('!') || t.starts_with('&'));
+    if only_properties {
+        prefix.len() - content.len()
+    } else {
+        key_start - line_start
+    }
 }
 
 /// The 1-based line of an offset (for messages).
@@ -434,7 +447,7 @@ fn data_values(
 ) -> Result<(DataSection, Vec<DataValue>), ManifestError> {
     let data_res = tree.resolve(data);
     let node = tree.node(data_res);
-    let key_col = column(text, tree.node(data_key).start as usize);
+    let key_col = key_column(text, tree.node(data_key).start as usize);
     match &node.kind {
         Kind::Scalar { .. } => {
             return match resolve_scalar(tree, text, data_res) {
@@ -551,7 +564,7 @@ fn data_values(
                 ));
             }
         };
-        let key_col = column(text, key_start);
+        let key_col = key_column(text, key_start);
         let aliased = matches!(tree.node(v).kind, Kind::Alias { .. });
         let (style, token, codec) = match (&value_node.kind, cut) {
             (_, Some(c)) => (

@@ -301,6 +301,101 @@ fn removing_what_the_reader_ignores_trips_no_guard() {
     assert!(edited.forced.is_empty());
 }
 
+/// Issue 13.3: a key that cannot be edited in place is not rewritten whole
+/// when that deletes text; with `force` the deleted text is reported.
+#[test]
+fn a_whole_rewrite_never_deletes_text_silently() {
+    // A Terraform leftover: the authenticator reads only the `[]`.
+    let text = manifest(concat!(
+        "  mapUsers: |\n",
+        "    []\n",
+        "    - userarn: arn:aws:iam::111122223333:user/bob\n",
+        "      username: bob\n",
+        "      groups: [system:masters]\n",
+    ));
+    let doc = Document::parse_manifest(text.as_str()).unwrap();
+    let add = Op::AddUser(user(
+        "arn:aws:iam::111122223333:user/alice",
+        "alice",
+        &["devs"],
+    ));
+    let err = doc
+        .edit(std::slice::from_ref(&add), &Guards::default())
+        .unwrap_err();
+    let EditError::WouldDelete {
+        key,
+        position,
+        deleted,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(*key, aws_auth_core::DataKey::MapUsers);
+    assert_eq!((position.line, position.column), (9, 5));
+    assert!(deleted.contains("user/bob"));
+    assert!(
+        err.to_string()
+            .contains("its 4 lines, from `- userarn: arn:aws:iam::111122223333:user/bob`"),
+        "{err}"
+    );
+    let forced = doc
+        .edit(
+            std::slice::from_ref(&add),
+            &Guards {
+                force: true,
+                ..Guards::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        forced.keys[0].deleted.as_deref(),
+        Some(&text[text.find("[]").unwrap()..].replace("\n    ", "\n")[..])
+    );
+    // An empty list alone, or null, is replaced without a word.
+    for empty in ["    []\n", "    null\n", "    ~\n", "\n"] {
+        let text = manifest(&format!("  mapUsers: |\n{empty}"));
+        let doc = Document::parse_manifest(text.as_str()).unwrap();
+        let edited = doc
+            .edit(std::slice::from_ref(&add), &Guards::default())
+            .unwrap();
+        assert_eq!(edited.keys[0].deleted, None, "{empty:?}");
+    }
+}
+
+/// A key written with a tag, or with odd spacing, is edited in place at its
+/// own indentation.
+#[test]
+fn tagged_and_oddly_spaced_keys_keep_their_indentation() {
+    for head in [
+        "  !!str  mapRoles: |\n",
+        "  mapRoles:   |\n",
+        "  mapRoles : |\n",
+        "  &r mapRoles: |\n",
+    ] {
+        let text = manifest(&format!(
+            "{head}    - rolearn: arn:aws:iam::111122223333:role/Nodes\n      username: n\n  other: x\n"
+        ));
+        let added = edit(
+            &text,
+            &[Op::AddRole(user(
+                "arn:aws:iam::111122223333:role/X",
+                "x",
+                &["x"],
+            ))],
+        )
+        .unwrap();
+        assert_eq!(
+            added,
+            text.replace(
+                "      username: n\n",
+                "      username: n\n    - rolearn: arn:aws:iam::111122223333:role/X\n      username: x\n      groups:\n        - x\n"
+            ),
+            "{head:?}"
+        );
+    }
+}
+
 #[test]
 fn strip_chomped_values_stay_without_a_final_line_feed() {
     let original = manifest(
