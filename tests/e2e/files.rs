@@ -539,6 +539,44 @@ fn text_is_never_deleted_silently() {
     );
 }
 
+/// Issue 13.9: a whole-document-indented manifest (a heredoc) gets its new
+/// data section at its own indentation; one whose `data:` slipped under
+/// `metadata` is refused as kubectl refuses it, not edited into exit 70.
+#[test]
+fn indented_manifests_are_edited_or_refused_never_exit_70() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aws-auth.yaml");
+    let run = || {
+        aws_auth(dir.path())
+            .current_dir(dir.path())
+            .args([
+                "--file",
+                "aws-auth.yaml",
+                "add",
+                "role",
+                "arn:aws:iam::111122223333:role/Dev",
+                "-g",
+                "devs",
+            ])
+            .assert()
+    };
+    std::fs::write(&path, "  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: aws-auth\n    namespace: kube-system\n").unwrap();
+    run().success();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: aws-auth\n    namespace: kube-system\n  data:\n    mapRoles: |\n      - rolearn: arn:aws:iam::111122223333:role/Dev\n        username: Dev\n        groups:\n          - devs\n"
+    );
+    let misplaced = "  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: aws-auth\n    data:\n      mapRoles: |\n        - rolearn: arn:aws:iam::111122223333:role/Nodes\n";
+    std::fs::write(&path, misplaced).unwrap();
+    let a = run().code(5);
+    let err = stderr(&a);
+    assert!(
+        err.starts_with("error: aws-auth.yaml:5:5: unknown field metadata.data"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), misplaced);
+}
+
 #[test]
 fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
     let s = Scratch::with("bad-unquoted-template.yaml");

@@ -421,6 +421,81 @@ pub fn yaml_scalar(value: &str) -> String {
     style::scalar(value, style::Quote::Plain, false)
 }
 
+/// A value whose list is followed by another YAML document (which the
+/// authenticator ignores) must keep a first document: removing its last
+/// entry would put the next document's entries into effect.
+fn revives_next_document(doc: &Document, key: DataKey, expected: &MapView) -> Option<String> {
+    let tree = doc.parsed(key).tree.as_ref()?;
+    let empty_after = match key {
+        DataKey::MapRoles => expected.roles.entries.is_empty() && expected.roles.dropped.is_empty(),
+        DataKey::MapUsers => expected.users.entries.is_empty() && expected.users.dropped.is_empty(),
+        DataKey::MapAccounts => {
+            expected.accounts.entries.is_empty() && expected.accounts.dropped.is_empty()
+        }
+    };
+    if !(tree.more_documents && empty_after) {
+        return None;
+    }
+    let text = doc.data_string(key)?;
+    let end = tree.root.map_or(0, |r| tree.node(r).end as usize);
+    let at = text[end..]
+        .find("\n---")
+        .or_else(|| text[end..].find("\n..."))
+        .map_or(end, |i| end + i + 1);
+    Some(format!(
+        "line {}: {key} holds a second YAML document after its list, which the authenticator ignores; removing the last entry of the list would put that document's entries into effect: delete or merge that document first; nothing was written",
+        doc.position(key, at).line
+    ))
+}
+
+/// An alias that the edit leaves in place but whose anchored node it removes
+/// or changes: the key would not parse (unknown anchor), or the alias would
+/// silently take the new value.
+fn breaks_alias(doc: &Document, key: DataKey, splices: &[splice::Splice]) -> Option<String> {
+    let tree = doc.parsed(key).tree.as_ref()?;
+    let text = doc.data_string(key)?;
+    let touches = |start: usize, end: usize| {
+        splices.iter().any(|s| {
+            if s.start == s.end {
+                // An insertion at the end of a block list may extend it.
+                start < s.start && s.start <= end
+            } else {
+                s.start < end && start < s.end
+            }
+        })
+    };
+    let inside = |at: usize| splices.iter().any(|s| s.start <= at && at < s.end);
+    for node in &tree.nodes {
+        let crate::yaml::tree::Kind::Alias { target } = node.kind else {
+            continue;
+        };
+        if inside(node.start as usize) {
+            continue;
+        }
+        let t = tree.node(target);
+        // A block list ends with its last token; lines inserted after that
+        // line may extend it.
+        let end = t.end as usize;
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        if touches(t.start as usize, line_end) {
+            let alias = text
+                .get(node.start as usize..node.end as usize)
+                .unwrap_or("*");
+            let at = doc.position(key, node.start as usize);
+            // The `&name` token stands before the node it anchors.
+            let anchor_at = text[..t.start as usize]
+                .rfind('&')
+                .unwrap_or(t.start as usize);
+            let anchor = doc.position(key, anchor_at);
+            return Some(format!(
+                "line {}: {key} refers to the YAML anchor of line {} ({alias}), which this edit would remove or change; write the aliased value out in full there first; nothing was written",
+                at.line, anchor.line
+            ));
+        }
+    }
+    None
+}
+
 /// "its 4 lines from `- userarn: ...`": what a whole rewrite deletes, in a
 /// few words.
 fn describe_deleted(deleted: &str) -> String {
@@ -439,7 +514,7 @@ fn describe_deleted(deleted: &str) -> String {
 fn is_empty_value(text: &str) -> bool {
     matches!(
         text.trim(),
-        "" | "[]" | "null" | "Null" | "NULL" | "~" | "\"\"" | "''"
+        "" | "[]" | "null" | "Null" | "NULL" | "~" | "\"\"" | "''" | "``"
     )
 }
 
@@ -479,6 +554,9 @@ impl Document {
             if key_plan.is_noop() {
                 continue;
             }
+            if let Some(message) = revives_next_document(self, key, &expected) {
+                return Err(EditError::Layout { message });
+            }
             let edit = render::render(self, key, key_plan).ok_or_else(|| EditError::Layout {
                 message: format!("{key} is laid out in a way this edit cannot be placed into safely (a comment between an item's `-` and its content, a byte order mark, or a carriage return without a line feed); nothing was written"),
             })?;
@@ -495,6 +573,9 @@ impl Document {
                     deleted: edit.before.to_owned(),
                     position: self.position(key, first_deleted_offset(edit.before)),
                 });
+            }
+            if let Some(message) = breaks_alias(self, key, &edit.splices) {
+                return Err(EditError::Layout { message });
             }
             if edit.after != edit.before || self.data_string(key).is_none() {
                 inner.push((key, edit));

@@ -153,7 +153,8 @@ fn append_fresh<'d>(
 ) -> Option<InnerEdit<'d>> {
     let style = sibling_style(doc, key);
     let items = fresh_items(&style, key, new);
-    if text.trim().is_empty() {
+    // Blank, or one of the values the authenticator skips as empty (`""`).
+    if crate::read::is_skippable(text) {
         return Some(InnerEdit::whole(text, items, "it was empty"));
     }
     // Comments already there head the value, not the new entry: a blank line
@@ -536,7 +537,15 @@ fn update_flow_item(
     groups: Option<&[String]>,
 ) -> Option<Vec<Splice>> {
     let style = FlowStyle::infer(text, tree, &[map]);
-    let close = tree.node(map).end as usize - 1;
+    // A single pair written without braces (`[a: b]`) has no `}` to add
+    // fields before: that layout is not edited.
+    let node = tree.node(map);
+    let braced = text.as_bytes().get(node.start as usize) == Some(&b'{')
+        && text.as_bytes().get((node.end as usize).checked_sub(1)?) == Some(&b'}');
+    if !braced {
+        return None;
+    }
+    let close = node.end as usize - 1;
     let mut splices = Vec::new();
     if let Some(user) = username {
         let matches = pairs_named(text, tree, map, "username");
@@ -554,15 +563,11 @@ fn update_flow_item(
             })?);
         }
         if matches.is_empty() {
+            let (at, sep) = new_field_at(text, close, &style.field_separator);
             splices.push(Splice::new(
-                close,
-                close,
-                format!(
-                    "{}{}{}",
-                    style.field_separator,
-                    style.key("username"),
-                    style.scalar(user)
-                ),
+                at,
+                at,
+                format!("{sep}{}{}", style.key("username"), style.scalar(user)),
             ));
         }
     }
@@ -583,19 +588,27 @@ fn update_flow_item(
             }
         }
         if matches.is_empty() && !new.is_empty() {
+            let (at, sep) = new_field_at(text, close, &style.field_separator);
             splices.push(Splice::new(
-                close,
-                close,
-                format!(
-                    "{}{}{}",
-                    style.field_separator,
-                    style.key("groups"),
-                    style.groups(new)
-                ),
+                at,
+                at,
+                format!("{sep}{}{}", style.key("groups"), style.groups(new)),
             ));
         }
     }
     Some(splices)
+}
+
+/// Where a new field goes in a flow mapping closed at `close`, and what
+/// comes before it: after the last field with `separator`, after a trailing
+/// comma with a space, or right after an empty mapping's `{`.
+fn new_field_at(text: &str, close: usize, separator: &str) -> (usize, String) {
+    let before = text[..close].trim_end();
+    match before.as_bytes().last() {
+        Some(b',') => (before.len(), " ".to_owned()),
+        Some(b'{') => (before.len(), String::new()),
+        _ => (close, separator.to_owned()),
+    }
 }
 
 fn flow(

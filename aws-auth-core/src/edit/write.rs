@@ -49,32 +49,45 @@ pub(crate) fn write(
                 });
             }
             let mut whole: Vec<DataKey> = Vec::new();
-            // A key whose in-place splices do not read back is rendered whole; a
-            // second failure is a bug, reported rather than written.
+            // A key whose in-place splices do not read back (or break the
+            // manifest) is rendered whole; a second failure is a bug,
+            // reported rather than written.
             for _attempt in 0..2 {
                 let NewManifest {
                     text: new_text,
                     written,
                     changes,
                 } = manifest_text(text, manifest, edits, &whole)?;
-                let new_doc =
-                    Document::parse_manifest_sharing(new_text, doc, &changes).map_err(|e| {
-                        EditError::Verification {
-                            message: format!("the edited manifest does not parse ({e})"),
+                let bad: Vec<DataKey> =
+                    match Document::parse_manifest_sharing(new_text, doc, &changes) {
+                        Ok(new_doc) => {
+                            let bad: Vec<DataKey> = edits
+                                .iter()
+                                .filter(|(key, edit)| {
+                                    new_doc.data_string(*key) != Some(edit.after.as_str())
+                                })
+                                .map(|(key, _)| *key)
+                                .collect();
+                            if bad.is_empty() {
+                                return Ok((new_doc, written));
+                            }
+                            bad
                         }
-                    })?;
-                let bad: Vec<DataKey> = edits
-                    .iter()
-                    .filter(|(key, edit)| new_doc.data_string(*key) != Some(edit.after.as_str()))
-                    .map(|(key, _)| *key)
-                    .collect();
-                if bad.is_empty() {
-                    return Ok((new_doc, written));
-                }
+                        Err(e) if whole.len() == edits.len() => {
+                            return Err(EditError::Verification {
+                                message: format!("the edited manifest does not parse ({e})"),
+                            });
+                        }
+                        Err(_) => edits.iter().map(|(key, _)| *key).collect(),
+                    };
                 if bad.iter().all(|k| whole.contains(k)) {
                     break;
                 }
-                whole.extend(bad);
+                whole.extend(
+                    bad.into_iter()
+                        .filter(|k| !whole.contains(k))
+                        .collect::<Vec<_>>(),
+                );
             }
             Err(EditError::Verification {
                 message: "an edited data value does not read back as intended".to_owned(),
@@ -253,7 +266,13 @@ fn rerender(text: &str, value: &DataValue, after: &str) -> Splice {
         Codec::Literal(l) => l.indent,
         _ => value.key_col + 2,
     };
-    let rendered = render_value(after, value.style, value.key_col, indent);
+    let mut rendered = render_value(after, value.style, value.key_col, indent);
+    // A block's last line break is the one after its token; at the end of a
+    // file without one, the block brings its own.
+    let ends_file = !text[value.token.end..].starts_with(['\n', '\r']);
+    if ends_file && rendered.starts_with('|') && after.ends_with('\n') {
+        rendered.push('\n');
+    }
     if value.token.is_empty() {
         // An absent value (`mapRoles:`): the new one goes after the colon.
         let at = value.token.start;
@@ -293,10 +312,15 @@ fn create_keys(
             *insert_at,
             format!("{}{}", newline(*insert_at), entries(*col)),
         ),
-        DataSection::Absent { insert_at } => Splice::new(
+        DataSection::Absent { insert_at, col } => Splice::new(
             *insert_at,
             *insert_at,
-            format!("{}data:\n{}", newline(*insert_at), entries(2)),
+            format!(
+                "{}{}data:\n{}",
+                newline(*insert_at),
+                " ".repeat(*col),
+                entries(col + 2)
+            ),
         ),
         DataSection::Replace { token, key_col } => {
             let start = text[..token.start].trim_end_matches(' ').len();
@@ -312,7 +336,7 @@ fn create_keys(
         DataSection::Flow => {
             return Err(EditError::Layout {
                 message: format!(
-                    "cannot add {} to a data mapping written in flow style ({{...}}); write data in block style first",
+                    "cannot add {} to a manifest or data mapping written in flow style ({{...}}); write it in block style first",
                     created
                         .iter()
                         .map(|(k, _)| k.as_str())

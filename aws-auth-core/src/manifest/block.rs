@@ -30,6 +30,9 @@ pub(crate) struct Literal {
     /// End of the value: the last text line (before its line feed), or with keep
     /// chomping the last body line.
     pub(crate) end: usize,
+    /// The last body line ends with a line feed (not so for a block that ends
+    /// the file without one: YAML then adds no final line break).
+    pub(crate) final_break: bool,
 }
 
 fn line_end(text: &str, from: usize) -> usize {
@@ -134,7 +137,12 @@ impl Literal {
         // Decoding as it goes: empty lines are held back until text follows.
         let mut pending_breaks = 0usize;
         let mut any_text = false;
-        let mut body_lines = 0usize;
+        // Line breaks from the last text line's own on (every one in the body
+        // while there is no text). A last line that ends the file without a
+        // line feed brings no break: YAML (yaml.v2 and libyaml) then ends the
+        // value without one, whatever the chomping.
+        let mut breaks = 0usize;
+        let mut last_break = false;
         if let Some(out) = out.as_deref_mut() {
             out.reserve(text.len().saturating_sub(body_start).min(1 << 24));
         }
@@ -176,7 +184,9 @@ impl Literal {
                     !blank || sp > n
                 }
             };
-            body_lines += 1;
+            // A CR ends a line for YAML too (only a CRLF's is kept here).
+            let has_break = e < text.len() || line.ends_with('\r');
+            last_break = has_break;
             if is_text {
                 last_text = Some(pos..e);
                 if let Some(out) = out.as_deref_mut() {
@@ -191,18 +201,24 @@ impl Literal {
                 }
                 pending_breaks = 0;
                 any_text = true;
-            } else {
+                breaks = usize::from(has_break);
+            } else if has_break {
                 pending_breaks += 1;
+                breaks += 1;
             }
             pos = if e < text.len() { e + 1 } else { e };
             end_of_body = pos;
         }
         let indent = indent.unwrap_or(parent_col + 2);
         let end = match (chomp, &last_text) {
-            (Chomp::Keep, _) => end_of_body
+            // No body line at all: the value ends with its header.
+            (Chomp::Keep, _) if end_of_body == body_start => indicator + header.trim_end().len(),
+            // Up to the last line break, which belongs to the line after.
+            (Chomp::Keep, _) if last_break => end_of_body
                 .saturating_sub(1)
                 .max(body_start)
                 .min(text.len()),
+            (Chomp::Keep, _) => end_of_body.max(body_start).min(text.len()),
             (_, Some(l)) => l.end,
             (_, None) => indicator + header.trim_end().len(),
         };
@@ -212,12 +228,12 @@ impl Literal {
         };
         if let Some(out) = out {
             match (any_text, chomp) {
-                (false, Chomp::Keep) => out.push_str(&"\n".repeat(body_lines)),
+                (_, Chomp::Keep) => out.push_str(&"\n".repeat(breaks)),
                 (false, _) | (true, Chomp::Strip) => {}
-                (true, Chomp::Clip) => out.push('\n'),
-                (true, Chomp::Keep) => {
-                    out.push('\n');
-                    out.push_str(&"\n".repeat(pending_breaks));
+                (true, Chomp::Clip) => {
+                    if breaks > 0 {
+                        out.push('\n');
+                    }
                 }
             }
         }
@@ -228,6 +244,7 @@ impl Literal {
             indicator,
             body,
             end,
+            final_break: last_break || body_start >= text.len(),
         })
     }
 
@@ -294,14 +311,17 @@ impl Literal {
             s.push_str(content);
             any_text = true;
         }
+        // The last body line brings no line break when it ends the file.
+        let missing = usize::from(!self.final_break);
         match (any_text, self.chomp) {
-            (false, Chomp::Keep) => s.push_str(&"\n".repeat(lines)),
+            (false, Chomp::Keep) => s.push_str(&"\n".repeat(lines - missing.min(lines))),
             (false, _) | (true, Chomp::Strip) => {}
-            (true, Chomp::Clip) => s.push('\n'),
-            (true, Chomp::Keep) => {
-                s.push('\n');
-                s.push_str(&"\n".repeat(pending_breaks));
+            (true, Chomp::Clip) => {
+                if pending_breaks + 1 > missing {
+                    s.push('\n');
+                }
             }
+            (true, Chomp::Keep) => s.push_str(&"\n".repeat(1 + pending_breaks - missing)),
         }
         s
     }
@@ -488,8 +508,14 @@ mod tests {
         assert_eq!(l.decode(text), "  x\ny");
         let text = "d:\n  k: |+\n    x\n\n\n";
         assert_eq!(layout(text).decode(text), "x\n\n\n");
+        // At the end of the file without a line feed there is no final line
+        // break (yaml.v2: "x"), whatever the chomping.
         let text = "d:\n  k: |\n    x";
-        assert_eq!(layout(text).decode(text), "x\n");
+        assert_eq!(layout(text).decode(text), "x");
+        let text = "d:\n  k: |+\n    x\n\n  ";
+        assert_eq!(layout(text).decode(text), "x\n\n");
+        let text = "d:\n  k: |+\n    x";
+        assert_eq!(layout(text).decode(text), "x");
         let text = "d:\n  k: |\n  other: 1\n";
         let l = layout(text);
         assert_eq!(l.decode(text), "");

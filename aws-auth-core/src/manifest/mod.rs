@@ -65,8 +65,10 @@ pub(crate) struct DataValue {
 pub(crate) enum DataSection {
     /// A block mapping: new keys go on a new line at `insert_at`, at column `col`.
     Block { col: usize, insert_at: usize },
-    /// No `data:` key: a new section goes at `insert_at` (start of a line).
-    Absent { insert_at: usize },
+    /// No `data:` key: a new section goes at `insert_at` (start of a line),
+    /// at column `col` (the top-level keys' column: a heredoc-indented
+    /// manifest has them deeper than 0).
+    Absent { insert_at: usize, col: usize },
     /// `data:` with a null or empty-flow value at `token`; the key is at `key_col`.
     Replace { token: Range<usize>, key_col: usize },
     /// A non-empty flow mapping: values can change, keys cannot be added.
@@ -91,6 +93,26 @@ const TOP_LEVEL: [&str; 6] = [
     "data",
     "binaryData",
     "immutable",
+];
+
+/// The fields of `metadata` (ObjectMeta) that kubectl's strict field
+/// validation accepts.
+const OBJECT_META: [&str; 15] = [
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
 ];
 
 impl Manifest {
@@ -151,6 +173,12 @@ impl Manifest {
     ) -> Result<Manifest, ManifestError> {
         let root = tree.root.unwrap_or(NodeId(0));
         let root_start = tree.node(root).start as usize;
+        if let Some(at) = tab_indentation(text, tree, root, cuts) {
+            return Err(ManifestError::new(
+                at,
+                "a tab in the indentation: YAML (and so kubectl) allows only spaces to indent; replace it with spaces",
+            ));
+        }
         let Some(pairs) = tree.map_pairs(root) else {
             return Err(ManifestError::new(
                 root_start,
@@ -260,6 +288,33 @@ impl Manifest {
                 "metadata is not a mapping",
             ));
         }
+        if let Some(m) = metadata {
+            for (k, _) in tree.map_pairs(m).into_iter().flatten() {
+                let Some((field, _)) = tree.scalar(text, k) else {
+                    continue;
+                };
+                if !OBJECT_META.contains(&field) {
+                    let at = tree.node(k).start as usize;
+                    let hint = if matches!(
+                        field,
+                        "data" | "binaryData" | "mapRoles" | "mapUsers" | "mapAccounts"
+                    ) {
+                        format!(
+                            "; {field} belongs at the top level (indented like metadata:), not under it"
+                        )
+                    } else {
+                        String::new()
+                    };
+                    return Err(ManifestError::new(
+                        at,
+                        format!(
+                            "unknown field metadata.{field} (line {}): kubectl refuses it{hint}",
+                            line_of(text, at)
+                        ),
+                    ));
+                }
+            }
+        }
         let (name, namespace, resource_version, uid) = (
             meta("name"),
             meta("namespace"),
@@ -272,9 +327,13 @@ impl Manifest {
             .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == "data"))
             .copied();
         let (data, values) = match data_key {
+            None if tree.is_flow(root) => (DataSection::Flow, Vec::new()),
             None => (
                 DataSection::Absent {
                     insert_at: document_end(text, tree, root),
+                    col: pairs
+                        .first()
+                        .map_or(0, |(k, _)| key_column(text, tree.node(*k).start as usize)),
                 },
                 Vec::new(),
             ),
@@ -423,9 +482,11 @@ fn key_column(text: &str, key_start: usize) -> usize {
     let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..key_start]).map_or(0, |i| i + 1);
     let prefix = &text[line_start..key_start];
     let content = prefix.trim_start_matches(' ');
-    let only_properties = content
-        .split_ascii_whitespace()
-        .all(|t| t.starts_with('!') || t.starts_with('&'));
+    // A tab is one column to YAML: the key's own column counts then.
+    let only_properties = !prefix.contains('\t')
+        && content
+            .split_ascii_whitespace()
+            .all(|t| t.starts_with('!') || t.starts_with('&'));
     if only_properties {
         prefix.len() - content.len()
     } else {
@@ -534,8 +595,40 @@ fn data_values(
                 .and_then(|i| cuts.iter().find(|c| c.literal.indicator == i)),
             _ => None,
         };
+        // A literal block is decoded by its own scanner, which follows
+        // yaml.v2 where the full parser does not (no final line break when
+        // the block ends the file without one).
+        let scanned = match (&value_node.kind, cut) {
+            (
+                Kind::Scalar {
+                    style: ScalarStyle::Literal,
+                    ..
+                },
+                None,
+            ) if !matches!(tree.node(v).kind, Kind::Alias { .. }) => {
+                block_indicator(text, key_node.end as usize, vstart)
+                    .and_then(|i| Literal::locate_decoded(text, i, key_column(text, key_start)))
+            }
+            _ => None,
+        };
         let decoded: Arc<String> = match (cut, json_type(tree, text, v)) {
             (Some(c), _) => Arc::clone(&c.decoded),
+            (None, JsonType::String(_)) if scanned.is_some() => {
+                Arc::new(scanned.as_ref().map(|(_, d)| d.clone()).unwrap_or_default())
+            }
+            (None, JsonType::String(s))
+                if matches!(
+                    value_node.kind,
+                    Kind::Scalar {
+                        style: ScalarStyle::Folded,
+                        ..
+                    }
+                ) && !text[value_node.end as usize..].contains(['\n', '\r'])
+                    && s.ends_with('\n') =>
+            {
+                // Likewise a folded block that ends the file without a line break.
+                Arc::new(s[..s.len() - 1].to_owned())
+            }
             (None, JsonType::String(s)) => Arc::new(s.to_owned()),
             (None, JsonType::Null) => Arc::new(String::new()),
             (None, JsonType::Array(_)) => {
@@ -613,13 +706,87 @@ fn data_values(
         }
     } else {
         let col = values.first().map_or(key_col + 2, |v| v.key_col);
-        let insert_at = match text[last_end..].find('\n') {
-            Some(i) => last_end + i + 1,
-            None => text.len(),
+        let insert_at = match (text[last_end..].find('\n'), values.first()) {
+            (Some(i), _) => after_deeper_lines(text, last_end + i + 1, col),
+            // The last value ends the file without a line feed: a key added
+            // after it would give a block its final line break, and so change
+            // its value. New keys go before the first one instead.
+            (None, Some(first)) => {
+                memchr::memrchr(b'\n', &text.as_bytes()[..first.key_start]).map_or(0, |i| i + 1)
+            }
+            (None, None) => text.len(),
         };
         DataSection::Block { col, insert_at }
     };
     Ok((section, values))
+}
+
+/// The first tab that indents a line of the document in block context, which
+/// yaml.v2 (kubectl's parser) refuses although the full parser here takes
+/// it. Lines inside block scalars (their text may hold tabs) and flow
+/// collections (where tabs separate) are not looked at, nor a line that is
+/// spaces and then only tabs (yaml.v2 takes that as blank).
+fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]) -> Option<usize> {
+    let mut skip: Vec<(usize, usize)> = cuts
+        .iter()
+        .map(|c| (c.literal.indicator, c.literal.body.end))
+        .collect();
+    for node in &tree.nodes {
+        let (start, end) = (node.start as usize, node.end as usize);
+        match &node.kind {
+            Kind::Scalar {
+                style: ScalarStyle::Literal | ScalarStyle::Folded,
+                ..
+            } => skip.push((start, end)),
+            Kind::Scalar { .. } if text[start..end.min(text.len())].contains('\n') => {
+                skip.push((start, end));
+            }
+            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => skip.push((start, end)),
+            _ => {}
+        }
+    }
+    let root = tree.node(root);
+    let (from, to) = (root.start as usize, (root.end as usize).min(text.len()));
+    let from = memchr::memrchr(b'\n', &text.as_bytes()[..from]).map_or(0, |i| i + 1);
+    let mut pos = from;
+    while pos < to {
+        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let line = &text[pos..line_end];
+        let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(tab) = line[..lead].find('\t') {
+            let at = pos + tab;
+            let blank = line[lead..].trim_end_matches('\r').is_empty();
+            let inside = skip.iter().any(|&(s, e)| s < at && at < e);
+            if !inside && (!blank || tab == 0) {
+                return Some(at);
+            }
+        }
+        pos = line_end + 1;
+    }
+    None
+}
+
+/// Past the lines from `at` on that are indented deeper than `col` (comments
+/// that follow the last value): a key inserted before them would take them
+/// into its block. Blank lines after the last such line stay after the key.
+fn after_deeper_lines(text: &str, at: usize, col: usize) -> usize {
+    let mut pos = at;
+    let mut end = at;
+    while pos < text.len() {
+        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+        let line = &text[pos..line_end];
+        let content = line.trim_start_matches([' ', '\t']);
+        if content.trim().is_empty() {
+            pos = line_end;
+            continue;
+        }
+        if line.len() - content.len() <= col {
+            break;
+        }
+        pos = line_end;
+        end = line_end;
+    }
+    end
 }
 
 /// An absent value (`key:`) is placed right after its key's colon, where a new
@@ -667,6 +834,19 @@ fn block_indicator(text: &str, key_end: usize, content_start: usize) -> Option<u
     }
 }
 
+/// The end of a block scalar's last line: spaces after its last visible
+/// character are content too, and go with it when it is rewritten.
+fn block_end(text: &str, end: usize) -> usize {
+    // An empty block's node may end past its header's line break, even into
+    // the next line's indentation: the token stops at its last visible
+    // character, like every other value's.
+    let end = text[..end].trim_end().len();
+    end + text[end..]
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()
+}
+
 /// The token a value occupies and how it can be edited in place.
 fn codec_for(
     text: &str,
@@ -688,7 +868,7 @@ fn codec_for(
                 return (indicator..l.end, Codec::Literal(l));
             }
             // Re-rendered whole, from the indicator on.
-            (indicator..end, Codec::Whole)
+            (indicator..block_end(text, end), Codec::Whole)
         }
         ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
             let double = style == ScalarStyle::DoubleQuoted;
@@ -701,7 +881,7 @@ fn codec_for(
         }
         ScalarStyle::Folded => {
             let from = block_indicator(text, key_end, start).unwrap_or(start);
-            (from..end, Codec::Whole)
+            (from..block_end(text, end), Codec::Whole)
         }
         ScalarStyle::Plain => (start..end, Codec::Whole),
     }
@@ -765,7 +945,8 @@ mod tests {
         assert_eq!(
             m.data,
             DataSection::Absent {
-                insert_at: HEAD.len()
+                insert_at: HEAD.len(),
+                col: 0
             }
         );
         let text = format!("{HEAD}data: {{}}\n");

@@ -396,6 +396,155 @@ fn tagged_and_oddly_spaced_keys_keep_their_indentation() {
     }
 }
 
+/// Issue 13.9, found by the mutant stream (`mutants.rs`): layouts the editor
+/// once failed its own verification on (exit 70). Each is now edited
+/// correctly, or refused with its reason.
+#[test]
+fn layouts_the_mutant_stream_found() {
+    let add_role = Op::AddRole(user("arn:aws:iam::111122223333:role/New", "new", &["devs"]));
+    let add_account = Op::AddAccount("111122223333".into());
+    let remove_a = Op::RemoveRole {
+        arn: "arn:aws:iam::111122223333:role/A".into(),
+    };
+    let append_a = Op::UpdateRole {
+        arn: "arn:aws:iam::111122223333:role/A".into(),
+        username: None,
+        groups: GroupsChange::Append(vec!["extra".into()]),
+    };
+    let cases: Vec<(&str, String, Op, Option<&str>)> = vec![
+        (
+            "a whole-document-indented manifest without data",
+            "  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: aws-auth\n".to_owned(),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "the anchor an alias refers to",
+            manifest(
+                "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a\n      groups: &g\n        - x\n    - rolearn: arn:aws:iam::111122223333:role/B\n      username: b\n      groups: *g\n",
+            ),
+            remove_a.clone(),
+            Some("refers to the YAML anchor of line 10"),
+        ),
+        (
+            "a list extended under an anchor",
+            manifest(
+                "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a\n      groups: &g\n        - x\n    - rolearn: arn:aws:iam::111122223333:role/B\n      username: b\n      groups: *g\n",
+            ),
+            append_a.clone(),
+            Some("refers to the YAML anchor"),
+        ),
+        (
+            "the last entry before a second document",
+            manifest(
+                "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a\n    ---\n    - rolearn: arn:aws:iam::111122223333:role/B\n      username: b\n",
+            ),
+            remove_a.clone(),
+            Some("would put that document's entries into effect"),
+        ),
+        (
+            "a keep block that ends the file without a line feed",
+            manifest(
+                "  mapRoles: |+\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a",
+            ),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "a new key after a block that ends the file without a line feed",
+            manifest(
+                "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a",
+            ),
+            add_account.clone(),
+            None,
+        ),
+        (
+            "a single pair without braces in a flow list",
+            manifest(
+                "  mapRoles: |\n    [rolearn: arn:aws:iam::111122223333:role/A, {username: b}]\n",
+            ),
+            append_a.clone(),
+            Some("cannot be placed into safely"),
+        ),
+        (
+            "a flow mapping with a trailing comma",
+            manifest(
+                "  mapRoles: |\n    [{\"rolearn\": \"arn:aws:iam::111122223333:role/A\", \"username\": \"a\",\n    }]\n",
+            ),
+            append_a.clone(),
+            None,
+        ),
+        (
+            "a folded block whose last line has trailing spaces",
+            manifest(
+                "  mapRoles: >-\n    - rolearn: arn:aws:iam::111122223333:role/A\n\n      username: a  \n",
+            ),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "\"\" as a value",
+            manifest("  mapRoles: '\"\"'\n"),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "comments indented under the last value",
+            manifest("  mapUsers: ''\n    # no users here\n"),
+            add_account.clone(),
+            None,
+        ),
+        (
+            "an empty folded value before another key",
+            manifest("  mapRoles: >\n  mapAccounts: \"[]\"\n"),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "an empty keep block before a document end",
+            manifest("  mapRoles: |+\n...\n- x\n"),
+            add_account.clone(),
+            None,
+        ),
+    ];
+    let forced = Guards {
+        force: true,
+        ..Guards::default()
+    };
+    for (what, text, op, refused) in cases {
+        let doc = Document::parse_manifest(text.as_str()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        match (doc.edit(std::slice::from_ref(&op), &forced), refused) {
+            (Ok(edited), None) => {
+                let written = edited.manifest().unwrap();
+                let again = Document::parse_manifest(written)
+                    .unwrap_or_else(|e| panic!("{what}: {e}\n{written}"));
+                assert_eq!(again.view(), edited.document.view(), "{what}");
+                assert_eq!(edited.changes.len(), 1, "{what}");
+            }
+            (Err(e), Some(reason)) => {
+                assert!(!matches!(e, EditError::Verification { .. }), "{what}: {e}");
+                assert!(e.to_string().contains(reason), "{what}: {e}");
+            }
+            (got, _) => panic!("{what}: {:?}", got.map(|e| e.manifest().map(str::to_owned))),
+        }
+    }
+    // kubectl refuses a data section indented under metadata, and tabs that
+    // indent: so does the reader, naming the line.
+    for (text, reason) in [
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  data:\n    mapRoles: x\n",
+            "unknown field metadata.data (line 5)",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n \tmapRoles: x\n",
+            "a tab in the indentation",
+        ),
+    ] {
+        let e = Document::parse_manifest(text).unwrap_err();
+        assert!(e.message.contains(reason), "{e}");
+    }
+}
+
 #[test]
 fn strip_chomped_values_stay_without_a_final_line_feed() {
     let original = manifest(

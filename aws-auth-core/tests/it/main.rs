@@ -1,8 +1,9 @@
-//! The core crate's integration tests: the shared corpus, the fixtures, and
+//! The core crate's integration tests: the corpus, the fixtures, mutants of both, and
 //! property tests of the reader and the editor.
 
 mod corpus;
 mod edit;
 mod fixtures;
 mod migrate;
+mod mutants;
 mod props;
