@@ -577,6 +577,58 @@ fn indented_manifests_are_edited_or_refused_never_exit_70() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), misplaced);
 }
 
+/// Issue 13.11: in a GitOps bundle the kube-system/aws-auth ConfigMap is found
+/// and edited in place, every other document byte for byte as it was; two of
+/// them are refused, naming both.
+#[test]
+fn bundles_are_edited_in_their_aws_auth_document_and_two_are_refused() {
+    let s = Scratch::with("multi-document.yaml");
+    let original = s.text();
+    s.run(&[
+        "add",
+        "user",
+        "arn:aws:iam::111122223333:user/alice",
+        "-g",
+        "devs",
+    ])
+    .success();
+    let after = s.text();
+    let cut = original.rfind("---").unwrap();
+    assert_eq!(
+        after[..cut],
+        original[..cut],
+        "the other documents are untouched"
+    );
+    assert!(after.ends_with("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [devs]\n"), "{after}");
+    // A second kube-system/aws-auth (here without a namespace, which kubectl
+    // may apply to kube-system too).
+    let two = format!(
+        "{original}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapUsers: \"\"\n"
+    );
+    std::fs::write(s.path(), &two).unwrap();
+    for args in [
+        &["add", "user", "arn:aws:iam::111122223333:user/bob"][..],
+        &["get"][..],
+    ] {
+        let a = s.run(args).code(5);
+        let err = stderr(&a);
+        assert!(
+            err.contains(
+                "more than one kube-system/aws-auth ConfigMap (the documents at lines 15 and 26)"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1);
+        assert_eq!(s.text(), two);
+    }
+    // One in another namespace is not the one.
+    let other = original
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: staging\ndata:\n  mapUsers: \"\"\n";
+    std::fs::write(s.path(), &other).unwrap();
+    let a = s.run(&["get", "-o", "json"]).success();
+    assert!(stdout(&a).contains("role/NodeRole"), "{}", stdout(&a));
+}
+
 #[test]
 fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
     let s = Scratch::with("bad-unquoted-template.yaml");

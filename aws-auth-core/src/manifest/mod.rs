@@ -443,6 +443,33 @@ fn choose(text: &str, docs: Vec<Tree>) -> Result<Tree, ManifestError> {
         .into_iter()
         .filter(|d| field(d, &["kind"]).as_deref() == Some("ConfigMap"))
         .collect();
+    // kube-system/aws-auth; a document without a namespace may be applied
+    // there too. Two of them make an edit ambiguous: refused, not guessed.
+    let namespace = |d: &Tree| field(d, &["metadata", "namespace"]);
+    let named: Vec<usize> = (0..config_maps.len())
+        .filter(|&i| {
+            field(&config_maps[i], &["metadata", "name"]).as_deref() == Some("aws-auth")
+                && namespace(&config_maps[i]).is_none_or(|n| n == "kube-system")
+        })
+        .collect();
+    if let [first, second, ..] = named[..] {
+        let line = |i: usize| {
+            let start = config_maps[i]
+                .root
+                .map_or(0, |r| config_maps[i].node(r).start as usize);
+            (start, line_of(text, start))
+        };
+        let ((_, a), (at, b)) = (line(first), line(second));
+        return Err(ManifestError::new(
+            at,
+            format!(
+                "the file holds more than one kube-system/aws-auth ConfigMap (the documents at lines {a} and {b}); an edit of one would leave the other to undo it when the file is applied: keep one"
+            ),
+        ));
+    }
+    if let Some(&i) = named.first() {
+        return Ok(config_maps.swap_remove(i));
+    }
     if let Some(i) = config_maps
         .iter()
         .position(|d| field(d, &["metadata", "name"]).as_deref() == Some("aws-auth"))
