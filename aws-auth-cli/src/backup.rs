@@ -145,7 +145,42 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
             IO,
             format!("cannot create the backup directory {}: {e}", dir.display()),
         )
-    })
+    })?;
+    check_private_dir(dir)
+}
+
+/// Backups say who administers the cluster: a directory others can write to
+/// (or that someone else owns) could have them swapped or read.
+fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        fail(
+            IO,
+            format!("cannot read the backup directory {}: {e}", dir.display()),
+        )
+    })?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(fail(
+            IO,
+            format!(
+                "the backup directory {} belongs to uid {}, not to you (uid {me}); refusing to keep backups there (fix its owner, or set XDG_STATE_HOME)",
+                dir.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o002 != 0 {
+        return Err(fail(
+            IO,
+            format!(
+                "the backup directory {} can be written by anyone (mode {:04o}); refusing to keep backups there (chmod o-w it)",
+                dir.display(),
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn write_private(path: &Path, text: &str, new: bool) -> Result<(), WriteError> {

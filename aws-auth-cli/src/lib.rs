@@ -10,6 +10,7 @@ mod connect;
 mod exit;
 mod file;
 mod identity;
+mod interrupt;
 mod live;
 mod logging;
 mod migrate;
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(cli.global.verbose);
+    interrupt::install();
     match run(&cli) {
         Ok(report) => finish(report),
         Err(e) => {

@@ -1090,6 +1090,46 @@ fn restore_honours_every_guard() {
     assert_eq!(env.data("mapRoles").as_deref(), Some(admin_only));
 }
 
+/// Issue 13.10: backups say who administers the cluster; a backup directory
+/// anyone can write to, or that another user owns, is refused (exit 74) and
+/// nothing is written.
+#[test]
+fn an_unsafe_backup_directory_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let dir = env.home.path().join("state/aws-auth/backups/test");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(74);
+    assert!(
+        one_sentence(&a).contains("can be written by anyone (mode 0777)"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+    let a = env.cmd().arg("backup").assert().code(74);
+    assert!(one_sentence(&a).contains("refusing to keep backups there"));
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if std::os::unix::fs::chown(&dir, Some(1234), None).is_ok() {
+        let a = env.cmd().args(["add", "user", ALICE]).assert().code(74);
+        assert!(
+            one_sentence(&a).contains("belongs to uid 1234"),
+            "{}",
+            stderr(&a)
+        );
+        assert!(env.server.writes().is_empty());
+        std::os::unix::fs::chown(&dir, Some(my_uid()), None).unwrap();
+    }
+    env.cmd().args(["add", "user", ALICE]).assert().success();
+}
+
+/// Our uid: the owner of a file we create.
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    probe.as_file().metadata().unwrap().uid()
+}
+
 #[test]
 fn the_callers_own_identity_is_protected() {
     let env = Env::new();

@@ -629,6 +629,161 @@ fn bundles_are_edited_in_their_aws_auth_document_and_two_are_refused() {
     assert!(stdout(&a).contains("role/NodeRole"), "{}", stdout(&a));
 }
 
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+fn add_alice(dir: &std::path::Path, file: &str) -> assert_cmd::assert::Assert {
+    aws_auth(dir)
+        .current_dir(dir)
+        .args([
+            "--file",
+            file,
+            "add",
+            "user",
+            "arn:aws:iam::111122223333:user/alice",
+        ])
+        .assert()
+}
+
+/// Issue 13.10: a read-only manifest is refused, not replaced; owner, group
+/// and mode are kept (or the write is refused); a hard-linked manifest is
+/// written in place, every name seeing the new text.
+#[test]
+fn manifests_keep_their_mode_owner_group_and_links() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aws-auth.yaml");
+    let original = fixture("hand-written-comments.yaml");
+    std::fs::write(&path, &original).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let a = add_alice(dir.path(), "aws-auth.yaml").code(74);
+    let err = stderr(&a);
+    assert!(
+        err.contains("aws-auth.yaml is read-only (mode 0444); nothing was written"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o444);
+
+    // A hard link: both names see the edit; the link stays.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("linked.yaml");
+    std::fs::hard_link(&path, &link).unwrap();
+    add_alice(dir.path(), "linked.yaml").success();
+    let edited = std::fs::read_to_string(&path).unwrap();
+    assert!(edited.contains("user/alice"), "{edited}");
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), edited);
+    assert_eq!(std::fs::metadata(&path).unwrap().nlink(), 2);
+    std::fs::remove_file(&link).unwrap();
+
+    if !is_root() {
+        // Files of another owner can only be made by root; the rest is done.
+        return;
+    }
+    // Owner, group and mode survive the atomic rename.
+    std::fs::write(&path, &original).unwrap();
+    std::os::unix::fs::chown(&path, Some(1234), Some(5678)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    add_alice(dir.path(), "aws-auth.yaml").success();
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (1234, 5678, 0o640)
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("user/alice")
+    );
+    // A user who may write the file but cannot give a new one its owner:
+    // refused, not replaced by a file of theirs.
+    std::fs::write(&path, &original).unwrap();
+    std::os::unix::fs::chown(&path, Some(1234), Some(65534)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin)
+        .args([
+            "--file",
+            "aws-auth.yaml",
+            "add",
+            "user",
+            "arn:aws:iam::111122223333:user/alice",
+        ])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .output()
+        .expect("setpriv runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(
+        err.contains("cannot give the new aws-auth.yaml its owner and group (uid 1234, gid 65534)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert_eq!(std::fs::metadata(&path).unwrap().uid(), 1234);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Issue 13.10: interrupted (SIGINT, SIGTERM) while the new manifest is being
+/// written, the temporary file beside it is removed and the manifest is as it
+/// was.
+#[test]
+fn an_interrupted_write_leaves_no_temporary_file() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aws-auth.yaml");
+        let original = fixture("hand-written-comments.yaml");
+        std::fs::write(&path, &original).unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aws-auth"))
+            .args([
+                "--file",
+                "aws-auth.yaml",
+                "add",
+                "user",
+                "arn:aws:iam::111122223333:user/alice",
+            ])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("AWS_AUTH_TEST_PAUSE_WRITE_MS", "20000")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let tmp = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        };
+        let start = std::time::Instant::now();
+        while !tmp() {
+            assert!(start.elapsed().as_secs() < 20, "no temporary file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        assert!(!tmp(), "SIG{signal} left the temporary file");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+}
+
 #[test]
 fn unreadable_keys_and_invalid_manifests_are_refused_with_positions() {
     let s = Scratch::with("bad-unquoted-template.yaml");

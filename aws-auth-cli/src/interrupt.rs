@@ -1,0 +1,64 @@
+//! Ctrl-C and SIGTERM: the temporary files being written beside a manifest
+//! are removed before the process ends (exit 130 or 143, as a shell reports
+//! death by these signals).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// Temporary files that must not outlive the process.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Starts the thread that waits for SIGINT and SIGTERM. Without it (it could
+/// not be started) the signals keep their default action.
+pub(crate) fn install() {
+    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Held until exit: no file is renamed into place meanwhile.
+                let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+                for path in pending.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                std::process::exit(128 + signal);
+            }
+        });
+}
+
+/// A temporary file, removed if the process is interrupted while it exists.
+#[derive(Debug)]
+pub(crate) struct Pending(PathBuf);
+
+impl Pending {
+    pub(crate) fn new(path: &Path) -> Pending {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.to_owned());
+        Pending(path.to_owned())
+    }
+
+    /// Runs `f` (the rename into place) with signals held off, then forgets
+    /// the file.
+    pub(crate) fn finish<T>(self, f: impl FnOnce() -> T) -> T {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f();
+        pending.retain(|p| p != &self.0);
+        out
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p != &self.0);
+    }
+}
