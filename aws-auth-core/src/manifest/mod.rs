@@ -289,10 +289,22 @@ impl Manifest {
             ));
         }
         if let Some(m) = metadata {
-            for (k, _) in tree.map_pairs(m).into_iter().flatten() {
+            for (k, v) in tree.map_pairs(m).into_iter().flatten() {
                 let Some((field, _)) = tree.scalar(text, k) else {
                     continue;
                 };
+                if matches!(
+                    field,
+                    "name" | "namespace" | "generateName" | "uid" | "resourceVersion"
+                ) && !matches!(
+                    json_type(tree, text, v),
+                    JsonType::String(_) | JsonType::Null
+                ) {
+                    return Err(ManifestError::new(
+                        tree.node(v).start as usize,
+                        format!("metadata.{field} is not a string: kubectl refuses it"),
+                    ));
+                }
                 if !OBJECT_META.contains(&field) {
                     let at = tree.node(k).start as usize;
                     let hint = if matches!(
@@ -328,15 +340,20 @@ impl Manifest {
             .copied();
         let (data, values) = match data_key {
             None if tree.is_flow(root) => (DataSection::Flow, Vec::new()),
-            None => (
-                DataSection::Absent {
-                    insert_at: document_end(text, tree, root),
-                    col: pairs
-                        .first()
-                        .map_or(0, |(k, _)| key_column(text, tree.node(*k).start as usize)),
-                },
-                Vec::new(),
-            ),
+            None => {
+                let col = pairs
+                    .first()
+                    .map_or(0, |(k, _)| key_column(text, tree.node(*k).start as usize));
+                (
+                    DataSection::Absent {
+                        // Past comments indented under the last field, which a
+                        // new block would take in.
+                        insert_at: after_deeper_lines(text, document_end(text, tree, root), col),
+                        col,
+                    },
+                    Vec::new(),
+                )
+            }
             Some((k, v)) => data_values(text, tree, k, v, cuts)?,
         };
         Ok(Manifest {

@@ -501,6 +501,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "comments indented under the last field of a manifest without data (found by the cli fuzz target)",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n    # a note\n\n".to_owned(),
+            add_role.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
@@ -538,6 +544,10 @@ fn layouts_the_mutant_stream_found() {
         (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n \tmapRoles: x\n",
             "a tab in the indentation",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace:\n    - a\n",
+            "metadata.namespace is not a string",
         ),
     ] {
         let e = Document::parse_manifest(text).unwrap_err();
