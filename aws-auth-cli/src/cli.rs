@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -76,9 +77,17 @@ pub(crate) struct ClusterArgs {
     /// The ConfigMap's name.
     #[arg(long, global = true, default_value = "aws-auth")]
     pub(crate) name: String,
-    /// How long to wait for each API request.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30.0)]
-    pub(crate) request_timeout: f64,
+    /// How long to wait for each API request (at most a day).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub(crate) request_timeout: Duration,
+    /// How long an edit, backup or restore may take in all, retries included
+    /// (at most a day).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "120", value_parser = seconds)]
+    pub(crate) timeout: Duration,
+    /// The first wait before a throttled, failed or unanswered request is
+    /// tried again (it doubles each time).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "0.5", value_parser = seconds, hide = true)]
+    pub(crate) retry_delay: Duration,
     /// Create the ConfigMap if it does not exist (add only).
     #[arg(long, global = true)]
     pub(crate) create: bool,
@@ -278,8 +287,8 @@ pub(crate) struct MigrateArgs {
     #[arg(long)]
     pub(crate) update_existing: bool,
     /// Seconds between polls of a cluster update.
-    #[arg(long, default_value_t = 5.0, hide = true)]
-    pub(crate) poll_interval: f64,
+    #[arg(long, default_value = "5", value_parser = seconds_or_zero, hide = true)]
+    pub(crate) poll_interval: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -302,4 +311,41 @@ pub(crate) struct FinalizeArgs {
     /// After the switch, back the aws-auth ConfigMap up and delete it.
     #[arg(long)]
     pub(crate) delete_configmap: bool,
+}
+
+/// The longest wait any option may ask for.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// A positive number of seconds, at most a day.
+fn seconds(s: &str) -> Result<Duration, String> {
+    match seconds_or_zero(s)? {
+        d if d.is_zero() => Err("must be more than 0 seconds".to_owned()),
+        d => Ok(d),
+    }
+}
+
+/// A number of seconds from 0 to a day.
+fn seconds_or_zero(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || !(0.0..=MAX_SECONDS).contains(&v) {
+        return Err(format!("{s} is not between 0 and {MAX_SECONDS} seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_bounded_and_never_panic() {
+        assert_eq!(seconds("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["1e20", "-1", "0", "nan", "inf", "-inf", "", "x", "86401"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+        assert_eq!(seconds_or_zero("0"), Ok(Duration::ZERO));
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cli::ClusterArgs;
-use crate::exit::{CONFIG, USAGE, fail};
+use crate::exit::{CONFIG, fail};
 
 /// A client for one cluster, and the name its backups are filed under.
 pub(crate) struct Connection {
@@ -31,13 +31,7 @@ fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
 }
 
 pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
-    if !(args.request_timeout.is_finite() && args.request_timeout > 0.0) {
-        return Err(fail(
-            USAGE,
-            "--request-timeout must be a positive number of seconds",
-        ));
-    }
-    let timeout = Duration::from_secs_f64(args.request_timeout);
+    let timeout = args.request_timeout;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
             let kubeconfig = match &args.kubeconfig {
@@ -117,6 +111,9 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     // Count the timeout from when the request is sent, not from when a pooled
     // connection went idle.
     config.reset_reader_on_write = true;
+    // kube would retry 429 and 5xx for up to 15 minutes without a word; the
+    // library retries a bounded number of times and says so (see cluster()).
+    config.default_retry = false;
     let server = config.cluster_url.to_string();
     tracing::debug!(%server, %context, "connecting");
     let client = kube::Client::try_from(config).map_err(|e| {
@@ -130,6 +127,21 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
         context,
         server,
     })
+}
+
+/// The ConfigMap `namespace/name` through this connection; every wait to try
+/// a request again is told on stderr ("the API server answered 503, retrying
+/// in 4.0 s (attempt 3)"), whatever the verbosity.
+pub(crate) fn cluster(conn: &Connection, args: &ClusterArgs) -> aws_auth_core::cluster::Cluster {
+    let mut retry = aws_auth_core::cluster::RetryPolicy::default();
+    retry.transient_delay = args.retry_delay;
+    retry.transient_max_delay = retry.transient_max_delay.max(args.retry_delay);
+    aws_auth_core::cluster::Cluster::new(conn.client.clone(), &args.namespace, &args.name)
+        .with_retry(retry)
+        .on_retry(|notice| {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "{notice}");
+        })
 }
 
 /// An error and its causes on one line, `: `-separated (parsers put a

@@ -25,6 +25,46 @@ use crate::output;
 /// How long the caller's identity may take to look up.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The time one command's API work may take (`--timeout`), counted while
+/// requests are under way, not while a question waits for its answer.
+struct Budget {
+    total: Duration,
+    left: std::cell::Cell<Duration>,
+}
+
+impl Budget {
+    fn new(total: Duration) -> Budget {
+        Budget {
+            total,
+            left: std::cell::Cell::new(total),
+        }
+    }
+
+    /// Runs `work` on what is left of the budget; `writes` says whether a
+    /// write may be under way when the time runs out.
+    async fn spend<T>(
+        &self,
+        writes: bool,
+        work: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let start = std::time::Instant::now();
+        let out = tokio::time::timeout(self.left.get(), work).await;
+        self.left
+            .set(self.left.get().saturating_sub(start.elapsed()));
+        out.unwrap_or_else(|_| {
+            let total = self.total.as_secs_f64();
+            Err(fail(
+                UNAVAILABLE,
+                if writes {
+                    format!("the API server did not answer in time (--timeout {total} s): a write may or may not have landed; see with `aws-auth get`")
+                } else {
+                    format!("the API server did not answer in time (--timeout {total} s); nothing was written")
+                },
+            ))
+        })
+    }
+}
+
 pub(crate) fn run(cli: &Cli) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -36,13 +76,16 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Report> {
 async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
     let g = &cli.global;
     let conn = connect::connect(&g.cluster).await?;
-    let cluster = Cluster::new(conn.client.clone(), &g.cluster.namespace, &g.cluster.name);
+    let cluster = connect::cluster(&conn, &g.cluster);
     let object = cluster.object_name();
-    let read = || async {
-        cluster
-            .require()
-            .await
-            .map_err(|e| cluster_error(&object, &conn, e, None))
+    let budget = Budget::new(g.cluster.timeout);
+    let read = || {
+        budget.spend(false, async {
+            cluster
+                .require()
+                .await
+                .map_err(|e| cluster_error(&object, &conn, e, None))
+        })
     };
     match &cli.command {
         Command::Get => commands::get(&read().await?.document, g.output),
@@ -89,10 +132,14 @@ async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
                 code: OK,
             })
         }
-        Command::Restore { backup: file } => restore(cli, &cluster, &conn, file).await,
-        Command::Add(cmd) => edit(cli, &cluster, &conn, commands::add_ops(cmd)?).await,
-        Command::Update(cmd) => edit(cli, &cluster, &conn, commands::update_ops(cmd)?).await,
-        Command::Remove(args) => edit(cli, &cluster, &conn, commands::remove_ops(args)?).await,
+        Command::Restore { backup: file } => restore(cli, &cluster, &conn, &budget, file).await,
+        Command::Add(cmd) => edit(cli, &cluster, &conn, &budget, commands::add_ops(cmd)?).await,
+        Command::Update(cmd) => {
+            edit(cli, &cluster, &conn, &budget, commands::update_ops(cmd)?).await
+        }
+        Command::Remove(args) => {
+            edit(cli, &cluster, &conn, &budget, commands::remove_ops(args)?).await
+        }
         Command::Completions { .. } | Command::Migrate(_) => {
             Err(fail(INTERNAL, "not a cluster command"))
         }
@@ -159,6 +206,19 @@ fn cluster_error(
                 conn.context
             ),
         ),
+        ClusterError::Throttled { attempts } => fail(
+            UNAVAILABLE,
+            format!(
+                "the API server kept answering 429 Too Many Requests for {object} ({attempts} attempts); nothing was written, try again later"
+            ),
+        ),
+        ClusterError::NoAnswer { attempts } => fail(
+            UNAVAILABLE,
+            format!(
+                "the API server did not answer in time: none of {attempts} writes to {object} got an answer, and a read after each showed it had not landed; nothing was written"
+            ),
+        ),
+        e @ ClusterError::BadAnswer { .. } => fail(UNAVAILABLE, format!("{object}: {e}")),
         ClusterError::Hook(e) => match e.downcast::<Exit>() {
             Ok(exit) => fail(exit.code, exit.message),
             Err(e) => fail(IO, e.to_string()),
@@ -173,19 +233,33 @@ fn may_trip_protection(ops: &[Op]) -> bool {
         .any(|op| !matches!(op, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_)))
 }
 
-async fn edit(cli: &Cli, cluster: &Cluster, conn: &Connection, ops: Ops) -> anyhow::Result<Report> {
+async fn edit(
+    cli: &Cli,
+    cluster: &Cluster,
+    conn: &Connection,
+    budget: &Budget,
+    ops: Ops,
+) -> anyhow::Result<Report> {
     let g = &cli.global;
     let object = cluster.object_name();
     let mut guards = commands::guards(g)?;
     let lookup = may_trip_protection(&ops.ops);
-    let (current, me) = tokio::join!(cluster.get(), async {
-        if lookup {
-            crate::identity::caller(IDENTITY_TIMEOUT).await
-        } else {
-            None
+    let (current, me) = tokio::join!(
+        budget.spend(false, async {
+            cluster
+                .get()
+                .await
+                .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))
+        }),
+        async {
+            if lookup {
+                crate::identity::caller(IDENTITY_TIMEOUT).await
+            } else {
+                None
+            }
         }
-    });
-    let current = current.map_err(|e| cluster_error(&object, conn, e, Some(&ops)))?;
+    );
+    let current = current?;
     guards.protected.extend(me);
     let empty = Document::from_data(BTreeMap::<String, String>::new());
     let document = match &current {
@@ -228,22 +302,33 @@ async fn edit(cli: &Cli, cluster: &Cluster, conn: &Connection, ops: Ops) -> anyh
     }
     let server_dry_run = g.dry_run == Some(DryRun::Server);
     let dir = backup::default_dir(&conn.context)?;
-    let mut saved: Option<String> = None;
+    let mut saved: Option<(String, Option<String>)> = None;
     let options = WriteOptions {
         create: g.cluster.create,
         server_dry_run,
     };
-    let outcome = cluster
-        .edit(current, &ops.ops, &guards, &options, |prior, _| {
-            if let (Some(prior), false) = (prior, server_dry_run) {
-                let path = backup::save(&prior.config_map, &dir, None).map_err(boxed)?;
-                tracing::info!(backup = %path.display(), "saved the prior object");
-                saved = Some(path.display().to_string());
-            }
-            Ok(())
+    let outcome = budget
+        .spend(true, async {
+            cluster
+                .edit(current, &ops.ops, &guards, &options, |prior, _| {
+                    if let (Some(prior), false) = (prior, server_dry_run) {
+                        // One backup per version of the object, however many
+                        // attempts the write takes.
+                        let rv = prior.resource_version().map(str::to_owned);
+                        if saved.as_ref().is_some_and(|(_, saved_rv)| *saved_rv == rv) {
+                            return Ok(());
+                        }
+                        let path = backup::save(&prior.config_map, &dir, None).map_err(boxed)?;
+                        tracing::info!(backup = %path.display(), "saved the prior object");
+                        saved = Some((path.display().to_string(), rv));
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))
         })
-        .await
-        .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))?;
+        .await?;
+    let saved = saved.map(|(path, _)| path);
     match outcome {
         Outcome::Unchanged { edited, .. } => commands::edit_report(&edited, false, g.output, None),
         Outcome::Written {
@@ -290,14 +375,23 @@ async fn restore(
     cli: &Cli,
     cluster: &Cluster,
     conn: &Connection,
+    budget: &Budget,
     file: &std::path::Path,
 ) -> anyhow::Result<Report> {
     let g = &cli.global;
     let object = cluster.object_name();
     let backup = backup::read(file)?;
     let mut protected = commands::guards(g)?.protected;
-    let (current, me) = tokio::join!(cluster.require(), crate::identity::caller(IDENTITY_TIMEOUT));
-    let current: Snapshot = current.map_err(|e| cluster_error(&object, conn, e, None))?;
+    let (current, me) = tokio::join!(
+        budget.spend(false, async {
+            cluster
+                .require()
+                .await
+                .map_err(|e| cluster_error(&object, conn, e, None))
+        }),
+        crate::identity::caller(IDENTITY_TIMEOUT)
+    );
+    let current: Snapshot = current?;
     protected.extend(me);
     if let Some(why) = backup.other_object(&current.config_map)
         && !g.force
@@ -426,16 +520,20 @@ async fn restore(
     } else {
         None
     };
-    let after = cluster
-        .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
-        .await
-        .map_err(|e| match e {
-            ClusterError::Conflict { .. } => fail(
-                CONFLICT,
-                format!("{object} changed after it was read; nothing was written (run restore again to see the new diff)"),
-            ),
-            e => cluster_error(&object, conn, e, None),
-        })?;
+    let after = budget
+        .spend(true, async {
+            cluster
+                .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
+                .await
+                .map_err(|e| match e {
+                    ClusterError::Conflict { .. } => fail(
+                        CONFLICT,
+                        format!("{object} changed after it was read; nothing was written (run restore again to see the new diff)"),
+                    ),
+                    e => cluster_error(&object, conn, e, None),
+                })
+        })
+        .await?;
     restore_report(
         g.output,
         RestoreOutput {

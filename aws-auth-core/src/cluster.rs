@@ -67,25 +67,40 @@ impl Snapshot {
     }
 }
 
-/// How often, and how patiently, a conflicting write is tried again.
+/// How often, and how patiently, requests are tried again.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RetryPolicy {
-    /// Attempts in all (the first included).
+    /// Attempts of an edit in all (the first included), each a read and a
+    /// write, while other writers' conflicting writes (409) make it start over.
     pub max_attempts: u32,
-    /// The first back-off; it doubles up to `max_delay`, and a random part of
-    /// it is waited (full jitter), so that racing writers spread out.
+    /// The first back-off after a conflict; it doubles up to `max_delay`, and
+    /// a random part of it is waited (full jitter), so that racing writers
+    /// spread out.
     pub base_delay: Duration,
-    /// The longest back-off.
+    /// The longest back-off after a conflict.
     pub max_delay: Duration,
+    /// Attempts of one request (the first included) while the API server
+    /// throttles (429), is unavailable (5xx) or does not answer.
+    pub transient_attempts: u32,
+    /// The first wait before such a request is tried again; it doubles up to
+    /// `transient_max_delay`.
+    pub transient_delay: Duration,
+    /// The longest wait before such a request is tried again.
+    pub transient_max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        // Enough for a few dozen writers racing on one map, and bounded.
+        // Enough for a few dozen writers racing on one map, and bounded; an
+        // unavailable server gets about half a minute.
         RetryPolicy {
             max_attempts: 24,
             base_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(1000),
+            transient_attempts: 6,
+            transient_delay: Duration::from_millis(500),
+            transient_max_delay: Duration::from_secs(8),
         }
     }
 }
@@ -98,7 +113,53 @@ impl RetryPolicy {
             .min(self.max_delay);
         ceiling.mul_f64(fastrand::f64())
     }
+
+    /// The wait before attempt `attempt + 1` of a request: half of it fixed,
+    /// half random.
+    fn transient_wait(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .transient_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.transient_max_delay);
+        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
 }
+
+/// A request about to be tried again, for the caller to show ("the API server
+/// answered 503, retrying in 4 s (attempt 3)").
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryNotice {
+    /// `read` or `write`.
+    pub request: &'static str,
+    /// The HTTP status, or `None` when no answer came.
+    pub status: Option<u16>,
+    /// What went wrong, in words (`ServiceUnavailable`, `no answer in time`).
+    pub reason: String,
+    /// The attempt about to be made (2 for the first retry).
+    pub attempt: u32,
+    /// How long until then.
+    pub wait: Duration,
+}
+
+impl std::fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(code) => write!(f, "the API server answered {code} {}", self.reason)?,
+            None => write!(f, "no answer from the API server ({})", self.reason)?,
+        }
+        write!(
+            f,
+            " to a {}, retrying in {:.1} s (attempt {})",
+            self.request,
+            self.wait.as_secs_f64(),
+            self.attempt
+        )
+    }
+}
+
+/// Who hears about retries.
+type Observer = std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
 /// How an edit is written.
 #[derive(Debug, Clone, Default)]
@@ -193,6 +254,26 @@ pub enum ClusterError {
         /// What went wrong, innermost cause included.
         message: String,
     },
+    /// The API server kept throttling (429) after every retry.
+    #[error("the API server kept answering 429 Too Many Requests ({attempts} attempts)")]
+    Throttled {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// No write got an answer in time; none is known to have landed.
+    #[error(
+        "the API server did not answer in time ({attempts} writes sent, none confirmed; a read showed none of them landed)"
+    )]
+    NoAnswer {
+        /// Writes sent.
+        attempts: u32,
+    },
+    /// The answer was not a ConfigMap (a proxy's error page, a cut body).
+    #[error("the API server answered with something that is not a ConfigMap ({message})")]
+    BadAnswer {
+        /// Why it does not decode.
+        message: String,
+    },
     /// The caller's hook stopped the write.
     #[error("{0}")]
     Hook(Box<dyn std::error::Error + Send + Sync>),
@@ -212,9 +293,71 @@ impl ClusterError {
                 reason: status.reason,
                 message: status.message,
             },
+            kube::Error::SerdeError(e) => ClusterError::BadAnswer {
+                message: e.to_string(),
+            },
             other => ClusterError::Unreachable {
                 message: chain(&other),
             },
+        }
+    }
+}
+
+/// How a failed request may be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transient {
+    /// Not processed (429, 503): the same request again, reads and writes.
+    NotDone,
+    /// No answer, or one that says nothing of the outcome (502, 504, a cut
+    /// body): a read is tried again; a write may have landed.
+    Unknown,
+    /// The server failed the request (500): a read is tried again, a write
+    /// is not.
+    ReadsOnly,
+    /// Final.
+    No,
+}
+
+fn transient(e: &kube::Error) -> Transient {
+    match e {
+        kube::Error::Api(s) if matches!(s.code, 429 | 503) => Transient::NotDone,
+        // A gateway that lost the answer.
+        kube::Error::Api(s) if matches!(s.code, 502 | 504) => Transient::Unknown,
+        // The server answered that it failed: final for a write, a read may
+        // do better.
+        kube::Error::Api(s) if s.code >= 500 => Transient::ReadsOnly,
+        kube::Error::Api(_) => Transient::No,
+        // Nothing listens there, or the name does not resolve: trying again
+        // changes nothing (kubectl does not either).
+        other if refused(other) => Transient::No,
+        _ => Transient::Unknown,
+    }
+}
+
+fn refused(e: &kube::Error) -> bool {
+    let text = chain(e);
+    text.contains("Connection refused")
+        || text.contains("failed to lookup address")
+        || text.contains("Name or service not known")
+        || text.contains("dns error")
+}
+
+/// A short name for what went wrong, for a retry notice.
+fn retry_reason(e: &kube::Error) -> (Option<u16>, String) {
+    match e {
+        kube::Error::Api(s) => (Some(s.code), s.reason.clone()),
+        kube::Error::SerdeError(_) => (None, "an answer that is not a ConfigMap".to_owned()),
+        other => {
+            let text = chain(other);
+            let reason = if text.contains("elapsed")
+                || text.contains("timed out")
+                || text.contains("timeout")
+            {
+                "no answer in time".to_owned()
+            } else {
+                text.rsplit(": ").next().unwrap_or(&text).to_owned()
+            };
+            (None, reason)
         }
     }
 }
@@ -239,11 +382,6 @@ fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.is_conflict() || s.is_already_exists())
 }
 
-/// The answer may have been lost after the request went out.
-fn outcome_unknown(e: &kube::Error) -> bool {
-    !matches!(e, kube::Error::Api(_))
-}
-
 /// The aws-auth ConfigMap of one cluster.
 #[derive(Clone)]
 pub struct Cluster {
@@ -251,6 +389,7 @@ pub struct Cluster {
     namespace: String,
     name: String,
     retry: RetryPolicy,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -271,6 +410,7 @@ impl Cluster {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             retry: RetryPolicy::default(),
+            observer: None,
         }
     }
 
@@ -280,16 +420,92 @@ impl Cluster {
         self
     }
 
+    /// Calls `observer` before every wait to try a request again (to tell the
+    /// user why nothing seems to happen).
+    pub fn on_retry(mut self, observer: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Cluster {
+        self.observer = Some(std::sync::Arc::new(observer));
+        self
+    }
+
+    /// Tells the observer, then waits.
+    async fn wait_to_retry(&self, request: &'static str, e: &kube::Error, attempt: u32) {
+        let wait = self.retry.transient_wait(attempt);
+        let (status, reason) = retry_reason(e);
+        let notice = RetryNotice {
+            request,
+            status,
+            reason,
+            attempt: attempt + 1,
+            wait,
+        };
+        tracing::debug!(%notice, "retrying");
+        if let Some(observer) = &self.observer {
+            observer(&notice);
+        }
+        tokio::time::sleep(wait).await;
+    }
+
+    /// A request tried again while the API server throttles, is unavailable
+    /// or does not answer; `unknown_ok`: also when the outcome is unknown
+    /// (reads, which change nothing).
+    async fn persist<T, F, Fut>(
+        &self,
+        request: &'static str,
+        unknown_ok: bool,
+        mut call: F,
+    ) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let again = match transient(&e) {
+                        Transient::NotDone => true,
+                        Transient::Unknown | Transient::ReadsOnly => unknown_ok,
+                        Transient::No => false,
+                    };
+                    if !again || attempt >= self.retry.transient_attempts {
+                        return Err(e);
+                    }
+                    self.wait_to_retry(request, &e, attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// A final error of a request tried `attempts` times.
+    fn final_error(&self, e: kube::Error) -> ClusterError {
+        match &e {
+            kube::Error::Api(s) if s.code == 429 => ClusterError::Throttled {
+                attempts: self.retry.transient_attempts,
+            },
+            kube::Error::Api(s) if s.code == 404 => ClusterError::NotFound {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            },
+            _ => ClusterError::from_kube(e),
+        }
+    }
+
     /// `namespace/name`.
     pub fn object_name(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// Reads the ConfigMap; `None` when it does not exist.
+    /// Reads the ConfigMap; `None` when it does not exist. Throttling,
+    /// unavailability and lost answers are retried (see [`RetryPolicy`]).
     pub async fn get(&self) -> Result<Option<Snapshot>, ClusterError> {
-        match self.api.get_opt(&self.name).await {
+        match self
+            .persist("read", true, || self.api.get_opt(&self.name))
+            .await
+        {
             Ok(cm) => Ok(cm.map(Snapshot::new)),
-            Err(e) => Err(ClusterError::from_kube(e)),
+            Err(e) => Err(self.final_error(e)),
         }
     }
 
@@ -330,6 +546,9 @@ impl Cluster {
         };
         let mut accepted: Option<Vec<Guard>> = None;
         let empty = Document::from_data(BTreeMap::<String, String>::new());
+        // Why attempts ended without a write: a conflict is another writer;
+        // no answer is the server.
+        let (mut conflicts, mut unanswered) = (0u32, 0u32);
         for attempt in 1..=self.retry.max_attempts {
             let document = match &current {
                 Some(s) => &s.document,
@@ -369,10 +588,14 @@ impl Cluster {
             }
             before_write(current.as_ref(), &edited).map_err(ClusterError::Hook)?;
             let changed = edited.changed_data();
-            let written = match &current {
-                Some(s) => self.patch(s, &changed, options.server_dry_run).await,
-                None => self.create(&changed, options.server_dry_run).await,
-            };
+            let written = self
+                .persist("write", false, || async {
+                    match &current {
+                        Some(s) => self.patch(s, &changed, options.server_dry_run).await,
+                        None => self.create(&changed, options.server_dry_run).await,
+                    }
+                })
+                .await;
             match written {
                 Ok(after) => {
                     return Ok(Outcome::Written {
@@ -383,12 +606,14 @@ impl Cluster {
                     });
                 }
                 Err(e) if is_conflict(&e) => {
+                    conflicts += 1;
                     tracing::debug!(attempt, "conflicting write; reading the map again");
                     tokio::time::sleep(self.retry.delay(attempt)).await;
                     current = self.get().await?;
                 }
-                Err(e) if outcome_unknown(&e) && !options.server_dry_run => {
+                Err(e) if transient(&e) == Transient::Unknown && !options.server_dry_run => {
                     // The write may have landed before the answer was lost.
+                    unanswered += 1;
                     tracing::debug!(attempt, error = %e, "no answer to the write; reading the map again");
                     let now = self.get().await?;
                     if let Some(s) = &now
@@ -401,10 +626,21 @@ impl Cluster {
                             attempts: attempt,
                         });
                     }
+                    if unanswered >= self.retry.transient_attempts {
+                        return Err(ClusterError::NoAnswer {
+                            attempts: unanswered,
+                        });
+                    }
+                    self.wait_to_retry("write", &e, unanswered).await;
                     current = now;
                 }
-                Err(e) => return Err(ClusterError::from_kube(e)),
+                Err(e) => return Err(self.final_error(e)),
             }
+        }
+        if conflicts == 0 {
+            return Err(ClusterError::NoAnswer {
+                attempts: unanswered,
+            });
         }
         Err(ClusterError::Conflict {
             attempts: self.retry.max_attempts,
@@ -421,10 +657,13 @@ impl Cluster {
             }),
             ..kube::api::DeleteParams::default()
         };
-        match self.api.delete(&self.name, &params).await {
+        match self
+            .persist("write", false, || self.api.delete(&self.name, &params))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
-            Err(e) => Err(ClusterError::from_kube(e)),
+            Err(e) => Err(self.final_error(e)),
         }
     }
 
@@ -439,14 +678,16 @@ impl Cluster {
     ) -> Result<ConfigMap, ClusterError> {
         let patch = merge_patch(prior.resource_version(), data);
         let params = patch_params(server_dry_run);
+        let merge = Patch::Merge(&patch);
         match self
-            .api
-            .patch(&self.name, &params, &Patch::Merge(&patch))
+            .persist("write", false, || {
+                self.api.patch(&self.name, &params, &merge)
+            })
             .await
         {
             Ok(cm) => Ok(cm),
             Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
-            Err(e) => Err(ClusterError::from_kube(e)),
+            Err(e) => Err(self.final_error(e)),
         }
     }
 

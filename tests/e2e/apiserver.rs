@@ -47,6 +47,12 @@ pub(crate) enum Fault {
     Delay(Duration),
     /// Serve (a write is stored), then wait before answering.
     DelayAnswer(Duration),
+    /// Wait, then answer 504 without serving: a client with a shorter
+    /// timeout sees no answer, and nothing was stored.
+    Hang(Duration),
+    /// Answer 200 with a body that is not a Kubernetes object (a proxy's
+    /// error page).
+    Garbage,
 }
 
 struct Rule {
@@ -77,6 +83,11 @@ impl Store {
             .expect("object exists");
         obj["data"][key] = Value::String(value.to_owned());
         obj["metadata"]["resourceVersion"] = Value::String(rv);
+    }
+
+    /// Another writer deletes the object.
+    pub(crate) fn delete(&mut self, ns: &str, name: &str) {
+        self.objects.remove(&(ns.to_owned(), name.to_owned()));
     }
 
     /// Another writer's change: edits a data key with a function.
@@ -421,6 +432,19 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Answer {
             return status(code, reason, &message, None);
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Hang(d)) => {
+            tokio::time::sleep(d).await;
+            return status(504, "Timeout", "injected hang", None);
+        }
+        Some(Fault::Garbage) => {
+            return Response::builder()
+                .status(200)
+                .header("content-type", "text/html")
+                .body(Full::new(Bytes::from_static(
+                    b"<html><body>502 Bad Gateway (nginx)</body></html>",
+                )))
+                .unwrap();
+        }
         _ => {}
     }
     let response = route(&st, &method, &path, &query, &content_type, &body);

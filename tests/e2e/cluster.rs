@@ -622,16 +622,31 @@ fn connection_problems_are_one_sentence_each_with_their_code() {
         "{}",
         stderr(&a)
     );
-    // A server that does not answer in time.
+    // A server that does not answer in time, attempt after attempt (one
+    // slow answer is only retried).
     env.server
         .inject(Method::GET, Fault::Delay(Duration::from_secs(3)));
+    env.cmd()
+        .args(["--request-timeout", "1", "--retry-delay", "0.01", "get"])
+        .assert()
+        .success();
+    for _ in 0..6 {
+        env.server
+            .inject(Method::GET, Fault::Delay(Duration::from_secs(3)));
+    }
     let a = env
         .cmd()
-        .args(["--request-timeout", "1", "get"])
+        .args(["--request-timeout", "1", "--retry-delay", "0.01", "get"])
         .assert()
         .code(69);
     assert!(
-        one_sentence(&a).contains("cannot reach the Kubernetes API"),
+        one_line_error(&a).contains("cannot reach the Kubernetes API"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(
+        stderr(&a)
+            .contains("no answer from the API server (no answer in time) to a read, retrying"),
         "{}",
         stderr(&a)
     );
@@ -1128,6 +1143,167 @@ fn my_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     let probe = tempfile::NamedTempFile::new().unwrap();
     probe.as_file().metadata().unwrap().uid()
+}
+
+/// Issues 13.6 and 13.8: an unavailable or throttling API server is retried
+/// a bounded number of times, each wait said on stderr at default verbosity,
+/// and the end is exit 69 with what happened; one overall --timeout bounds
+/// the whole command.
+#[test]
+fn unavailable_servers_are_retried_aloud_and_within_bounds() {
+    let fast = ["--retry-delay", "0.01"];
+    // A persistent 503 on the read.
+    let env = Env::new();
+    for _ in 0..10 {
+        env.server
+            .inject(Method::GET, Fault::Status(503, "ServiceUnavailable"));
+    }
+    let a = env.cmd().args(["get"]).args(fast).assert().code(69);
+    let err = stderr(&a);
+    assert!(
+        err.contains("the API server answered 503 ServiceUnavailable to a read, retrying in 0.0 s (attempt 2)\n"),
+        "{err}"
+    );
+    assert_eq!(err.matches("retrying in").count(), 5, "{err}");
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: the API server failed the request"),
+        "{err}"
+    );
+    // The whole command stops at --timeout, however patient the retries.
+    let env = Env::new();
+    for _ in 0..10 {
+        env.server
+            .inject(Method::GET, Fault::Status(503, "ServiceUnavailable"));
+    }
+    let start = std::time::Instant::now();
+    let a = env
+        .cmd()
+        .args(["get", "--timeout", "1.5", "--retry-delay", "1"])
+        .assert()
+        .code(69);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr(&a).contains(
+            "error: the API server did not answer in time (--timeout 1.5 s); nothing was written"
+        ),
+        "{}",
+        stderr(&a)
+    );
+    // A persistent 429 on the write: 69, and nothing written.
+    let env = Env::new();
+    let before = env.data("mapUsers");
+    for _ in 0..10 {
+        env.server
+            .inject(Method::PATCH, Fault::Status(429, "TooManyRequests"));
+    }
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE])
+        .args(fast)
+        .assert()
+        .code(69);
+    assert!(
+        one_line_error(&a).contains("kept answering 429 Too Many Requests for kube-system/aws-auth (6 attempts); nothing was written"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(env.data("mapUsers"), before);
+    assert_eq!(env.backups().len(), 1, "one backup, however many attempts");
+}
+
+/// The error line of a command that also printed retry notices.
+fn one_line_error(a: &assert_cmd::assert::Assert) -> String {
+    let err = stderr(a);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        err.trim_end().ends_with(errors[0]),
+        "the error comes last: {err}"
+    );
+    errors[0].to_owned()
+}
+
+/// Issue 13.8: each way a write can fail has its own exit code and sentence.
+#[test]
+fn write_failures_are_told_apart() {
+    let fast = ["--retry-delay", "0.01", "--request-timeout", "0.5"];
+    // Every write goes unanswered (and is not stored): 69, "did not answer in
+    // time", one backup.
+    let env = Env::new();
+    for _ in 0..10 {
+        env.server
+            .inject(Method::PATCH, Fault::Hang(Duration::from_secs(3)));
+    }
+    let a = env
+        .cmd()
+        .args(["add", "user", ALICE])
+        .args(fast)
+        .assert()
+        .code(69);
+    let err = one_line_error(&a);
+    assert!(
+        err.contains("the API server did not answer in time: none of 6 writes"),
+        "{err}"
+    );
+    assert!(!err.contains("other writers"), "{err}");
+    assert!(!env.data("mapUsers").unwrap().contains("alice"));
+    assert_eq!(env.backups().len(), 1);
+    // The ConfigMap deleted between our read and our write: 3.
+    let env = Env::new();
+    env.server.after_next_get(|store| store.delete(NS, NAME));
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(3);
+    assert!(
+        one_line_error(&a).contains("kube-system/aws-auth does not exist"),
+        "{}",
+        stderr(&a)
+    );
+    // An answer that is not a ConfigMap: 69, said so.
+    let env = Env::new();
+    for _ in 0..10 {
+        env.server.inject(Method::GET, Fault::Garbage);
+    }
+    let a = env.cmd().args(["get"]).args(fast).assert().code(69);
+    assert!(
+        one_line_error(&a)
+            .contains("the API server answered with something that is not a ConfigMap"),
+        "{}",
+        stderr(&a)
+    );
+    // Out-of-range numbers are usage errors, never a panic.
+    for bad in ["1e20", "-1", "nan", "inf", "0"] {
+        let a = env
+            .cmd()
+            .args(["get", &format!("--request-timeout={bad}")])
+            .assert()
+            .code(64);
+        assert!(
+            stderr(&a).contains("--request-timeout"),
+            "{bad}: {}",
+            stderr(&a)
+        );
+        env.cmd()
+            .args(["get", &format!("--timeout={bad}")])
+            .assert()
+            .code(64);
+        env.cmd()
+            .args([
+                "migrate",
+                "plan",
+                "--file",
+                "x",
+                &format!("--poll-interval={bad}"),
+            ])
+            .assert()
+            .code(if bad == "0" { 3 } else { 64 });
+    }
 }
 
 #[test]

@@ -713,6 +713,16 @@ fn aws_errors_are_one_sentence_with_their_code() {
         .fail("DescribeCluster", &[(403, "AccessDeniedException")]);
     let a = s.migrate(&["plan"]).assert().code(77);
     assert_eq!(stderr(&a).lines().count(), 1, "{}", stderr(&a));
+    // Issue 13.8: AWS refusing a call this tool chose to make is the
+    // service failing (69), never "invalid input" (5).
+    s.aws
+        .fail("DescribeCluster", &[(400, "InvalidParameterException")]);
+    let a = s.migrate(&["plan"]).assert().code(69);
+    assert!(
+        stderr(&a).contains("InvalidParameterException"),
+        "{}",
+        stderr(&a)
+    );
 }
 
 #[test]

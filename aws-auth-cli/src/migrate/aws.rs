@@ -60,11 +60,9 @@ where
                 | "ExpiredTokenException"
                 | "SignatureDoesNotMatch" => NOPERM,
                 "ResourceNotFoundException" | "NoSuchEntity" => NOT_FOUND,
-                "ServerException"
-                | "ServiceUnavailableException"
-                | "ThrottlingException"
-                | "TooManyRequestsException" => UNAVAILABLE,
-                _ => INVALID,
+                // Whatever else AWS refuses is a call this tool chose to make,
+                // not the user's input: the service failed.
+                _ => UNAVAILABLE,
             };
             fail(exit, format!("{what}: {code}: {message}"))
         }
@@ -185,7 +183,7 @@ impl Aws {
         .map_err(|e| aws_error(&format!("cluster {}", self.cluster), e))?;
         let c = out
             .cluster()
-            .ok_or_else(|| fail(INVALID, "DescribeCluster returned no cluster"))?;
+            .ok_or_else(|| fail(UNAVAILABLE, "DescribeCluster returned no cluster"))?;
         let mode = c
             .access_config()
             .and_then(|a| a.authentication_mode())
@@ -210,7 +208,7 @@ impl Aws {
             .map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
         out.account()
             .map(str::to_owned)
-            .ok_or_else(|| fail(INVALID, "sts:GetCallerIdentity returned no account"))
+            .ok_or_else(|| fail(UNAVAILABLE, "sts:GetCallerIdentity returned no account"))
     }
 
     /// The full ARNs of mapped roles: from `role_map` (full ARNs the user
@@ -438,7 +436,7 @@ impl Aws {
         let id = out
             .update()
             .and_then(|u| u.id())
-            .ok_or_else(|| fail(INVALID, "UpdateClusterConfig returned no update id"))?
+            .ok_or_else(|| fail(UNAVAILABLE, "UpdateClusterConfig returned no update id"))?
             .to_owned();
         progress(&format!(
             "switching {} to {target} (update {id})",
@@ -456,7 +454,7 @@ impl Aws {
             .await
             .map_err(|e| aws_error(&format!("eks:DescribeUpdate {id}"), e))?;
             let Some(u) = out.update() else {
-                return Err(fail(INVALID, "DescribeUpdate returned no update"));
+                return Err(fail(UNAVAILABLE, "DescribeUpdate returned no update"));
             };
             match u.status() {
                 Some(UpdateStatus::Successful) => return Ok(()),

@@ -8,7 +8,6 @@ mod report;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_auth_core::Document;
 use aws_auth_core::cluster::{Cluster, Snapshot};
@@ -77,11 +76,7 @@ async fn read_map(
             ));
         }
     }
-    let cluster = Cluster::new(
-        conn.client.clone(),
-        &cli.global.cluster.namespace,
-        &cli.global.cluster.name,
-    );
+    let cluster = crate::connect::cluster(&conn, &cli.global.cluster);
     let snapshot = cluster.require().await.map_err(|e| {
         fail(
             crate::exit::NOT_FOUND,
@@ -201,7 +196,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
                 ),
             ));
         }
-        let poll = Duration::from_secs_f64(args.common.poll_interval.max(0.0));
+        let poll = args.common.poll_interval;
         aws.switch_mode(AuthenticationMode::ApiAndConfigMap, poll, |m| {
             tracing::info!("{m}");
         })
@@ -329,7 +324,7 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
             code: crate::exit::OK,
         });
     }
-    let poll = Duration::from_secs_f64(args.common.poll_interval.max(0.0));
+    let poll = args.common.poll_interval;
     planned
         .aws
         .switch_mode(AuthenticationMode::Api, poll, |m| tracing::info!("{m}"))
