@@ -449,9 +449,15 @@ pub(crate) fn render(text: &str, parent_col: usize, indent: usize) -> Option<Str
         1 => "",
         _ => "+",
     };
-    // Trailing spaces on the last line would be read as more content.
+    // The indentation is detected from the first line with text: one that
+    // starts with a space, or a blank line before it that holds spaces (YAML
+    // refuses those deeper than the text), needs it given explicitly.
     let first_text = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let indicator = if first_text.starts_with(' ') {
+    let spaced_lead = body
+        .lines()
+        .take_while(|l| l.trim().is_empty())
+        .any(|l| !l.is_empty());
+    let indicator = if first_text.starts_with(' ') || spaced_lead {
         format!("{}", indent - parent_col)
     } else {
         String::new()

@@ -507,6 +507,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "a line of spaces left first in a block (found by the cli fuzz target)",
+            manifest("  mapRoles: |\n    # admins\n    - rolearn: arn:aws:iam::111122223333:role/A\n     \n\n    # the rest\n"),
+            remove_a.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
