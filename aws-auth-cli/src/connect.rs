@@ -32,9 +32,10 @@ fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
 
 pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let timeout = args.request_timeout;
+    let mut secrets = crate::credentials::Secrets::default();
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
-            let kubeconfig = match &args.kubeconfig {
+            let mut kubeconfig = match &args.kubeconfig {
                 Some(path) => Kubeconfig::read_from(path),
                 None => Kubeconfig::read(),
             }
@@ -72,6 +73,42 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
                     ),
                 ));
             }
+            // The user and cluster of the context, for the exec plugin and
+            // for keeping their secrets out of every message.
+            let ctx = kubeconfig
+                .contexts
+                .iter()
+                .find(|c| c.name == context)
+                .and_then(|c| c.context.clone());
+            let user = ctx
+                .as_ref()
+                .and_then(|c| c.user.clone())
+                .unwrap_or_default();
+            let server = ctx.as_ref().and_then(|c| {
+                kubeconfig
+                    .clusters
+                    .iter()
+                    .find(|n| n.name == c.cluster)
+                    .and_then(|n| n.cluster.as_ref())
+                    .and_then(|c| c.server.clone())
+            });
+            secrets = crate::credentials::Secrets::of(
+                kubeconfig
+                    .auth_infos
+                    .iter()
+                    .find(|a| a.name == user)
+                    .and_then(|a| a.auth_info.as_ref()),
+            );
+            crate::credentials::remember(&secrets);
+            crate::credentials::resolve_exec(
+                &mut kubeconfig,
+                &user,
+                server.as_deref(),
+                timeout,
+                &secrets,
+            )
+            .await
+            .map_err(|e| fail(CONFIG, secrets.redact(&e.to_string())))?;
             let options = KubeConfigOptions {
                 context: Some(context.clone()),
                 ..KubeConfigOptions::default()
@@ -81,10 +118,10 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
                 .map_err(|e| {
                     fail(
                         CONFIG,
-                        format!(
+                        secrets.redact(&format!(
                             "the kubeconfig {source}, context {context:?}: {}",
                             chain(&e)
-                        ),
+                        )),
                     )
                 })?;
             (config, context)
@@ -119,7 +156,10 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let client = kube::Client::try_from(config).map_err(|e| {
         fail(
             CONFIG,
-            format!("cannot set up a client for {server}: {}", chain(&e)),
+            secrets.redact(&format!(
+                "cannot set up a client for {server}: {}",
+                chain(&e)
+            )),
         )
     })?;
     Ok(Connection {

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod confirm;
 mod connect;
+mod credentials;
 mod exit;
 mod file;
 mod identity;
@@ -49,6 +50,7 @@ pub fn main() -> ExitCode {
                 Some(exit) => (exit.code, exit.message.clone()),
                 None => (exit::INTERNAL, format!("{e:#}")),
             };
+            let message = credentials::redact_known(&message);
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(code)
         }

@@ -1306,6 +1306,215 @@ fn write_failures_are_told_apart() {
     }
 }
 
+/// Recognisable fake secrets, none of which may ever be printed.
+const SECRETS: [&str; 9] = [
+    "tok-SECRET-kubeconfig-token",
+    "pw-SECRET-basic-password",
+    "key-SECRET-client-key",
+    "env-SECRET-exec-env",
+    "arg-SECRET-exec-arg",
+    "out-SECRET-plugin-output",
+    "k8s-aws-v1.SECRETplugintoken0123456789",
+    "aws-SECRET-access-key",
+    "aws-SECRET-session-token",
+];
+
+fn assert_no_secret(what: &str, text: &str) {
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} printed {s}:\n{text}");
+    }
+    // Any part of one (the names of variables such as AWS_SECRET_ACCESS_KEY
+    // may be shown).
+    for part in ["-SECRET", "SECRET-", "SECRETplugin"] {
+        assert!(!text.contains(part), "{what} printed a secret:\n{text}");
+    }
+}
+
+/// A credential plugin script: it prints `stderr` to stderr, then the
+/// ExecCredential with `token`, or exits with `code`.
+fn plugin(dir: &Path, name: &str, stderr_text: &str, code: i32, sleep: u32) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nsleep {sleep}\nprintf '%s\\n' '{stderr_text}' >&2\n[ {code} -eq 0 ] || exit {code}\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"k8s-aws-v1.SECRETplugintoken0123456789\"}}}}'\n"
+        ),
+    )
+    .unwrap();
+    make_executable(&path);
+    path
+}
+
+/// Issue 13.4: credentials from the kubeconfig (token, password, client key,
+/// the exec plugin's env, arguments and output) and from the AWS
+/// environment appear nowhere in stdout or stderr, at default verbosity and
+/// at -vvv, on every error path; a failing plugin is one sentence naming its
+/// command, its stderr shown only with -v and redacted.
+#[test]
+fn credentials_are_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = plugin(
+        dir.path(),
+        "failing-plugin",
+        "error: token=out-SECRET-plugin-output refused; AWS_SECRET_ACCESS_KEY=env-SECRET-exec-env",
+        3,
+        0,
+    );
+    let working = plugin(dir.path(), "working-plugin", "fetching a token", 0, 0);
+    let exec = |command: &Path| {
+        json!({"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": command,
+            "args": ["eks", "get-token", "--token", "arg-SECRET-exec-arg", "--cluster-name", "test"],
+            "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "env-SECRET-exec-env"}],
+            "interactiveMode": "Never"
+        }})
+    };
+    let aws_env = |cmd: &mut Command| {
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "aws-SECRET-access-key")
+            .env("AWS_SESSION_TOKEN", "aws-SECRET-session-token")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+    };
+    struct Case {
+        what: &'static str,
+        auth: Value,
+        token: Option<&'static str>,
+        code: i32,
+        needle: &'static str,
+    }
+    let cases = [
+        Case {
+            what: "a failing exec plugin",
+            auth: exec(&failing),
+            token: None,
+            code: 78,
+            needle: "the kubeconfig's credential plugin `",
+        },
+        Case {
+            what: "a plugin whose token the server refuses",
+            auth: exec(&working),
+            token: Some("another-token"),
+            code: 77,
+            needle: "refused access",
+        },
+        Case {
+            what: "a token the server refuses",
+            auth: json!({"token": "tok-SECRET-kubeconfig-token"}),
+            token: Some("another-token"),
+            code: 77,
+            needle: "refused access",
+        },
+        Case {
+            what: "a basic-auth password",
+            auth: json!({"username": "admin", "password": "pw-SECRET-basic-password"}),
+            token: Some("another-token"),
+            code: 77,
+            needle: "refused access",
+        },
+        Case {
+            what: "a client key that is not a key",
+            auth: json!({
+                "client-certificate-data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm5vdAotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==",
+                "client-key-data": "a2V5LVNFQ1JFVC1jbGllbnQta2V5",
+                "token": "tok-SECRET-kubeconfig-token",
+            }),
+            token: None,
+            code: 78,
+            needle: "",
+        },
+    ];
+    for case in cases {
+        let env = Env::with(
+            Options {
+                tls: true,
+                token: case.token.map(str::to_owned),
+            },
+            case.auth.clone(),
+        );
+        for verbosity in [None, Some("-vvv")] {
+            for args in [
+                &["get"][..],
+                &[
+                    "remove",
+                    "user",
+                    "arn:aws:iam::111122223333:user/ops",
+                    "--force",
+                    "--yes",
+                ][..],
+            ] {
+                let mut cmd = env.cmd();
+                aws_env(&mut cmd);
+                cmd.args(args).args(verbosity);
+                let a = cmd.assert().code(case.code);
+                let (out, err) = (stdout(&a), stderr(&a));
+                assert_no_secret(case.what, &out);
+                assert_no_secret(case.what, &err);
+                assert!(
+                    err.lines().last().unwrap_or("").contains(case.needle),
+                    "{}: {err}",
+                    case.what
+                );
+                if verbosity.is_none() {
+                    one_sentence(&a);
+                }
+            }
+        }
+    }
+    // With -v the failing plugin's stderr is shown, redacted.
+    let env = Env::with(
+        Options {
+            tls: true,
+            token: None,
+        },
+        exec(&failing),
+    );
+    let a = env.cmd().args(["-v", "get"]).assert().code(78);
+    let err = stderr(&a);
+    assert!(
+        err.contains("error: token=[redacted] refused; AWS_SECRET_ACCESS_KEY=[redacted]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failed (exit status 3); run with -v to see what it said"),
+        "{err}"
+    );
+    assert_no_secret("-v", &err);
+}
+
+/// Issue 13.5: a credential plugin that hangs ends the command in bounded time
+/// (--request-timeout), exit 78, one sentence.
+#[test]
+fn a_hanging_credential_plugin_ends_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let hanging = plugin(dir.path(), "hanging-plugin", "", 0, 600);
+    let env = Env::with(
+        Options {
+            tls: true,
+            token: None,
+        },
+        json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": hanging, "interactiveMode": "Never"}}),
+    );
+    let start = std::time::Instant::now();
+    let a = env
+        .cmd()
+        .args(["get", "--request-timeout", "2"])
+        .assert()
+        .code(78);
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        one_sentence(&a).contains("did not finish within 2 s (--request-timeout)"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.seen().is_empty());
+}
+
 #[test]
 fn the_callers_own_identity_is_protected() {
     let env = Env::new();

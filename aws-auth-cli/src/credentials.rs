@@ -1,0 +1,423 @@
+//! Credentials from the kubeconfig that must never be printed, and the exec
+//! credential plugin (`aws eks get-token`, kubelogin...), run here rather
+//! than by kube: under a deadline, and with errors that name the command
+//! only (kube's error dumps the plugin's command line, environment,
+//! arguments and output).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kube::config::{AuthInfo, ExecConfig, ExecInteractiveMode, Kubeconfig};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::exit::{CONFIG, fail};
+
+/// What stands in for a credential in output.
+const REDACTED: &str = "[redacted]";
+
+/// The secrets of the kubeconfig in use, for the last look at every error
+/// message before it is printed.
+static KNOWN: std::sync::Mutex<Option<Secrets>> = std::sync::Mutex::new(None);
+
+/// Remembers `secrets` for [`redact_known`].
+pub(crate) fn remember(secrets: &Secrets) {
+    *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(secrets.clone());
+}
+
+/// `text` without any secret of the kubeconfig in use (and of the AWS
+/// environment).
+pub(crate) fn redact_known(text: &str) -> String {
+    let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    match known.as_ref() {
+        Some(s) => s.redact(text),
+        None => Secrets::of(None).redact(text),
+    }
+}
+
+/// Strings known to be credentials: the kubeconfig user's token, password and
+/// client key, its exec plugin's environment values and secret-looking
+/// arguments, and the AWS secrets in our environment.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Secrets(BTreeSet<String>);
+
+impl Secrets {
+    /// The secrets of one kubeconfig user, and of the process environment.
+    pub(crate) fn of(auth: Option<&AuthInfo>) -> Secrets {
+        let mut s = Secrets::default();
+        for var in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                s.add(&v);
+            }
+        }
+        let Some(auth) = auth else { return s };
+        for secret in [&auth.token, &auth.password, &auth.client_key_data]
+            .into_iter()
+            .flatten()
+        {
+            s.add(secret.expose_secret());
+        }
+        if let Some(exec) = &auth.exec {
+            for env in exec.env.iter().flatten() {
+                if let Some(v) = env.get("value") {
+                    s.add(v);
+                }
+            }
+            let args = exec.args.as_deref().unwrap_or_default();
+            for (i, arg) in args.iter().enumerate() {
+                let after_flag = i > 0 && secret_flag(&args[i - 1]);
+                if after_flag || looks_secret(arg) {
+                    s.add(arg);
+                }
+                if let Some((flag, value)) = arg.split_once('=')
+                    && secret_flag(flag)
+                {
+                    s.add(value);
+                }
+            }
+        }
+        s
+    }
+
+    fn add(&mut self, value: &str) {
+        // Short values would blank out ordinary words.
+        if value.len() >= 4 {
+            self.0.insert(value.to_owned());
+        }
+    }
+
+    /// `text` with every known secret replaced.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        // Longest first: a secret that contains another goes whole.
+        let mut all: Vec<&String> = self.0.iter().collect();
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for s in all {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// [`Secrets::redact`], then anything that looks like a credential.
+    fn redact_all(&self, text: &str) -> String {
+        redact_patterns(&self.redact(text))
+    }
+}
+
+/// A command-line flag whose value is a secret (`--token`, `--password`).
+fn secret_flag(flag: &str) -> bool {
+    let f = flag.trim_start_matches('-').to_ascii_lowercase();
+    ["token", "secret", "password", "passwd", "key", "credential"]
+        .iter()
+        .any(|w| f.contains(w))
+}
+
+/// A word that looks like a credential: an AWS access key ID, a JWT, an EKS
+/// token, or a long run of letters and digits with both.
+fn looks_secret(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| "\"',;()[]{}".contains(c));
+    if w.starts_with("k8s-aws-v1.") || w.starts_with("eyJ") && w.len() > 20 {
+        return true;
+    }
+    if (w.starts_with("AKIA") || w.starts_with("ASIA")) && w.len() == 20 {
+        return true;
+    }
+    w.len() >= 24
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=_-.".contains(c))
+        && w.chars().any(|c| c.is_ascii_digit())
+        && w.chars().any(|c| c.is_ascii_alphabetic())
+        && !w.contains("::")
+}
+
+/// `text` with credential-looking words, and the values of `key=value` or
+/// `"key": "value"` pairs whose key names a secret, replaced.
+fn redact_patterns(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut redact_next = false;
+        let mut first = true;
+        for part in line.split_inclusive(|c: char| c.is_whitespace()) {
+            let word = part.trim_end();
+            let tail = &part[word.len()..];
+            if !first && redact_next && !word.is_empty() {
+                out.push_str(REDACTED);
+                out.push_str(tail);
+                redact_next = false;
+                continue;
+            }
+            first = false;
+            let assigned = word
+                .split_once('=')
+                .or_else(|| word.split_once(':'))
+                .filter(|(k, v)| secret_flag(k.trim_matches('"')) && !v.is_empty());
+            if let Some((key, _)) = assigned {
+                let sep = &word[key.len()..=key.len()];
+                out.push_str(key);
+                out.push_str(sep);
+                out.push_str(REDACTED);
+            } else if looks_secret(word) {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(word);
+            }
+            out.push_str(tail);
+            // `token: x`, `"token": "x"`, `--token x`: the next word.
+            redact_next = (word.ends_with(':') || word.starts_with("--"))
+                && secret_flag(word.trim_end_matches(':').trim_matches('"'));
+        }
+    }
+    out
+}
+
+/// The credential a plugin prints.
+#[derive(Debug, Deserialize)]
+struct ExecCredential {
+    status: Option<ExecStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecStatus {
+    token: Option<String>,
+    client_certificate_data: Option<String>,
+    client_key_data: Option<String>,
+}
+
+/// Runs the exec credential plugin of `user` in `kubeconfig`, if it has
+/// one, within `deadline`, and puts the credential it prints in its place.
+pub(crate) async fn resolve_exec(
+    kubeconfig: &mut Kubeconfig,
+    user: &str,
+    server: Option<&str>,
+    deadline: Duration,
+    secrets: &Secrets,
+) -> anyhow::Result<()> {
+    let Some(auth) = kubeconfig
+        .auth_infos
+        .iter_mut()
+        .find(|a| a.name == user)
+        .and_then(|a| a.auth_info.as_mut())
+    else {
+        return Ok(());
+    };
+    let Some(exec) = auth.exec.take() else {
+        return Ok(());
+    };
+    let status = run(&exec, server, deadline, secrets).await?;
+    match status {
+        ExecStatus { token: Some(t), .. } => auth.token = Some(SecretString::from(t)),
+        ExecStatus {
+            client_certificate_data: Some(cert),
+            client_key_data: Some(key),
+            ..
+        } => {
+            auth.client_certificate_data = Some(base64(cert.as_bytes()));
+            auth.client_key_data = Some(SecretString::from(base64(key.as_bytes())));
+        }
+        _ => {
+            return Err(fail(
+                CONFIG,
+                format!(
+                    "the credential plugin {} printed neither a token nor a client certificate",
+                    name(&exec)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The plugin's command, for messages: the program only, never arguments.
+fn name(exec: &ExecConfig) -> String {
+    format!("`{}`", exec.command.as_deref().unwrap_or("(none)"))
+}
+
+async fn run(
+    exec: &ExecConfig,
+    server: Option<&str>,
+    deadline: Duration,
+    secrets: &Secrets,
+) -> anyhow::Result<ExecStatus> {
+    let Some(program) = &exec.command else {
+        return Err(fail(
+            CONFIG,
+            "the kubeconfig's exec credential plugin has no command",
+        ));
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(exec.args.iter().flatten());
+    for env in exec.env.iter().flatten() {
+        if let (Some(k), Some(v)) = (env.get("name"), env.get("value")) {
+            cmd.env(k, v);
+        }
+    }
+    for var in exec.drop_env.iter().flatten() {
+        cmd.env_remove(var);
+    }
+    // A prompt (a login, an MFA code) needs someone to answer it: only on a
+    // terminal, and only when the kubeconfig allows it.
+    let interactive = exec.interactive_mode != Some(ExecInteractiveMode::Never)
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let mut spec = serde_json::json!({ "interactive": interactive });
+    if exec.provide_cluster_info
+        && let Some(server) = server
+    {
+        spec["cluster"] = serde_json::json!({ "server": server });
+    }
+    let info = serde_json::json!({
+        "apiVersion": exec.api_version.as_deref().unwrap_or("client.authentication.k8s.io/v1beta1"),
+        "kind": "ExecCredential",
+        "spec": spec,
+    });
+    cmd.env("KUBERNETES_EXEC_INFO", info.to_string())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if interactive {
+        cmd.stdin(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::inherit());
+    } else {
+        cmd.stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+    }
+    let plugin = name(exec);
+    let child = cmd.spawn().map_err(|e| {
+        fail(
+            CONFIG,
+            format!("cannot run the kubeconfig's credential plugin {plugin}: {e}"),
+        )
+    })?;
+    let out = match tokio::time::timeout(deadline, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(fail(
+                CONFIG,
+                format!("the kubeconfig's credential plugin {plugin} failed to run: {e}"),
+            ));
+        }
+        // Dropping the future kills the plugin.
+        Err(_) => {
+            return Err(fail(
+                CONFIG,
+                format!(
+                    "the kubeconfig's credential plugin {plugin} did not finish within {} s (--request-timeout); it may be waiting for a login",
+                    deadline.as_secs_f64()
+                ),
+            ));
+        }
+    };
+    let said = String::from_utf8_lossy(&out.stderr);
+    if !said.trim().is_empty() {
+        tracing::info!(
+            "the credential plugin {plugin} said:\n{}",
+            secrets.redact_all(said.trim_end())
+        );
+    }
+    if !out.status.success() {
+        let how = match out.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_owned(),
+        };
+        return Err(fail(
+            CONFIG,
+            format!(
+                "the kubeconfig's credential plugin {plugin} failed ({how}){}",
+                if said.trim().is_empty() {
+                    ""
+                } else {
+                    "; run with -v to see what it said"
+                }
+            ),
+        ));
+    }
+    let credential: ExecCredential = serde_json::from_slice(&out.stdout).map_err(|_| {
+        fail(
+            CONFIG,
+            format!(
+                "the kubeconfig's credential plugin {plugin} did not print an ExecCredential (JSON)"
+            ),
+        )
+    })?;
+    credential.status.ok_or_else(|| {
+        fail(
+            CONFIG,
+            format!("the kubeconfig's credential plugin {plugin} printed an ExecCredential without status"),
+        )
+    })
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_looking_words_and_secret_values_are_redacted() {
+        let said = concat!(
+            "error: token=tok-abc expired for user arn:aws:iam::111122223333:role/NodeInstanceRole-74RF4UBDUKL6\n",
+            "  AccessKeyId: AKIAIOSFODNN7EXAMPLE, SecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+            "  --token k8s-aws-v1.aHR0cHM6Ly9zdHM \"password\": \"hunter2hunter2\" jwt eyJhbGciOiJIUzI1NiJ9.e30.x\n",
+        );
+        let got = redact_patterns(said);
+        for secret in [
+            "tok-abc",
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI",
+            "k8s-aws-v1.",
+            "hunter2",
+            "eyJhbGci",
+        ] {
+            assert!(!got.contains(secret), "{secret} in {got}");
+        }
+        // ARNs and ordinary words stay readable.
+        assert!(
+            got.contains("arn:aws:iam::111122223333:role/NodeInstanceRole-74RF4UBDUKL6"),
+            "{got}"
+        );
+        assert!(
+            got.starts_with("error: token=[redacted] expired for user"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn known_secrets_go_wherever_they_appear() {
+        let mut s = Secrets::default();
+        s.add("s3cr3t-value");
+        s.add("ab");
+        assert_eq!(s.redact("x=s3cr3t-value; ab"), "x=[redacted]; ab");
+    }
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b"a"), "YQ==");
+    }
+}
