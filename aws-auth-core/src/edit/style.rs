@@ -151,8 +151,13 @@ impl BlockStyle {
                 let _ = s;
                 style.arn_quote = Quote::of(scalar_style(tree, last));
             }
+            // The spacing after the dash of a scalar on the dash's line; one
+            // below it (`-` alone) says nothing of a mapping's layout.
             let first = tree.node(last).start as usize;
-            style.after_dash = first.saturating_sub(dash + 1).max(1);
+            if lines.line_of(first) == lines.line_of(dash) {
+                style.after_dash = first.saturating_sub(dash + 1).max(1);
+                style.key_col = dash_col + 1 + style.after_dash;
+            }
             return Some(style);
         };
         let model_dash = dash_of(text, tree, model)?;

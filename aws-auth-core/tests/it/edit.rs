@@ -513,6 +513,18 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "a scalar item below its dash as the only model (found by the cli fuzz target)",
+            manifest("  mapRoles: |\n    -\n      groups:te\n"),
+            add_role.clone(),
+            None,
+        ),
+        (
+            "a scalar item after a wide dash as the only model",
+            manifest("  mapRoles: |\n    -   x\n"),
+            add_role.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
