@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::aws::Aws;
 
@@ -169,6 +169,10 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
         ],
     );
     assert!(!ok && err.contains("(ResourceInUseException)"), "{err}");
+    // The update in flight is found by listing.
+    let (ok, v, err) = run(home, &url, &["eks", "list-updates", "--name", "prod"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["updateIds"], json!([id]));
     let mut status = String::new();
     for _ in 0..3 {
         let (ok, v, err) = run(
@@ -363,4 +367,13 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
     let (ok, _, err) = run(home, &url, &["iam", "get-role", "--role-name", "Nope"]);
     assert!(!ok);
     assert!(err.contains("An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name Nope cannot be found."), "{err}");
+    // And its users.
+    let alice = fake.user("alice");
+    let (ok, v, err) = run(home, &url, &["iam", "get-user", "--user-name", "Alice"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["User"]["Arn"], alice);
+    assert_eq!(v["User"]["UserName"], "alice");
+    let (ok, _, err) = run(home, &url, &["iam", "get-user", "--user-name", "nobody"]);
+    assert!(!ok);
+    assert!(err.contains("An error occurred (NoSuchEntity) when calling the GetUser operation: The user with name nobody cannot be found."), "{err}");
 }

@@ -893,3 +893,159 @@ fn on_a_terminal_apply_shows_progress_and_finalize_asks() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(s.aws.snapshot(CLUSTER).mode, "API");
 }
+
+/// Issue 13.12: the policies of non-STANDARD entries are never listed (EKS may
+/// refuse), and trouble reading one principal's entry is reported for it
+/// while the run goes on with the others.
+#[test]
+fn non_standard_entries_and_one_unreadable_entry_do_not_stop_the_run() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let node = format!("arn:aws:iam::{ACCOUNT}:role/NodeInstanceRole");
+    let dev = format!("arn:aws:iam::{ACCOUNT}:role/Developers");
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries.insert(
+            node.clone(),
+            entry("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}", &[], &[]),
+        );
+        c.entries.insert(
+            dev.clone(),
+            entry("STANDARD", "dev:{{SessionName}}", &["developers"], &[]),
+        );
+    });
+    // The local EKS refuses to list a node entry's policies (EKS may): that
+    // changes nothing, they are never asked for.
+    let lists = |s: &Setup| {
+        s.aws
+            .calls()
+            .iter()
+            .filter(|c| {
+                c.op == "ListAssociatedAccessPolicies" && c.target.contains("NodeInstanceRole")
+            })
+            .count()
+    };
+    // One principal's entry cannot be read: reported for it, the rest planned.
+    s.aws
+        .fail("DescribeAccessEntry", &[(400, "InvalidRequestException")]);
+    let a = s.migrate(&["plan"]).assert().success();
+    let out = stdout(&a);
+    assert!(
+        out.contains(
+            "could not read their access entries, nothing planned for them (1; run again):"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("create STANDARD access entry for arn:aws:iam::111122223333:user/alice"),
+        "{out}"
+    );
+    assert_eq!(lists(&s), 0);
+    // Apply converges the others and says what it could not do (exit 1).
+    s.aws
+        .fail("DescribeAccessEntry", &[(400, "InvalidRequestException")]);
+    let a = s.migrate(&["apply"]).assert().code(1);
+    assert!(
+        stdout(&a).contains("could not read their access entries"),
+        "{}",
+        stdout(&a)
+    );
+    assert!(
+        s.entries()
+            .contains_key(&format!("arn:aws:iam::{ACCOUNT}:user/alice"))
+    );
+    // Read again, everything is in place: verify and the rest work past the
+    // node entry whose policies EKS will not list.
+    s.migrate(&["verify"]).assert().success();
+    assert_eq!(lists(&s), 0);
+}
+
+/// Issue 13.13: a run killed while the mode switch was under way left an
+/// AccessConfigUpdate in flight; the next run finds it and waits for it,
+/// saying so before the wait, instead of failing on "another update".
+#[test]
+fn a_switch_left_in_flight_is_waited_for() {
+    let s = Setup::new("CONFIG_MAP");
+    s.aws
+        .update_in_flight(CLUSTER, "0000-update-left", "API_AND_CONFIG_MAP", 30);
+    let home = s.env.home.path();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aws-auth"))
+        .env_clear()
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", &s.env.kubeconfig)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL", s.aws.url())
+        .args([
+            "migrate",
+            "apply",
+            "--enable-api-mode",
+            "--cluster",
+            CLUSTER,
+            "--poll-interval",
+            "0.05",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The line comes before the wait: read it while the process still runs.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert_eq!(
+        line,
+        "switching cluster prod: an earlier switch (update 0000-update-left) is under way, waiting for it...\n"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "said only after the wait"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(s.aws.snapshot(CLUSTER).mode, "API_AND_CONFIG_MAP");
+    assert!(
+        !s.aws.calls().iter().any(|c| c.op == "UpdateClusterConfig"),
+        "no second switch was started"
+    );
+    assert_eq!(s.entries(), expected());
+}
+
+/// Issue 13.14: plan asks IAM about mapped users too: one that does not
+/// exist is blocked in the plan, not a failure at apply time.
+#[test]
+fn users_iam_does_not_know_are_blocked_in_the_plan() {
+    let users = format!(
+        "{USERS}- userarn: arn:aws:iam::{ACCOUNT}:user/carol\n  username: carol\n  groups: [developers]\n"
+    );
+    let s = Setup::with_map("API_AND_CONFIG_MAP", ROLES, &users);
+    let a = s.migrate(&["plan"]).assert().success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("mapUsers arn:aws:iam::111122223333:user/carol (line 7): IAM has no user named carol in account 111122223333"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("create STANDARD access entry for arn:aws:iam::111122223333:user/carol"),
+        "{out}"
+    );
+    assert!(
+        s.aws
+            .calls()
+            .iter()
+            .any(|c| c.op == "GetUser" && c.target == "carol")
+    );
+    let a = s.migrate(&["apply"]).assert().success();
+    assert!(!stdout(&a).contains("FAILED"), "{}", stdout(&a));
+    assert!(
+        !s.entries()
+            .contains_key(&format!("arn:aws:iam::{ACCOUNT}:user/carol"))
+    );
+}

@@ -271,6 +271,55 @@ impl Aws {
         resolutions
     }
 
+    /// What IAM knows of mapped users of the caller's account: a user that
+    /// does not exist, or exists under another ARN (another path), cannot
+    /// move. Users of other accounts are not looked up here.
+    pub(crate) async fn check_users(
+        &self,
+        users: Vec<Arn>,
+        caller_account: &str,
+        resolutions: &mut Resolutions,
+        concurrency: usize,
+    ) {
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for user in users {
+            if user.account() != caller_account {
+                continue;
+            }
+            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let out = iam.get_user().user_name(user.name()).send().await;
+                let r = match out {
+                    Ok(o) => match o.user().map(|u| u.arn().to_owned()) {
+                        Some(arn) if arn == user.to_string() => Resolution::Resolved(arn),
+                        Some(arn) => Resolution::Failed(format!(
+                            "IAM's user of that name is {arn}: the mapped ARN never matched it (a user's ARN carries its path), and an access entry needs the real one"
+                        )),
+                        None => Resolution::Failed("iam:GetUser returned no user".to_owned()),
+                    },
+                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
+                        "IAM has no user named {} in account {}: an access entry needs a principal that exists",
+                        user.name(),
+                        user.account()
+                    )),
+                    Err(e) => Resolution::Failed(format!(
+                        "iam:GetUser {} failed: {}",
+                        user.name(),
+                        crate::connect::chain(&e)
+                    )),
+                };
+                (user, r)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((user, r)) = done {
+                resolutions.insert(&user.to_string(), r);
+            }
+        }
+    }
+
     /// Every principal with an access entry, all pages.
     pub(crate) async fn list_entries(&self) -> anyhow::Result<Vec<String>> {
         let mut out = Vec::new();
@@ -317,39 +366,46 @@ impl Aws {
         let Some(e) = out.access_entry() else {
             return Ok(None);
         };
+        let kind = EntryType::from_name(e.r#type().unwrap_or("STANDARD"));
         let mut policies = Vec::new();
         let mut token: Option<String> = None;
-        loop {
-            let page = paced(&self.pace, || {
-                self.eks
-                    .list_associated_access_policies()
-                    .cluster_name(&self.cluster)
-                    .principal_arn(principal)
-                    .max_results(100)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await
-            .map_err(|e| aws_error(&format!("eks:ListAssociatedAccessPolicies {principal}"), e))?;
-            for p in page.associated_access_policies() {
-                policies.push(PolicyAssociation {
-                    policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
-                    access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
-                        AccessScope {
-                            kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
-                            namespaces: s.namespaces().to_vec(),
-                        }
-                    }),
-                });
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
+        // Only STANDARD entries hold policies the plan compares; EKS may
+        // refuse to list them for the others.
+        if kind == EntryType::Standard {
+            loop {
+                let page = paced(&self.pace, || {
+                    self.eks
+                        .list_associated_access_policies()
+                        .cluster_name(&self.cluster)
+                        .principal_arn(principal)
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    aws_error(&format!("eks:ListAssociatedAccessPolicies {principal}"), e)
+                })?;
+                for p in page.associated_access_policies() {
+                    policies.push(PolicyAssociation {
+                        policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
+                        access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
+                            AccessScope {
+                                kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
+                                namespaces: s.namespaces().to_vec(),
+                            }
+                        }),
+                    });
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                    _ => break,
+                }
             }
         }
         Ok(Some(ExistingEntry {
             principal_arn: principal.to_owned(),
-            kind: EntryType::from_name(e.r#type().unwrap_or("STANDARD")),
+            kind,
             username: e.username().map(str::to_owned),
             kubernetes_groups: e.kubernetes_groups().to_vec(),
             policies,
@@ -369,6 +425,7 @@ impl Aws {
             account: info.account.clone(),
             mode: Some(info.mode),
             entries: BTreeMap::new(),
+            unreadable: BTreeMap::new(),
         };
         if !info.mode.has_access_entries() {
             return Ok(state);
@@ -386,29 +443,81 @@ impl Aws {
             let (me, limit) = (self.clone(), Arc::clone(&limit));
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                me.entry(&p).await
+                let entry = me.entry(&p).await;
+                (p, entry)
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let entry = done.map_err(|e| fail(crate::exit::INTERNAL, e.to_string()))??;
-            if let Some(e) = entry {
-                state.entries.insert(e.principal_arn.clone(), e);
+            let (principal, entry) =
+                done.map_err(|e| fail(crate::exit::INTERNAL, e.to_string()))?;
+            match entry {
+                Ok(Some(e)) => {
+                    state.entries.insert(e.principal_arn.clone(), e);
+                }
+                Ok(None) => {}
+                // One principal's trouble is reported for it; the others go on.
+                Err(e) => {
+                    state.unreadable.insert(principal, e.to_string());
+                }
             }
         }
         Ok(state)
     }
 
-    /// Switches the authentication mode and waits for the update to finish.
+    /// The access-config update of this cluster still in progress, if one is
+    /// (an earlier run killed while it waited leaves one behind).
+    async fn access_update_in_flight(&self) -> anyhow::Result<Option<String>> {
+        use aws_sdk_eks::types::{UpdateStatus, UpdateType};
+        let out = paced(&self.pace, || {
+            self.eks
+                .list_updates()
+                .name(&self.cluster)
+                .max_results(20)
+                .send()
+        })
+        .await
+        .map_err(|e| aws_error(&format!("eks:ListUpdates {}", self.cluster), e))?;
+        for id in out.update_ids() {
+            let u = paced(&self.pace, || {
+                self.eks
+                    .describe_update()
+                    .name(&self.cluster)
+                    .update_id(id)
+                    .send()
+            })
+            .await
+            .map_err(|e| aws_error(&format!("eks:DescribeUpdate {id}"), e))?;
+            if let Some(u) = u.update()
+                && u.r#type() == Some(&UpdateType::AccessConfigUpdate)
+                && u.status() == Some(&UpdateStatus::InProgress)
+            {
+                return Ok(Some(id.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Switches the authentication mode and waits for the update to finish;
+    /// `progress` hears what is under way before each wait. A switch already
+    /// under way is waited for, not started again.
     pub(crate) async fn switch_mode(
         &self,
         target: AuthenticationMode,
         poll: Duration,
         mut progress: impl FnMut(&str),
     ) -> anyhow::Result<()> {
-        use aws_sdk_eks::types::{
-            AuthenticationMode as Mode, UpdateAccessConfigRequest, UpdateStatus,
-        };
-        let out = paced(&self.pace, || {
+        use aws_sdk_eks::types::{AuthenticationMode as Mode, UpdateAccessConfigRequest};
+        if let Some(id) = self.access_update_in_flight().await? {
+            progress(&format!(
+                "switching cluster {}: an earlier switch (update {id}) is under way, waiting for it...",
+                self.cluster
+            ));
+            self.wait_update(&id, target, poll).await?;
+            if self.describe_cluster().await?.mode == target {
+                return Ok(());
+            }
+        }
+        let started = paced(&self.pace, || {
             self.eks
                 .update_cluster_config()
                 .name(&self.cluster)
@@ -419,36 +528,64 @@ impl Aws {
                 )
                 .send()
         })
-        .await
-            .map_err(|e| {
-                if code(&e) == Some("ResourceInUseException") {
-                    fail(
-                        crate::exit::CONFLICT,
-                        format!(
-                            "cluster {}: another update is in progress; wait for it to finish and run this again",
-                            self.cluster
-                        ),
-                    )
-                } else {
-                    aws_error(&format!("switching cluster {} to {target}", self.cluster), e)
+        .await;
+        let out = match started {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("ResourceInUseException") => {
+                // Another update began meanwhile: wait for it if it is ours
+                // to wait for, else say so.
+                if let Some(id) = self.access_update_in_flight().await? {
+                    progress(&format!(
+                        "switching cluster {}: another switch (update {id}) is under way, waiting for it...",
+                        self.cluster
+                    ));
+                    self.wait_update(&id, target, poll).await?;
+                    if self.describe_cluster().await?.mode == target {
+                        return Ok(());
+                    }
                 }
-            })?;
+                return Err(fail(
+                    crate::exit::CONFLICT,
+                    format!(
+                        "cluster {}: another update is in progress; wait for it to finish and run this again",
+                        self.cluster
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(aws_error(
+                    &format!("switching cluster {} to {target}", self.cluster),
+                    e,
+                ));
+            }
+        };
         let id = out
             .update()
             .and_then(|u| u.id())
             .ok_or_else(|| fail(UNAVAILABLE, "UpdateClusterConfig returned no update id"))?
             .to_owned();
         progress(&format!(
-            "switching {} to {target} (update {id})",
+            "switching cluster {} to {target} (update {id})...",
             self.cluster
         ));
+        self.wait_update(&id, target, poll).await
+    }
+
+    /// Polls an update until it ends.
+    async fn wait_update(
+        &self,
+        id: &str,
+        target: AuthenticationMode,
+        poll: Duration,
+    ) -> anyhow::Result<()> {
+        use aws_sdk_eks::types::UpdateStatus;
         loop {
             tokio::time::sleep(poll).await;
             let out = paced(&self.pace, || {
                 self.eks
                     .describe_update()
                     .name(&self.cluster)
-                    .update_id(&id)
+                    .update_id(id)
                     .send()
             })
             .await

@@ -8,6 +8,7 @@ mod report;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_auth_core::Document;
 use aws_auth_core::cluster::{Cluster, Snapshot};
@@ -114,12 +115,17 @@ async fn make_plan(
         None => BTreeMap::new(),
     };
     let roles = migrate::roles_to_resolve(&doc);
-    let resolutions = if roles.is_empty() {
+    let users = migrate::users_to_check(&doc);
+    let resolutions = if roles.is_empty() && users.is_empty() {
         Resolutions::default()
     } else {
         let account = aws.caller_account().await?;
-        aws.resolve_roles(roles, &account, &role_map, READ_CONCURRENCY)
-            .await
+        let mut resolutions = aws
+            .resolve_roles(roles, &account, &role_map, READ_CONCURRENCY)
+            .await;
+        aws.check_users(users, &account, &mut resolutions, READ_CONCURRENCY)
+            .await;
+        resolutions
     };
     let options = PlanOptions {
         update_existing: args.update_existing,
@@ -165,6 +171,41 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
     report::plan(&planned.plan, cli.global.output)
 }
 
+/// What a long wait is for, said before it starts: a spinner on a terminal,
+/// else one line on stderr.
+struct Announce {
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl Announce {
+    fn new() -> Announce {
+        Announce { spinner: None }
+    }
+
+    fn say(&mut self, message: &str) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+        if std::io::stderr().is_terminal() {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_message(message.to_owned());
+            s.enable_steady_tick(Duration::from_millis(120));
+            self.spinner = Some(s);
+        } else {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "{message}");
+        }
+    }
+}
+
+impl Drop for Announce {
+    fn drop(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+    }
+}
+
 fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
     let show = format == Output::Table && std::io::stderr().is_terminal();
     show.then(|| {
@@ -197,10 +238,12 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
             ));
         }
         let poll = args.common.poll_interval;
+        let mut announce = Announce::new();
         aws.switch_mode(AuthenticationMode::ApiAndConfigMap, poll, |m| {
-            tracing::info!("{m}");
+            announce.say(m)
         })
         .await?;
+        drop(announce);
         notes.push(format!(
             "switched cluster {name} to authentication mode API_AND_CONFIG_MAP"
         ));
@@ -325,10 +368,12 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
         });
     }
     let poll = args.common.poll_interval;
+    let mut announce = Announce::new();
     planned
         .aws
-        .switch_mode(AuthenticationMode::Api, poll, |m| tracing::info!("{m}"))
+        .switch_mode(AuthenticationMode::Api, poll, |m| announce.say(m))
         .await?;
+    drop(announce);
     let mut stdout = format!(
         "cluster {name} now uses authentication mode API: access entries only, aws-auth is no longer read\n"
     );

@@ -31,6 +31,20 @@ fn blocked_lines(plan: &Plan, s: &mut String) {
     }
 }
 
+fn unread_lines(plan: &Plan, s: &mut String) {
+    if plan.unread.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "could not read their access entries, nothing planned for them ({}; run again):",
+        plan.unread.len()
+    );
+    for u in &plan.unread {
+        let _ = writeln!(s, "  {}: {}", u.principal_arn, u.reason);
+    }
+}
+
 pub(super) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
     if format != Output::Table {
         return Ok(Report {
@@ -81,6 +95,7 @@ pub(super) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
             let _ = writeln!(s, "  {}: {}", c.principal_arn, c.differences.join("; "));
         }
     }
+    unread_lines(plan, &mut s);
     if !plan.blocked.is_empty() {
         let _ = writeln!(
             s,
@@ -120,6 +135,7 @@ struct Summary {
     failed: usize,
     skipped: usize,
     blocked: usize,
+    unread: usize,
 }
 
 #[derive(Serialize)]
@@ -132,6 +148,7 @@ struct ApplyOutput<'a> {
     unchanged: &'a [aws_auth_core::migrate::Unchanged],
     conflicts: &'a [aws_auth_core::migrate::Conflict],
     blocked: &'a [aws_auth_core::migrate::Blocked],
+    unread: &'a [aws_auth_core::migrate::Unread],
     summary: Summary,
 }
 
@@ -150,8 +167,9 @@ pub(super) fn apply(
         failed: count(|s| matches!(s, Status::Failed(_))),
         skipped: count(|s| matches!(s, Status::Skipped(_))),
         blocked: plan.blocked.len(),
+        unread: plan.unread.len(),
     };
-    let code = if summary.conflicts + summary.failed + summary.skipped > 0 {
+    let code = if summary.conflicts + summary.failed + summary.skipped + summary.unread > 0 {
         DRIFT
     } else {
         OK
@@ -168,6 +186,7 @@ pub(super) fn apply(
                     unchanged: &plan.unchanged,
                     conflicts: &plan.conflicts,
                     blocked: &plan.blocked,
+                    unread: &plan.unread,
                     summary,
                 },
             )?,
@@ -207,6 +226,7 @@ pub(super) fn apply(
             c.differences.join("; ")
         );
     }
+    unread_lines(plan, &mut s);
     if !plan.blocked.is_empty() {
         let _ = writeln!(
             s,
@@ -279,6 +299,12 @@ pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
                 problem: d.clone(),
             });
         }
+    }
+    for u in &plan.unread {
+        drift.push(Drift {
+            principal_arn: u.principal_arn.clone(),
+            problem: format!("its access entry could not be read: {}", u.reason),
+        });
     }
     let code = if drift.is_empty() { OK } else { DRIFT };
     if format != Output::Table {
@@ -355,6 +381,16 @@ pub(super) fn not_final(plan: &Plan) -> String {
             plan.conflicts
                 .iter()
                 .map(|c| c.principal_arn.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !plan.unread.is_empty() {
+        why.push(format!(
+            "the access entries of {} could not be read",
+            plan.unread
+                .iter()
+                .map(|u| u.principal_arn.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{
     Action, Blocked, ClusterState, Conflict, Desired, EntryType, Ignored, Plan, PlanOptions,
-    Resolution, Resolutions, Unchanged, policy_name,
+    Resolution, Resolutions, Unchanged, Unread, policy_name,
 };
 use crate::arn::{Arn, PrincipalKind};
 
@@ -36,8 +36,27 @@ pub(super) fn compare(
                 }
             }
         } else {
-            (d.map_arn.clone(), true)
+            // A user IAM was asked about: it must exist, under this ARN.
+            match resolutions.lookup(&d.map_arn) {
+                Some(Resolution::Failed(reason)) => {
+                    plan.blocked.push(Blocked {
+                        key: d.key,
+                        arn: d.map_arn.clone(),
+                        line: d.line,
+                        reason,
+                    });
+                    continue;
+                }
+                _ => (d.map_arn.clone(), true),
+            }
         };
+        if let Some(reason) = cluster.unreadable.get(&principal) {
+            plan.unread.push(Unread {
+                principal_arn: principal,
+                reason: reason.clone(),
+            });
+            continue;
+        }
         if principal
             .parse::<Arn>()
             .is_ok_and(|a| a.is_service_linked())

@@ -238,6 +238,9 @@ pub struct ClusterState {
     /// Its access entries, by principal ARN. Entries the plan does not concern
     /// may be left out (only their presence matters, and only for those).
     pub entries: BTreeMap<String, ExistingEntry>,
+    /// Principals whose entry exists but could not be read, with why: nothing
+    /// is planned for them (see [`Plan::unread`]), the others go on.
+    pub unreadable: BTreeMap<String, String>,
 }
 
 impl ClusterState {
@@ -248,6 +251,7 @@ impl ClusterState {
             account: None,
             mode,
             entries: BTreeMap::new(),
+            unreadable: BTreeMap::new(),
         }
     }
 }
@@ -284,6 +288,11 @@ impl Resolutions {
     /// Records what was learnt of `arn` (as the map writes it).
     pub fn insert(&mut self, arn: &str, resolution: Resolution) {
         self.by_arn.insert(arn.to_lowercase(), resolution);
+    }
+
+    /// What was learnt of `arn`, if anything was looked up.
+    pub fn lookup(&self, arn: &str) -> Option<Resolution> {
+        self.by_arn.get(&arn.to_lowercase()).cloned()
     }
 
     /// What is known of `arn`.
@@ -465,6 +474,17 @@ pub struct Blocked {
     pub reason: String,
 }
 
+/// A principal whose existing access entry could not be read: nothing is
+/// planned for it until it can be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unread {
+    /// The principal.
+    pub principal_arn: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
 /// A mapping the authenticator does not use, so there is nothing to migrate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ignored {
@@ -496,13 +516,15 @@ pub struct Plan {
     pub blocked: Vec<Blocked>,
     /// Not in effect today, so nothing to move.
     pub ignored: Vec<Ignored>,
+    /// Existing entries that could not be read; nothing is planned for them.
+    pub unread: Vec<Unread>,
 }
 
 impl Plan {
     /// Nothing to do and nothing in the way: the cluster already has every
     /// access entry the map stands for.
     pub fn is_converged(&self) -> bool {
-        self.actions.is_empty() && self.conflicts.is_empty()
+        self.actions.is_empty() && self.conflicts.is_empty() && self.unread.is_empty()
     }
 
     /// Safe to switch the cluster to `API`: converged and nothing blocked.
@@ -524,6 +546,19 @@ pub fn roles_to_resolve(doc: &Document) -> Vec<Arn> {
         .collect()
 }
 
+/// The user ARNs a plan should check IAM for (a mapped user that does not
+/// exist cannot get an access entry), as the map writes them, in map order.
+pub fn users_to_check(doc: &Document) -> Vec<Arn> {
+    translate::translate(doc)
+        .desired
+        .iter()
+        .filter_map(|d| {
+            let arn: Arn = d.map_arn.parse().ok()?;
+            (arn.kind() == crate::arn::PrincipalKind::User).then_some(arn)
+        })
+        .collect()
+}
+
 /// Plans the migration of `doc`'s mappings to `cluster`.
 pub fn plan(
     doc: &Document,
@@ -540,6 +575,7 @@ pub fn plan(
         conflicts: Vec::new(),
         blocked: t.blocked,
         ignored: t.ignored,
+        unread: Vec::new(),
     };
     compare::compare(&mut plan, t.desired, cluster, resolutions, options);
     // In map order, whichever step found them.

@@ -47,6 +47,7 @@ fn cluster(entries: Vec<ExistingEntry>) -> ClusterState {
             .into_iter()
             .map(|e| (e.principal_arn.clone(), e))
             .collect(),
+        unreadable: Default::default(),
     }
 }
 
