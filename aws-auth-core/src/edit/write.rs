@@ -145,7 +145,7 @@ fn manifest_text(
                 written.push((*key, how));
             }
             None => {
-                splices.push(rerender(text, value, &edit.after));
+                splices.extend(rerender(text, value, &edit.after));
                 let reason = match value.codec {
                     Codec::Whole => format!(
                         "its {} style cannot be edited line by line",
@@ -261,25 +261,41 @@ fn render_value(after: &str, style: ScalarStyle, key_col: usize, indent: usize) 
     }
 }
 
-fn rerender(text: &str, value: &DataValue, after: &str) -> Splice {
+fn rerender(text: &str, value: &DataValue, after: &str) -> Vec<Splice> {
     let indent = match &value.codec {
         Codec::Literal(l) => l.indent,
         _ => value.key_col + 2,
     };
     let mut rendered = render_value(after, value.style, value.key_col, indent);
-    // A block's last line break is the one after its token; at the end of a
-    // file without one, the block brings its own.
-    let ends_file = !text[value.token.end..].starts_with(['\n', '\r']);
-    if ends_file && rendered.starts_with('|') && after.ends_with('\n') {
+    // An absent value (`mapRoles:`) goes after the colon; a comment may end
+    // the key's line (`mapRoles: # none yet`), and a block's text must go
+    // after it, on the lines below.
+    let at = value.token.start;
+    let line_end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
+    let split = value.token.is_empty()
+        && rendered.starts_with(['|', '>'])
+        && !text[at..line_end].trim().is_empty();
+    // A block's last line break is the one after where its text ends; at the
+    // end of a file without one, the block brings its own.
+    let body_end = if split { line_end } else { value.token.end };
+    if !text[body_end..].starts_with(['\n', '\r'])
+        && rendered.starts_with('|')
+        && after.ends_with('\n')
+    {
         rendered.push('\n');
     }
-    if value.token.is_empty() {
-        // An absent value (`mapRoles:`): the new one goes after the colon.
-        let at = value.token.start;
-        let lead = if text[..at].ends_with(' ') { "" } else { " " };
-        return Splice::new(at, at, format!("{lead}{rendered}"));
+    if !value.token.is_empty() {
+        return vec![Splice::new(value.token.start, value.token.end, rendered)];
     }
-    Splice::new(value.token.start, value.token.end, rendered)
+    let lead = if text[..at].ends_with(' ') { "" } else { " " };
+    if split {
+        let (header, body) = rendered.split_at(rendered.find('\n').unwrap_or(rendered.len()));
+        return vec![
+            Splice::new(at, at, format!("{lead}{header} ")),
+            Splice::new(line_end, line_end, body.to_owned()),
+        ];
+    }
+    vec![Splice::new(at, at, format!("{lead}{rendered}"))]
 }
 
 fn create_keys(

@@ -525,6 +525,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "a comment after an absent value (found by the cli fuzz target)",
+            manifest("  mapRoles:     # none yet\n\n   "),
+            add_role.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
