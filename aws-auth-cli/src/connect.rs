@@ -33,6 +33,7 @@ fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
 pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let timeout = args.request_timeout;
     let mut secrets = crate::credentials::Secrets::default();
+    let mut explicit_proxy: Option<String> = None;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
             let mut kubeconfig = match &args.kubeconfig {
@@ -84,14 +85,17 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
                 .as_ref()
                 .and_then(|c| c.user.clone())
                 .unwrap_or_default();
-            let server = ctx.as_ref().and_then(|c| {
+            let cluster_entry = ctx.as_ref().and_then(|c| {
                 kubeconfig
                     .clusters
                     .iter()
                     .find(|n| n.name == c.cluster)
-                    .and_then(|n| n.cluster.as_ref())
-                    .and_then(|c| c.server.clone())
+                    .and_then(|n| n.cluster.clone())
             });
+            let server = cluster_entry.as_ref().and_then(|c| c.server.clone());
+            explicit_proxy = cluster_entry
+                .and_then(|c| c.proxy_url)
+                .filter(|p| !p.is_empty());
             secrets = crate::credentials::Secrets::of(
                 kubeconfig
                     .auth_infos
@@ -99,6 +103,9 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
                     .find(|a| a.name == user)
                     .and_then(|a| a.auth_info.as_ref()),
             );
+            if let Some(p) = &explicit_proxy {
+                secrets.add_url_password(p);
+            }
             crate::credentials::remember(&secrets);
             crate::credentials::resolve_exec(
                 &mut kubeconfig,
@@ -151,6 +158,14 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     // kube would retry 429 and 5xx for up to 15 minutes without a word; the
     // library retries a bounded number of times and says so (see cluster()).
     config.default_retry = false;
+    // The proxy, as kubectl chooses it: the kubeconfig's proxy-url, else the
+    // environment's for the server's scheme unless NO_PROXY exempts it (kube
+    // alone takes HTTPS_PROXY for any scheme and matches NO_PROXY against the
+    // proxy).
+    config.proxy_url = proxy_for(&config.cluster_url, explicit_proxy.as_deref())?;
+    if let Some(p) = &config.proxy_url {
+        tracing::debug!(proxy = %redact_userinfo(p), "through a proxy");
+    }
     let server = config.cluster_url.to_string();
     tracing::debug!(%server, %context, "connecting");
     let client = kube::Client::try_from(config).map_err(|e| {
@@ -182,6 +197,45 @@ pub(crate) fn cluster(conn: &Connection, args: &ClusterArgs) -> aws_auth_core::c
             use std::io::Write as _;
             let _ = writeln!(std::io::stderr(), "{notice}");
         })
+}
+
+/// The proxy for `server`: `explicit` (a kubeconfig's proxy-url), else the
+/// environment's (`HTTPS_PROXY` for https, `HTTP_PROXY` for http, `ALL_PROXY`
+/// for either; lower case too) unless `NO_PROXY` names the host.
+fn proxy_for(server: &http::Uri, explicit: Option<&str>) -> anyhow::Result<Option<http::Uri>> {
+    let parse = |p: &str, from: &str| {
+        p.parse::<http::Uri>()
+            .map(Some)
+            .map_err(|e| fail(CONFIG, format!("the proxy of {from} is not a URL ({e})")))
+    };
+    if let Some(p) = explicit {
+        return parse(p, "the kubeconfig (proxy-url)");
+    }
+    if hyper_util::client::proxy::matcher::Matcher::from_env()
+        .intercept(server)
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let names: &[&str] = match server.scheme_str() {
+        Some("https") => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
+        _ => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
+    };
+    for name in names {
+        if let Some(p) = std::env::var(name).ok().filter(|p| !p.is_empty()) {
+            return parse(&p, &format!("${name}"));
+        }
+    }
+    Ok(None)
+}
+
+/// A proxy URL without its user and password, for logs.
+fn redact_userinfo(uri: &http::Uri) -> String {
+    let text = uri.to_string();
+    match (text.find("://"), text.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}[redacted]{}", &text[..s + 3], &text[at..]),
+        _ => text,
+    }
 }
 
 /// An error and its causes on one line, `: `-separated (parsers put a

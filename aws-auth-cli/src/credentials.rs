@@ -54,6 +54,18 @@ impl Secrets {
                 s.add(&v);
             }
         }
+        for var in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                s.add_url_password(&v);
+            }
+        }
         let Some(auth) = auth else { return s };
         for secret in [&auth.token, &auth.password, &auth.client_key_data]
             .into_iter()
@@ -81,6 +93,16 @@ impl Secrets {
             }
         }
         s
+    }
+
+    /// The password of a URL's user information (a proxy's).
+    pub(crate) fn add_url_password(&mut self, url: &str) {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        if let Some((userinfo, _)) = rest.split_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            self.add(password);
+        }
     }
 
     fn add(&mut self, value: &str) {

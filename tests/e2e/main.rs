@@ -9,6 +9,7 @@ mod docs;
 mod files;
 mod kubectl;
 mod migrate;
+mod proxy;
 
 use std::path::{Path, PathBuf};
 

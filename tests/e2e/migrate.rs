@@ -1049,3 +1049,66 @@ fn users_iam_does_not_know_are_blocked_in_the_plan() {
             .contains_key(&format!("arn:aws:iam::{ACCOUNT}:user/carol"))
     );
 }
+
+/// Issue 13.15: the Kubernetes API and every AWS call go through the proxy
+/// kubectl would use: the kubeconfig's proxy-url, else HTTPS_PROXY (https)
+/// and HTTP_PROXY (http), unless NO_PROXY names the host. A forwarding proxy
+/// counts what passes.
+#[test]
+fn proxies_are_honoured_for_kubernetes_and_aws() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let proxy = crate::proxy::Proxy::start();
+    let kube_port = s.env.server.addr.port();
+    let aws_port: u16 = s.aws.url().rsplit(':').next().unwrap().parse().unwrap();
+    // Through the environment's proxies: kube over HTTPS (a CONNECT tunnel),
+    // EKS, IAM and STS over HTTP.
+    let a = s
+        .migrate(&["plan"])
+        .env("HTTPS_PROXY", proxy.url())
+        .env("HTTP_PROXY", proxy.url())
+        .assert()
+        .success();
+    assert!(stdout(&a).contains("to do (8)"), "{}", stdout(&a));
+    assert!(proxy.count_to(kube_port) >= 1, "{:?}", proxy.seen());
+    let aws_through = proxy.count_to(aws_port);
+    let aws_calls = s.aws.calls().len();
+    assert!(aws_through >= 1 && aws_calls >= 3, "{:?}", proxy.seen());
+    // NO_PROXY exempts the host: nothing more passes.
+    let before = proxy.seen().len();
+    s.migrate(&["plan"])
+        .env("HTTPS_PROXY", proxy.url())
+        .env("HTTP_PROXY", proxy.url())
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .success();
+    assert_eq!(proxy.seen().len(), before, "{:?}", proxy.seen());
+    // The kubeconfig's proxy-url, with no proxy in the environment.
+    let mut kubeconfig: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.env.kubeconfig).unwrap()).unwrap();
+    kubeconfig["clusters"][0]["cluster"]["proxy-url"] = proxy.url().into();
+    std::fs::write(&s.env.kubeconfig, kubeconfig.to_string()).unwrap();
+    let before = proxy.count_to(kube_port);
+    s.env.cmd().arg("get").assert().success();
+    assert_eq!(proxy.count_to(kube_port), before + 1, "{:?}", proxy.seen());
+    // A proxy that does not answer is not worked around.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    kubeconfig["clusters"][0]["cluster"]
+        .as_object_mut()
+        .unwrap()
+        .remove("proxy-url");
+    std::fs::write(&s.env.kubeconfig, kubeconfig.to_string()).unwrap();
+    let a = s
+        .env
+        .cmd()
+        .arg("get")
+        .env("HTTPS_PROXY", &dead)
+        .assert()
+        .code(69);
+    assert!(
+        stderr(&a).contains("cannot reach the Kubernetes API"),
+        "{}",
+        stderr(&a)
+    );
+}
