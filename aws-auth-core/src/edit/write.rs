@@ -267,6 +267,18 @@ fn rerender(text: &str, value: &DataValue, after: &str) -> Vec<Splice> {
         _ => value.key_col + 2,
     };
     let mut rendered = render_value(after, value.style, value.key_col, indent);
+    // Lines indented under the key after the value (comments) would become
+    // a block's text: then the value goes in double quotes instead.
+    let after_token = text[value.token.end..]
+        .find('\n')
+        .map_or(text.len(), |i| value.token.end + i + 1);
+    let deeper_follows = text[after_token..]
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.len() - l.trim_start_matches([' ', '\t']).len() > value.key_col);
+    if deeper_follows && rendered.starts_with(['|', '>']) {
+        rendered = quoted::render_double(after);
+    }
     // An absent value (`mapRoles:`) goes after the colon; a comment may end
     // the key's line (`mapRoles: # none yet`), and a block's text must go
     // after it, on the lines below.

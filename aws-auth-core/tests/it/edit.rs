@@ -531,6 +531,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "comments indented under a null value (found by the cli fuzz target)",
+            manifest("  mapRoles: ~\n    # none yet"),
+            add_role.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
