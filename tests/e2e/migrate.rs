@@ -889,8 +889,14 @@ fn on_a_terminal_apply_shows_progress_and_finalize_asks() {
         "{out}"
     );
     assert_eq!(s.aws.snapshot(CLUSTER).mode, "API_AND_CONFIG_MAP");
+    // The switch takes a few polls: a spinner says what it waits for.
+    s.aws.set_polls_per_update(8);
     let (code, out) = crate::cluster::on_terminal_with(&s.env, &vars, &args, "y\n");
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("switching cluster prod to API (update "),
+        "no spinner before the wait: {out}"
+    );
     assert_eq!(s.aws.snapshot(CLUSTER).mode, "API");
 }
 
