@@ -863,7 +863,8 @@ fn block_indicator(text: &str, key_end: usize, content_start: usize) -> Option<u
     }
     i += 1;
     loop {
-        while matches!(b.get(i), Some(b' ' | b'\t')) {
+        // The indicator may stand on a line of its own below the key.
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             i += 1;
         }
         match b.get(i)? {

@@ -537,6 +537,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "a block indicator on the line below its key (found by the cli fuzz target)",
+            manifest("  mapRoles:\n   | # admins\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a\n    - rolearn: arn:aws:iam::111122223333:role/B\n"),
+            remove_a.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
