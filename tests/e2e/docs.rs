@@ -189,3 +189,27 @@ fn steady(text: &str, state: &std::path::Path) -> String {
     out.push_str(rest);
     out
 }
+
+/// Issue 10.9: only the final binary picks a k8s-openapi version; a library
+/// that picks one breaks every embedder on another (kube-rs picks none).
+#[test]
+fn the_library_picks_no_kubernetes_version() {
+    let read = |p: &str| std::fs::read_to_string(repo().join(p)).unwrap();
+    let workspace = read("Cargo.toml");
+    let line = workspace
+        .lines()
+        .find(|l| l.starts_with("k8s-openapi"))
+        .expect("the workspace declares k8s-openapi");
+    assert!(!line.contains("v1_") && !line.contains("latest"), "{line}");
+    let core = read("aws-auth-core/Cargo.toml");
+    let deps = core
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|d| d.split("\n[").next())
+        .unwrap();
+    assert!(!deps.contains("v1_") && !deps.contains("latest"), "{deps}");
+    assert!(
+        read("aws-auth-cli/Cargo.toml")
+            .contains(r#"k8s-openapi = { workspace = true, features = ["v1_33"] }"#)
+    );
+}
