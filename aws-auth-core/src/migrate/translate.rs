@@ -1,9 +1,8 @@
 //! One mapping to one access entry, or the reason it cannot be one.
 
-use std::collections::HashMap;
-
 use super::{AccessScope, Blocked, EntryType, Ignored, PolicyAssociation, cluster_admin_policy};
 use crate::arn::{Arn, PrincipalKind};
+use crate::effective::Standing;
 use crate::model::KeyState;
 use crate::text::Text;
 use crate::{DataKey, Document};
@@ -75,19 +74,9 @@ pub(super) fn translate(doc: &Document) -> Translation {
         });
     }
 
-    // Roles are stored by lower-cased ARN and users by ARN as written, the
-    // later replacing the earlier; roles are looked up first.
-    let mut last_role: HashMap<String, usize> = HashMap::new();
-    for (i, e) in view.roles.entries.iter().enumerate() {
-        if e.value.sso.is_none() {
-            last_role.insert(e.value.rolearn.to_lowercase(), i);
-        }
-    }
-    let mut last_user: HashMap<&str, usize> = HashMap::new();
-    for (i, e) in view.users.entries.iter().enumerate() {
-        last_user.insert(e.value.userarn.as_str(), i);
-    }
-
+    // Which entries the authenticator uses: the effective reading
+    // (docs/reader.md §4).
+    let effective = doc.effective();
     for (i, e) in view.roles.entries.iter().enumerate() {
         let r = &e.value;
         let at = line(DataKey::MapRoles, e.span.start);
@@ -100,16 +89,14 @@ pub(super) fn translate(doc: &Document) -> Translation {
             });
             continue;
         }
-        let winner = last_role[&r.rolearn.to_lowercase()];
-        if winner != i {
-            let w = &view.roles.entries[winner];
+        if let Some(Standing::Replaced { by }) = effective.standing(DataKey::MapRoles, i) {
             t.ignored.push(Ignored {
                 key: DataKey::MapRoles,
                 arn: r.rolearn.to_string(),
                 line: at,
                 reason: format!(
                     "mapped again at line {}; the authenticator uses the last mapping",
-                    line(DataKey::MapRoles, w.span.start)
+                    line(DataKey::MapRoles, view.roles.entries[*by].span.start)
                 ),
             });
             continue;
@@ -119,7 +106,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
     for (i, e) in view.users.entries.iter().enumerate() {
         let u = &e.value;
         let at = line(DataKey::MapUsers, e.span.start);
-        if let Some(&r) = last_role.get(&u.userarn.to_lowercase()) {
+        if let Some(r) = effective.role_winner(&u.userarn) {
             t.ignored.push(Ignored {
                 key: DataKey::MapUsers,
                 arn: u.userarn.to_string(),
@@ -131,15 +118,14 @@ pub(super) fn translate(doc: &Document) -> Translation {
             });
             continue;
         }
-        let winner = last_user[u.userarn.as_str()];
-        if winner != i {
+        if let Some(Standing::Replaced { by }) = effective.standing(DataKey::MapUsers, i) {
             t.ignored.push(Ignored {
                 key: DataKey::MapUsers,
                 arn: u.userarn.to_string(),
                 line: at,
                 reason: format!(
                     "mapped again at line {}; the authenticator uses the last mapping",
-                    line(DataKey::MapUsers, view.users.entries[winner].span.start)
+                    line(DataKey::MapUsers, view.users.entries[*by].span.start)
                 ),
             });
             continue;
