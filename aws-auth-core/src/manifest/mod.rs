@@ -830,7 +830,9 @@ fn after_deeper_lines(text: &str, at: usize, col: usize) -> usize {
         pos = line_end;
         end = line_end;
     }
-    end
+    // Only blank lines to the end: a block added before them would take in
+    // their spaces; it goes after them.
+    if pos >= text.len() { text.len() } else { end }
 }
 
 /// An absent value (`key:`) is placed right after its key's colon, where a new

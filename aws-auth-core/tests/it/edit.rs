@@ -543,6 +543,12 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
         (
+            "a last line of spaces after a manifest without data (found by the cli fuzz target)",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n      ".to_owned(),
+            add_role.clone(),
+            None,
+        ),
+        (
             "an empty keep block before a document end",
             manifest("  mapRoles: |+\n...\n- x\n"),
             add_account.clone(),
