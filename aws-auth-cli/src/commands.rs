@@ -496,11 +496,13 @@ pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error
     }
 }
 
+/// What an edit prints with `-o json|yaml`.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct EditOutput<'a> {
-    changes: Vec<String>,
+    changes: &'a [aws_auth_core::edit::Change],
     keys: Vec<KeyOutput>,
-    forced: Vec<String>,
+    forced: &'a [aws_auth_core::edit::Guard],
     dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster: Option<&'a ClusterWrite>,
@@ -629,7 +631,7 @@ pub(crate) fn edit_report(
         _ => output::structured(
             format,
             &EditOutput {
-                changes: edited.changes.iter().map(ToString::to_string).collect(),
+                changes: &edited.changes,
                 keys: edited
                     .keys
                     .iter()
@@ -639,7 +641,7 @@ pub(crate) fn edit_report(
                         deleted: k.deleted.clone(),
                     })
                     .collect(),
-                forced: edited.forced.iter().map(|g| g.message.clone()).collect(),
+                forced: &edited.forced,
                 dry_run: dry_run || cluster.is_some_and(|c| c.server_dry_run),
                 cluster,
             },

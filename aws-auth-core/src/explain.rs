@@ -52,6 +52,7 @@ fn key_name<S: serde::Serializer>(key: &DataKey, s: S) -> Result<S::Ok, S::Error
 
 /// What the authenticator makes of one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Explanation {
     /// The ARN as given.
     pub principal: String,

@@ -53,7 +53,8 @@ pub struct Guards {
 }
 
 /// Why a guard stopped a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum GuardKind {
     /// A node role (`system:node:...`, `system:nodes`, `system:bootstrappers`).
@@ -99,7 +100,7 @@ impl GuardKind {
 }
 
 /// A guard a change trips.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Guard {
     /// What kind of guard.
     pub kind: GuardKind,

@@ -450,7 +450,13 @@ fn edits_report_in_every_format() {
         .assert()
         .success();
     let v: Value = serde_json::from_str(&stdout(&a)).unwrap();
-    assert_eq!(v["changes"][0], format!("added {ALICE} to mapUsers"));
+    // Issue 10.13: structured, camelCase.
+    assert_eq!(
+        v["changes"][0],
+        json!({"op": 0, "result": "added", "kind": "user", "key": "mapUsers", "principal": ALICE, "message": format!("added {ALICE} to mapUsers")})
+    );
+    assert_eq!(v["dryRun"], false);
+    assert!(v.get("dry_run").is_none());
     assert_eq!(v["cluster"]["object"], "kube-system/aws-auth");
     assert_eq!(v["cluster"]["attempts"], 1);
     assert!(
@@ -466,7 +472,7 @@ fn edits_report_in_every_format() {
         .success();
     assert!(
         stdout(&a)
-            .contains("changes:\n  - removed arn:aws:iam::111122223333:user/alice from mapUsers\n"),
+            .contains("changes:\n  - op: 0\n    result: removed\n    kind: user\n    key: mapUsers\n    principal: arn:aws:iam::111122223333:user/alice\n    count: 1\n"),
         "{}",
         stdout(&a)
     );

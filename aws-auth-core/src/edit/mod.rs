@@ -179,6 +179,50 @@ pub enum Change {
     },
 }
 
+/// `{"op": 0, "result": "added", "kind": "user", "key": "mapUsers",
+/// "principal": "arn:...", "count": 1, "message": "added ... to mapUsers"}`:
+/// what `aws-auth ... -o json` prints for each operation.
+impl serde::Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (op, result, key, principal, count) = match self {
+            Change::Added {
+                op, key, principal, ..
+            } => (op, "added", Some(key), Some(principal), None),
+            Change::Updated {
+                op, key, principal, ..
+            } => (op, "updated", Some(key), Some(principal), None),
+            Change::Removed {
+                op,
+                key,
+                principal,
+                count,
+            } => (op, "removed", Some(key), Some(principal), Some(count)),
+            Change::Unchanged { op, .. } => (op, "unchanged", None, None, None),
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("op", op)?;
+        m.serialize_entry("result", result)?;
+        if let Some(key) = key {
+            let kind = match key {
+                DataKey::MapRoles => "role",
+                DataKey::MapUsers => "user",
+                DataKey::MapAccounts => "account",
+            };
+            m.serialize_entry("kind", kind)?;
+            m.serialize_entry("key", key)?;
+        }
+        if let Some(p) = principal {
+            m.serialize_entry("principal", p)?;
+        }
+        if let Some(c) = count {
+            m.serialize_entry("count", c)?;
+        }
+        m.serialize_entry("message", &self.to_string())?;
+        m.end()
+    }
+}
+
 impl Change {
     /// The change as a plan rather than a fact, for dry runs:
     /// "would add … to mapRoles".

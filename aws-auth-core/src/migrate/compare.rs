@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    Action, Blocked, ClusterState, Conflict, Desired, EntryType, Ignored, Plan, PlanOptions,
-    Resolution, Resolutions, Unchanged, Unread, policy_name,
+    Action, Blocked, BlockedCode, ClusterState, Conflict, Desired, EntryType, Ignored, Plan,
+    PlanOptions, Resolution, Resolutions, Unchanged, Unread, policy_name,
 };
 use crate::arn::{Arn, PrincipalKind};
 
@@ -30,6 +30,7 @@ pub(super) fn compare(
                         key: d.key,
                         arn: d.map_arn.clone(),
                         line: d.line,
+                        code: BlockedCode::RolePathUnknown,
                         reason: format!("the role's IAM path is unknown: {reason}"),
                     });
                     continue;
@@ -43,6 +44,7 @@ pub(super) fn compare(
                         key: d.key,
                         arn: d.map_arn.clone(),
                         line: d.line,
+                        code: BlockedCode::UserNotInIam,
                         reason,
                     });
                     continue;
@@ -65,6 +67,7 @@ pub(super) fn compare(
                 key: d.key,
                 arn: d.map_arn.clone(),
                 line: d.line,
+                code: BlockedCode::ServiceLinkedRole,
                 reason: format!(
                     "{principal} is a service-linked role: EKS refuses access entries for service-linked roles"
                 ),
@@ -80,6 +83,7 @@ pub(super) fn compare(
                 key: d.key,
                 arn: d.map_arn.clone(),
                 line: d.line,
+                code: BlockedCode::NodeRoleOfOtherAccount,
                 reason: format!(
                     "{} entries must be roles of the cluster's account {account}; this role is in {}",
                     d.kind,

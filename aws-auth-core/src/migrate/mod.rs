@@ -461,6 +461,60 @@ pub struct Conflict {
     pub differences: Vec<String>,
 }
 
+/// Why a mapping cannot become an access entry: a stable code, for scripts
+/// (the sentence beside it may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BlockedCode {
+    /// The whole key cannot be read.
+    KeyUnreadable,
+    /// An `sso` matcher.
+    SsoEntry,
+    /// An account in `mapAccounts`.
+    MapAccounts,
+    /// A wildcard in the ARN.
+    WildcardArn,
+    /// Not an IAM principal ARN.
+    InvalidArn,
+    /// An sts assumed-role (session) ARN.
+    SessionArn,
+    /// An ARN of a principal that is neither a user nor a role (root, ...).
+    NotUserOrRole,
+    /// A service-linked role.
+    ServiceLinkedRole,
+    /// A role ARN with an IAM path (it never matched).
+    RoleArnWithPath,
+    /// A node mapping on an IAM user.
+    NodeMappingOnUser,
+    /// A node mapping without the groups its entry type grants.
+    NodeGroupsIncomplete,
+    /// A node mapping with groups its entry type cannot carry.
+    NodeExtraGroups,
+    /// No username.
+    NoUsername,
+    /// A username with a prefix access entries refuse (`system:`, `eks:`...).
+    ForbiddenUsername,
+    /// A template access entries do not fill.
+    UnsupportedTemplate,
+    /// A session template in an IAM user's username.
+    UserSessionTemplate,
+    /// A template with no `:` before it.
+    TemplateWithoutColon,
+    /// An empty group name.
+    EmptyGroup,
+    /// A template in a group.
+    GroupTemplate,
+    /// A `system:` group other than `system:masters`.
+    SystemGroup,
+    /// The role's IAM path could not be learnt.
+    RolePathUnknown,
+    /// A user IAM does not know (or knows under another ARN).
+    UserNotInIam,
+    /// A node-type entry for a role of another account.
+    NodeRoleOfOtherAccount,
+}
+
 /// A mapping that cannot become an access entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Blocked {
@@ -470,7 +524,9 @@ pub struct Blocked {
     pub arn: String,
     /// The mapping's line in the data string (or manifest); 0 for a whole key.
     pub line: usize,
-    /// Why.
+    /// Why, as a stable code.
+    pub code: BlockedCode,
+    /// Why, in a sentence.
     pub reason: String,
 }
 

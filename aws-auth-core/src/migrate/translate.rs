@@ -1,6 +1,9 @@
 //! One mapping to one access entry, or the reason it cannot be one.
 
-use super::{AccessScope, Blocked, EntryType, Ignored, PolicyAssociation, cluster_admin_policy};
+use super::{
+    AccessScope, Blocked, BlockedCode as Code, EntryType, Ignored, PolicyAssociation,
+    cluster_admin_policy,
+};
 use crate::arn::{Arn, PrincipalKind};
 use crate::effective::Standing;
 use crate::model::KeyState;
@@ -51,6 +54,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
                 key,
                 arn: String::new(),
                 line: line(key, *offset),
+                code: Code::KeyUnreadable,
                 reason: format!(
                     "{key} cannot be read ({message}): the authenticator ignores all of it, so nothing in it is in effect to migrate; fix it first (aws-auth lint)"
                 ),
@@ -85,6 +89,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
                 key: DataKey::MapRoles,
                 arn: format!("sso:{}/{}", sso.account_id, sso.permission_set_name),
                 line: at,
+                code: Code::SsoEntry,
                 reason: "an sso entry matches permission-set roles by name, which access entries cannot; and EKS does not enable the SSORoleMatch feature it needs, so it grants nothing today: map each AWSReservedSSO_ role by ARN instead".to_owned(),
             });
             continue;
@@ -137,6 +142,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
             key: DataKey::MapAccounts,
             arn: e.value.clone(),
             line: line(DataKey::MapAccounts, e.span.start),
+            code: Code::MapAccounts,
             reason: "mapAccounts has no access-entry form: each principal of the account that needs access must get its own entry".to_owned(),
         });
     }
@@ -163,10 +169,11 @@ impl Translation {
                 kubernetes_groups,
                 policies,
             }),
-            Err(reason) => self.blocked.push(Blocked {
+            Err((code, reason)) => self.blocked.push(Blocked {
                 key,
                 arn: arn.to_owned(),
                 line,
+                code,
                 reason,
             }),
         }
@@ -174,38 +181,48 @@ impl Translation {
 }
 
 /// The access entry for one mapping, or why there is none.
-fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, String> {
+fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, (Code, String)> {
     if arn_text.contains(['*', '?']) {
-        return Err("a wildcard ARN: the authenticator compares it literally (it never matched anyone) and access entries take one principal".to_owned());
+        return Err((Code::WildcardArn, "a wildcard ARN: the authenticator compares it literally (it never matched anyone) and access entries take one principal".to_owned()));
     }
-    let arn: Arn = arn_text
-        .parse()
-        .map_err(|e| format!("not an IAM principal ARN ({e}); it never matched anyone"))?;
+    let arn: Arn = arn_text.parse().map_err(|e| {
+        (
+            Code::InvalidArn,
+            format!("not an IAM principal ARN ({e}); it never matched anyone"),
+        )
+    })?;
     match arn.kind() {
         PrincipalKind::Role | PrincipalKind::User => {}
         PrincipalKind::AssumedRole => {
-            return Err(format!(
-                "an sts assumed-role ARN never matches in aws-auth and is refused by access entries; map the role {} instead",
-                arn.canonical()
+            return Err((
+                Code::SessionArn,
+                format!(
+                    "an sts assumed-role ARN never matches in aws-auth and is refused by access entries; map the role {} instead",
+                    arn.canonical()
+                ),
             ));
         }
         other => {
-            return Err(format!(
-                "a {} ARN is not an IAM user or role",
-                other.as_str()
+            return Err((
+                Code::NotUserOrRole,
+                format!("a {} ARN is not an IAM user or role", other.as_str()),
             ));
         }
     }
     // aws-auth drops the path (/aws-service-role/...), the name still tells.
     if arn.is_service_linked() || arn.name().starts_with("AWSServiceRoleFor") {
-        return Err(
+        return Err((
+            Code::ServiceLinkedRole,
             "a service-linked role: EKS refuses access entries for service-linked roles".to_owned(),
-        );
+        ));
     }
     if arn.kind() == PrincipalKind::Role && arn.has_path() {
-        return Err(format!(
-            "the rolearn has the IAM path {}: callers arrive without it, so the authenticator never matched this mapping, and migrating it would grant access it never gave (drop the path in aws-auth first if it is meant)",
-            arn.path()
+        return Err((
+            Code::RoleArnWithPath,
+            format!(
+                "the rolearn has the IAM path {}: callers arrive without it, so the authenticator never matched this mapping, and migrating it would grant access it never gave (drop the path in aws-auth first if it is meant)",
+                arn.path()
+            ),
         ));
     }
     let is_role = arn.kind() == PrincipalKind::Role;
@@ -222,8 +239,9 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
     };
     if let Some(kind) = node_type {
         if !is_role {
-            return Err(format!(
-                "a node mapping ({username}) on an IAM user: {kind} entries are for roles"
+            return Err((
+                Code::NodeMappingOnUser,
+                format!("a node mapping ({username}) on an IAM user: {kind} entries are for roles"),
             ));
         }
         let mut expected: Vec<&str> = NODE_GROUPS.to_vec();
@@ -234,9 +252,12 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
         }
         let missing: Vec<&str> = expected.iter().copied().filter(|g| !has(g)).collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "a node mapping without {}: a {kind} entry would grant what this mapping does not; fix the groups first",
-                missing.join(" and ")
+            return Err((
+                Code::NodeGroupsIncomplete,
+                format!(
+                    "a node mapping without {}: a {kind} entry would grant what this mapping does not; fix the groups first",
+                    missing.join(" and ")
+                ),
             ));
         }
         let extra: Vec<&str> = groups
@@ -245,9 +266,12 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
             .filter(|g| !expected.contains(g))
             .collect();
         if !extra.is_empty() {
-            return Err(format!(
-                "a node mapping with the extra groups {}: {kind} entries carry no groups, so those would be lost",
-                extra.join(", ")
+            return Err((
+                Code::NodeExtraGroups,
+                format!(
+                    "a node mapping with the extra groups {}: {kind} entries carry no groups, so those would be lost",
+                    extra.join(", ")
+                ),
             ));
         }
         return Ok((kind, None, Vec::new(), Vec::new()));
@@ -255,11 +279,12 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
 
     // STANDARD.
     if username.is_empty() {
-        return Err("no username: EKS would make one up for the entry, which is not what this mapping does; give it a username first".to_owned());
+        return Err((Code::NoUsername, "no username: EKS would make one up for the entry, which is not what this mapping does; give it a username first".to_owned()));
     }
     if let Some(p) = FORBIDDEN_PREFIXES.iter().find(|p| username.starts_with(*p)) {
-        return Err(format!(
-            "the username {username:?} starts with {p}, which access entries refuse"
+        return Err((
+            Code::ForbiddenUsername,
+            format!("the username {username:?} starts with {p}, which access entries refuse"),
         ));
     }
     let templates = crate::template::placeholders(username);
@@ -267,19 +292,28 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
         .iter()
         .find(|(_, n)| !matches!(*n, "SessionName" | "SessionNameRaw"))
     {
-        return Err(format!(
-            "the username {username:?} uses {{{{{name}}}}}; access entries accept only {{{{SessionName}}}} and {{{{SessionNameRaw}}}}"
+        return Err((
+            Code::UnsupportedTemplate,
+            format!(
+                "the username {username:?} uses {{{{{name}}}}}; access entries accept only {{{{SessionName}}}} and {{{{SessionNameRaw}}}}"
+            ),
         ));
     }
     if let Some(&(at, _)) = templates.first() {
         if !is_role {
-            return Err(format!(
-                "the username {username:?} of an IAM user holds a session template, which only role sessions fill"
+            return Err((
+                Code::UserSessionTemplate,
+                format!(
+                    "the username {username:?} of an IAM user holds a session template, which only role sessions fill"
+                ),
             ));
         }
         if !username[..at].contains(':') {
-            return Err(format!(
-                "the username {username:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
+            return Err((
+                Code::TemplateWithoutColon,
+                format!(
+                    "the username {username:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
+                ),
             ));
         }
     }
@@ -297,19 +331,23 @@ fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, Str
         } else if g.starts_with("system:") {
             system.push(g.as_str());
         } else if g.is_empty() {
-            return Err("an empty group name".to_owned());
+            return Err((Code::EmptyGroup, "an empty group name".to_owned()));
         } else if !crate::template::placeholders(g).is_empty() {
-            return Err(format!(
-                "the group {g:?} holds a template, which access entries do not fill"
+            return Err((
+                Code::GroupTemplate,
+                format!("the group {g:?} holds a template, which access entries do not fill"),
             ));
         } else if !kubernetes_groups.iter().any(|k| k == g) {
             kubernetes_groups.push(g.to_string());
         }
     }
     if !system.is_empty() {
-        return Err(format!(
-            "the groups {} start with system:, which access entries refuse (only system:masters has a replacement, the cluster-admin access policy)",
-            system.join(", ")
+        return Err((
+            Code::SystemGroup,
+            format!(
+                "the groups {} start with system:, which access entries refuse (only system:masters has a replacement, the cluster-admin access policy)",
+                system.join(", ")
+            ),
         ));
     }
     Ok((
@@ -332,7 +370,7 @@ mod tests {
     const USER: &str = "arn:aws:iam::111122223333:user/u";
 
     fn kind(arn: &str, user: &str, g: &[&str]) -> Result<EntryType, String> {
-        mapping(arn, user, &groups(g)).map(|e| e.0)
+        mapping(arn, user, &groups(g)).map(|e| e.0).map_err(|e| e.1)
     }
 
     #[test]
