@@ -88,7 +88,8 @@ pub(crate) struct ClusterArgs {
     /// tried again (it doubles each time).
     #[arg(long, global = true, value_name = "SECONDS", default_value = "0.5", value_parser = seconds, hide = true)]
     pub(crate) retry_delay: Duration,
-    /// Create the ConfigMap if it does not exist (add only).
+    /// Create the ConfigMap (with --file, the manifest) if it does not exist
+    /// (add only).
     #[arg(long, global = true)]
     pub(crate) create: bool,
 }

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use aws_auth_core::arn::Arn;
-use aws_auth_core::edit::{EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written};
+use aws_auth_core::edit::{
+    Change, EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written,
+};
 use aws_auth_core::effective::Standing;
 use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::lint::{Diagnostic, Severity};
@@ -22,16 +24,6 @@ pub(crate) struct Report {
     pub(crate) stdout: String,
     pub(crate) stderr: String,
     pub(crate) code: u8,
-}
-
-impl Report {
-    fn ok(stdout: String) -> Report {
-        Report {
-            stdout,
-            stderr: String::new(),
-            code: OK,
-        }
-    }
 }
 
 /// `get`.
@@ -183,7 +175,17 @@ pub(crate) fn explain(
         Output::Table => explain_text(&e),
         _ => output::structured(format, &e)?,
     };
-    Ok(Report::ok(stdout))
+    // Refused at login (no mapping, or one that fails): exit 1, for scripts.
+    let code = if e.username.is_none() {
+        crate::exit::NO_MAPPING
+    } else {
+        OK
+    };
+    Ok(Report {
+        stdout,
+        stderr: String::new(),
+        code,
+    })
 }
 
 fn explain_text(e: &Explanation) -> String {
@@ -442,6 +444,34 @@ pub(crate) fn guards(global: &Global) -> anyhow::Result<Guards> {
     })
 }
 
+/// The one rule of confirmation for what `--force` overrides (tripped guards,
+/// text a whole rewrite deletes): `--dry-run` never asks; on a terminal the
+/// user is asked; without one, `--yes` must say so.
+pub(crate) fn confirm_forced(edited: &Edited, g: &Global) -> anyhow::Result<()> {
+    let mut what: Vec<String> = edited.forced.iter().map(|f| f.message.clone()).collect();
+    what.extend(edited.keys.iter().filter(|k| k.deleted.is_some()).map(|k| {
+        format!(
+            "would rewrite data.{} whole, deleting its former text",
+            k.key
+        )
+    }));
+    if what.is_empty() || g.dry_run.is_some() {
+        return Ok(());
+    }
+    let question = format!("this edit {}. Carry it out anyway?", what.join("; and "));
+    match crate::confirm::ask(&question, g.yes) {
+        crate::confirm::Answer::Yes => Ok(()),
+        crate::confirm::Answer::No => Err(fail(REFUSED, "not confirmed; nothing was written")),
+        crate::confirm::Answer::NoTerminal => Err(fail(
+            REFUSED,
+            format!(
+                "--force overrides what this edit would break ({}): give --yes too to confirm without a terminal; nothing was written",
+                what.join("; and ")
+            ),
+        )),
+    }
+}
+
 /// An edit error as one sentence with its exit code; batch errors name the
 /// line of the batch file.
 pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error {
@@ -543,11 +573,29 @@ fn written(w: &Written) -> String {
 /// cluster how the write went.
 pub(crate) fn edit_report(
     edited: &Edited,
+    ops: &Ops,
     dry_run: bool,
     format: Output,
     cluster: Option<&ClusterWrite>,
 ) -> anyhow::Result<Report> {
     let mut stderr = String::new();
+    // A mapping added that has no access-entry form: said now, not when the
+    // migration stops on it.
+    for c in &edited.changes {
+        let Change::Added { op, .. } = c else {
+            continue;
+        };
+        if let Some(Op::AddRole(spec) | Op::AddUser(spec)) = ops.ops.get(*op)
+            && let Some((_, why)) =
+                aws_auth_core::migrate::blocks_migration(&spec.arn, &spec.username, &spec.groups)
+        {
+            let _ = writeln!(
+                stderr,
+                "warning: {} cannot move to EKS access entries as it is: {why}",
+                spec.arn
+            );
+        }
+    }
     for g in &edited.forced {
         let _ = writeln!(stderr, "warning: forced: this edit {}", g.message);
     }

@@ -6,6 +6,8 @@ use std::fmt;
 pub(crate) const OK: u8 = 0;
 /// lint found errors.
 pub(crate) const LINT_ERRORS: u8 = 1;
+/// explain: the principal gets no mapping (the authenticator refuses it).
+pub(crate) const NO_MAPPING: u8 = 1;
 /// lint --strict found warnings only.
 pub(crate) const LINT_WARNINGS: u8 = 2;
 /// The manifest file or the ConfigMap does not exist.

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 use crate::exit::{INVALID, IO, NOT_FOUND, fail};
 use aws_auth_core::Document;
 
+/// What `--file NEW --create` starts from: the kube-system/aws-auth ConfigMap
+/// with no data.
+pub(crate) const NEW_MANIFEST: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n";
+
 /// Where the manifest comes from and goes to.
 #[derive(Debug)]
 pub(crate) enum Target {
@@ -64,6 +69,22 @@ impl Target {
                 ),
             )
         })
+    }
+
+    /// Writes a manifest that did not exist (and must not exist now: a file
+    /// made meanwhile is not overwritten).
+    pub(crate) fn create(&self, text: &str) -> anyhow::Result<()> {
+        let Target::Path(p) = self else {
+            return self.write(text);
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(p)
+            .map_err(|e| fail(IO, format!("cannot create {}: {e}", p.display())))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| fail(IO, format!("cannot write {}: {e}", p.display())))
     }
 
     /// Writes the new manifest: stdout, or a temporary file beside the target

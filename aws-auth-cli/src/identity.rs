@@ -9,9 +9,10 @@ use aws_config::meta::region::RegionProviderChain;
 /// The caller's ARN from `sts:GetCallerIdentity` through the default
 /// credential chain (environment, profiles, SSO, `credential_process`, web
 /// identity, container and instance roles), with an assumed-role session
-/// turned into its role. `None` when no credentials are found or STS does not
-/// answer within `timeout`: protection is best effort, never a blocker.
-pub(crate) async fn caller(timeout: Duration) -> Option<Arn> {
+/// turned into its role. `Err` (why, in a few words) when no credentials are
+/// found or STS does not answer within `timeout`: protection is best effort,
+/// never a blocker, but the user is told it is off.
+pub(crate) async fn caller(timeout: Duration) -> Result<Arn, String> {
     let lookup = async {
         // STS is global; a region is only needed to pick an endpoint.
         let region = RegionProviderChain::default_provider().or_else("us-east-1");
@@ -26,26 +27,40 @@ pub(crate) async fn caller(timeout: Duration) -> Option<Arn> {
     };
     match tokio::time::timeout(timeout, lookup).await {
         Ok(Ok(out)) => {
-            let arn = out.arn()?;
+            let Some(arn) = out.arn() else {
+                return Err("STS returned no ARN".to_owned());
+            };
             match arn.parse::<Arn>() {
                 Ok(a) => {
                     let canonical = a.canonical();
                     tracing::info!(caller = %canonical, "protecting the caller's own mapping");
-                    Some(canonical)
+                    Ok(canonical)
                 }
                 Err(e) => {
                     tracing::debug!(%arn, error = %e, "STS returned an ARN that does not parse");
-                    None
+                    Err(format!("STS returned {arn}, which does not parse"))
                 }
             }
         }
         Ok(Err(e)) => {
             tracing::debug!(error = %crate::connect::chain(&e), "no caller identity");
-            None
+            Err(match &e {
+                aws_sdk_sts::error::SdkError::DispatchFailure(_) => {
+                    "no AWS credentials, or STS cannot be reached".to_owned()
+                }
+                _ => "sts:GetCallerIdentity failed".to_owned(),
+            })
         }
         Err(_) => {
             tracing::debug!(?timeout, "no caller identity: STS did not answer in time");
-            None
+            Err(format!("STS did not answer within {} s", timeout.as_secs()))
         }
     }
+}
+
+/// What is said when the caller's own mapping is not protected.
+pub(crate) fn unprotected_note(why: &str) -> String {
+    format!(
+        "note: your own AWS identity was not found ({why}), so your own mapping is not protected; --protect ARN protects it\n"
+    )
 }

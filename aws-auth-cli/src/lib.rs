@@ -123,12 +123,42 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         }
     };
     let guards = commands::guards(global)?;
-    let doc = target.document()?;
+    // --create starts a manifest that does not exist yet (adds only).
+    let adds_only = ops.ops.iter().all(|op| {
+        matches!(
+            op,
+            aws_auth_core::edit::Op::AddRole(_)
+                | aws_auth_core::edit::Op::AddUser(_)
+                | aws_auth_core::edit::Op::AddAccount(_)
+        )
+    });
+    let create = matches!(&target, Target::Path(p) if !p.exists()) && global.cluster.create;
+    if create && !adds_only {
+        return Err(fail(
+            exit::USAGE,
+            "--create makes a new manifest for add only",
+        ));
+    }
+    let doc = if create {
+        aws_auth_core::Document::parse_manifest(file::NEW_MANIFEST)
+            .map_err(|e| fail(exit::INTERNAL, e.to_string()))?
+    } else {
+        target
+            .document()
+            .map_err(|e| match e.downcast_ref::<Exit>() {
+                Some(x) if x.code == exit::NOT_FOUND && adds_only => fail(
+                    exit::NOT_FOUND,
+                    format!("{} (add --create to start a new manifest)", x.message),
+                ),
+                _ => e,
+            })?
+    };
     let edited = doc
         .edit(&ops.ops, &guards)
         .map_err(|e| commands::edit_error(&name, &ops, e))?;
+    commands::confirm_forced(&edited, global)?;
     let dry_run = global.dry_run.is_some();
-    let mut report = commands::edit_report(&edited, dry_run, global.output, None)?;
+    let mut report = commands::edit_report(&edited, &ops, dry_run, global.output, None)?;
     if dry_run {
         return Ok(report);
     }
@@ -139,6 +169,7 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             report.stderr = format!("{}{}", report.stdout, report.stderr);
             report.stdout = text.to_owned();
         }
+        Target::Path(_) if create => target.create(text)?,
         Target::Path(_) if !edited.is_noop() => target.write(text)?,
         Target::Path(_) => {}
     }

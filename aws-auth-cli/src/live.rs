@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use aws_auth_core::cluster::{Cluster, ClusterError, Outcome, Snapshot, WriteOptions};
-use aws_auth_core::edit::{EditError, Guards, Op};
+use aws_auth_core::edit::Op;
 use aws_auth_core::explain::LoginContext;
 use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
@@ -253,14 +253,21 @@ async fn edit(
         }),
         async {
             if lookup {
-                crate::identity::caller(IDENTITY_TIMEOUT).await
+                Some(crate::identity::caller(IDENTITY_TIMEOUT).await)
             } else {
                 None
             }
         }
     );
     let current = current?;
-    guards.protected.extend(me);
+    let unprotected = match me {
+        Some(Ok(arn)) => {
+            guards.protected.push(arn);
+            None
+        }
+        Some(Err(why)) => Some(crate::identity::unprotected_note(&why)),
+        None => None,
+    };
     let empty = Document::from_data(BTreeMap::<String, String>::new());
     let document = match &current {
         Some(s) => &s.document,
@@ -277,28 +284,17 @@ async fn edit(
             ));
         }
     };
-    // Decide about the guards on what was read, before anything is sent.
-    let unforced = Guards {
-        force: false,
-        ..guards.clone()
-    };
-    match document.edit(&ops.ops, &unforced) {
-        Ok(_) => {}
-        Err(EditError::Guarded { guards: tripped }) if g.force && g.dry_run.is_none() => {
-            let what: Vec<&str> = tripped.iter().map(|t| t.message.as_str()).collect();
-            let question = format!("this edit {}. Carry it out anyway?", what.join("; and "));
-            if confirm::ask(&question, g.yes) == Answer::No {
-                return Err(fail(REFUSED, "not confirmed; nothing was written"));
-            }
-        }
-        Err(EditError::Guarded { .. }) if g.force => {}
-        Err(e) => return Err(commands::edit_error(&object, &ops, e)),
-    }
+    // Decide on what was read, before anything is sent: the edit once, and
+    // what --force overrides confirmed.
+    let edited = document
+        .edit(&ops.ops, &guards)
+        .map_err(|e| commands::edit_error(&object, &ops, e))?;
+    commands::confirm_forced(&edited, g)?;
     if g.dry_run == Some(DryRun::Client) {
-        let edited = document
-            .edit(&ops.ops, &guards)
-            .map_err(|e| commands::edit_error(&object, &ops, e))?;
-        return commands::edit_report(&edited, true, g.output, None);
+        return noted(
+            commands::edit_report(&edited, &ops, true, g.output, None),
+            &unprotected,
+        );
     }
     let server_dry_run = g.dry_run == Some(DryRun::Server);
     let dir = backup::default_dir(&conn.context)?;
@@ -330,7 +326,10 @@ async fn edit(
         .await?;
     let saved = saved.map(|(path, _)| path);
     match outcome {
-        Outcome::Unchanged { edited, .. } => commands::edit_report(&edited, false, g.output, None),
+        Outcome::Unchanged { edited, .. } => noted(
+            commands::edit_report(&edited, &ops, false, g.output, None),
+            &unprotected,
+        ),
         Outcome::Written {
             edited,
             prior,
@@ -348,7 +347,10 @@ async fn edit(
                 server_dry_run,
                 backup: saved,
             };
-            commands::edit_report(&edited, server_dry_run, g.output, Some(&write))
+            noted(
+                commands::edit_report(&edited, &ops, server_dry_run, g.output, Some(&write)),
+                &unprotected,
+            )
         }
     }
 }
@@ -392,7 +394,13 @@ async fn restore(
         crate::identity::caller(IDENTITY_TIMEOUT)
     );
     let current: Snapshot = current?;
-    protected.extend(me);
+    let unprotected = match me {
+        Ok(arn) => {
+            protected.push(arn);
+            None
+        }
+        Err(why) => Some(crate::identity::unprotected_note(&why)),
+    };
     if let Some(why) = backup.other_object(&current.config_map)
         && !g.force
     {
@@ -475,18 +483,21 @@ async fn restore(
     };
     let (restored, deleted) = (keys(true), keys(false));
     if g.dry_run == Some(DryRun::Client) {
-        return restore_report(
-            g.output,
-            RestoreOutput {
-                object,
-                restored,
-                deleted,
-                dry_run,
-                resource_version_before: current.resource_version().map(str::to_owned),
-                resource_version_after: None,
-                backup: None,
-                forced: what.iter().map(|w| (*w).to_owned()).collect(),
-            },
+        return noted(
+            restore_report(
+                g.output,
+                RestoreOutput {
+                    object,
+                    restored,
+                    deleted,
+                    dry_run,
+                    resource_version_before: current.resource_version().map(str::to_owned),
+                    resource_version_after: None,
+                    backup: None,
+                    forced: what.iter().map(|w| (*w).to_owned()).collect(),
+                },
+            ),
+            &unprotected,
         );
     }
     if g.dry_run.is_none() {
@@ -534,19 +545,31 @@ async fn restore(
                 })
         })
         .await?;
-    restore_report(
-        g.output,
-        RestoreOutput {
-            object,
-            restored,
-            deleted,
-            dry_run,
-            resource_version_before: current.resource_version().map(str::to_owned),
-            resource_version_after: after.metadata.resource_version,
-            backup: saved,
-            forced: what.iter().map(|w| (*w).to_owned()).collect(),
-        },
+    noted(
+        restore_report(
+            g.output,
+            RestoreOutput {
+                object,
+                restored,
+                deleted,
+                dry_run,
+                resource_version_before: current.resource_version().map(str::to_owned),
+                resource_version_after: after.metadata.resource_version,
+                backup: saved,
+                forced: what.iter().map(|w| (*w).to_owned()).collect(),
+            },
+        ),
+        &unprotected,
     )
+}
+
+/// A report with `note` (self-protection is off) first on stderr.
+fn noted(report: anyhow::Result<Report>, note: &Option<String>) -> anyhow::Result<Report> {
+    let mut report = report?;
+    if let Some(note) = note {
+        report.stderr.insert_str(0, note);
+    }
+    Ok(report)
 }
 
 fn restore_report(format: Output, r: RestoreOutput) -> anyhow::Result<Report> {

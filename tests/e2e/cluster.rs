@@ -731,14 +731,38 @@ fn guards_refuse_force_overrides_and_a_terminal_is_asked() {
     let (code, out) = on_terminal(&env, &["remove", "role", node, "--force"], "y\n");
     assert_eq!(code, 0, "{out}");
     assert!(!env.data("mapRoles").unwrap().contains("NodeInstanceRole"));
-    // Off a terminal, --force is enough (scripts), and says what it did.
+    // Off a terminal, --force needs --yes as well (issue 10.15: one rule,
+    // as for restore), and then says what it did.
     let env = Env::new();
     let a = env
         .cmd()
         .args(["remove", "role", node, "--force"])
         .assert()
+        .code(4);
+    assert!(
+        one_sentence(&a).contains("give --yes too"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+    let a = env
+        .cmd()
+        .args(["remove", "role", node, "--force", "--yes"])
+        .assert()
         .success();
     assert!(stderr(&a).contains("warning: forced: this edit would remove the node role mapping"));
+    // No AWS credentials here: the user is told their own mapping was not
+    // protected.
+    assert!(
+        stderr(&a).starts_with("note: your own AWS identity was not found (no AWS credentials, or STS cannot be reached), so your own mapping is not protected; --protect ARN protects it\n"),
+        "{}",
+        stderr(&a)
+    );
+    // --dry-run never asks.
+    let env = Env::new();
+    let (code, out) = on_terminal(&env, &["remove", "role", node, "--force", "--dry-run"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("[y/N]"), "{out}");
     // --yes skips the question on a terminal too.
     let env = Env::new();
     let (code, out) = on_terminal(&env, &["remove", "role", node, "--force", "--yes"], "");

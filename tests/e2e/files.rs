@@ -136,6 +136,11 @@ fn explain_a_session() {
         v["groups"],
         serde_json::json!(["system:bootstrappers", "aws:instances"])
     );
+    // No mapping: the authenticator refuses the caller, exit 1.
+    let a = s
+        .run(&["explain", "arn:aws:iam::999999999999:user/nobody"])
+        .code(1);
+    assert!(stdout(&a).contains("mapping: none"), "{}", stdout(&a));
     let a = s.run(&["explain", "not-an-arn"]).code(5);
     assert!(
         stderr(&a).starts_with("error: \"not-an-arn\" is not an ARN"),
@@ -377,6 +382,7 @@ fn every_failure_is_one_sentence_with_its_exit_code_and_nothing_written() {
             "role",
             "arn:aws:iam::111122223333:role/AmazonEKSFargatePodExecutionRole",
             "--force",
+            "--yes",
         ])
         .success();
     assert!(stderr(&a).contains(
@@ -523,7 +529,10 @@ fn text_is_never_deleted_silently() {
     );
     assert!(out.contains("note: forced: would rewrite data.mapUsers whole, deleting its former text:\n  | []\n  | - userarn: arn:aws:iam::111122223333:user/bob\n"), "{out}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), map);
-    let a = run(&["--force", "-o", "json"]).success();
+    let a = run(&["--force", "-o", "json"]).code(4);
+    assert!(stderr(&a).contains("give --yes too"), "{}", stderr(&a));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), map);
+    let a = run(&["--force", "--yes", "-o", "json"]).success();
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
     assert!(
         v["keys"][0]["deleted"]
@@ -782,6 +791,89 @@ fn an_interrupted_write_leaves_no_temporary_file() {
         assert!(!tmp(), "SIG{signal} left the temporary file");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
     }
+}
+
+/// Issue 10.15: a mapping that would block the move to access entries is
+/// said when it is added.
+#[test]
+fn add_warns_when_a_mapping_cannot_migrate() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let a = s
+        .run(&[
+            "add",
+            "role",
+            "arn:aws:iam::111122223333:role/Ci",
+            "-u",
+            "{{SessionName}}",
+            "-g",
+            "ci",
+        ])
+        .success();
+    assert!(
+        stderr(&a).contains("warning: arn:aws:iam::111122223333:role/Ci cannot move to EKS access entries as it is: the username \"{{SessionName}}\" has a template without a `:` before it"),
+        "{}",
+        stderr(&a)
+    );
+    let a = s
+        .run(&[
+            "add",
+            "role",
+            "arn:aws:iam::111122223333:role/Dev2",
+            "-u",
+            "dev:{{SessionName}}",
+            "-g",
+            "devs",
+        ])
+        .success();
+    assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
+}
+
+/// Issue 10.15: `--create` works with `--file`: a new manifest.
+#[test]
+fn create_starts_a_new_manifest_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |extra: &[&str]| {
+        aws_auth(dir.path())
+            .current_dir(dir.path())
+            .args([
+                "--file",
+                "new.yaml",
+                "add",
+                "user",
+                "arn:aws:iam::111122223333:user/alice",
+                "-g",
+                "devs",
+            ])
+            .args(extra)
+            .assert()
+    };
+    let a = add(&[]).code(3);
+    assert!(
+        stderr(&a).contains("(add --create to start a new manifest)"),
+        "{}",
+        stderr(&a)
+    );
+    add(&["--create"]).success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("new.yaml")).unwrap(),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups:\n        - devs\n"
+    );
+    // An existing file is edited as usual with --create.
+    add(&["--create"]).success();
+    let a = aws_auth(dir.path())
+        .current_dir(dir.path())
+        .args([
+            "--file",
+            "other.yaml",
+            "--create",
+            "remove",
+            "user",
+            "arn:aws:iam::111122223333:user/alice",
+        ])
+        .assert()
+        .code(64);
+    assert!(stderr(&a).contains("--create makes a new manifest for add only"));
+    assert!(!dir.path().join("other.yaml").exists());
 }
 
 #[test]

@@ -345,6 +345,15 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
             "WARNING: switching cluster {name} to API although {why}: those principals LOSE ACCESS now\n"
         ));
     }
+    if cli.global.dry_run.is_some() {
+        return Ok(Report {
+            stdout: format!(
+                "dry run: cluster {name} would be switched to API; nothing was changed\n"
+            ),
+            stderr,
+            code: crate::exit::OK,
+        });
+    }
     let question = format!(
         "Switch cluster {name} to authentication mode API? aws-auth will no longer be read, and EKS cannot switch back"
     );
@@ -357,15 +366,6 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
                 "the switch to API is one way: give --yes to confirm without a terminal; nothing was changed",
             ));
         }
-    }
-    if cli.global.dry_run.is_some() {
-        return Ok(Report {
-            stdout: format!(
-                "dry run: cluster {name} would be switched to API; nothing was changed\n"
-            ),
-            stderr,
-            code: crate::exit::OK,
-        });
     }
     let poll = args.common.poll_interval;
     let mut announce = Announce::new();

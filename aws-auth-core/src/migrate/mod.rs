@@ -602,6 +602,26 @@ pub fn roles_to_resolve(doc: &Document) -> Vec<Arn> {
         .collect()
 }
 
+/// Why a mapping of `arn` to `username` and `groups` would have no access-entry
+/// form (and so block the move to access entries), if it would not: the rule
+/// [`plan`] applies, for a tool to warn before such a mapping is written.
+///
+/// ```
+/// use aws_auth_core::migrate::{blocks_migration, BlockedCode};
+///
+/// let (code, _) = blocks_migration("arn:aws:iam::111122223333:role/Dev", "{{SessionName}}", &[]).unwrap();
+/// assert_eq!(code, BlockedCode::TemplateWithoutColon);
+/// assert!(blocks_migration("arn:aws:iam::111122223333:role/Dev", "dev:{{SessionName}}", &["devs".into()]).is_none());
+/// ```
+pub fn blocks_migration(
+    arn: &str,
+    username: &str,
+    groups: &[String],
+) -> Option<(BlockedCode, String)> {
+    let groups: Vec<crate::Text> = groups.iter().map(crate::Text::from).collect();
+    translate::mapping(arn, username, &groups).err()
+}
+
 /// The user ARNs a plan should check IAM for (a mapped user that does not
 /// exist cannot get an access entry), as the map writes them, in map order.
 pub fn users_to_check(doc: &Document) -> Vec<Arn> {

@@ -149,7 +149,7 @@ pub(super) fn translate(doc: &Document) -> Translation {
     t
 }
 
-type Entry = (
+pub(super) type Entry = (
     EntryType,
     Option<String>,
     Vec<String>,
@@ -181,7 +181,11 @@ impl Translation {
 }
 
 /// The access entry for one mapping, or why there is none.
-fn mapping(arn_text: &str, username: &str, groups: &[Text]) -> Result<Entry, (Code, String)> {
+pub(super) fn mapping(
+    arn_text: &str,
+    username: &str,
+    groups: &[Text],
+) -> Result<Entry, (Code, String)> {
     if arn_text.contains(['*', '?']) {
         return Err((Code::WildcardArn, "a wildcard ARN: the authenticator compares it literally (it never matched anyone) and access entries take one principal".to_owned()));
     }
