@@ -771,21 +771,37 @@ fn data_values(
 /// collections (where tabs separate) are not looked at, nor a line that is
 /// spaces and then only tabs (yaml.v2 takes that as blank).
 fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]) -> Option<usize> {
-    let mut skip: Vec<(usize, usize)> = cuts
+    // (start, end, the block's indentation, or 0 where tabs may stand).
+    let mut skip: Vec<(usize, usize, usize)> = cuts
         .iter()
-        .map(|c| (c.literal.indicator, c.literal.body.end))
+        .map(|c| (c.literal.indicator, c.literal.body.end, c.literal.indent))
         .collect();
+    let indent_of = |line: &str| line.len() - line.trim_start_matches(' ').len();
     for node in &tree.nodes {
-        let (start, end) = (node.start as usize, node.end as usize);
+        let (start, end) = (node.start as usize, (node.end as usize).min(text.len()));
         match &node.kind {
             Kind::Scalar {
                 style: ScalarStyle::Literal | ScalarStyle::Folded,
                 ..
-            } => skip.push((start, end)),
-            Kind::Scalar { .. } if text[start..end.min(text.len())].contains('\n') => {
-                skip.push((start, end));
+            } => {
+                // A block's text is indented like its first line with text;
+                // a tab before that indentation is refused inside it too.
+                let body = text
+                    .get(start..end)
+                    .and_then(|t| t.split_once('\n'))
+                    .map_or("", |(_, b)| b);
+                let indent = body
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .map_or(1, indent_of);
+                skip.push((start, end, indent));
             }
-            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => skip.push((start, end)),
+            Kind::Scalar { .. } if text.get(start..end).is_some_and(|t| t.contains('\n')) => {
+                skip.push((start, end, 0))
+            }
+            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => {
+                skip.push((start, end, 0))
+            }
             _ => {}
         }
     }
@@ -793,6 +809,13 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
     let (from, to) = (root.start as usize, (root.end as usize).min(text.len()));
     let from = memchr::memrchr(b'\n', &text.as_bytes()[..from]).map_or(0, |i| i + 1);
     let mut pos = from;
+    // To the end of the text: blank lines after the document's last node are
+    // read as part of it.
+    let to = if text[to..].trim().is_empty() {
+        text.len()
+    } else {
+        to
+    };
     while pos < to {
         let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
         let line = &text[pos..line_end];
@@ -800,8 +823,12 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
         if let Some(tab) = line[..lead].find('\t') {
             let at = pos + tab;
             let blank = line[lead..].trim_end_matches('\r').is_empty();
-            let inside = skip.iter().any(|&(s, e)| s < at && at < e);
-            if !inside && (!blank || tab == 0) {
+            let inside = skip.iter().find(|&&(s, e, _)| s < at && at <= e);
+            let refused = match inside {
+                Some(&(_, _, indent)) => tab < indent,
+                None => !blank || tab == 0,
+            };
+            if refused {
                 return Some(at);
             }
         }

@@ -588,6 +588,12 @@ fn layouts_the_mutant_stream_found() {
             "a tab in the indentation",
         ),
         (
+            // Found by the cli fuzz target: yaml.v2 refuses a tab before a
+            // block's indentation, even on a blank line.
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapRoles: |\n    - a\n \t\n",
+            "a tab in the indentation",
+        ),
+        (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace:\n    - a\n",
             "metadata.namespace is not a string",
         ),
