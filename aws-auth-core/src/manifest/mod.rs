@@ -786,14 +786,28 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
             } => {
                 // A block's text is indented like its first line with text;
                 // a tab before that indentation is refused inside it too.
-                let body = text
-                    .get(start..end)
-                    .and_then(|t| t.split_once('\n'))
-                    .map_or("", |(_, b)| b);
+                // The node starts at its indicator, or at its first line of
+                // text (then from that line's start).
+                let header = matches!(text.as_bytes().get(start), Some(b'|' | b'>'));
+                let body_start = if header {
+                    text[start..]
+                        .find('\n')
+                        .map_or(text.len(), |i| start + i + 1)
+                } else {
+                    memchr::memrchr(b'\n', &text.as_bytes()[..start]).map_or(0, |i| i + 1)
+                };
+                let body = text.get(body_start..end.max(body_start)).unwrap_or("");
                 let indent = body
                     .lines()
                     .find(|l| !l.trim().is_empty())
                     .map_or(1, indent_of);
+                // The blank lines after a block are scanned as its own.
+                let line_after =
+                    |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                let mut end = line_after(end);
+                while end < text.len() && text[end..line_after(end)].trim().is_empty() {
+                    end = line_after(end);
+                }
                 skip.push((start, end, indent));
             }
             Kind::Scalar { .. } if text.get(start..end).is_some_and(|t| t.contains('\n')) => {
