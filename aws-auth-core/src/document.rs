@@ -422,7 +422,7 @@ impl Document {
             }
             Codec::Quoted { double } => {
                 let token = &manifest_text[value.token.clone()];
-                crate::manifest::quoted::locate(token, *double, &[offset])
+                crate::yaml::quoted::locate(token, *double, &[offset])
                     .pop()
                     .flatten()
                     .map(|o| value.token.start + o)

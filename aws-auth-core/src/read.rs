@@ -27,7 +27,7 @@ pub(crate) struct Parsed {
 
 /// The authenticator skips these values without reading them.
 pub(crate) fn is_skippable(text: &str) -> bool {
-    matches!(text.trim(), "" | "``" | "\"\"" | "''")
+    matches!(text.trim(), "" | "\"\"" | "''")
 }
 
 /// Parses one data string and runs the checks that drop the whole key.
@@ -50,6 +50,24 @@ pub(crate) fn parse_key(key: DataKey, text: &str) -> Parsed {
             };
         }
     };
+    if let Some(at) = yaml::tabs::refused(text, &tree) {
+        return Parsed {
+            tree: None,
+            state: KeyState::Unreadable {
+                message: "YAML syntax error: a tab where yaml.v2 allows only spaces (in the indentation, or after `-`); replace it with spaces".to_owned(),
+                offset: at,
+            },
+        };
+    }
+    if let Some(at) = yaml::multiline_key(text, &tree) {
+        return Parsed {
+            tree: None,
+            state: KeyState::Unreadable {
+                message: "YAML syntax error: a mapping key runs over more than one line (a missing `,` or `:`?), which yaml.v2 refuses".to_owned(),
+                offset: at,
+            },
+        };
+    }
     // mapAccounts never goes through JSON, so JSON-only failures do not apply.
     let checked = match key {
         DataKey::MapAccounts => json::check_yaml(&tree, text),
@@ -64,7 +82,9 @@ pub(crate) fn parse_key(key: DataKey, text: &str) -> Parsed {
             None => KeyState::Empty,
             Some(root) => match json_type(&tree, text, root) {
                 JsonType::Array(_) => KeyState::Read,
-                JsonType::Null => KeyState::Empty,
+                // An empty string is no entries, however it is written
+                // (`""`, `''`, `|` with no text).
+                JsonType::Null | JsonType::String("") => KeyState::Empty,
                 other => KeyState::Unreadable {
                     message: format!("the value is {}, not a list", article(other.go_name())),
                     offset: tree.node(root).start as usize,
@@ -363,6 +383,16 @@ fn validate_role(role: &RoleMapping) -> Result<(), String> {
                     "sso.permissionSetName {name:?} is not 1 to 32 of the characters [A-Za-z0-9_+=,.@-]"
                 ));
             }
+            // The authenticator's own list, narrower than the partitions ARNs use.
+            if !matches!(
+                sso.partition.as_ref(),
+                "" | "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+            ) {
+                return Err(format!(
+                    "sso.partition {:?} is not one the authenticator accepts (aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b)",
+                    sso.partition
+                ));
+            }
             Ok(())
         }
         _ => Ok(()),
@@ -489,7 +519,7 @@ mod tests {
             }
             assert!(view.entries.is_empty());
         }
-        for text in ["", "  \n", "\"\"", "''", "``", "~", "# only a comment\n"] {
+        for text in ["", "  \n", "\"\"", "''", "|", "~", "# only a comment\n"] {
             assert_eq!(roles_of(text).state, KeyState::Empty, "{text:?}");
         }
     }

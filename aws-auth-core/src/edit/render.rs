@@ -81,7 +81,7 @@ pub(crate) fn render<'d>(doc: &'d Document, key: DataKey, plan: &KeyPlan) -> Opt
     let text = doc.data_string(key).unwrap_or_default();
     // An invisible byte order mark, or a lone CR, shifts lines and columns
     // differently for YAML than for this layout.
-    if text.contains('\u{FEFF}') || super::write::has_lone_cr(text) {
+    if text.contains('\u{FEFF}') || crate::yaml::lone_cr(text).is_some() {
         return None;
     }
     let parsed = doc.parsed(key);

@@ -59,11 +59,11 @@ fn yaml12_special(v: &str) -> bool {
 pub(crate) fn scalar(v: &str, quote: Quote, flow: bool) -> String {
     match quote {
         Quote::Plain if plain_ok(v, flow) => v.to_owned(),
-        Quote::Single => match crate::manifest::quoted::escape_single(v) {
+        Quote::Single => match crate::yaml::quoted::escape_single(v) {
             Some(s) => format!("'{s}'"),
-            None => crate::manifest::quoted::render_double(v),
+            None => crate::yaml::quoted::render_double(v),
         },
-        _ => crate::manifest::quoted::render_double(v),
+        _ => crate::yaml::quoted::render_double(v),
     }
 }
 

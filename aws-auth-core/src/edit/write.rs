@@ -11,8 +11,9 @@ use super::render::InnerEdit;
 use super::splice::{self, Splice};
 use super::{EditError, Written};
 use crate::document::{Document, Source};
-use crate::manifest::{Codec, DataSection, DataValue, block, quoted};
+use crate::manifest::{Codec, DataSection, DataValue, block};
 use crate::model::DataKey;
+use crate::yaml::quoted;
 use crate::yaml::tree::ScalarStyle;
 
 /// The new document and how each key was written.
@@ -43,11 +44,7 @@ pub(crate) fn write(
             ))
         }
         Source::Manifest { text, manifest, .. } => {
-            if has_lone_cr(text) {
-                return Err(EditError::Layout {
-                    message: "the manifest has carriage returns without a line feed (old Mac line ends), which YAML reads as line breaks; convert them to line feeds before editing".to_owned(),
-                });
-            }
+            // A manifest with a lone CR is refused when read (manifest::lone_cr).
             let mut whole: Vec<DataKey> = Vec::new();
             // A key whose in-place splices do not read back (or break the
             // manifest) is rendered whole; a second failure is a bug,
@@ -98,13 +95,6 @@ pub(crate) fn write(
 
 /// A replaced range of the old manifest and the length of what replaced it.
 pub(crate) type Change = (std::ops::Range<usize>, usize);
-
-/// A `\r` not followed by `\n`.
-pub(crate) fn has_lone_cr(text: &str) -> bool {
-    // memchr: std's char search is several times slower on a long manifest.
-    let b = text.as_bytes();
-    memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n'))
-}
 
 /// The new manifest text, how each key was written and which ranges changed.
 struct NewManifest {

@@ -6,7 +6,6 @@
 //! that hold it.
 
 pub(crate) mod block;
-pub(crate) mod quoted;
 pub(crate) mod skeleton;
 
 use std::ops::Range;
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use crate::yaml::json::{JsonType, json_type, resolve_scalar};
 use crate::yaml::resolve::Resolved;
 use crate::yaml::tree::{Kind, NodeId, ScalarStyle};
-use crate::yaml::{Tree, full};
+use crate::yaml::{Tree, full, quoted};
 use block::Literal;
 
 /// Why a manifest is not a ConfigMap that `kubectl apply` would accept.
@@ -142,10 +141,12 @@ impl Manifest {
         min_body: usize,
         previous: Option<skeleton::Previous<'_>>,
     ) -> Result<Manifest, ManifestError> {
+        refuse_lone_cr(text)?;
+        kubectl_pieces(text)?;
         if let Some((docs, cuts)) = skeleton::parse(text, min_body, previous) {
             let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
             if let Ok(m) =
-                choose(text, docs).and_then(|tree| Manifest::from_tree(text, &tree, &cuts))
+                choose(text, docs, &cuts).and_then(|tree| Manifest::from_tree(text, &tree, &cuts))
             {
                 return Ok(m);
             }
@@ -155,14 +156,17 @@ impl Manifest {
     }
 
     pub(crate) fn parse_full(text: &str) -> Result<Manifest, ManifestError> {
+        refuse_lone_cr(text)?;
+        kubectl_pieces(text)?;
         let docs = full::parse_stream(text, false).map_err(|e| {
-            let hint = block_hint(text, e.offset)
+            let hint = end_marker_hint(text, e.offset, &e.message)
+                .or_else(|| block_hint(text, e.offset))
                 .map(|h| format!("; {h}"))
                 .unwrap_or_default();
             ManifestError::new(e.offset, format!("YAML syntax error: {}{hint}", e.message))
         })?;
         let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
-        let tree = choose(text, docs)?;
+        let tree = choose(text, docs, &[])?;
         Manifest::from_tree(text, &tree, &[])
     }
 
@@ -174,10 +178,7 @@ impl Manifest {
         let root = tree.root.unwrap_or(NodeId(0));
         let root_start = tree.node(root).start as usize;
         if let Some(at) = tab_indentation(text, tree, root, cuts) {
-            return Err(ManifestError::new(
-                at,
-                "a tab in the indentation: YAML (and so kubectl) allows only spaces to indent; replace it with spaces",
-            ));
+            return Err(ManifestError::new(at, TAB_MESSAGE));
         }
         let Some(pairs) = tree.map_pairs(root) else {
             return Err(ManifestError::new(
@@ -293,16 +294,10 @@ impl Manifest {
                 let Some((field, _)) = tree.scalar(text, k) else {
                     continue;
                 };
-                if matches!(
-                    field,
-                    "name" | "namespace" | "generateName" | "uid" | "resourceVersion"
-                ) && !matches!(
-                    json_type(tree, text, v),
-                    JsonType::String(_) | JsonType::Null
-                ) {
+                if let Some(want) = meta_type_error(tree, text, field, v) {
                     return Err(ManifestError::new(
                         tree.node(v).start as usize,
-                        format!("metadata.{field} is not a string: kubectl refuses it"),
+                        format!("metadata.{field} is not {want}: kubectl refuses it"),
                     ));
                 }
                 if !OBJECT_META.contains(&field) {
@@ -356,6 +351,7 @@ impl Manifest {
             }
             Some((k, v)) => data_values(text, tree, k, v, cuts)?,
         };
+        duplicate_keys(text, tree)?;
         Ok(Manifest {
             name,
             namespace,
@@ -370,6 +366,38 @@ impl Manifest {
     pub(crate) fn value(&self, key: &str) -> Option<&DataValue> {
         self.values.iter().find(|v| v.key == key)
     }
+}
+
+/// Explains content after the end of the first YAML document that does not
+/// start a new one with `---`: after a `...` marker, or after a line indented
+/// less than the document's first line. yaml.v2 (and so kubectl) reads the
+/// document only up to there and drops the rest without a word.
+fn end_marker_hint(text: &str, offset: usize, message: &str) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let mut marker = None;
+    let mut at = 0;
+    for line in before.split_inclusive('\n') {
+        if line.starts_with("---") {
+            marker = None;
+        } else if line
+            .strip_prefix("...")
+            .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
+        {
+            marker = Some(at);
+        }
+        at += line.len();
+    }
+    let line = line_of(text, offset);
+    Some(match marker {
+        Some(m) => format!(
+            "line {} is a `...` document end marker: the YAML document ends there, and kubectl drops everything after it up to the next `---` line; remove the `...` line",
+            line_of(text, m)
+        ),
+        None if !message.contains("did not find expected <document start>") => return None,
+        None => format!(
+            "the YAML document ends before line {line} (indented less than the document's first line, or past the end of its top-level collection), and kubectl drops everything after it up to the next `---` line; indent line {line} like the lines above it"
+        ),
+    })
 }
 
 /// Explains a syntax error inside or just after a `key: |` block, the usual way
@@ -438,13 +466,40 @@ fn block_hint(text: &str, offset: usize) -> Option<String> {
     None
 }
 
+const TAB_MESSAGE: &str = "a tab in the indentation: YAML (and so kubectl) allows only spaces to indent; replace it with spaces";
+
 /// Picks the ConfigMap among the documents of a file.
-fn choose(text: &str, docs: Vec<Tree>) -> Result<Tree, ManifestError> {
+fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, ManifestError> {
     if docs.len() <= 1 {
         return docs
             .into_iter()
             .next()
             .ok_or_else(|| ManifestError::new(0, "the file holds no YAML document"));
+    }
+    // kubectl decodes every document of a file into an object and refuses
+    // the whole file when one is not.
+    for d in &docs {
+        if let Some(root) = d.root
+            && !matches!(d.node(d.resolve(root)).kind, Kind::Map { .. })
+            && json_type(d, text, root) != JsonType::Null
+        {
+            let at = d.node(root).start as usize;
+            return Err(ManifestError::new(
+                at,
+                format!(
+                    "the document at line {} is not a mapping of fields: kubectl refuses the whole file",
+                    line_of(text, at)
+                ),
+            ));
+        }
+        duplicate_keys(text, d)?;
+        // kubectl parses every document; the chosen one is checked with the rest
+        // of its fields.
+        if let Some(root) = d.root
+            && let Some(at) = tab_indentation(text, d, root, cuts)
+        {
+            return Err(ManifestError::new(at, TAB_MESSAGE));
+        }
     }
     let field = |tree: &Tree, path: &[&str]| -> Option<String> {
         let mut node = tree.root?;
@@ -504,6 +559,163 @@ fn choose(text: &str, docs: Vec<Tree>) -> Result<Tree, ManifestError> {
             "the file holds several ConfigMaps and none is named aws-auth",
         )),
     }
+}
+
+/// kubectl cuts a file into documents at lines that start with `---` before
+/// any YAML parser sees it, and reads each piece on its own: a separator with
+/// more than a comment after it is refused, and a piece that starts with a
+/// `...` marker is broken YAML to yaml.v2. A YAML stream parser reads both.
+fn kubectl_pieces(text: &str) -> Result<(), ManifestError> {
+    let bytes = text.as_bytes();
+    let starts = std::iter::once(0)
+        .filter(|_| bytes.starts_with(b"---"))
+        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|i| i + 1));
+    for at in starts {
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        let rest = text[at + 3..end].trim();
+        if !(rest.is_empty() || rest.starts_with('#')) {
+            return Err(ManifestError::new(
+                at,
+                format!(
+                    "line {} starts with `---` but is not a plain document separator: kubectl refuses anything but a comment after the `---`",
+                    line_of(text, at)
+                ),
+            ));
+        }
+        let next = text[end..]
+            .split_inclusive('\n')
+            .scan(end, |pos, line| {
+                let here = *pos;
+                *pos += line.len();
+                Some((here, line))
+            })
+            .find(|(_, line)| {
+                let t = line.trim_start_matches([' ', '\t']);
+                !(t.trim().is_empty() || t.starts_with('#'))
+            });
+        if let Some((pos, line)) = next
+            && line
+                .strip_prefix("...")
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
+        {
+            return Err(ManifestError::new(
+                pos,
+                format!(
+                    "the document begun at line {} starts with a `...` end marker (line {}), which yaml.v2 refuses, and with it kubectl the whole file; remove the `...` line",
+                    line_of(text, at),
+                    line_of(text, pos)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A lone CR is a line break to YAML (and so to kubectl) but not to editors,
+/// diffs or line-based layouts: what the file shows is not what is applied.
+fn refuse_lone_cr(text: &str) -> Result<(), ManifestError> {
+    match crate::yaml::lone_cr(text) {
+        Some(at) => Err(ManifestError::new(
+            at,
+            "a carriage return without a line feed (an old Mac line end): YAML and kubectl read it as a line break where editors show none; convert it to a line feed",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Why a metadata field's value is not of the type ObjectMeta gives it (what
+/// it should be), or `None`. Null is always accepted.
+fn meta_type_error(tree: &Tree, text: &str, field: &str, v: NodeId) -> Option<&'static str> {
+    let ty = json_type(tree, text, v);
+    if ty == JsonType::Null {
+        return None;
+    }
+    let strings = |map: NodeId| {
+        crate::yaml::json::object_entries(tree, text, map)
+            .iter()
+            .all(|(_, v, _)| {
+                matches!(
+                    json_type(tree, text, *v),
+                    JsonType::String(_) | JsonType::Null
+                )
+            })
+    };
+    match (field, ty) {
+        (
+            "name" | "namespace" | "generateName" | "uid" | "resourceVersion" | "selfLink"
+            | "creationTimestamp" | "deletionTimestamp",
+            JsonType::String(_),
+        )
+        | ("generation" | "deletionGracePeriodSeconds", JsonType::Number)
+        | ("ownerReferences" | "managedFields", JsonType::Array(_)) => None,
+        ("labels" | "annotations", JsonType::Object(m)) if strings(m) => None,
+        ("finalizers", JsonType::Array(list)) => tree
+            .seq_items(list)
+            .unwrap_or_default()
+            .iter()
+            .all(|&i| {
+                matches!(
+                    json_type(tree, text, i),
+                    JsonType::String(_) | JsonType::Null
+                )
+            })
+            .then_some(())
+            .map_or(Some("a list of strings"), |()| None),
+        ("name" | "namespace" | "generateName" | "uid" | "resourceVersion" | "selfLink", _) => {
+            Some("a string")
+        }
+        ("creationTimestamp" | "deletionTimestamp", _) => Some("a timestamp string"),
+        ("generation" | "deletionGracePeriodSeconds", _) => Some("a number"),
+        ("ownerReferences" | "managedFields" | "finalizers", _) => Some("a list"),
+        ("labels" | "annotations", _) => Some("a mapping of keys to strings"),
+        _ => None,
+    }
+}
+
+/// A key given twice in one mapping of a manifest: kubectl's strict decoding
+/// refuses the file (yaml.v2 compares the keys as the values they resolve
+/// to: `1` and `0x1` are the same key, `1` and `"1"` are not).
+fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), ManifestError> {
+    let identity = |k: NodeId| -> Option<String> {
+        let (raw, _) = tree.scalar(text, k)?;
+        Some(match resolve_scalar(tree, text, k).ok()? {
+            Resolved::Str => format!("s{raw}"),
+            Resolved::Null => "n".to_owned(),
+            Resolved::Bool(b) => format!("b{b}"),
+            Resolved::Int(i) => format!("i{i}"),
+            Resolved::Float(f) if f.is_nan() => return None,
+            Resolved::Float(f) => format!("f{f}"),
+        })
+    };
+    for (i, node) in tree.nodes.iter().enumerate() {
+        if !matches!(node.kind, Kind::Map { .. }) {
+            continue;
+        }
+        let mut seen: Vec<(String, NodeId)> = Vec::new();
+        for (k, _) in tree.map_pairs(NodeId(i as u32)).into_iter().flatten() {
+            let Some(id) = identity(k) else { continue };
+            if id == "s<<" {
+                continue;
+            }
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                let (a, b) = (
+                    tree.node(*first).start as usize,
+                    tree.node(k).start as usize,
+                );
+                let name = tree.scalar(text, k).map_or("", |(s, _)| s);
+                return Err(ManifestError::new(
+                    b,
+                    format!(
+                        "the key {name:?} appears twice in one mapping (lines {} and {}): kubectl refuses duplicate fields",
+                        line_of(text, a),
+                        line_of(text, b)
+                    ),
+                ));
+            }
+            seen.push((id, k));
+        }
+    }
+    Ok(())
 }
 
 /// Where a `data:` section can be appended: the start of the line after the
@@ -797,6 +1009,38 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
                     memchr::memrchr(b'\n', &text.as_bytes()[..start]).map_or(0, |i| i + 1)
                 };
                 let body = text.get(body_start..end.max(body_start)).unwrap_or("");
+                // Without an indentation indicator yaml.v2 finds the
+                // indentation on the first line with text, refusing any tab
+                // before it there or on the blank lines above it.
+                let header_line = if header {
+                    &text[start..body_start]
+                } else {
+                    let from = text[..body_start.saturating_sub(1)]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
+                    &text[from..body_start]
+                };
+                let header_line = header_line.split(" #").next().unwrap_or("");
+                let explicit = header_line.rfind(['|', '>']).is_some_and(|i| {
+                    header_line[i + 1..]
+                        .bytes()
+                        .take_while(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
+                        .any(|b| b.is_ascii_digit())
+                });
+                if !explicit {
+                    // Whether or not the line then belongs to the block.
+                    let mut at = body_start;
+                    for line in text[body_start..].split_inclusive('\n') {
+                        let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+                        if let Some(tab) = line[..lead].find('\t') {
+                            return Some(at + tab);
+                        }
+                        if !line.trim().is_empty() {
+                            break;
+                        }
+                        at += line.len();
+                    }
+                }
                 let indent = body
                     .lines()
                     .find(|l| !l.trim().is_empty())
@@ -808,7 +1052,8 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
                 while end < text.len() && text[end..line_after(end)].trim().is_empty() {
                     end = line_after(end);
                 }
-                skip.push((start, end, indent));
+                // From the body's first byte on (the range excludes its start).
+                skip.push((start.min(body_start.saturating_sub(1)), end, indent));
             }
             Kind::Scalar { .. } if text.get(start..end).is_some_and(|t| t.contains('\n')) => {
                 skip.push((start, end, 0))
@@ -822,10 +1067,39 @@ fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]
     let root = tree.node(root);
     let (from, to) = (root.start as usize, (root.end as usize).min(text.len()));
     let from = memchr::memrchr(b'\n', &text.as_bytes()[..from]).map_or(0, |i| i + 1);
+    // The lines before the root (comments, blank lines, `---`) are scanned
+    // where a key could start: a tab in their indentation cannot start a token.
+    // From the document's marker, if any: earlier lines are another document's.
+    let mut head = 0;
+    let mut found = None;
+    // A root on its `---` line has no lines of its own before it.
+    let own = if text[from..].starts_with("---") {
+        from
+    } else {
+        0
+    };
+    for line in text[..from].split_inclusive('\n').skip_while(|_| own > 0) {
+        if line.starts_with("---") || line.starts_with("...") {
+            found = None;
+        } else if found.is_none()
+            && let Some(tab) = line.find('\t')
+            && line[..tab].bytes().all(|b| b == b' ')
+        {
+            found = Some(head + tab);
+        }
+        head += line.len();
+    }
+    if found.is_some() {
+        return found;
+    }
     let mut pos = from;
     // To the end of the text: blank lines after the document's last node are
     // read as part of it.
-    let to = if text[to..].trim().is_empty() {
+    // So are comment lines: the scanner reads them before it ends the stream.
+    let to = if text[to..].lines().all(|l| {
+        let t = l.trim_start_matches([' ', '\t']);
+        t.trim().is_empty() || t.starts_with('#')
+    }) {
         text.len()
     } else {
         to
@@ -985,6 +1259,89 @@ mod tests {
 
     const HEAD: &str =
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n";
+
+    /// What kubectl (yaml.v2, its document splitter, strict decoding) refuses
+    /// or silently truncates, each checked against the Go stack
+    /// (`tests/goparse`).
+    #[test]
+    fn refuses_what_kubectl_refuses_or_truncates() {
+        let data = "data:\n  mapRoles: |\n    - rolearn: a\n";
+        for (text, needle) in [
+            // yaml.v2 ends the document at `...`; kubectl drops the rest.
+            (
+                format!("{HEAD}...\n{data}"),
+                "line 6 is a `...` document end marker",
+            ),
+            (
+                format!("{HEAD}{data}...\n- x\n"),
+                "line 9 is a `...` document end marker",
+            ),
+            // A root indented deeper than a later line.
+            (
+                format!(
+                    "  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: aws-auth\n{data}"
+                ),
+                "the YAML document ends before line 5",
+            ),
+            // Strict decoding: a key twice in any mapping.
+            (
+                format!("{HEAD}  name: other\n{data}"),
+                "the key \"name\" appears twice in one mapping (lines 4 and 6)",
+            ),
+            (
+                format!("{HEAD}  labels: {{a: \"1\", a: \"2\"}}\n"),
+                "appears twice",
+            ),
+            // Every document of a file must be an object.
+            (
+                format!("{HEAD}---\n- a\n"),
+                "line 7 is not a mapping of fields",
+            ),
+            // ObjectMeta's types.
+            (
+                format!("{HEAD}  annotations:\n    a: {{b: c}}\n"),
+                "metadata.annotations is not a mapping of keys to strings",
+            ),
+            (
+                format!("{HEAD}  finalizers: [a, [b]]\n"),
+                "metadata.finalizers is not a list of strings",
+            ),
+            (
+                format!("{HEAD}  generation: x\n"),
+                "metadata.generation is not a number",
+            ),
+            // A lone CR is a line break to YAML only.
+            (
+                format!("{HEAD}{data}  mapUsers: x\r  y: z\n"),
+                "carriage return without a line feed",
+            ),
+            // kubectl's document splitter.
+            (
+                format!("{HEAD}--- x\n"),
+                "line 6 starts with `---` but is not a plain document separator",
+            ),
+            (
+                format!("{HEAD}{data}--- # next\n...\n"),
+                "starts with a `...` end marker",
+            ),
+        ] {
+            let message = err(&text);
+            assert!(message.contains(needle), "{text}\n{message}");
+        }
+        // What kubectl reads stays readable.
+        for text in [
+            format!("{HEAD}{data}...\n"),
+            format!(
+                "{HEAD}{data}...\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n"
+            ),
+            format!(
+                "{HEAD}  labels: {{a: \"1\", b: null}}\n  finalizers: [a]\n  generation: 3\n{data}"
+            ),
+            format!("{HEAD}{data}---\n---\n"),
+        ] {
+            Manifest::parse(&text).unwrap_or_else(|e| panic!("{text}\n{}", e.message));
+        }
+    }
 
     #[test]
     fn locates_values_in_every_style() {

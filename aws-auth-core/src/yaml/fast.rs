@@ -580,7 +580,7 @@ impl<'t> Parser<'t> {
                 let close = i + 1;
                 self.trailing(close, end)?;
                 let text = if escaped {
-                    let decoded = crate::manifest::quoted::decode(&self.text[from..close], true)?;
+                    let decoded = super::quoted::decode(&self.text[from..close], true)?;
                     ScalarText::Owned(decoded.into())
                 } else {
                     ScalarText::Slice(from as u32 + 1, i as u32)

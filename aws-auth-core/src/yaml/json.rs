@@ -232,7 +232,9 @@ pub(crate) fn check(tree: &Tree, text: &str) -> Result<(), ConversionError> {
         match &node.kind {
             Kind::Scalar { .. } if !may_fail(id) => {}
             Kind::Scalar { text: t, .. } => match resolve_scalar(tree, text, id) {
-                Ok(Resolved::Float(f)) if !f.is_finite() => {
+                // A value a later duplicate key replaces never reaches the
+                // JSON encoder.
+                Ok(Resolved::Float(f)) if !f.is_finite() && reaches_json(tree, text, id) => {
                     return fail(format!(
                         "the value {:?} is read as a special float, which JSON cannot hold",
                         scalar_text(text, t)
@@ -285,6 +287,34 @@ pub(crate) fn check(tree: &Tree, text: &str) -> Result<(), ConversionError> {
         check_aliases(tree)?;
     }
     Ok(())
+}
+
+/// True when `target` is part of the value yaml.v2 hands to the JSON encoder:
+/// reachable from the root through list items and the mapping entries that
+/// stand after merges and duplicate keys.
+fn reaches_json(tree: &Tree, text: &str, target: NodeId) -> bool {
+    fn walk(tree: &Tree, text: &str, id: NodeId, target: NodeId, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        let id = tree.resolve(id);
+        if id == target {
+            return true;
+        }
+        match &tree.node(id).kind {
+            Kind::Seq { .. } => tree
+                .seq_items(id)
+                .unwrap_or_default()
+                .iter()
+                .any(|&i| walk(tree, text, i, target, depth + 1)),
+            Kind::Map { .. } => object_entries(tree, text, id)
+                .iter()
+                .any(|&(_, v, _)| walk(tree, text, v, target, depth + 1)),
+            _ => false,
+        }
+    }
+    tree.root
+        .is_some_and(|root| walk(tree, text, root, target, 0))
 }
 
 /// The failures of yaml.v2 decoding a list of strings (`mapAccounts`): it never

@@ -5,7 +5,9 @@
 pub(crate) mod fast;
 pub(crate) mod full;
 pub(crate) mod json;
+pub(crate) mod quoted;
 pub(crate) mod resolve;
+pub(crate) mod tabs;
 pub(crate) mod tree;
 
 pub(crate) use tree::Tree;
@@ -30,6 +32,35 @@ pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
         Some(tree) => Ok(tree),
         None => full::parse(text),
     }
+}
+
+/// Where an implicit mapping key runs over more than one line: yaml.v2 only
+/// takes a key that starts and ends on one line (the full parser is lenient
+/// in flow mappings). An explicit `? key` may span lines.
+pub(crate) fn multiline_key(text: &str, tree: &Tree) -> Option<usize> {
+    tree.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(n.kind, tree::Kind::Map { .. }))
+        .flat_map(|(i, _)| tree.map_pairs(tree::NodeId(i as u32)).into_iter().flatten())
+        .map(|(k, _)| tree.node(k))
+        .find(|k| {
+            let (s, e) = (k.start as usize, (k.end as usize).min(text.len()));
+            s < e
+                && text[s..e].contains('\n')
+                && !text[..s]
+                    .trim_end_matches([' ', '\t', '\r', '\n'])
+                    .ends_with('?')
+        })
+        .map(|k| k.start as usize)
+}
+
+/// Where `text` has a `\r` not followed by `\n`: a line break to YAML that
+/// editors, and this crate's line-based layouts, do not show as one.
+pub(crate) fn lone_cr(text: &str) -> Option<usize> {
+    // memchr: std's char search is several times slower on a long manifest.
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'\r', b).find(|&i| b.get(i + 1) != Some(&b'\n'))
 }
 
 /// True when every character of `text` may appear in a YAML stream: the full

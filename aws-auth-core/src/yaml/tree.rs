@@ -509,6 +509,10 @@ impl Builder {
         self.open.last().is_some_and(|o| self.tree.is_flow(o.node))
     }
 
+    pub(crate) fn has_nodes(&self) -> bool {
+        !self.tree.nodes.is_empty()
+    }
+
     pub(crate) fn depth(&self) -> usize {
         self.open.len()
     }

@@ -550,7 +550,7 @@ fn layouts_the_mutant_stream_found() {
         ),
         (
             "an empty keep block before a document end",
-            manifest("  mapRoles: |+\n...\n- x\n"),
+            manifest("  mapRoles: |+\n...\n"),
             add_account.clone(),
             None,
         ),

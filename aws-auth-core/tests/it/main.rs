@@ -6,4 +6,5 @@ mod edit;
 mod fixtures;
 mod migrate;
 mod mutants;
+mod oracle;
 mod props;

@@ -135,7 +135,8 @@ fn escape(token: &str, i: usize) -> Option<(usize, Cow<'_, str>)> {
         b'e' => simple("\x1B"),
         b' ' => simple(" "),
         b'"' => simple("\""),
-        b'/' => simple("/"),
+        // yaml.v2's set (libyaml's): `\'` is one, YAML 1.2's `\/` is not.
+        b'\'' => simple("'"),
         b'\\' => simple("\\"),
         b'N' => simple("\u{85}"),
         b'_' => simple("\u{A0}"),
@@ -152,17 +153,27 @@ fn escape(token: &str, i: usize) -> Option<(usize, Cow<'_, str>)> {
             Some((2 + width, Cow::Owned(ch.to_string())))
         }
         b'\r' | b'\n' => {
-            // An escaped line break: nothing, and the next line's indentation goes too.
+            // An escaped line break: nothing, and the next line's indentation
+            // goes too. Blank lines right after it are not folded: yaml.v2
+            // keeps each as a line feed.
             let mut j = i + 1;
-            j += if b[j] == b'\r' && b.get(j + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
-            while j < b.len() - 1 && is_blank(b[j]) {
-                j += 1;
+            let mut kept = 0;
+            loop {
+                j += if b[j] == b'\r' && b.get(j + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                while j < b.len() - 1 && is_blank(b[j]) {
+                    j += 1;
+                }
+                if j < b.len() - 1 && is_break(b[j]) {
+                    kept += 1;
+                } else {
+                    break;
+                }
             }
-            Some((j - i, Cow::Borrowed("")))
+            Some((j - i, Cow::Owned("\n".repeat(kept))))
         }
         _ => None,
     }
