@@ -72,13 +72,26 @@ fn finish(report: Report) -> ExitCode {
     ExitCode::from(report.code)
 }
 
+/// The completion script for `shell`.
+fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "aws-auth", &mut buf);
+    let script = String::from_utf8(buf)?;
+    Ok(match shell {
+        // clap_complete names the subcommands' bash states after the binary
+        // with its `-` mangled one way (`aws__subcmd__auth__...`) and the state
+        // that leads to them another (`aws__auth`), so nothing below the top
+        // level completed. One spelling for both.
+        clap_complete::Shell::Bash => script.replace("aws__subcmd__auth", "aws__auth"),
+        _ => script,
+    })
+}
+
 fn run(cli: &Cli) -> anyhow::Result<Report> {
     let global = &cli.global;
     if let Command::Completions { shell } = &cli.command {
-        let mut buf = Vec::new();
-        clap_complete::generate(*shell, &mut Cli::command(), "aws-auth", &mut buf);
         return Ok(Report {
-            stdout: String::from_utf8(buf)?,
+            stdout: completion_script(*shell)?,
             stderr: String::new(),
             code: exit::OK,
         });

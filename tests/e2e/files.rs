@@ -6,7 +6,9 @@ use std::process::Stdio;
 
 use insta::assert_snapshot;
 
-use crate::{aws_auth, fixture};
+use std::path::Path;
+
+use crate::{aws_auth, fixture, repo};
 
 /// A scratch directory holding one manifest.
 struct Scratch {
@@ -934,15 +936,114 @@ fn writes_through_symlinks() {
     assert!(s.text().contains("mapAccounts"));
 }
 
-#[test]
-fn completions_are_generated() {
+/// The candidates `shell` offers for `line` (the cursor at its end), with the
+/// script `aws-auth completions SHELL` prints installed. The shells are driven
+/// for real: bash through its completion function, zsh in a pseudo-terminal,
+/// fish through `complete -C`.
+fn offered(shell: &str, line: &str) -> Vec<String> {
     let home = tempfile::tempdir().unwrap();
-    for shell in ["bash", "zsh", "fish"] {
-        let a = aws_auth(home.path())
+    let script = stdout(
+        &aws_auth(home.path())
             .args(["completions", shell])
             .assert()
-            .success();
-        assert!(stdout(&a).contains("aws-auth"), "{shell}");
+            .success(),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let path = std::env::join_paths([
+        bin.parent().unwrap(),
+        Path::new("/usr/bin"),
+        Path::new("/bin"),
+    ])
+    .unwrap();
+    let dir = home.path();
+    let mut cmd = match shell {
+        "bash" => {
+            std::fs::write(dir.join("aws-auth.bash"), &script).unwrap();
+            let words: Vec<String> = line.split(' ').map(|w| format!("'{w}'")).collect();
+            let mut c = std::process::Command::new("bash");
+            c.args([
+                "--noprofile",
+                "--norc",
+                "-c",
+                &format!(
+                    "source ./aws-auth.bash; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; _aws__auth aws-auth \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                    words = words.join(" "),
+                    cword = words.len() - 1,
+                ),
+            ]);
+            c
+        }
+        "zsh" => {
+            std::fs::write(dir.join("_aws-auth"), &script).unwrap();
+            let mut c = std::process::Command::new("zsh");
+            c.arg("-f")
+                .arg(repo().join("tests/e2e/shells/capture.zsh"))
+                .arg(dir)
+                .arg(line);
+            c
+        }
+        "fish" => {
+            std::fs::write(dir.join("aws-auth.fish"), &script).unwrap();
+            let mut c = std::process::Command::new("fish");
+            c.args([
+                "--no-config",
+                "-c",
+                &format!("source ./aws-auth.fish; complete -C '{line}'"),
+            ]);
+            c
+        }
+        other => panic!("no driver for {other}"),
+    };
+    let out = cmd
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("PATH", path)
+        .env("TERM", "dumb")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {shell} ({e}): install it (Debian: apt-get install bash zsh fish), as .ci/test does")
+        });
+    assert!(
+        out.status.success(),
+        "{shell}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut words: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // fish prints `candidate<TAB>description`.
+        .map(|l| l.split('\t').next().unwrap_or("").trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Issue 10.12: completion works below the top level in every shell (bash's
+/// script from clap_complete completed nothing there for a hyphenated name).
+#[test]
+fn completions_work_at_every_level_in_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let top = offered(shell, "aws-auth ");
+        for word in ["add", "get", "migrate", "restore"] {
+            assert!(top.contains(&word.to_owned()), "{shell}: {top:?}");
+        }
+        let migrate = offered(shell, "aws-auth migrate ");
+        for word in ["apply", "finalize", "plan", "verify"] {
+            assert!(migrate.contains(&word.to_owned()), "{shell}: {migrate:?}");
+        }
+        let add = offered(shell, "aws-auth add ");
+        for word in ["account", "role", "user"] {
+            assert!(add.contains(&word.to_owned()), "{shell}: {add:?}");
+        }
+        let flag = offered(shell, "aws-auth add role --dry");
+        assert!(flag.contains(&"--dry-run".to_owned()), "{shell}: {flag:?}");
+        let apply = offered(shell, "aws-auth migrate apply --enable");
+        assert!(
+            apply.iter().any(|w| w.starts_with("--enable-api-mode")),
+            "{shell}: {apply:?}"
+        );
     }
 }
 

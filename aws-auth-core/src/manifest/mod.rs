@@ -19,14 +19,14 @@ use block::Literal;
 
 /// Why a manifest is not a ConfigMap that `kubectl apply` would accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ManifestError {
+pub(crate) struct Rejection {
     pub(crate) message: String,
     pub(crate) offset: usize,
 }
 
-impl ManifestError {
+impl Rejection {
     fn new(offset: usize, message: impl Into<String>) -> Self {
-        ManifestError {
+        Rejection {
             message: message.into(),
             offset,
         }
@@ -117,13 +117,13 @@ const OBJECT_META: [&str; 15] = [
 impl Manifest {
     /// Parses and checks `text`, choosing the `aws-auth` ConfigMap if the file holds
     /// several documents.
-    pub(crate) fn parse(text: &str) -> Result<Manifest, ManifestError> {
+    pub(crate) fn parse(text: &str) -> Result<Manifest, Rejection> {
         Manifest::parse_with(text, SKELETON_MIN_BODY)
     }
 
     /// [`Manifest::parse`], cutting literal blocks of at least `min_body` bytes
     /// out before the full parser sees the manifest.
-    pub(crate) fn parse_with(text: &str, min_body: usize) -> Result<Manifest, ManifestError> {
+    pub(crate) fn parse_with(text: &str, min_body: usize) -> Result<Manifest, Rejection> {
         Manifest::parse_from(text, min_body, None)
     }
 
@@ -132,7 +132,7 @@ impl Manifest {
     pub(crate) fn parse_derived(
         text: &str,
         previous: skeleton::Previous<'_>,
-    ) -> Result<Manifest, ManifestError> {
+    ) -> Result<Manifest, Rejection> {
         Manifest::parse_from(text, SKELETON_MIN_BODY, Some(previous))
     }
 
@@ -140,7 +140,7 @@ impl Manifest {
         text: &str,
         min_body: usize,
         previous: Option<skeleton::Previous<'_>>,
-    ) -> Result<Manifest, ManifestError> {
+    ) -> Result<Manifest, Rejection> {
         refuse_lone_cr(text)?;
         kubectl_pieces(text)?;
         if let Some((docs, cuts)) = skeleton::parse(text, min_body, previous) {
@@ -155,7 +155,7 @@ impl Manifest {
         Manifest::parse_full(text)
     }
 
-    pub(crate) fn parse_full(text: &str) -> Result<Manifest, ManifestError> {
+    pub(crate) fn parse_full(text: &str) -> Result<Manifest, Rejection> {
         refuse_lone_cr(text)?;
         kubectl_pieces(text)?;
         let docs = full::parse_stream(text, false).map_err(|e| {
@@ -163,25 +163,21 @@ impl Manifest {
                 .or_else(|| block_hint(text, e.offset))
                 .map(|h| format!("; {h}"))
                 .unwrap_or_default();
-            ManifestError::new(e.offset, format!("YAML syntax error: {}{hint}", e.message))
+            Rejection::new(e.offset, format!("YAML syntax error: {}{hint}", e.message))
         })?;
         let docs: Vec<Tree> = docs.into_iter().filter(|d| d.root.is_some()).collect();
         let tree = choose(text, docs, &[])?;
         Manifest::from_tree(text, &tree, &[])
     }
 
-    fn from_tree(
-        text: &str,
-        tree: &Tree,
-        cuts: &[skeleton::Cut],
-    ) -> Result<Manifest, ManifestError> {
+    fn from_tree(text: &str, tree: &Tree, cuts: &[skeleton::Cut]) -> Result<Manifest, Rejection> {
         let root = tree.root.unwrap_or(NodeId(0));
         let root_start = tree.node(root).start as usize;
         if let Some(at) = tab_indentation(text, tree, root, cuts) {
-            return Err(ManifestError::new(at, TAB_MESSAGE));
+            return Err(Rejection::new(at, TAB_MESSAGE));
         }
         let Some(pairs) = tree.map_pairs(root) else {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 root_start,
                 "the manifest is not a mapping of fields",
             ));
@@ -198,13 +194,10 @@ impl Manifest {
         for (k, _) in &pairs {
             let at = tree.node(*k).start as usize;
             let Some((name, _)) = tree.scalar(text, *k) else {
-                return Err(ManifestError::new(
-                    at,
-                    "a top-level key is not a plain name",
-                ));
+                return Err(Rejection::new(at, "a top-level key is not a plain name"));
             };
             if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     at,
                     format!(
                         "the field {name} appears twice (lines {} and {})",
@@ -232,7 +225,7 @@ impl Manifest {
                 ""
             };
             let s = if unknown.len() == 1 { "" } else { "s" };
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 *at,
                 format!(
                     "unknown top-level field{s} {}: a ConfigMap has only apiVersion, kind, metadata, data, binaryData and immutable{hint}",
@@ -243,13 +236,13 @@ impl Manifest {
         match field("kind").and_then(|k| tree.scalar(text, k)) {
             Some(("ConfigMap", _)) => {}
             Some((other, _)) => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     root_start,
                     format!("the manifest is a {other}, not a ConfigMap"),
                 ));
             }
             None => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     root_start,
                     "the manifest has no kind: ConfigMap",
                 ));
@@ -258,13 +251,13 @@ impl Manifest {
         match field("apiVersion").and_then(|k| tree.scalar(text, k)) {
             Some(("v1", _)) => {}
             Some((other, _)) => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     root_start,
                     format!("a ConfigMap has apiVersion v1, not {other}"),
                 ));
             }
             None => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     root_start,
                     "the manifest has no apiVersion: v1",
                 ));
@@ -284,7 +277,7 @@ impl Manifest {
                 JsonType::Object(_) | JsonType::Null
             )
         {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 tree.node(m).start as usize,
                 "metadata is not a mapping",
             ));
@@ -295,7 +288,7 @@ impl Manifest {
                     continue;
                 };
                 if let Some(want) = meta_type_error(tree, text, field, v) {
-                    return Err(ManifestError::new(
+                    return Err(Rejection::new(
                         tree.node(v).start as usize,
                         format!("metadata.{field} is not {want}: kubectl refuses it"),
                     ));
@@ -312,7 +305,7 @@ impl Manifest {
                     } else {
                         String::new()
                     };
-                    return Err(ManifestError::new(
+                    return Err(Rejection::new(
                         at,
                         format!(
                             "unknown field metadata.{field} (line {}): kubectl refuses it{hint}",
@@ -469,12 +462,12 @@ fn block_hint(text: &str, offset: usize) -> Option<String> {
 const TAB_MESSAGE: &str = "a tab in the indentation: YAML (and so kubectl) allows only spaces to indent; replace it with spaces";
 
 /// Picks the ConfigMap among the documents of a file.
-fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, ManifestError> {
+fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, Rejection> {
     if docs.len() <= 1 {
         return docs
             .into_iter()
             .next()
-            .ok_or_else(|| ManifestError::new(0, "the file holds no YAML document"));
+            .ok_or_else(|| Rejection::new(0, "the file holds no YAML document"));
     }
     // kubectl decodes every document of a file into an object and refuses
     // the whole file when one is not.
@@ -484,7 +477,7 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, M
             && json_type(d, text, root) != JsonType::Null
         {
             let at = d.node(root).start as usize;
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 at,
                 format!(
                     "the document at line {} is not a mapping of fields: kubectl refuses the whole file",
@@ -498,7 +491,7 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, M
         if let Some(root) = d.root
             && let Some(at) = tab_indentation(text, d, root, cuts)
         {
-            return Err(ManifestError::new(at, TAB_MESSAGE));
+            return Err(Rejection::new(at, TAB_MESSAGE));
         }
     }
     let field = |tree: &Tree, path: &[&str]| -> Option<String> {
@@ -532,7 +525,7 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, M
             (start, line_of(text, start))
         };
         let ((_, a), (at, b)) = (line(first), line(second));
-        return Err(ManifestError::new(
+        return Err(Rejection::new(
             at,
             format!(
                 "the file holds more than one kube-system/aws-auth ConfigMap (the documents at lines {a} and {b}); an edit of one would leave the other to undo it when the file is applied: keep one"
@@ -550,11 +543,11 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, M
     }
     match config_maps.len() {
         1 => Ok(config_maps.swap_remove(0)),
-        0 => Err(ManifestError::new(
+        0 => Err(Rejection::new(
             0,
             "none of the documents in the file is a ConfigMap",
         )),
-        _ => Err(ManifestError::new(
+        _ => Err(Rejection::new(
             0,
             "the file holds several ConfigMaps and none is named aws-auth",
         )),
@@ -565,7 +558,7 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, M
 /// any YAML parser sees it, and reads each piece on its own: a separator with
 /// more than a comment after it is refused, and a piece that starts with a
 /// `...` marker is broken YAML to yaml.v2. A YAML stream parser reads both.
-fn kubectl_pieces(text: &str) -> Result<(), ManifestError> {
+fn kubectl_pieces(text: &str) -> Result<(), Rejection> {
     let bytes = text.as_bytes();
     let starts = std::iter::once(0)
         .filter(|_| bytes.starts_with(b"---"))
@@ -574,7 +567,7 @@ fn kubectl_pieces(text: &str) -> Result<(), ManifestError> {
         let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
         let rest = text[at + 3..end].trim();
         if !(rest.is_empty() || rest.starts_with('#')) {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 at,
                 format!(
                     "line {} starts with `---` but is not a plain document separator: kubectl refuses anything but a comment after the `---`",
@@ -598,7 +591,7 @@ fn kubectl_pieces(text: &str) -> Result<(), ManifestError> {
                 .strip_prefix("...")
                 .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r', '\n']))
         {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 pos,
                 format!(
                     "the document begun at line {} starts with a `...` end marker (line {}), which yaml.v2 refuses, and with it kubectl the whole file; remove the `...` line",
@@ -613,9 +606,9 @@ fn kubectl_pieces(text: &str) -> Result<(), ManifestError> {
 
 /// A lone CR is a line break to YAML (and so to kubectl) but not to editors,
 /// diffs or line-based layouts: what the file shows is not what is applied.
-fn refuse_lone_cr(text: &str) -> Result<(), ManifestError> {
+fn refuse_lone_cr(text: &str) -> Result<(), Rejection> {
     match crate::yaml::lone_cr(text) {
-        Some(at) => Err(ManifestError::new(
+        Some(at) => Err(Rejection::new(
             at,
             "a carriage return without a line feed (an old Mac line end): YAML and kubectl read it as a line break where editors show none; convert it to a line feed",
         )),
@@ -675,7 +668,7 @@ fn meta_type_error(tree: &Tree, text: &str, field: &str, v: NodeId) -> Option<&'
 /// A key given twice in one mapping of a manifest: kubectl's strict decoding
 /// refuses the file (yaml.v2 compares the keys as the values they resolve
 /// to: `1` and `0x1` are the same key, `1` and `"1"` are not).
-fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), ManifestError> {
+fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), Rejection> {
     let identity = |k: NodeId| -> Option<String> {
         let (raw, _) = tree.scalar(text, k)?;
         Some(match resolve_scalar(tree, text, k).ok()? {
@@ -703,7 +696,7 @@ fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), ManifestError> {
                     tree.node(k).start as usize,
                 );
                 let name = tree.scalar(text, k).map_or("", |(s, _)| s);
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     b,
                     format!(
                         "the key {name:?} appears twice in one mapping (lines {} and {}): kubectl refuses duplicate fields",
@@ -761,7 +754,7 @@ fn data_values(
     data_key: NodeId,
     data: NodeId,
     cuts: &[skeleton::Cut],
-) -> Result<(DataSection, Vec<DataValue>), ManifestError> {
+) -> Result<(DataSection, Vec<DataValue>), Rejection> {
     let data_res = tree.resolve(data);
     let node = tree.node(data_res);
     let key_col = key_column(text, tree.node(data_key).start as usize);
@@ -780,20 +773,20 @@ fn data_values(
                     },
                     Vec::new(),
                 )),
-                _ => Err(ManifestError::new(
+                _ => Err(Rejection::new(
                     node.start as usize,
                     "data is not a mapping of keys to strings",
                 )),
             };
         }
         Kind::Seq { .. } => {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 node.start as usize,
                 "data is a list, not a mapping of keys to strings",
             ));
         }
         Kind::Alias { .. } => {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 node.start as usize,
                 "data is an unresolved alias",
             ));
@@ -812,10 +805,7 @@ fn data_values(
             }
             Some((s, _)) => s.to_owned(),
             None => {
-                return Err(ManifestError::new(
-                    key_start,
-                    "a data key is not a plain name",
-                ));
+                return Err(Rejection::new(key_start, "a data key is not a plain name"));
             }
         };
         if key.is_empty()
@@ -823,7 +813,7 @@ fn data_values(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
         {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 key_start,
                 format!(
                     "the data key {key:?} is not valid: keys may hold only letters, digits, '-', '_' and '.'"
@@ -831,7 +821,7 @@ fn data_values(
             ));
         }
         if let Some(first) = values.iter().find(|d| d.key == key) {
-            return Err(ManifestError::new(
+            return Err(Rejection::new(
                 key_start,
                 format!(
                     "data.{key} appears twice (lines {} and {}); kubectl refuses duplicate fields",
@@ -888,7 +878,7 @@ fn data_values(
             (None, JsonType::String(s)) => Arc::new(s.to_owned()),
             (None, JsonType::Null) => Arc::new(String::new()),
             (None, JsonType::Array(_)) => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     vstart,
                     format!(
                         "data.{key} is a YAML list, but ConfigMap values are strings: write `{key}: |` and indent the list below it"
@@ -896,7 +886,7 @@ fn data_values(
                 ));
             }
             (None, JsonType::Object(_)) => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     vstart,
                     format!(
                         "data.{key} is a YAML mapping, but ConfigMap values are strings: write `{key}: |` and indent the YAML below it"
@@ -904,7 +894,7 @@ fn data_values(
                 ));
             }
             (None, other) => {
-                return Err(ManifestError::new(
+                return Err(Rejection::new(
                     vstart,
                     format!(
                         "data.{key} is a {}, but ConfigMap values are strings: quote it",

@@ -38,6 +38,10 @@ pub(crate) fn parse(text: &str) -> Result<Tree, SyntaxError> {
 /// takes a key that starts and ends on one line (the full parser is lenient
 /// in flow mappings). An explicit `? key` may span lines.
 pub(crate) fn multiline_key(text: &str, tree: &Tree) -> Option<usize> {
+    // The fast path builds one-line scalars only.
+    if tree.simple {
+        return None;
+    }
     tree.nodes
         .iter()
         .enumerate()
