@@ -57,6 +57,9 @@ pub(crate) struct Global {
     /// More log output on stderr (-v, -vv, -vvv). Credentials and tokens are never logged.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// Print tables without their header line (for scripts).
+    #[arg(long, global = true)]
+    pub(crate) no_headers: bool,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
 }
@@ -312,6 +315,231 @@ pub(crate) struct FinalizeArgs {
     /// After the switch, back the aws-auth ConfigMap up and delete it.
     #[arg(long)]
     pub(crate) delete_configmap: bool,
+}
+
+/// Parses the command line, with each command's help showing only the options
+/// that apply to it and its examples. Run as `kubectl-aws_auth` (a kubectl
+/// plugin), usage lines say `kubectl aws-auth`.
+pub(crate) fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let plugin = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().starts_with("kubectl-"))
+        })
+        .unwrap_or(false);
+    let matches = command(plugin).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// The clap command: [`Cli`] with the global options each command does not
+/// use hidden from its help, per-command examples and wording.
+pub(crate) fn command(plugin: bool) -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    if plugin {
+        cmd = cmd
+            .bin_name("kubectl aws-auth")
+            .display_name("kubectl aws-auth");
+    }
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let cmd = shape(cmd, &globals, &mut Vec::new());
+    if plugin {
+        // The examples, in the words kubectl users type.
+        return plugin_examples(cmd);
+    }
+    cmd
+}
+
+fn plugin_examples(mut cmd: clap::Command) -> clap::Command {
+    if let Some(text) = cmd.get_after_help().map(|t| t.to_string()) {
+        cmd = cmd.after_help(text.replace("\n  aws-auth ", "\n  kubectl aws-auth "));
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, plugin_examples);
+    }
+    cmd
+}
+
+/// Options every command that reads the map takes.
+const READ: &[&str] = &[
+    "file",
+    "output",
+    "verbose",
+    "kubeconfig",
+    "context",
+    "namespace",
+    "name",
+    "request_timeout",
+    "timeout",
+];
+/// What an edit adds to them.
+const EDIT: &[&str] = &["dry_run", "force", "yes", "protect"];
+
+/// The global options shown in the help of the command at `path`.
+fn shown(path: &[String]) -> Vec<&'static str> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let mut ids: Vec<&str> = READ.to_vec();
+    match path.as_slice() {
+        [] => {
+            return READ
+                .iter()
+                .chain(EDIT)
+                .chain(&["no_headers", "create"])
+                .copied()
+                .collect();
+        }
+        ["get", ..] => ids.push("no_headers"),
+        ["lint" | "explain", ..] => {}
+        ["add", ..] => ids.extend(EDIT.iter().chain(&["create"])),
+        ["update" | "remove", ..] => ids.extend(EDIT),
+        ["backup", ..] => ids.retain(|&i| i != "file"),
+        ["restore", ..] => {
+            ids.retain(|&i| i != "file");
+            ids.extend(EDIT);
+        }
+        ["migrate", "apply", ..] => ids.extend(["dry_run", "yes", "no_headers"]),
+        ["migrate", "finalize", ..] => ids.extend(["dry_run", "force", "yes"]),
+        ["migrate", ..] => ids.push("no_headers"),
+        ["completions", ..] => ids.clear(),
+        _ => {}
+    }
+    ids
+}
+
+/// Examples shown at the end of a command's help.
+fn examples(path: &[String]) -> Option<&'static str> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    Some(match path.as_slice() {
+        ["get"] => {
+            "Examples:\n  aws-auth get\n  aws-auth get -o json\n  aws-auth --file aws-auth.yaml get --no-headers"
+        }
+        ["lint"] => "Examples:\n  aws-auth lint\n  aws-auth --file aws-auth.yaml lint --strict",
+        ["explain"] => {
+            "Examples:\n  aws-auth explain arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com\n  aws-auth explain arn:aws:iam::111122223333:user/bob -o json"
+        }
+        ["add", "role"] => {
+            "Examples:\n  aws-auth add role arn:aws:iam::111122223333:role/Deployer -u 'deploy:{{SessionName}}' -g deployers\n  aws-auth --file aws-auth.yaml add role arn:aws:iam::111122223333:role/Dev -g dev --dry-run"
+        }
+        ["add", "user"] => {
+            "Examples:\n  aws-auth add user arn:aws:iam::111122223333:user/alice -g developers,view\n  aws-auth add user --from-file team.txt -g developers"
+        }
+        ["add", "account"] => "Examples:\n  aws-auth add account 012345678901",
+        ["update", "role"] => {
+            "Examples:\n  aws-auth update role arn:aws:iam::111122223333:role/Deployer -g release --append\n  aws-auth update role arn:aws:iam::111122223333:role/Deployer -u 'deploy:{{SessionName}}'"
+        }
+        ["update", "user"] => {
+            "Examples:\n  aws-auth update user arn:aws:iam::111122223333:user/alice --no-groups"
+        }
+        ["remove"] => {
+            "Examples:\n  aws-auth remove user arn:aws:iam::111122223333:user/alice\n  aws-auth remove --username ci-bot\n  aws-auth remove account 012345678901"
+        }
+        ["remove", "role"] => {
+            "Examples:\n  aws-auth remove role arn:aws:iam::111122223333:role/Old --dry-run"
+        }
+        ["remove", "user"] => "Examples:\n  aws-auth remove user --from-file leavers.txt",
+        ["remove", "account"] => "Examples:\n  aws-auth remove account 012345678901",
+        ["backup"] => {
+            "Examples:\n  aws-auth backup\n  aws-auth backup --out aws-auth-before-upgrade.yaml"
+        }
+        ["restore"] => {
+            "Examples:\n  aws-auth restore aws-auth-before-upgrade.yaml --dry-run\n  aws-auth restore aws-auth-before-upgrade.yaml --yes"
+        }
+        ["migrate", "plan"] => {
+            "Examples:\n  aws-auth migrate plan --cluster prod\n  aws-auth --file aws-auth.yaml migrate plan -o json"
+        }
+        ["migrate", "apply"] => {
+            "Examples:\n  aws-auth migrate apply --cluster prod --dry-run\n  aws-auth migrate apply --cluster prod --enable-api-mode"
+        }
+        ["migrate", "verify"] => "Examples:\n  aws-auth migrate verify --cluster prod",
+        ["migrate", "finalize"] => {
+            "Examples:\n  aws-auth migrate finalize --cluster prod\n  aws-auth migrate finalize --cluster prod --delete-configmap --yes"
+        }
+        ["completions"] => {
+            "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"
+        }
+        _ => return None,
+    })
+}
+
+/// `--cluster` in the words of each migrate command.
+fn cluster_help(path: &[String]) -> Option<&'static str> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    Some(match path.as_slice() {
+        ["migrate", "plan"] => {
+            "The EKS cluster whose access entries and IAM principals the plan is made against. Without it, `plan --file` plans offline against an empty cluster"
+        }
+        ["migrate", "apply"] => {
+            "The EKS cluster to create the access entries and policy associations in"
+        }
+        ["migrate", "verify"] => "The EKS cluster whose access entries are compared with the map",
+        ["migrate", "finalize"] => "The EKS cluster to switch to authentication mode API",
+        _ => return None,
+    })
+}
+
+/// The global options the command at `path` shows: its own, or for a group
+/// of commands every one its commands show (a copy hidden in the group would
+/// be the one they inherit).
+fn kept(cmd: &clap::Command, path: &mut Vec<String>) -> Vec<&'static str> {
+    let subs: Vec<&clap::Command> = cmd
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .collect();
+    if subs.is_empty() {
+        return shown(path);
+    }
+    let mut all = Vec::new();
+    for sc in subs {
+        path.push(sc.get_name().to_owned());
+        for id in kept(sc, path) {
+            if !all.contains(&id) {
+                all.push(id);
+            }
+        }
+        path.pop();
+    }
+    all
+}
+
+/// Gives the command at `path` a hidden copy of each global option it does
+/// not use (clap then propagates the global to it no more: it keeps the copy),
+/// and its examples and wording; then its subcommands.
+fn shape(mut cmd: clap::Command, globals: &[clap::Arg], path: &mut Vec<String>) -> clap::Command {
+    let keep = kept(&cmd, path);
+    if !path.is_empty() {
+        for arg in globals {
+            if !keep.contains(&arg.get_id().as_str()) && !arg.is_hide_set() {
+                cmd = cmd.arg(arg.clone().hide(true));
+            }
+        }
+    }
+    if let Some(text) = examples(path) {
+        cmd = cmd.after_help(text);
+    }
+    if let Some(text) = cluster_help(path) {
+        cmd = cmd.mut_arg("cluster", |a| a.help(text));
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        path.push(name.clone());
+        cmd = cmd.mut_subcommand(name, |sc| shape(sc, globals, path));
+        path.pop();
+    }
+    cmd
 }
 
 /// The longest wait any option may ask for.

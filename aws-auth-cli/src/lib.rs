@@ -20,8 +20,6 @@ mod output;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-
 use aws_auth_core::explain::LoginContext;
 use cli::{Cli, Command};
 use commands::Report;
@@ -30,7 +28,7 @@ use file::Target;
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -42,6 +40,7 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(cli.global.verbose);
+    output::TableStyle::detect(cli.global.no_headers).install();
     interrupt::install();
     match run(&cli) {
         Ok(report) => finish(report),
@@ -75,7 +74,7 @@ fn finish(report: Report) -> ExitCode {
 /// The completion script for `shell`.
 fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "aws-auth", &mut buf);
+    clap_complete::generate(shell, &mut cli::command(false), "aws-auth", &mut buf);
     let script = String::from_utf8(buf)?;
     Ok(match shell {
         // clap_complete names the subcommands' bash states after the binary

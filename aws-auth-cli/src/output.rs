@@ -77,29 +77,104 @@ pub(crate) fn structured(format: Output, value: &impl serde::Serialize) -> anyho
     })
 }
 
-/// Left-aligned columns.
+/// How tables are printed: set once from the command line and the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TableStyle {
+    /// Print the header line (`--no-headers` turns it off, for scripts).
+    pub(crate) headers: bool,
+    /// The terminal's width, when stdout is one: wider tables are cut to fit.
+    pub(crate) width: Option<usize>,
+}
+
+static STYLE: std::sync::OnceLock<TableStyle> = std::sync::OnceLock::new();
+
+impl TableStyle {
+    /// The style for this process: headers unless `no_headers`; the width of
+    /// the terminal on stdout (`COLUMNS` first, as shells set it), if any.
+    pub(crate) fn detect(no_headers: bool) -> TableStyle {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout();
+        let width = stdout.is_terminal().then(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .or_else(|| {
+                    rustix::termios::tcgetwinsize(&stdout)
+                        .ok()
+                        .map(|w| w.ws_col as usize)
+                })
+        });
+        TableStyle {
+            headers: !no_headers,
+            width: width.flatten().filter(|&w| w > 0),
+        }
+    }
+
+    /// Sets the style every [`table`] uses; the first call wins.
+    pub(crate) fn install(self) {
+        let _ = STYLE.set(self);
+    }
+}
+
+/// Left-aligned columns, in the installed [`TableStyle`].
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let style = STYLE.get().copied().unwrap_or(TableStyle {
+        headers: true,
+        width: None,
+    });
+    render_table(header, rows, style)
+}
+
+/// No column is cut narrower than this (or its header).
+const MIN_COLUMN: usize = 12;
+
+/// Left-aligned columns, two spaces apart; cut to `style.width` by narrowing
+/// the last columns first and ending cut cells with `…`.
+pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>], style: TableStyle) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
+    if let Some(limit) = style.width {
+        let floor: Vec<usize> = header.iter().map(|h| h.len().max(MIN_COLUMN)).collect();
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        // From the last column to the first: the leading columns name the
+        // row (a kind, an ARN), the trailing ones describe it.
+        for i in (0..widths.len()).rev() {
+            let over = total(&widths).saturating_sub(limit);
+            widths[i] -= over.min(widths[i].saturating_sub(floor[i]));
+        }
+    }
+    let cut = |cell: &str, w: usize| -> String {
+        if cell.chars().count() <= w {
+            cell.to_owned()
+        } else {
+            let mut s: String = cell.chars().take(w.saturating_sub(1)).collect();
+            s.push('…');
+            s
+        }
+    };
     let mut out = String::new();
     let line = |out: &mut String, cells: Vec<&str>| {
         let last = cells.len() - 1;
         for (i, cell) in cells.iter().enumerate() {
+            let cell = cut(cell, widths[i]);
             if i == last {
-                out.push_str(cell);
+                out.push_str(&cell);
             } else {
-                let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
+                let pad = widths[i] - cell.chars().count();
+                let _ = write!(out, "{cell}{:pad$}  ", "");
             }
         }
         let trimmed = out.trim_end_matches(' ').len();
         out.truncate(trimmed);
         out.push('\n');
     };
-    line(&mut out, header.to_vec());
+    if style.headers {
+        line(&mut out, header.to_vec());
+    }
     for row in rows {
         line(&mut out, row.iter().map(String::as_str).collect());
     }
@@ -159,5 +234,78 @@ mod tests {
     fn tables_align() {
         let t = table(&["A", "B"], &[vec!["xx".into(), "y".into()]]);
         assert_eq!(t, "A   B\nxx  y\n");
+    }
+
+    /// Issue 10.14: a table fits the terminal, the last columns cut first;
+    /// `--no-headers` leaves the header out.
+    #[test]
+    fn tables_fit_the_terminal_and_drop_headers_on_request() {
+        let rows = vec![
+            vec![
+                "role".to_owned(),
+                "arn:aws:iam::111122223333:role/eksctl-prod-nodegroup-NodeInstanceRole-1U8F1QB3BQ3M0".to_owned(),
+                "system:node:{{EC2PrivateDNSName}}".to_owned(),
+                "system:bootstrappers,system:nodes".to_owned(),
+            ],
+            vec!["account".to_owned(), "111122223333".to_owned(), "(its own ARN)".to_owned(), String::new()],
+        ];
+        let header = ["KIND", "ARN", "USERNAME", "GROUPS"];
+        let fitted = render_table(
+            &header,
+            &rows,
+            TableStyle {
+                headers: true,
+                width: Some(80),
+            },
+        );
+        assert!(fitted.lines().all(|l| l.chars().count() <= 80), "{fitted}");
+        insta::assert_snapshot!(fitted, @r"
+        KIND     ARN                                          USERNAME      GROUPS
+        role     arn:aws:iam::111122223333:role/eksctl-prod…  system:node…  system:boot…
+        account  111122223333                                 (its own AR…
+        ");
+        let wide = render_table(
+            &header,
+            &rows,
+            TableStyle {
+                headers: true,
+                width: Some(300),
+            },
+        );
+        assert_eq!(
+            wide,
+            render_table(
+                &header,
+                &rows,
+                TableStyle {
+                    headers: true,
+                    width: None
+                }
+            )
+        );
+        assert!(wide.contains("NodeInstanceRole-1U8F1QB3BQ3M0  system:node:{{EC2PrivateDNSName}}"));
+        let bare = render_table(
+            &header,
+            &rows,
+            TableStyle {
+                headers: false,
+                width: None,
+            },
+        );
+        assert!(bare.starts_with("role "), "{bare}");
+        // Too narrow for the floors: cut to them, never below.
+        let narrow = render_table(
+            &header,
+            &rows,
+            TableStyle {
+                headers: true,
+                width: Some(20),
+            },
+        );
+        assert_eq!(
+            narrow.lines().nth(1).unwrap(),
+            "role     arn:aws:iam…  system:node…  system:boot…",
+            "{narrow}"
+        );
     }
 }

@@ -1074,3 +1074,154 @@ fn a_closed_stdout_is_not_an_error() {
     assert!(status.success(), "{status}: {err}");
     assert_eq!(first, "mapRoles:\n");
 }
+
+fn help(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let a = aws_auth(home.path())
+        .args(args)
+        .arg("--help")
+        .assert()
+        .success();
+    stdout(&a)
+}
+
+/// Issue 10.14: each command's help lists only the options it uses, and has
+/// examples; migrate's commands say what --cluster is to each of them.
+#[test]
+fn help_shows_only_what_applies_with_examples() {
+    let get = help(&["get"]);
+    for absent in ["--create", "--dry-run", "--force", "--protect", "--yes"] {
+        assert!(!get.contains(absent), "get --help lists {absent}:\n{get}");
+    }
+    for present in [
+        "--file",
+        "--output",
+        "--no-headers",
+        "--kubeconfig",
+        "Examples:",
+    ] {
+        assert!(get.contains(present), "get --help lacks {present}:\n{get}");
+    }
+    let add = help(&["add", "role"]);
+    for present in [
+        "--create",
+        "--dry-run",
+        "--force",
+        "--protect",
+        "--yes",
+        "Examples:",
+    ] {
+        assert!(
+            add.contains(present),
+            "add role --help lacks {present}:\n{add}"
+        );
+    }
+    assert!(!help(&["update", "role"]).contains("--create"));
+    assert!(!help(&["backup"]).contains("--file"));
+    let completions = help(&["completions"]);
+    assert!(!completions.contains("--kubeconfig") && !completions.contains("--file"));
+    let leaves: &[&[&str]] = &[
+        &["get"],
+        &["lint"],
+        &["explain"],
+        &["add", "role"],
+        &["add", "user"],
+        &["add", "account"],
+        &["update", "role"],
+        &["update", "user"],
+        &["remove"],
+        &["backup"],
+        &["restore"],
+        &["migrate", "plan"],
+        &["migrate", "apply"],
+        &["migrate", "verify"],
+        &["migrate", "finalize"],
+        &["completions"],
+    ];
+    for leaf in leaves {
+        assert!(help(leaf).contains("Examples:\n  aws-auth "), "{leaf:?}");
+    }
+    // The option's line and the next (long help puts the text below it).
+    let cluster = |cmd: &str| {
+        let text = help(&["migrate", cmd]);
+        let lines: Vec<&str> = text.lines().collect();
+        let i = lines.iter().position(|l| l.contains("--cluster <NAME>")).unwrap();
+        format!("{} {}", lines[i], lines.get(i + 1).unwrap_or(&""))
+    };
+    let words: Vec<String> = ["plan", "apply", "verify", "finalize"]
+        .iter()
+        .map(|c| cluster(c))
+        .collect();
+    for (i, a) in words.iter().enumerate() {
+        for b in &words[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    assert!(
+        words[1].contains("create the access entries"),
+        "{}",
+        words[1]
+    );
+}
+
+/// Issue 10.14: run by kubectl as a plugin, the usage says `kubectl aws-auth`.
+#[test]
+fn the_kubectl_plugin_says_kubectl_aws_auth() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("kubectl-aws_auth");
+    for args in [&["--help"][..], &["get", "--help"]] {
+        let out = std::process::Command::new(&bin)
+            .env_clear()
+            .env("HOME", home.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: kubectl aws-auth"), "{args:?}: {text}");
+    }
+    let get = std::process::Command::new(&bin)
+        .env_clear()
+        .args(["get", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&get.stdout).contains("\n  kubectl aws-auth get -o json"));
+}
+
+/// Issue 10.14: `--no-headers` for scripts; on a terminal the table is cut to
+/// its width (driven through `script`, which gives the command a terminal).
+#[test]
+fn tables_drop_headers_and_fit_the_terminal() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let a = aws_auth(s.dir.path())
+        .current_dir(s.dir.path())
+        .args(["--file", "aws-auth.yaml", "get", "--no-headers"])
+        .assert()
+        .success();
+    let out = stdout(&a);
+    assert!(out.starts_with("role "), "{out}");
+    assert!(!out.contains("KIND"));
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let run = |columns: &str| {
+        let out = std::process::Command::new("script")
+            .env_clear()
+            .env("COLUMNS", columns)
+            .env("TERM", "dumb")
+            .env("HOME", s.dir.path())
+            .current_dir(s.dir.path())
+            .args([
+                "-qec",
+                &format!("{} --file aws-auth.yaml get", bin.display()),
+                "/dev/null",
+            ])
+            .output()
+            .expect("script (util-linux) runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let narrow = run("60");
+    assert!(narrow.contains("KIND"), "{narrow}");
+    assert!(narrow.lines().all(|l| l.chars().count() <= 60), "{narrow}");
+    assert!(narrow.contains('…'), "{narrow}");
+    let wide = run("300");
+    assert!(!wide.contains('…'), "{wide}");
+}
