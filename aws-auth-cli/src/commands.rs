@@ -438,10 +438,9 @@ pub(crate) fn guards(global: &Global) -> anyhow::Result<Guards> {
                 .map_err(|e| fail(INVALID, format!("--protect: {e}")))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Guards {
-        force: global.force,
-        protected,
-    })
+    Ok(protected
+        .into_iter()
+        .fold(Guards::new().forced(global.force), Guards::protect))
 }
 
 /// The one rule of confirmation for what `--force` overrides (tripped guards,

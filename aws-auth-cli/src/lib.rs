@@ -118,10 +118,9 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             access_key_id,
             private_dns_name,
         } => {
-            let login = LoginContext {
-                access_key_id: access_key_id.clone(),
-                private_dns_name: private_dns_name.clone(),
-            };
+            let mut login = LoginContext::new();
+            login.access_key_id = access_key_id.clone();
+            login.private_dns_name = private_dns_name.clone();
             return commands::explain(&target.document()?, arn, &login, global.output);
         }
         Command::Add(cmd) => commands::add_ops(cmd)?,

@@ -106,10 +106,9 @@ async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
             access_key_id,
             private_dns_name,
         } => {
-            let login = LoginContext {
-                access_key_id: access_key_id.clone(),
-                private_dns_name: private_dns_name.clone(),
-            };
+            let mut login = LoginContext::new();
+            login.access_key_id = access_key_id.clone();
+            login.private_dns_name = private_dns_name.clone();
             commands::explain(&read().await?.document, arn, &login, g.output)
         }
         Command::Backup { out } => {
@@ -299,10 +298,9 @@ async fn edit(
     let server_dry_run = g.dry_run == Some(DryRun::Server);
     let dir = backup::default_dir(&conn.context)?;
     let mut saved: Option<(String, Option<String>)> = None;
-    let options = WriteOptions {
-        create: g.cluster.create,
-        server_dry_run,
-    };
+    let options = WriteOptions::new()
+        .create(g.cluster.create)
+        .server_dry_run(server_dry_run);
     let outcome = budget
         .spend(true, async {
             cluster

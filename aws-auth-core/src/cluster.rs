@@ -163,12 +163,32 @@ type Observer = std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
 /// How an edit is written.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct WriteOptions {
     /// Create the ConfigMap when it does not exist (otherwise that is an error).
     pub create: bool,
     /// Send the write with `dryRun=All`: the API server validates it and
     /// stores nothing.
     pub server_dry_run: bool,
+}
+
+impl WriteOptions {
+    /// Write to an existing ConfigMap, for real.
+    pub fn new() -> WriteOptions {
+        WriteOptions::default()
+    }
+
+    /// [`WriteOptions::create`].
+    pub fn create(mut self, create: bool) -> WriteOptions {
+        self.create = create;
+        self
+    }
+
+    /// [`WriteOptions::server_dry_run`].
+    pub fn server_dry_run(mut self, dry_run: bool) -> WriteOptions {
+        self.server_dry_run = dry_run;
+        self
+    }
 }
 
 /// What an edit did.

@@ -25,11 +25,31 @@ use crate::text::Text;
 
 /// Values only known at login, for filling templates.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LoginContext {
     /// The access key ID the caller signs with (`{{AccessKeyID}}`).
     pub access_key_id: Option<String>,
     /// The node's private DNS name (`{{EC2PrivateDNSName}}`).
     pub private_dns_name: Option<String>,
+}
+
+impl LoginContext {
+    /// Nothing known beyond the ARN.
+    pub fn new() -> LoginContext {
+        LoginContext::default()
+    }
+
+    /// The access key ID, for `{{AccessKeyID}}`.
+    pub fn access_key_id(mut self, id: impl Into<String>) -> LoginContext {
+        self.access_key_id = Some(id.into());
+        self
+    }
+
+    /// The node's private DNS name, for `{{EC2PrivateDNSName}}`.
+    pub fn private_dns_name(mut self, name: impl Into<String>) -> LoginContext {
+        self.private_dns_name = Some(name.into());
+        self
+    }
 }
 
 /// The mapping the authenticator uses.

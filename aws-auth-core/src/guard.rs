@@ -41,7 +41,15 @@ use crate::model::{DataKey, MapView};
 use crate::position::Position;
 
 /// The safety net of an edit.
+///
+/// ```
+/// use aws_auth_core::edit::Guards;
+/// let guards = Guards::new().protect("arn:aws:iam::111122223333:role/BreakGlass".parse()?);
+/// assert!(!guards.force && guards.protected.len() == 1);
+/// # Ok::<(), aws_auth_core::arn::ArnError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Guards {
     /// Carry on despite the guards (they are reported in
     /// [`Edited::forced`](crate::edit::Edited::forced)).
@@ -50,6 +58,25 @@ pub struct Guards {
     /// own identity, the cluster creator's entry. Role sessions and role paths
     /// are canonicalised before comparing.
     pub protected: Vec<Arn>,
+}
+
+impl Guards {
+    /// Every guard on, nothing protected beyond what the map itself needs.
+    pub fn new() -> Guards {
+        Guards::default()
+    }
+
+    /// Carry on despite the guards ([`Guards::force`]).
+    pub fn forced(mut self, force: bool) -> Guards {
+        self.force = force;
+        self
+    }
+
+    /// Protect a principal's mappings from removal or rewriting.
+    pub fn protect(mut self, arn: Arn) -> Guards {
+        self.protected.push(arn);
+        self
+    }
 }
 
 /// Why a guard stopped a change.

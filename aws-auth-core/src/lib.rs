@@ -18,6 +18,7 @@ pub mod cluster;
 mod document;
 pub mod edit;
 pub mod effective;
+mod error;
 pub mod explain;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -35,6 +36,7 @@ mod text;
 pub(crate) mod yaml;
 
 pub use document::{Document, ManifestError};
+pub use error::Error;
 pub use model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, SsoMatcher, UserMapping};
 pub use position::Position;
 pub use text::Text;

@@ -1145,7 +1145,10 @@ fn help_shows_only_what_applies_with_examples() {
     let cluster = |cmd: &str| {
         let text = help(&["migrate", cmd]);
         let lines: Vec<&str> = text.lines().collect();
-        let i = lines.iter().position(|l| l.contains("--cluster <NAME>")).unwrap();
+        let i = lines
+            .iter()
+            .position(|l| l.contains("--cluster <NAME>"))
+            .unwrap();
         format!("{} {}", lines[i], lines.get(i + 1).unwrap_or(&""))
     };
     let words: Vec<String> = ["plan", "apply", "verify", "finalize"]

@@ -127,9 +127,7 @@ async fn make_plan(
             .await;
         resolutions
     };
-    let options = PlanOptions {
-        update_existing: args.update_existing,
-    };
+    let options = PlanOptions::new().update_existing(args.update_existing);
     // The principals the map stands for, then the cluster's entries for them.
     let mut probe = ClusterState::empty(&aws.cluster, Some(info.mode));
     probe.account = info.account.clone();
@@ -159,9 +157,7 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         // Offline: no AWS call at all; role ARNs as written, unverified.
         let doc = Target::new(path).document()?;
         let cluster = ClusterState::empty(&Target::new(path).name(), None);
-        let options = PlanOptions {
-            update_existing: args.update_existing,
-        };
+        let options = PlanOptions::new().update_existing(args.update_existing);
         let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
         return report::plan(&plan, cli.global.output);
     };

@@ -57,10 +57,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let op = op(&doc, pick);
-    let guards = Guards {
-        force: true,
-        ..Guards::default()
-    };
+    let guards = Guards::new().forced(true);
     match doc.edit(std::slice::from_ref(&op), &guards) {
         Err(e @ EditError::Verification { .. }) => {
             panic!("{op:?} failed its own verification: {e}\n---\n{text}\n---")

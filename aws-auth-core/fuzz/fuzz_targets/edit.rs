@@ -190,10 +190,7 @@ fuzz_target!(|data: &[u8]| {
                 Op::AddRole(_) => Op::RemoveRole { arn: s.arn.clone() },
                 _ => Op::RemoveUser { arn: s.arn.clone() },
             };
-            let force = Guards {
-                force: true,
-                ..Guards::default()
-            };
+            let force = Guards::new().forced(true);
             let back = match edited.document.edit(&[remove], &force) {
                 Ok(b) => b,
                 Err(e) => panic!("removing what was just added failed: {e}\n{new_text}"),

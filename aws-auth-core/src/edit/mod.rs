@@ -11,7 +11,7 @@
 //! this shortcut against a whole reading of every edited value).
 //!
 //! ```
-//! use aws_auth_core::edit::{Guards, MappingSpec, Op};
+//! use aws_auth_core::edit::{Guards, Op};
 //! use aws_auth_core::Document;
 //!
 //! let doc = Document::parse_manifest(concat!(
@@ -22,17 +22,12 @@
 //!     "      username: system:node:{{EC2PrivateDNSName}}\n",
 //!     "      groups: [system:bootstrappers, system:nodes]\n",
 //! ))?;
-//! let add = Op::AddUser(MappingSpec {
-//!     arn: "arn:aws:iam::111122223333:user/alice".into(),
-//!     username: "alice".into(),
-//!     groups: vec!["devs".into()],
-//! });
-//! let edited = doc.edit(&[add], &Guards::default())?;
-//! let text = edited.manifest().unwrap();
+//! let add = Op::add_user("arn:aws:iam::111122223333:user/alice", "alice", ["devs"]);
+//! let text = doc.edit(&[add], &Guards::new())?.into_manifest()?;
 //! assert!(text.starts_with(doc.manifest_text().unwrap()));
 //! // The new key copies the style of its neighbours (flow-style groups here).
 //! assert!(text.ends_with("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [devs]\n"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), aws_auth_core::Error>(())
 //! ```
 
 mod layout;
@@ -52,18 +47,45 @@ use crate::position::Position;
 use crate::text::Text;
 
 /// A role or user mapping to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It reads from JSON or YAML as `{"arn": ..., "username": ..., "groups": [...]}`
+/// (`username` and `groups` may be left out), as an operator finds it in a
+/// custom resource.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MappingSpec {
     /// The role or user ARN (a role without its IAM path).
     pub arn: String,
     /// The Kubernetes user name (templates allowed, e.g. `dev:{{SessionName}}`).
+    #[serde(default)]
     pub username: String,
     /// The Kubernetes groups.
+    #[serde(default)]
     pub groups: Vec<String>,
 }
 
+impl MappingSpec {
+    /// A mapping of `arn` to `username` and `groups`.
+    ///
+    /// ```
+    /// let spec = aws_auth_core::edit::MappingSpec::new("arn:aws:iam::111122223333:user/alice", "alice", ["view"]);
+    /// assert_eq!(spec.groups, ["view"]);
+    /// ```
+    pub fn new(
+        arn: impl Into<String>,
+        username: impl Into<String>,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> MappingSpec {
+        MappingSpec {
+            arn: arn.into(),
+            username: username.into(),
+            groups: groups.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// What an update does to the groups.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum GroupsChange {
     /// Leave them as they are.
     #[default]
@@ -75,7 +97,25 @@ pub enum GroupsChange {
 }
 
 /// One operation of an edit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Operations read from JSON or YAML with the operation as the key, e.g.
+/// `{"addRole": {"arn": "...", "groups": ["dev"]}}`, `{"removeUser": {"arn":
+/// "..."}}` or `{"addAccount": "111122223333"}`:
+///
+/// ```
+/// use aws_auth_core::edit::Op;
+///
+/// let ops: Vec<Op> = serde_json::from_str(r#"[
+///     {"addRole": {"arn": "arn:aws:iam::111122223333:role/Dev", "username": "dev", "groups": ["dev"]}},
+///     {"updateUser": {"arn": "arn:aws:iam::111122223333:user/alice", "groups": {"append": ["view"]}}},
+///     {"removeAccount": "444455556666"}
+/// ]"#)?;
+/// assert_eq!(ops[0], Op::add_role("arn:aws:iam::111122223333:role/Dev", "dev", ["dev"]));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[non_exhaustive]
 pub enum Op {
     /// Map a role (refused if the role is already mapped differently).
     AddRole(MappingSpec),
@@ -86,8 +126,10 @@ pub enum Op {
         /// The role ARN (matched without case, as the reader does).
         arn: String,
         /// A new username, or `None` to keep it.
+        #[serde(default)]
         username: Option<String>,
         /// What happens to the groups.
+        #[serde(default)]
         groups: GroupsChange,
     },
     /// Change the mapping of a user.
@@ -95,8 +137,10 @@ pub enum Op {
         /// The user ARN.
         arn: String,
         /// A new username, or `None` to keep it.
+        #[serde(default)]
         username: Option<String>,
         /// What happens to the groups.
+        #[serde(default)]
         groups: GroupsChange,
     },
     /// Remove every mapping of a role (duplicates included: leaving one would
@@ -122,6 +166,95 @@ pub enum Op {
 }
 
 impl Op {
+    /// Map a role: [`Op::AddRole`].
+    pub fn add_role(
+        arn: impl Into<String>,
+        username: impl Into<String>,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Op {
+        Op::AddRole(MappingSpec::new(arn, username, groups))
+    }
+
+    /// Map a user: [`Op::AddUser`].
+    pub fn add_user(
+        arn: impl Into<String>,
+        username: impl Into<String>,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Op {
+        Op::AddUser(MappingSpec::new(arn, username, groups))
+    }
+
+    /// Change a role's mapping: [`Op::UpdateRole`].
+    pub fn update_role(
+        arn: impl Into<String>,
+        username: Option<String>,
+        groups: GroupsChange,
+    ) -> Op {
+        Op::UpdateRole {
+            arn: arn.into(),
+            username,
+            groups,
+        }
+    }
+
+    /// Change a user's mapping: [`Op::UpdateUser`].
+    pub fn update_user(
+        arn: impl Into<String>,
+        username: Option<String>,
+        groups: GroupsChange,
+    ) -> Op {
+        Op::UpdateUser {
+            arn: arn.into(),
+            username,
+            groups,
+        }
+    }
+
+    /// Remove every mapping of a role: [`Op::RemoveRole`].
+    pub fn remove_role(arn: impl Into<String>) -> Op {
+        Op::RemoveRole { arn: arn.into() }
+    }
+
+    /// Remove every mapping of a user: [`Op::RemoveUser`].
+    pub fn remove_user(arn: impl Into<String>) -> Op {
+        Op::RemoveUser { arn: arn.into() }
+    }
+
+    /// Remove every mapping with this username: [`Op::RemoveUsername`].
+    pub fn remove_username(username: impl Into<String>) -> Op {
+        Op::RemoveUsername {
+            username: username.into(),
+        }
+    }
+
+    /// Add an account: [`Op::AddAccount`].
+    pub fn add_account(id: impl Into<String>) -> Op {
+        Op::AddAccount(id.into())
+    }
+
+    /// Remove an account: [`Op::RemoveAccount`].
+    pub fn remove_account(id: impl Into<String>) -> Op {
+        Op::RemoveAccount(id.into())
+    }
+
+    /// The ARN, account ID or username the operation is about.
+    ///
+    /// ```
+    /// use aws_auth_core::edit::Op;
+    /// assert_eq!(Op::remove_account("111122223333").principal(), "111122223333");
+    /// ```
+    pub fn principal(&self) -> &str {
+        match self {
+            Op::AddRole(s) | Op::AddUser(s) => &s.arn,
+            Op::UpdateRole { arn, .. }
+            | Op::UpdateUser { arn, .. }
+            | Op::RemoveRole { arn }
+            | Op::RemoveUser { arn } => arn,
+            Op::RemoveUsername { username } => username,
+            Op::AddAccount(id) | Op::RemoveAccount(id) => id,
+        }
+    }
+
     pub(crate) fn key(&self) -> Option<DataKey> {
         match self {
             Op::AddRole(_) | Op::UpdateRole { .. } | Op::RemoveRole { .. } => {
@@ -140,6 +273,7 @@ pub use crate::guard::{Guard, GuardKind, Guards};
 
 /// What one operation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Change {
     /// A mapping or account was added.
     Added {
@@ -339,6 +473,15 @@ impl Edited {
     /// The new manifest text, when the document came from a manifest.
     pub fn manifest(&self) -> Option<&str> {
         self.document.manifest_text()
+    }
+
+    /// The new manifest text; [`Error::NotAManifest`](crate::Error::NotAManifest)
+    /// when the document was read from data strings.
+    pub fn into_manifest(self) -> Result<String, crate::Error> {
+        self.document
+            .manifest_text()
+            .map(str::to_owned)
+            .ok_or(crate::Error::NotAManifest)
     }
 
     /// The changed data keys and their new values (what a write must send).

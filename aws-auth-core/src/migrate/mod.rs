@@ -309,11 +309,25 @@ impl Resolutions {
 
 /// How conflicts are treated.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Make existing entries that differ match the map (update the entry,
     /// associate and disassociate policies) instead of reporting conflicts.
     /// An entry of another type still conflicts: the type cannot change.
     pub update_existing: bool,
+}
+
+impl PlanOptions {
+    /// Conflicts reported, nothing updated.
+    pub fn new() -> PlanOptions {
+        PlanOptions::default()
+    }
+
+    /// [`PlanOptions::update_existing`].
+    pub fn update_existing(mut self, update: bool) -> PlanOptions {
+        self.update_existing = update;
+        self
+    }
 }
 
 /// One call to make.

@@ -75,10 +75,7 @@ fn add_appends_in_style_and_remove_restores_the_bytes() {
 #[test]
 fn removing_first_middle_and_last_items_takes_their_comments_and_one_separator() {
     let original = manifest(ROLES);
-    let force = Guards {
-        force: true,
-        ..Guards::default()
-    };
+    let force = Guards::new().forced(true);
     let doc = Document::parse_manifest(original.as_str()).unwrap();
     let first = doc
         .edit(
@@ -168,14 +165,11 @@ fn guards_refuse_node_roles_and_the_last_admin() {
         matches!(&err, EditError::Guarded { guards } if guards[0].kind == GuardKind::LastAdmin),
         "{err}"
     );
-    let protect = Guards {
-        protected: vec![
-            "arn:aws:sts::111122223333:assumed-role/Dev/me"
-                .parse()
-                .unwrap(),
-        ],
-        ..Guards::default()
-    };
+    let protect = Guards::new().protect(
+        "arn:aws:sts::111122223333:assumed-role/Dev/me"
+            .parse()
+            .unwrap(),
+    );
     let err = doc
         .edit(
             &[Op::RemoveUsername {
@@ -340,13 +334,7 @@ fn a_whole_rewrite_never_deletes_text_silently() {
         "{err}"
     );
     let forced = doc
-        .edit(
-            std::slice::from_ref(&add),
-            &Guards {
-                force: true,
-                ..Guards::default()
-            },
-        )
+        .edit(std::slice::from_ref(&add), &Guards::new().forced(true))
         .unwrap();
     assert_eq!(
         forced.keys[0].deleted.as_deref(),
@@ -555,10 +543,7 @@ fn layouts_the_mutant_stream_found() {
             None,
         ),
     ];
-    let forced = Guards {
-        force: true,
-        ..Guards::default()
-    };
+    let forced = Guards::new().forced(true);
     for (what, text, op, refused) in cases {
         let doc = Document::parse_manifest(text.as_str()).unwrap_or_else(|e| panic!("{what}: {e}"));
         match (doc.edit(std::slice::from_ref(&op), &forced), refused) {
@@ -922,4 +907,89 @@ fn crlf_manifests_keep_crlf() {
     )
     .unwrap();
     assert_eq!(back, removed);
+}
+
+/// Issue 10.8: every operation reads back from the JSON it writes (an
+/// operator keeps them in a custom resource), and the constructors build
+/// what the variants say.
+#[test]
+fn operations_round_trip_through_json() {
+    let ops = vec![
+        Op::add_role(
+            "arn:aws:iam::111122223333:role/Dev",
+            "dev:{{SessionName}}",
+            ["dev"],
+        ),
+        Op::add_user(
+            "arn:aws:iam::111122223333:user/alice",
+            "alice",
+            Vec::<String>::new(),
+        ),
+        Op::update_role(
+            "arn:aws:iam::111122223333:role/Dev",
+            Some("dev".into()),
+            GroupsChange::Replace(vec!["a".into()]),
+        ),
+        Op::update_user(
+            "arn:aws:iam::111122223333:user/alice",
+            None,
+            GroupsChange::Append(vec!["b".into()]),
+        ),
+        Op::remove_role("arn:aws:iam::111122223333:role/Dev"),
+        Op::remove_user("arn:aws:iam::111122223333:user/alice"),
+        Op::remove_username("ci-bot"),
+        Op::add_account("111122223333"),
+        Op::remove_account("444455556666"),
+    ];
+    let json = serde_json::to_string(&ops).unwrap();
+    let back: Vec<Op> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, ops);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&ops[..4]).unwrap());
+    // What a hand-written resource leaves out takes its default.
+    let short: Op =
+        serde_json::from_str(r#"{"updateRole": {"arn": "arn:aws:iam::111122223333:role/Dev"}}"#)
+            .unwrap();
+    assert_eq!(
+        short,
+        Op::update_role(
+            "arn:aws:iam::111122223333:role/Dev",
+            None,
+            GroupsChange::Keep
+        )
+    );
+    let spec: MappingSpec =
+        serde_json::from_str(r#"{"arn": "arn:aws:iam::111122223333:user/x"}"#).unwrap();
+    assert_eq!(
+        spec,
+        MappingSpec::new("arn:aws:iam::111122223333:user/x", "", Vec::<String>::new())
+    );
+    assert_eq!(ops[6].principal(), "ci-bot");
+    // Unknown operations are refused with the name in the message.
+    let err = serde_json::from_str::<Op>(r#"{"dropTable": {}}"#).unwrap_err();
+    assert!(err.to_string().contains("dropTable"), "{err}");
+}
+
+/// Issue 10.8: parse, edit and the edited text in one `?` chain.
+#[test]
+fn parse_edit_and_text_chain_with_one_error_type() -> Result<(), aws_auth_core::Error> {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/hand-written-comments.yaml"),
+    )
+    .unwrap();
+    let text = Document::parse_manifest(manifest)?
+        .edit(&[Op::add_account("111122223333")], &Guards::new())?
+        .into_manifest()?;
+    assert!(text.contains("111122223333"));
+    let err = Document::parse_manifest("- a\n")
+        .map_err(aws_auth_core::Error::from)
+        .unwrap_err();
+    assert!(matches!(err, aws_auth_core::Error::Manifest(_)));
+    let data = Document::from_data([("mapRoles", "")]);
+    let edited = data.edit(&[Op::add_account("111122223333")], &Guards::new())?;
+    assert!(matches!(
+        edited.into_manifest(),
+        Err(aws_auth_core::Error::NotAManifest)
+    ));
+    Ok(())
 }

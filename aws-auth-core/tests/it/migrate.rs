@@ -184,14 +184,7 @@ fn differences_are_conflicts_unless_asked_to_update() {
     assert_eq!(p.conflicts.len(), 1);
     insta::assert_yaml_snapshot!("conflict-differences", p.conflicts[0].differences);
     assert!(p.actions.iter().all(|a| a.principal_arn() != SSO_FULL));
-    let p = migrate::plan(
-        &d,
-        &have,
-        &r,
-        &PlanOptions {
-            update_existing: true,
-        },
-    );
+    let p = migrate::plan(&d, &have, &r, &PlanOptions::new().update_existing(true));
     assert!(p.conflicts.is_empty());
     let fixes: Vec<String> = p
         .actions
@@ -207,9 +200,7 @@ fn differences_are_conflicts_unless_asked_to_update() {
         &d,
         &cluster(vec![wrong]),
         &r,
-        &PlanOptions {
-            update_existing: true,
-        },
+        &PlanOptions::new().update_existing(true),
     );
     assert_eq!(p.conflicts.len(), 1);
     assert!(p.conflicts[0].differences[0].contains("is STANDARD, the map makes it EC2_LINUX"));

@@ -290,10 +290,7 @@ fn ops(doc: &Document) -> Vec<Op> {
 fn edits_of_mutated_manifests_verify() {
     let seeds = seeds();
     let total = budget(5_000);
-    let forced = Guards {
-        force: true,
-        ..Guards::default()
-    };
+    let forced = Guards::new().forced(true);
     let mut rng = Lcg::new(13);
     let (mut read, mut written) = (0, 0);
     for n in 0..total {

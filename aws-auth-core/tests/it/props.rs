@@ -432,7 +432,7 @@ proptest! {
         let doc = Document::parse_manifest(text.as_str()).unwrap();
         let (mut new_roles, mut new_users) = (roles.clone(), users.clone());
         let ops = apply_steps(&mut new_roles, &mut new_users, &steps);
-        let guards = Guards { force: true, ..Guards::default() };
+        let guards = Guards::new().forced(true);
         let edited = doc.edit(&ops, &guards).map_err(|e| TestCaseError::fail(format!("{e}\n{text}\n{ops:?}")))?;
         let (r, u) = summary(&edited.document);
         prop_assert_eq!(&r, &model(&new_roles), "{}\n{:?}", text, ops);
@@ -493,7 +493,7 @@ proptest! {
         };
         let added = doc.edit(&[add], &Guards::default()).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         // Forced: the extra mapping may be the only system:masters one.
-        let back = added.document.edit(&[remove], &Guards { force: true, ..Guards::default() }).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let back = added.document.edit(&[remove], &Guards::new().forced(true)).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         if added.keys[0].written == Written::InPlace {
             prop_assert_eq!(back.manifest().unwrap(), text.as_str());
         } else {
@@ -512,7 +512,7 @@ proptest! {
         let doc = Document::from_data([("mapRoles", data.clone()), ("mapUsers", data.clone()), ("mapAccounts", data)]);
         let _ = doc.lint();
         let _ = doc.explain("arn:aws:iam::111122223333:user/x");
-        let _ = doc.edit(&[Op::AddAccount("111122223333".into()), Op::RemoveUsername { username: arn.clone() }], &Guards { force: true, ..Guards::default() });
+        let _ = doc.edit(&[Op::AddAccount("111122223333".into()), Op::RemoveUsername { username: arn.clone() }], &Guards::new().forced(true));
     }
 
     /// Mutated real manifests (bytes inserted, deleted, replaced) never panic,
@@ -539,7 +539,7 @@ proptest! {
                 Op::AddRole(MappingSpec { arn: "arn:aws:iam::999988887777:role/P".into(), username: "p".into(), groups: vec!["g".into()] }),
                 Op::AddAccount("999988887777".into()),
             ];
-            if let Err(e) = doc.edit(&ops, &Guards { force: true, ..Guards::default() }) {
+            if let Err(e) = doc.edit(&ops, &Guards::new().forced(true)) {
                 prop_assert!(!matches!(e, aws_auth_core::edit::EditError::Verification { .. }), "{e}\n{text}");
             }
         }
@@ -594,10 +594,7 @@ fn chained_edits_on_large_maps_match_fresh_reads() {
             },
         ],
     ];
-    let guards = Guards {
-        force: true,
-        ..Guards::default()
-    };
+    let guards = Guards::new().forced(true);
     let mut derived = Document::parse_manifest(text.as_str()).unwrap();
     for ops in &steps {
         let fresh = Document::parse_manifest(derived.manifest_text().unwrap()).unwrap();

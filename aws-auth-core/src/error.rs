@@ -1,0 +1,43 @@
+//! One error type for the whole crate, so that reading, editing and writing
+//! chain with `?`.
+
+use crate::arn::ArnError;
+use crate::document::ManifestError;
+use crate::edit::EditError;
+
+/// Any error of this crate. Each module's own error converts into it.
+///
+/// ```
+/// use aws_auth_core::edit::{Guards, Op};
+///
+/// fn grant(manifest: &str) -> Result<String, aws_auth_core::Error> {
+///     let doc = aws_auth_core::Document::parse_manifest(manifest)?;
+///     let arn = "arn:aws:iam::111122223333:role/Dev";
+///     let edited = doc.edit(&[Op::add_role(arn, "dev:{{SessionName}}", ["dev"])], &Guards::new())?;
+///     Ok(edited.into_manifest()?)
+/// }
+/// let text = grant("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n")?;
+/// assert!(text.contains("rolearn: arn:aws:iam::111122223333:role/Dev"));
+/// # Ok::<(), aws_auth_core::Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is not a ConfigMap manifest kubectl would apply.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// An edit was refused.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// A principal ARN is not usable.
+    #[error(transparent)]
+    Arn(#[from] ArnError),
+    /// The live ConfigMap could not be read or written.
+    #[cfg(feature = "kube")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    /// The document did not come from a manifest, so it has no manifest text.
+    #[error("the document was not read from a manifest, so it has no manifest text")]
+    NotAManifest,
+}
