@@ -161,6 +161,7 @@ impl Document {
 
     /// Reads a Kubernetes ConfigMap object.
     #[cfg(feature = "k8s-openapi")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "k8s-openapi")))]
     pub fn from_config_map(config_map: &k8s_openapi::api::core::v1::ConfigMap) -> Document {
         Document::from_data(config_map.data.clone().unwrap_or_default())
     }

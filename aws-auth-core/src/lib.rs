@@ -10,10 +10,12 @@
 //! sees) -> lint, explain or edit -> bytes.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod arn;
 #[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
 pub mod cluster;
 mod document;
 pub mod edit;
@@ -34,6 +36,11 @@ pub(crate) mod reread;
 pub(crate) mod template;
 mod text;
 pub(crate) mod yaml;
+
+/// The crate README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use document::{Document, ManifestError};
 pub use error::Error;
