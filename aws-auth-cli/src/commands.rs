@@ -298,20 +298,13 @@ pub(crate) struct Ops {
     pub(crate) lines: Option<(String, Vec<usize>)>,
 }
 
-fn mapping_ops(args: &AddMapping, role: bool) -> anyhow::Result<Ops> {
+/// `add role` or `add user`: `op` makes the operation of one mapping.
+fn mapping_ops(args: &AddMapping, op: fn(MappingSpec) -> Op) -> anyhow::Result<Ops> {
     let make = |arn: String, username: Option<String>| {
-        let spec = MappingSpec {
-            username: username
-                .or_else(|| args.username.clone())
-                .unwrap_or_else(|| default_username(&arn)),
-            arn,
-            groups: args.groups.clone(),
-        };
-        if role {
-            Op::AddRole(spec)
-        } else {
-            Op::AddUser(spec)
-        }
+        let username = username
+            .or_else(|| args.username.clone())
+            .unwrap_or_else(|| default_username(&arn));
+        op(MappingSpec::new(arn, username, &args.groups))
     };
     match (&args.arn, &args.from_file) {
         (Some(arn), None) => Ok(Ops {
@@ -361,16 +354,17 @@ fn list_ops(
 
 pub(crate) fn add_ops(cmd: &AddCommand) -> anyhow::Result<Ops> {
     match cmd {
-        AddCommand::Role(a) => mapping_ops(a, true),
-        AddCommand::User(a) => mapping_ops(a, false),
+        AddCommand::Role(a) => mapping_ops(a, Op::AddRole),
+        AddCommand::User(a) => mapping_ops(a, Op::AddUser),
         AddCommand::Account(a) => list_ops(&a.id, &a.from_file, Op::AddAccount),
     }
 }
 
 pub(crate) fn update_ops(cmd: &UpdateCommand) -> anyhow::Result<Ops> {
-    let (m, role): (&UpdateMapping, bool) = match cmd {
-        UpdateCommand::Role(m) => (m, true),
-        UpdateCommand::User(m) => (m, false),
+    type Make = fn(String, Option<String>, GroupsChange) -> Op;
+    let (m, make): (&UpdateMapping, Make) = match cmd {
+        UpdateCommand::Role(m) => (m, Op::update_role),
+        UpdateCommand::User(m) => (m, Op::update_user),
     };
     let groups = if m.no_groups {
         GroupsChange::Replace(Vec::new())
@@ -387,20 +381,7 @@ pub(crate) fn update_ops(cmd: &UpdateCommand) -> anyhow::Result<Ops> {
             "nothing to update: give --username, --group or --no-groups",
         ));
     }
-    let (arn, username) = (m.arn.clone(), m.username.clone());
-    let op = if role {
-        Op::UpdateRole {
-            arn,
-            username,
-            groups,
-        }
-    } else {
-        Op::UpdateUser {
-            arn,
-            username,
-            groups,
-        }
-    };
+    let op = make(m.arn.clone(), m.username.clone(), groups);
     Ok(Ops {
         ops: vec![op],
         lines: None,
@@ -409,12 +390,8 @@ pub(crate) fn update_ops(cmd: &UpdateCommand) -> anyhow::Result<Ops> {
 
 pub(crate) fn remove_ops(args: &RemoveArgs) -> anyhow::Result<Ops> {
     match (&args.what, &args.username) {
-        (Some(RemoveCommand::Role(r)), None) => {
-            list_ops(&r.arn, &r.from_file, |arn| Op::RemoveRole { arn })
-        }
-        (Some(RemoveCommand::User(r)), None) => {
-            list_ops(&r.arn, &r.from_file, |arn| Op::RemoveUser { arn })
-        }
+        (Some(RemoveCommand::Role(r)), None) => list_ops(&r.arn, &r.from_file, Op::remove_role),
+        (Some(RemoveCommand::User(r)), None) => list_ops(&r.arn, &r.from_file, Op::remove_user),
         (Some(RemoveCommand::Account(a)), None) => list_ops(&a.id, &a.from_file, Op::RemoveAccount),
         (None, Some(username)) => Ok(Ops {
             ops: vec![Op::RemoveUsername {

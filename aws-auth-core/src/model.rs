@@ -231,24 +231,52 @@ impl MapView {
     }
 }
 
-impl Serialize for RoleMapping {
+/// The fields a role or user mapping serializes, in the order the
+/// authenticator's structs declare them.
+struct MappingFields<'a> {
+    /// `rolearn` or `userarn`, when written.
+    arn: Option<(&'static str, &'a Text)>,
+    sso: Option<&'a SsoMatcher>,
+    username: &'a Text,
+    groups: &'a [Text],
+    userid: &'a Text,
+    extra: &'a BTreeMap<String, serde_json::Value>,
+}
+
+impl Serialize for MappingFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        if !self.rolearn.is_empty() || self.sso.is_none() {
-            m.serialize_entry("rolearn", &self.rolearn)?;
+        if let Some((name, arn)) = self.arn {
+            m.serialize_entry(name, arn)?;
         }
-        if let Some(sso) = &self.sso {
+        if let Some(sso) = self.sso {
             m.serialize_entry("sso", sso)?;
         }
-        m.serialize_entry("username", &self.username)?;
-        m.serialize_entry("groups", &self.groups)?;
+        m.serialize_entry("username", self.username)?;
+        m.serialize_entry("groups", self.groups)?;
         if !self.userid.is_empty() {
-            m.serialize_entry("userid", &self.userid)?;
+            m.serialize_entry("userid", self.userid)?;
         }
-        for (k, v) in &self.extra {
+        for (k, v) in self.extra {
             m.serialize_entry(k, v)?;
         }
         m.end()
+    }
+}
+
+impl Serialize for RoleMapping {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        MappingFields {
+            // An sso entry has no rolearn to show.
+            arn: (!self.rolearn.is_empty() || self.sso.is_none())
+                .then_some(("rolearn", &self.rolearn)),
+            sso: self.sso.as_ref(),
+            username: &self.username,
+            groups: &self.groups,
+            userid: &self.userid,
+            extra: &self.extra,
+        }
+        .serialize(s)
     }
 }
 
@@ -266,17 +294,15 @@ impl Serialize for SsoMatcher {
 
 impl Serialize for UserMapping {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("userarn", &self.userarn)?;
-        m.serialize_entry("username", &self.username)?;
-        m.serialize_entry("groups", &self.groups)?;
-        if !self.userid.is_empty() {
-            m.serialize_entry("userid", &self.userid)?;
+        MappingFields {
+            arn: Some(("userarn", &self.userarn)),
+            sso: None,
+            username: &self.username,
+            groups: &self.groups,
+            userid: &self.userid,
+            extra: &self.extra,
         }
-        for (k, v) in &self.extra {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        .serialize(s)
     }
 }
 

@@ -263,335 +263,356 @@ fn groups_after(current: &[Text], change: &GroupsChange) -> Vec<String> {
     }
 }
 
-/// Builds the plan and the view the edit must produce.
-pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditError> {
-    let view = doc.view();
-    let mut roles = Lazy::new(&view.roles);
-    let mut users = Lazy::new(&view.users);
-    let mut accounts = Lazy::new(&view.accounts);
-    let mut changes = Vec::new();
+/// A role or a user mapping: what the operations on either need to know.
+trait Mapped: Clone {
+    const KEY: DataKey;
+    const KIND: PrincipalKind;
+    /// "role" or "user".
+    const NOUN: &'static str;
+    fn arn(&self) -> &str;
+    fn from_spec(spec: &MappingSpec) -> Self;
+    /// True when adding `spec` would change nothing.
+    fn same_as(&self, spec: &MappingSpec) -> bool;
+    /// How the existing mapping is described in a conflict.
+    fn describe(&self) -> String;
+    fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>);
+}
 
-    for (op_index, op) in ops.iter().enumerate() {
-        let key = op.key();
-        if let Some(key) = key
-            && let KeyState::Unreadable { message, offset } = view.state(key)
-        {
-            return Err(EditError::Unreadable {
+impl Mapped for RoleMapping {
+    const KEY: DataKey = DataKey::MapRoles;
+    const KIND: PrincipalKind = PrincipalKind::Role;
+    const NOUN: &'static str = "role";
+    fn arn(&self) -> &str {
+        &self.rolearn
+    }
+    fn from_spec(spec: &MappingSpec) -> Self {
+        RoleMapping {
+            rolearn: spec.arn.as_str().into(),
+            username: spec.username.as_str().into(),
+            groups: spec.groups.iter().map(Text::from).collect(),
+            ..RoleMapping::default()
+        }
+    }
+    fn same_as(&self, spec: &MappingSpec) -> bool {
+        self.username == spec.username && self.groups == spec.groups && self.sso.is_none()
+    }
+    fn describe(&self) -> String {
+        format!("(username {:?}, groups {:?})", self.username, self.groups)
+    }
+    fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
+        (&mut self.username, &mut self.groups)
+    }
+}
+
+impl Mapped for UserMapping {
+    const KEY: DataKey = DataKey::MapUsers;
+    const KIND: PrincipalKind = PrincipalKind::User;
+    const NOUN: &'static str = "user";
+    fn arn(&self) -> &str {
+        &self.userarn
+    }
+    fn from_spec(spec: &MappingSpec) -> Self {
+        UserMapping {
+            userarn: spec.arn.as_str().into(),
+            username: spec.username.as_str().into(),
+            groups: spec.groups.iter().map(Text::from).collect(),
+            ..UserMapping::default()
+        }
+    }
+    // User ARNs are stored as written: one that differs in case is another entry.
+    fn same_as(&self, spec: &MappingSpec) -> bool {
+        self.userarn == spec.arn && self.username == spec.username && self.groups == spec.groups
+    }
+    fn describe(&self) -> String {
+        format!(
+            "as {} (username {:?}, groups {:?})",
+            self.userarn, self.username, self.groups
+        )
+    }
+    fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
+        (&mut self.username, &mut self.groups)
+    }
+}
+
+/// The working state of a plan: each key's list, copied on first touch, and
+/// what each operation did.
+struct Planner<'d> {
+    doc: &'d Document,
+    roles: Lazy<'d, RoleMapping>,
+    users: Lazy<'d, UserMapping>,
+    accounts: Lazy<'d, String>,
+    changes: Vec<Change>,
+}
+
+impl<'d> Planner<'d> {
+    fn new(doc: &'d Document) -> Self {
+        let view = doc.view();
+        Planner {
+            doc,
+            roles: Lazy::new(&view.roles),
+            users: Lazy::new(&view.users),
+            accounts: Lazy::new(&view.accounts),
+            changes: Vec::new(),
+        }
+    }
+
+    fn readable(&self, key: DataKey) -> Result<(), EditError> {
+        match self.doc.view().state(key) {
+            KeyState::Unreadable { message, offset } => Err(EditError::Unreadable {
                 key,
                 message: message.clone(),
-                position: doc.position(key, *offset),
-            });
+                position: self.doc.position(key, *offset),
+            }),
+            _ => Ok(()),
         }
+    }
+
+    fn apply(&mut self, op_index: usize, op: &Op) -> Result<(), EditError> {
+        if let Some(key) = op.key() {
+            self.readable(key)?;
+        }
+        let doc = self.doc;
+        let changes = &mut self.changes;
         match op {
-            Op::AddRole(spec) => {
-                principal(&spec.arn, PrincipalKind::Role, op_index)?;
-                check_spec(spec, op_index)?;
-                let existing = roles
-                    .get()
-                    .list
-                    .iter()
-                    .rev()
-                    .find(|(_, r)| r.rolearn.eq_ignore_ascii_case(&spec.arn));
-                match existing {
-                    Some((_, r))
-                        if r.username == spec.username
-                            && r.groups == spec.groups
-                            && r.sso.is_none() =>
-                    {
-                        changes.push(Change::Unchanged {
-                            op: op_index,
-                            what: format!("role {} is already mapped this way", spec.arn),
-                        });
-                    }
-                    Some((origin, r)) => {
-                        return Err(EditError::Conflict {
-                            op: op_index,
-                            message: format!(
-                                "role {} is already mapped{} (username {:?}, groups {:?}); use update to change it",
-                                spec.arn,
-                                origin_line(doc, DataKey::MapRoles, *origin),
-                                r.username,
-                                r.groups
-                            ),
-                        });
-                    }
-                    None => {
-                        roles.get().plan.new.push(NewItem {
-                            arn: spec.arn.clone(),
-                            username: spec.username.clone(),
-                            groups: spec.groups.clone(),
-                        });
-                        let n = roles.get().plan.new.len() - 1;
-                        roles.get().list.push((
-                            Origin::New(n),
-                            RoleMapping {
-                                rolearn: spec.arn.as_str().into(),
-                                username: spec.username.as_str().into(),
-                                groups: spec.groups.iter().map(Text::from).collect(),
-                                ..RoleMapping::default()
-                            },
-                        ));
-                        changes.push(Change::Added {
-                            op: op_index,
-                            key: DataKey::MapRoles,
-                            principal: spec.arn.clone(),
-                        });
-                    }
-                }
-            }
-            Op::AddUser(spec) => {
-                principal(&spec.arn, PrincipalKind::User, op_index)?;
-                check_spec(spec, op_index)?;
-                let existing = users
-                    .get()
-                    .list
-                    .iter()
-                    .rev()
-                    .find(|(_, u)| u.userarn.eq_ignore_ascii_case(&spec.arn));
-                match existing {
-                    Some((_, u))
-                        if u.userarn == spec.arn
-                            && u.username == spec.username
-                            && u.groups == spec.groups =>
-                    {
-                        changes.push(Change::Unchanged {
-                            op: op_index,
-                            what: format!("user {} is already mapped this way", spec.arn),
-                        });
-                    }
-                    Some((origin, u)) => {
-                        return Err(EditError::Conflict {
-                            op: op_index,
-                            message: format!(
-                                "user {} is already mapped{} as {} (username {:?}, groups {:?}); use update to change it",
-                                spec.arn,
-                                origin_line(doc, DataKey::MapUsers, *origin),
-                                u.userarn,
-                                u.username,
-                                u.groups
-                            ),
-                        });
-                    }
-                    None => {
-                        users.get().plan.new.push(NewItem {
-                            arn: spec.arn.clone(),
-                            username: spec.username.clone(),
-                            groups: spec.groups.clone(),
-                        });
-                        let n = users.get().plan.new.len() - 1;
-                        users.get().list.push((
-                            Origin::New(n),
-                            UserMapping {
-                                userarn: spec.arn.as_str().into(),
-                                username: spec.username.as_str().into(),
-                                groups: spec.groups.iter().map(Text::from).collect(),
-                                ..UserMapping::default()
-                            },
-                        ));
-                        changes.push(Change::Added {
-                            op: op_index,
-                            key: DataKey::MapUsers,
-                            principal: spec.arn.clone(),
-                        });
-                    }
-                }
-            }
+            Op::AddRole(spec) => add(&mut self.roles, doc, spec, op_index, changes),
+            Op::AddUser(spec) => add(&mut self.users, doc, spec, op_index, changes),
             Op::UpdateRole {
                 arn,
                 username,
                 groups,
-            }
-            | Op::UpdateUser {
+            } => update_mapping(&mut self.roles, arn, username, groups, op_index, changes),
+            Op::UpdateUser {
                 arn,
                 username,
                 groups,
-            } => {
-                let is_role = matches!(op, Op::UpdateRole { .. });
-                if let Some(u) = username {
-                    check_name("the username", u, op_index, false)?;
-                }
-                if let GroupsChange::Replace(g) | GroupsChange::Append(g) = groups {
-                    check_groups(g, op_index)?;
-                }
-                let (key, found) = if is_role {
-                    let pos = roles
-                        .get()
-                        .list
-                        .iter()
-                        .rposition(|(_, r)| r.rolearn.eq_ignore_ascii_case(arn));
-                    (
-                        DataKey::MapRoles,
-                        pos.map(|p| {
-                            update(roles.get(), p, username, groups, |r| {
-                                (&mut r.username, &mut r.groups)
-                            })
-                        }),
-                    )
-                } else {
-                    let pos = users
-                        .get()
-                        .list
-                        .iter()
-                        .rposition(|(_, u)| u.userarn.eq_ignore_ascii_case(arn));
-                    (
-                        DataKey::MapUsers,
-                        pos.map(|p| {
-                            update(users.get(), p, username, groups, |u| {
-                                (&mut u.username, &mut u.groups)
-                            })
-                        }),
-                    )
-                };
-                match found {
-                    None => {
-                        return Err(EditError::NotFound {
-                            op: op_index,
-                            message: format!(
-                                "{} {arn} is not mapped in {key}",
-                                if is_role { "role" } else { "user" }
-                            ),
-                        });
-                    }
-                    Some(false) => changes.push(Change::Unchanged {
-                        op: op_index,
-                        what: format!("{arn} already has that username and those groups"),
-                    }),
-                    Some(true) => changes.push(Change::Updated {
-                        op: op_index,
-                        key,
-                        principal: arn.clone(),
-                    }),
-                }
-            }
-            Op::RemoveRole { arn } => {
-                let n = roles
-                    .get()
-                    .remove_where(|r| r.rolearn.eq_ignore_ascii_case(arn));
-                if n == 0 {
-                    return Err(EditError::NotFound {
-                        op: op_index,
-                        message: format!("role {arn} is not mapped in mapRoles"),
-                    });
-                }
-                changes.push(Change::Removed {
-                    op: op_index,
-                    key: DataKey::MapRoles,
-                    principal: arn.clone(),
-                    count: n,
-                });
-            }
-            Op::RemoveUser { arn } => {
-                let n = users
-                    .get()
-                    .remove_where(|u| u.userarn.eq_ignore_ascii_case(arn));
-                if n == 0 {
-                    return Err(EditError::NotFound {
-                        op: op_index,
-                        message: format!("user {arn} is not mapped in mapUsers"),
-                    });
-                }
-                changes.push(Change::Removed {
-                    op: op_index,
-                    key: DataKey::MapUsers,
-                    principal: arn.clone(),
-                    count: n,
-                });
-            }
-            Op::RemoveUsername { username } => {
-                if username.is_empty() {
-                    return Err(EditError::invalid(op_index, "refusing to remove by an empty username: it would match every entry without one".to_owned()));
-                }
-                for key in [DataKey::MapRoles, DataKey::MapUsers] {
-                    if let KeyState::Unreadable { message, offset } = view.state(key) {
-                        return Err(EditError::Unreadable {
-                            key,
-                            message: message.clone(),
-                            position: doc.position(key, *offset),
-                        });
-                    }
-                }
-                let r = roles.get().remove_where(|r| &r.username == username);
-                let u = users.get().remove_where(|x| &x.username == username);
-                if r + u == 0 {
-                    return Err(EditError::NotFound {
-                        op: op_index,
-                        message: format!("no mapping has the username {username:?}"),
-                    });
-                }
-                if r > 0 {
-                    changes.push(Change::Removed {
-                        op: op_index,
-                        key: DataKey::MapRoles,
-                        principal: format!("username {username}"),
-                        count: r,
-                    });
-                }
-                if u > 0 {
-                    changes.push(Change::Removed {
-                        op: op_index,
-                        key: DataKey::MapUsers,
-                        principal: format!("username {username}"),
-                        count: u,
-                    });
-                }
-            }
-            Op::AddAccount(id) => {
-                check_account(id, op_index)?;
-                if accounts.get().list.iter().any(|(_, a)| a == id) {
-                    changes.push(Change::Unchanged {
-                        op: op_index,
-                        what: format!("account {id} is already mapped"),
-                    });
-                } else {
-                    accounts.get().plan.new.push(NewItem {
-                        arn: id.clone(),
-                        username: String::new(),
-                        groups: Vec::new(),
-                    });
-                    let n = accounts.get().plan.new.len() - 1;
-                    accounts.get().list.push((Origin::New(n), id.clone()));
-                    changes.push(Change::Added {
-                        op: op_index,
-                        key: DataKey::MapAccounts,
-                        principal: id.clone(),
-                    });
-                }
-            }
-            Op::RemoveAccount(id) => {
-                let n = accounts.get().remove_where(|a| a == id);
-                if n == 0 {
-                    return Err(EditError::NotFound {
-                        op: op_index,
-                        message: format!("account {id} is not in mapAccounts"),
-                    });
-                }
-                changes.push(Change::Removed {
-                    op: op_index,
-                    key: DataKey::MapAccounts,
-                    principal: id.clone(),
-                    count: n,
-                });
-            }
+            } => update_mapping(&mut self.users, arn, username, groups, op_index, changes),
+            Op::RemoveRole { arn } => remove(&mut self.roles, arn, op_index, changes),
+            Op::RemoveUser { arn } => remove(&mut self.users, arn, op_index, changes),
+            Op::RemoveUsername { username } => self.remove_username(username, op_index),
+            Op::AddAccount(id) => self.add_account(id, op_index),
+            Op::RemoveAccount(id) => self.remove_account(id, op_index),
         }
     }
 
-    let (roles, expected_roles) = roles.finish();
-    let (users, expected_users) = users.finish();
-    let (accounts, expected_accounts) = accounts.finish();
-    let expected = MapView {
-        roles: expected_roles,
-        users: expected_users,
-        accounts: expected_accounts,
+    fn remove_username(&mut self, username: &str, op_index: usize) -> Result<(), EditError> {
+        if username.is_empty() {
+            return Err(EditError::invalid(
+                op_index,
+                "refusing to remove by an empty username: it would match every entry without one"
+                    .to_owned(),
+            ));
+        }
+        self.readable(DataKey::MapRoles)?;
+        self.readable(DataKey::MapUsers)?;
+        let r = self.roles.get().remove_where(|r| r.username == username);
+        let u = self.users.get().remove_where(|x| x.username == username);
+        if r + u == 0 {
+            return Err(EditError::NotFound {
+                op: op_index,
+                message: format!("no mapping has the username {username:?}"),
+            });
+        }
+        for (key, count) in [(DataKey::MapRoles, r), (DataKey::MapUsers, u)] {
+            if count > 0 {
+                self.changes.push(Change::Removed {
+                    op: op_index,
+                    key,
+                    principal: format!("username {username}"),
+                    count,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn add_account(&mut self, id: &str, op_index: usize) -> Result<(), EditError> {
+        check_account(id, op_index)?;
+        let accounts = self.accounts.get();
+        if accounts.list.iter().any(|(_, a)| a == id) {
+            self.changes.push(Change::Unchanged {
+                op: op_index,
+                what: format!("account {id} is already mapped"),
+            });
+            return Ok(());
+        }
+        accounts.plan.new.push(NewItem {
+            arn: id.to_owned(),
+            username: String::new(),
+            groups: Vec::new(),
+        });
+        let n = accounts.plan.new.len() - 1;
+        accounts.list.push((Origin::New(n), id.to_owned()));
+        self.changes.push(Change::Added {
+            op: op_index,
+            key: DataKey::MapAccounts,
+            principal: id.to_owned(),
+        });
+        Ok(())
+    }
+
+    fn remove_account(&mut self, id: &str, op_index: usize) -> Result<(), EditError> {
+        let n = self.accounts.get().remove_where(|a| a == id);
+        if n == 0 {
+            return Err(EditError::NotFound {
+                op: op_index,
+                message: format!("account {id} is not in mapAccounts"),
+            });
+        }
+        self.changes.push(Change::Removed {
+            op: op_index,
+            key: DataKey::MapAccounts,
+            principal: id.to_owned(),
+            count: n,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> (Plan, MapView) {
+        let (roles, expected_roles) = self.roles.finish();
+        let (users, expected_users) = self.users.finish();
+        let (accounts, expected_accounts) = self.accounts.finish();
+        (
+            Plan {
+                roles,
+                users,
+                accounts,
+                changes: self.changes,
+            },
+            MapView {
+                roles: expected_roles,
+                users: expected_users,
+                accounts: expected_accounts,
+            },
+        )
+    }
+}
+
+/// Adds a role or user mapping, unless one of its ARN is there already (the
+/// same: unchanged; another: a conflict).
+fn add<T: Mapped>(
+    state: &mut Lazy<'_, T>,
+    doc: &Document,
+    spec: &MappingSpec,
+    op_index: usize,
+    changes: &mut Vec<Change>,
+) -> Result<(), EditError> {
+    principal(&spec.arn, T::KIND, op_index)?;
+    check_spec(spec, op_index)?;
+    let working = state.get();
+    let existing = working
+        .list
+        .iter()
+        .rev()
+        .find(|(_, m)| m.arn().eq_ignore_ascii_case(&spec.arn));
+    match existing {
+        Some((_, m)) if m.same_as(spec) => {
+            changes.push(Change::Unchanged {
+                op: op_index,
+                what: format!("{} {} is already mapped this way", T::NOUN, spec.arn),
+            });
+            Ok(())
+        }
+        Some((origin, m)) => Err(EditError::Conflict {
+            op: op_index,
+            message: format!(
+                "{} {} is already mapped{} {}; use update to change it",
+                T::NOUN,
+                spec.arn,
+                origin_line(doc, T::KEY, *origin),
+                m.describe()
+            ),
+        }),
+        None => {
+            working.plan.new.push(NewItem {
+                arn: spec.arn.clone(),
+                username: spec.username.clone(),
+                groups: spec.groups.clone(),
+            });
+            let n = working.plan.new.len() - 1;
+            working.list.push((Origin::New(n), T::from_spec(spec)));
+            changes.push(Change::Added {
+                op: op_index,
+                key: T::KEY,
+                principal: spec.arn.clone(),
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Changes the username or groups of the mapping the reader uses (the last).
+fn update_mapping<T: Mapped>(
+    state: &mut Lazy<'_, T>,
+    arn: &str,
+    username: &Option<String>,
+    groups: &GroupsChange,
+    op_index: usize,
+    changes: &mut Vec<Change>,
+) -> Result<(), EditError> {
+    if let Some(u) = username {
+        check_name("the username", u, op_index, false)?;
+    }
+    if let GroupsChange::Replace(g) | GroupsChange::Append(g) = groups {
+        check_groups(g, op_index)?;
+    }
+    let working = state.get();
+    let Some(pos) = working
+        .list
+        .iter()
+        .rposition(|(_, m)| m.arn().eq_ignore_ascii_case(arn))
+    else {
+        return Err(EditError::NotFound {
+            op: op_index,
+            message: format!("{} {arn} is not mapped in {}", T::NOUN, T::KEY),
+        });
     };
-    Ok((
-        Plan {
-            roles,
-            users,
-            accounts,
-            changes,
-        },
-        expected,
-    ))
+    if update(working, pos, username, groups, T::username_and_groups) {
+        changes.push(Change::Updated {
+            op: op_index,
+            key: T::KEY,
+            principal: arn.to_owned(),
+        });
+    } else {
+        changes.push(Change::Unchanged {
+            op: op_index,
+            what: format!("{arn} already has that username and those groups"),
+        });
+    }
+    Ok(())
+}
+
+/// Removes every mapping of an ARN (duplicates included).
+fn remove<T: Mapped>(
+    state: &mut Lazy<'_, T>,
+    arn: &str,
+    op_index: usize,
+    changes: &mut Vec<Change>,
+) -> Result<(), EditError> {
+    let n = state
+        .get()
+        .remove_where(|m| m.arn().eq_ignore_ascii_case(arn));
+    if n == 0 {
+        return Err(EditError::NotFound {
+            op: op_index,
+            message: format!("{} {arn} is not mapped in {}", T::NOUN, T::KEY),
+        });
+    }
+    changes.push(Change::Removed {
+        op: op_index,
+        key: T::KEY,
+        principal: arn.to_owned(),
+        count: n,
+    });
+    Ok(())
+}
+
+/// Builds the plan and the view the edit must produce.
+pub(crate) fn plan(doc: &Document, ops: &[Op]) -> Result<(Plan, MapView), EditError> {
+    let mut planner = Planner::new(doc);
+    for (op_index, op) in ops.iter().enumerate() {
+        planner.apply(op_index, op)?;
+    }
+    Ok(planner.finish())
 }
 
 fn origin_line(doc: &Document, key: DataKey, origin: Origin) -> String {
