@@ -448,7 +448,7 @@ fn a_create_that_meets_an_entry_looks_before_it_calls_it_a_conflict() {
         result(&dev)["detail"]
             .as_str()
             .unwrap()
-            .contains("its username is other"),
+            .contains("the username is other"),
         "{v:#}"
     );
     assert_eq!(v["summary"]["conflicts"], 1);

@@ -4,10 +4,9 @@
 //! interruption, or someone else) looks at it: identical is success,
 //! different is a conflict, left alone unless `--update-existing`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_auth_core::migrate::{Action, EntryType, ExistingEntry, Plan, policy_name};
+use aws_auth_core::migrate::{self, Action, EntryType, Plan, policy_name};
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{AccessScope as SdkScope, AccessScopeType};
 use serde::Serialize;
@@ -156,7 +155,12 @@ async fn run(aws: &Aws, action: &Action, update_existing: bool) -> Status {
                     // Ours from an interrupted run, or someone else's: look.
                     match aws.entry(principal_arn).await {
                         Ok(Some(existing)) => {
-                            let differences = differs(&existing, kind, username, kubernetes_groups);
+                            let differences = migrate::entry_differences(
+                                &existing,
+                                kind,
+                                username.as_deref(),
+                                kubernetes_groups,
+                            );
                             if differences.is_empty() {
                                 Status::AlreadyPresent
                             } else if update_existing
@@ -252,38 +256,4 @@ async fn update(
         Ok(_) => Status::Done,
         Err(e) => Status::Failed(sdk_error(&e)),
     }
-}
-
-/// How an existing entry differs from the one a create asked for.
-fn differs(
-    existing: &ExistingEntry,
-    kind: &EntryType,
-    username: &Option<String>,
-    groups: &[String],
-) -> Vec<String> {
-    let mut out = Vec::new();
-    if existing.kind != *kind {
-        out.push(format!("it is {}, the map makes it {kind}", existing.kind));
-        return out;
-    }
-    if *kind != EntryType::Standard {
-        return out;
-    }
-    if username.is_some() && existing.username != *username {
-        out.push(format!(
-            "its username is {}, the map says {}",
-            existing.username.as_deref().unwrap_or("(none)"),
-            username.as_deref().unwrap_or("(none)")
-        ));
-    }
-    let have: BTreeSet<&String> = existing.kubernetes_groups.iter().collect();
-    let want: BTreeSet<&String> = groups.iter().collect();
-    if have != want {
-        out.push(format!(
-            "its groups are [{}], the map says [{}]",
-            existing.kubernetes_groups.join(", "),
-            groups.join(", ")
-        ));
-    }
-    out
 }

@@ -3,10 +3,64 @@
 use std::collections::BTreeSet;
 
 use super::{
-    Action, Blocked, BlockedCode, ClusterState, Conflict, Desired, EntryType, Ignored, Plan,
-    PlanOptions, Resolution, Resolutions, Unchanged, Unread, policy_name,
+    Action, Blocked, BlockedCode, ClusterState, Conflict, Desired, EntryType, ExistingEntry,
+    Ignored, Plan, PlanOptions, Resolution, Resolutions, Unchanged, Unread, policy_name,
 };
 use crate::arn::{Arn, PrincipalKind};
+
+/// How an existing access entry differs from the one a mapping asks for: its
+/// type, then for a STANDARD entry its username and its groups (in any
+/// order). Empty when it matches; policies are compared apart.
+///
+/// ```
+/// use aws_auth_core::migrate::{EntryType, ExistingEntry, entry_differences};
+///
+/// let existing = ExistingEntry {
+///     principal_arn: "arn:aws:iam::111122223333:role/Admin".into(),
+///     kind: EntryType::Standard,
+///     username: Some("admin".into()),
+///     kubernetes_groups: vec!["b".into(), "a".into()],
+///     policies: vec![],
+/// };
+/// let same = entry_differences(&existing, &EntryType::Standard, Some("admin"), &["a".into(), "b".into()]);
+/// assert!(same.is_empty());
+/// let other = entry_differences(&existing, &EntryType::Standard, Some("root"), &["a".into(), "b".into()]);
+/// assert_eq!(other, ["the username is admin, the map says root"]);
+/// ```
+pub fn entry_differences(
+    existing: &ExistingEntry,
+    kind: &EntryType,
+    username: Option<&str>,
+    groups: &[String],
+) -> Vec<String> {
+    if existing.kind != *kind {
+        return vec![format!(
+            "the access entry is {}, the map makes it {kind}",
+            existing.kind
+        )];
+    }
+    if *kind != EntryType::Standard {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if existing.username.as_deref() != username {
+        out.push(format!(
+            "the username is {}, the map says {}",
+            existing.username.as_deref().unwrap_or("(none)"),
+            username.unwrap_or("(none)")
+        ));
+    }
+    let have: BTreeSet<&String> = existing.kubernetes_groups.iter().collect();
+    let want: BTreeSet<&String> = groups.iter().collect();
+    if have != want {
+        out.push(format!(
+            "the groups are [{}], the map says [{}]",
+            existing.kubernetes_groups.join(", "),
+            groups.join(", ")
+        ));
+    }
+    out
+}
 
 pub(super) fn compare(
     plan: &mut Plan,
@@ -135,28 +189,14 @@ pub(super) fn compare(
             Some(existing) => {
                 let mut differences = Vec::new();
                 let mut fixes = Vec::new();
-                let entry_differs = {
-                    let mut diff = false;
-                    if existing.username != d.username {
-                        differences.push(format!(
-                            "the username is {}, the map says {}",
-                            existing.username.as_deref().unwrap_or("(none)"),
-                            d.username.as_deref().unwrap_or("(none)")
-                        ));
-                        diff = true;
-                    }
-                    let have: BTreeSet<&String> = existing.kubernetes_groups.iter().collect();
-                    let want: BTreeSet<&String> = d.kubernetes_groups.iter().collect();
-                    if have != want {
-                        differences.push(format!(
-                            "the groups are [{}], the map says [{}]",
-                            existing.kubernetes_groups.join(", "),
-                            d.kubernetes_groups.join(", ")
-                        ));
-                        diff = true;
-                    }
-                    diff
-                };
+                let entry = entry_differences(
+                    existing,
+                    &d.kind,
+                    d.username.as_deref(),
+                    &d.kubernetes_groups,
+                );
+                let entry_differs = !entry.is_empty();
+                differences.extend(entry);
                 if entry_differs {
                     fixes.push(Action::UpdateAccessEntry {
                         principal_arn: principal.clone(),

@@ -29,6 +29,7 @@
 //! ```
 
 mod compare;
+pub use compare::entry_differences;
 mod translate;
 
 use std::collections::BTreeMap;
