@@ -129,13 +129,7 @@ async fn make_plan(
     };
     let options = PlanOptions::new().update_existing(args.update_existing);
     // The principals the map stands for, then the cluster's entries for them.
-    let mut probe = ClusterState::empty(&aws.cluster, Some(info.mode));
-    probe.account = info.account.clone();
-    let principals: Vec<String> = migrate::plan(&doc, &probe, &resolutions, &options)
-        .actions
-        .iter()
-        .map(|a| a.principal_arn().to_owned())
-        .collect();
+    let principals = migrate::principals(&doc, &resolutions, info.account.as_deref());
     let state = aws.state(&info, &principals, READ_CONCURRENCY).await?;
     let plan = migrate::plan(&doc, &state, &resolutions, &options);
     Ok(Planned {

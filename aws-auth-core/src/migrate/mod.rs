@@ -650,6 +650,32 @@ pub fn users_to_check(doc: &Document) -> Vec<Arn> {
         .collect()
 }
 
+/// The principals whose access entries a plan of `doc` looks at: every
+/// mapping that can move, its role path resolved, in map order and once each.
+/// Read these entries from the cluster (`DescribeAccessEntry` and
+/// `ListAssociatedAccessPolicies`) to build the [`ClusterState`] for [`plan`];
+/// `account` is the cluster's, which node entries must belong to.
+///
+/// ```
+/// use aws_auth_core::Document;
+/// use aws_auth_core::migrate::{Resolutions, principals};
+///
+/// let doc = Document::from_data([("mapUsers", "- userarn: arn:aws:iam::111122223333:user/alice\n  username: alice\n")]);
+/// assert_eq!(principals(&doc, &Resolutions::offline(), None), ["arn:aws:iam::111122223333:user/alice"]);
+/// ```
+pub fn principals(doc: &Document, resolutions: &Resolutions, account: Option<&str>) -> Vec<String> {
+    let mut empty = ClusterState::empty("", None);
+    empty.account = account.map(str::to_owned);
+    let mut out: Vec<String> = Vec::new();
+    for action in plan(doc, &empty, resolutions, &PlanOptions::new()).actions {
+        let p = action.principal_arn();
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_owned());
+        }
+    }
+    out
+}
+
 /// Plans the migration of `doc`'s mappings to `cluster`.
 pub fn plan(
     doc: &Document,
