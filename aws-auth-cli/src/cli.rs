@@ -115,6 +115,23 @@ pub(crate) enum Output {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// The commands on the map itself, in a manifest file or in the cluster.
+    #[command(flatten)]
+    Map(MapCommand),
+    /// Move the mappings to EKS access entries: plan, apply, verify, finalize.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The commands that read or edit the map, wherever it is (`--file` or the
+/// cluster).
+#[derive(Debug, Subcommand)]
+pub(crate) enum MapCommand {
     /// Show the mappings the authenticator reads.
     Get,
     /// Report what the authenticator rejects (errors) or misreads (warnings).
@@ -155,14 +172,6 @@ pub(crate) enum Command {
         /// ConfigMap manifest.
         #[arg(value_name = "FILE")]
         backup: PathBuf,
-    },
-    /// Move the mappings to EKS access entries: plan, apply, verify, finalize.
-    #[command(subcommand)]
-    Migrate(MigrateCommand),
-    /// Print a shell completion script.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
     },
 }
 

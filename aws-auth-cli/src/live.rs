@@ -8,17 +8,16 @@ use std::time::Duration;
 
 use aws_auth_core::cluster::{Cluster, ClusterError, Outcome, Snapshot, WriteOptions};
 use aws_auth_core::edit::Op;
-use aws_auth_core::explain::LoginContext;
 use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
 
 use crate::backup;
-use crate::cli::{Cli, Command, DryRun, Output};
+use crate::cli::{Cli, DryRun, Global, Output};
 use crate::commands::{self, ClusterWrite, Ops, Report};
 use crate::confirm::{self, Answer};
 use crate::connect::{self, Connection};
 use crate::exit::{
-    CONFLICT, Exit, INTERNAL, INVALID, IO, NOPERM, NOT_FOUND, OK, REFUSED, UNAVAILABLE, USAGE, fail,
+    CONFLICT, Exit, INTERNAL, INVALID, IO, NOPERM, NOT_FOUND, OK, REFUSED, UNAVAILABLE, fail,
 };
 use crate::output;
 
@@ -65,83 +64,82 @@ impl Budget {
     }
 }
 
-pub(crate) fn run(cli: &Cli) -> anyhow::Result<Report> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(cli))
+/// The cluster the map lives in, and what one command may spend on it.
+pub(crate) struct Session {
+    conn: Connection,
+    cluster: Cluster,
+    object: String,
+    budget: Budget,
 }
 
-async fn run_async(cli: &Cli) -> anyhow::Result<Report> {
-    let g = &cli.global;
-    let conn = connect::connect(&g.cluster).await?;
-    let cluster = connect::cluster(&conn, &g.cluster);
-    let object = cluster.object_name();
-    let budget = Budget::new(g.cluster.timeout);
-    let read = || {
-        budget.spend(false, async {
-            cluster
-                .require()
-                .await
-                .map_err(|e| cluster_error(&object, &conn, e, None))
+impl Session {
+    /// Connects as the kubeconfig (or the in-cluster account) says.
+    pub(crate) async fn connect(g: &Global) -> anyhow::Result<Session> {
+        let conn = connect::connect(&g.cluster).await?;
+        let cluster = connect::cluster(&conn, &g.cluster);
+        Ok(Session {
+            object: cluster.object_name(),
+            budget: Budget::new(g.cluster.timeout),
+            conn,
+            cluster,
         })
-    };
-    match &cli.command {
-        Command::Get => commands::get(&read().await?.document, g.output),
-        Command::Lint { strict } => {
-            let snapshot = read().await?;
-            let diagnostics = snapshot.document.lint();
-            let place = |d: &aws_auth_core::lint::Diagnostic| match d.key {
-                Some(key) => format!(
-                    "{object}:data.{key}:{}:{}",
-                    d.position.line, d.position.column
-                ),
-                None => object.clone(),
-            };
-            commands::lint(&object, &diagnostics, &place, *strict, g.output)
-        }
-        Command::Explain {
-            arn,
-            access_key_id,
-            private_dns_name,
-        } => {
-            let mut login = LoginContext::new();
-            login.access_key_id = access_key_id.clone();
-            login.private_dns_name = private_dns_name.clone();
-            commands::explain(&read().await?.document, arn, &login, g.output)
-        }
-        Command::Backup { out } => {
-            let snapshot = read().await?;
-            let dir = backup::default_dir(&conn.context)?;
-            let path = backup::save(&snapshot.config_map, &dir, out.as_deref())?;
-            let stdout = match g.output {
-                Output::Table => format!("{}\n", path.display()),
-                format => output::structured(
-                    format,
-                    &serde_json::json!({
-                        "backup": path.display().to_string(),
-                        "resourceVersion": snapshot.resource_version(),
-                    }),
-                )?,
-            };
-            Ok(Report {
-                stdout,
-                stderr: String::new(),
-                code: OK,
+    }
+
+    /// `namespace/name` of the ConfigMap.
+    pub(crate) fn object(&self) -> &str {
+        &self.object
+    }
+
+    /// The ConfigMap, which must exist.
+    pub(crate) async fn read(&self) -> anyhow::Result<Snapshot> {
+        self.budget
+            .spend(false, async {
+                self.cluster
+                    .require()
+                    .await
+                    .map_err(|e| cluster_error(&self.object, &self.conn, e, None))
             })
-        }
-        Command::Restore { backup: file } => restore(cli, &cluster, &conn, &budget, file).await,
-        Command::Add(cmd) => edit(cli, &cluster, &conn, &budget, commands::add_ops(cmd)?).await,
-        Command::Update(cmd) => {
-            edit(cli, &cluster, &conn, &budget, commands::update_ops(cmd)?).await
-        }
-        Command::Remove(args) => {
-            edit(cli, &cluster, &conn, &budget, commands::remove_ops(args)?).await
-        }
-        Command::Completions { .. } | Command::Migrate(_) => {
-            Err(fail(INTERNAL, "not a cluster command"))
-        }
+            .await
+    }
+
+    /// Saves the whole ConfigMap to a file.
+    pub(crate) async fn backup(
+        &self,
+        out: Option<&std::path::Path>,
+        format: Output,
+    ) -> anyhow::Result<Report> {
+        let snapshot = self.read().await?;
+        let dir = backup::default_dir(&self.conn.context)?;
+        let path = backup::save(&snapshot.config_map, &dir, out)?;
+        let stdout = match format {
+            Output::Table => format!("{}\n", path.display()),
+            format => output::structured(
+                format,
+                &serde_json::json!({
+                    "backup": path.display().to_string(),
+                    "resourceVersion": snapshot.resource_version(),
+                }),
+            )?,
+        };
+        Ok(Report {
+            stdout,
+            stderr: String::new(),
+            code: OK,
+        })
+    }
+
+    /// Puts a backup's data keys back.
+    pub(crate) async fn restore(
+        &self,
+        cli: &Cli,
+        file: &std::path::Path,
+    ) -> anyhow::Result<Report> {
+        restore(cli, &self.cluster, &self.conn, &self.budget, file).await
+    }
+
+    /// Applies `ops` with one conditional write.
+    pub(crate) async fn edit(&self, cli: &Cli, ops: Ops) -> anyhow::Result<Report> {
+        edit(cli, &self.cluster, &self.conn, &self.budget, ops).await
     }
 }
 
@@ -616,22 +614,4 @@ fn restore_report(format: Output, r: RestoreOutput) -> anyhow::Result<Report> {
         stderr,
         code: OK,
     })
-}
-
-/// Options that make sense only against a cluster.
-pub(crate) fn refuse_in_file_mode(cli: &Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
-    if g.dry_run == Some(DryRun::Server) {
-        return Err(fail(USAGE, "--dry-run=server needs a cluster; drop --file"));
-    }
-    if matches!(
-        cli.command,
-        Command::Backup { .. } | Command::Restore { .. }
-    ) {
-        return Err(fail(
-            USAGE,
-            "backup and restore work on a cluster; with --file, copy the file instead",
-        ));
-    }
-    Ok(())
 }

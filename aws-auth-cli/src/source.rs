@@ -1,0 +1,177 @@
+//! Where the map is: a manifest file (`--file`) or the live cluster. Every map
+//! command is one arm of one match, whichever it is; what a source cannot do
+//! (a backup of a file) is its own clear error.
+
+use std::path::Path;
+
+use aws_auth_core::Document;
+use aws_auth_core::explain::LoginContext;
+use aws_auth_core::lint::Diagnostic;
+
+use crate::cli::{Cli, DryRun, MapCommand, Output};
+use crate::commands::{self, Ops, Report};
+use crate::exit::{self, Exit, INTERNAL, USAGE, fail};
+use crate::file::{self, Target};
+use crate::live::Session;
+
+/// The map's home for one command (one of them is made per run).
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    File(Target),
+    Cluster(Session),
+}
+
+/// Runs a map command on the file or the cluster the options name.
+pub(crate) fn run(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run_async(cli, cmd))
+}
+
+async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
+    let g = &cli.global;
+    let source = match &g.file {
+        Some(path) => {
+            if g.dry_run == Some(DryRun::Server) {
+                return Err(fail(USAGE, "--dry-run=server needs a cluster; drop --file"));
+            }
+            Source::File(Target::new(path))
+        }
+        None => Source::Cluster(Session::connect(g).await?),
+    };
+    match cmd {
+        MapCommand::Get => commands::get(&source.document().await?, g.output),
+        MapCommand::Lint { strict } => source.lint(*strict, g.output).await,
+        MapCommand::Explain {
+            arn,
+            access_key_id,
+            private_dns_name,
+        } => {
+            let mut login = LoginContext::new();
+            login.access_key_id = access_key_id.clone();
+            login.private_dns_name = private_dns_name.clone();
+            commands::explain(&source.document().await?, arn, &login, g.output)
+        }
+        MapCommand::Add(c) => source.edit(cli, commands::add_ops(c)?).await,
+        MapCommand::Update(c) => source.edit(cli, commands::update_ops(c)?).await,
+        MapCommand::Remove(args) => source.edit(cli, commands::remove_ops(args)?).await,
+        MapCommand::Backup { out } => match &source {
+            Source::Cluster(s) => s.backup(out.as_deref(), g.output).await,
+            Source::File(_) => Err(cluster_only()),
+        },
+        MapCommand::Restore { backup } => match &source {
+            Source::Cluster(s) => s.restore(cli, backup).await,
+            Source::File(_) => Err(cluster_only()),
+        },
+    }
+}
+
+fn cluster_only() -> anyhow::Error {
+    fail(
+        USAGE,
+        "backup and restore work on a cluster; with --file, copy the file instead",
+    )
+}
+
+impl Source {
+    async fn document(&self) -> anyhow::Result<Document> {
+        match self {
+            Source::File(target) => target.document(),
+            Source::Cluster(s) => Ok(s.read().await?.document),
+        }
+    }
+
+    /// Lint, each finding placed where an editor finds it: the file's line
+    /// and column, or the data key's.
+    async fn lint(&self, strict: bool, format: Output) -> anyhow::Result<Report> {
+        match self {
+            Source::File(target) => {
+                let name = target.name();
+                let diagnostics = aws_auth_core::lint::lint_manifest(&target.read()?);
+                let place =
+                    |d: &Diagnostic| format!("{name}:{}:{}", d.position.line, d.position.column);
+                commands::lint(&name, &diagnostics, &place, strict, format)
+            }
+            Source::Cluster(s) => {
+                let object = s.object().to_owned();
+                let diagnostics = s.read().await?.document.lint();
+                let place = |d: &Diagnostic| match d.key {
+                    Some(key) => format!(
+                        "{object}:data.{key}:{}:{}",
+                        d.position.line, d.position.column
+                    ),
+                    None => object.clone(),
+                };
+                commands::lint(&object, &diagnostics, &place, strict, format)
+            }
+        }
+    }
+
+    async fn edit(&self, cli: &Cli, ops: Ops) -> anyhow::Result<Report> {
+        match self {
+            Source::File(target) => edit_file(cli, target, ops),
+            Source::Cluster(s) => s.edit(cli, ops).await,
+        }
+    }
+}
+
+/// Edits a manifest file (or stdin to stdout) in place.
+fn edit_file(cli: &Cli, target: &Target, ops: Ops) -> anyhow::Result<Report> {
+    let global = &cli.global;
+    let name = target.name();
+    let guards = commands::guards(global)?;
+    // --create starts a manifest that does not exist yet (adds only).
+    let adds_only = ops.ops.iter().all(|op| {
+        matches!(
+            op,
+            aws_auth_core::edit::Op::AddRole(_)
+                | aws_auth_core::edit::Op::AddUser(_)
+                | aws_auth_core::edit::Op::AddAccount(_)
+        )
+    });
+    let create =
+        matches!(target, Target::Path(p) if !Path::new(p).exists()) && global.cluster.create;
+    if create && !adds_only {
+        return Err(fail(
+            exit::USAGE,
+            "--create makes a new manifest for add only",
+        ));
+    }
+    let doc = if create {
+        Document::parse_manifest(file::NEW_MANIFEST)
+            .map_err(|e| fail(exit::INTERNAL, e.to_string()))?
+    } else {
+        target
+            .document()
+            .map_err(|e| match e.downcast_ref::<Exit>() {
+                Some(x) if x.code == exit::NOT_FOUND && adds_only => fail(
+                    exit::NOT_FOUND,
+                    format!("{} (add --create to start a new manifest)", x.message),
+                ),
+                _ => e,
+            })?
+    };
+    let edited = doc
+        .edit(&ops.ops, &guards)
+        .map_err(|e| commands::edit_error(&name, &ops, e))?;
+    commands::confirm_forced(&edited, global)?;
+    let dry_run = global.dry_run.is_some();
+    let mut report = commands::edit_report(&edited, &ops, dry_run, global.output, None)?;
+    if dry_run {
+        return Ok(report);
+    }
+    let text = edited.manifest().unwrap_or_default();
+    match target {
+        // stdout carries the manifest, edited or not; the summary goes to stderr.
+        Target::Stdio => {
+            report.stderr = format!("{}{}", report.stdout, report.stderr);
+            report.stdout = text.to_owned();
+        }
+        Target::Path(_) if create => target.create(text)?,
+        Target::Path(_) if !edited.is_noop() => target.write(text)?,
+        Target::Path(_) => {}
+    }
+    Ok(report)
+}
