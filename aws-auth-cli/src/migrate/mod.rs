@@ -1,8 +1,6 @@
 //! `aws-auth migrate plan|apply|verify|finalize`.
 
 mod aws;
-mod execute;
-mod pace;
 mod report;
 
 use std::collections::BTreeMap;
@@ -16,7 +14,9 @@ use aws_auth_core::migrate::{
     self, AuthenticationMode, ClusterState, Plan, PlanOptions, Resolutions,
 };
 
-use self::aws::{Aws, ClusterInfo};
+use aws_auth_core::migrate::eks::{self, ClusterInfo, Eks};
+
+use self::aws::eks_error;
 use crate::cli::{ApplyArgs, Cli, FinalizeArgs, MigrateArgs, MigrateCommand, Output};
 use crate::commands::Report;
 use crate::confirm::{self, Answer};
@@ -97,7 +97,7 @@ async fn read_map(
 
 /// Everything a plan needs, read from AWS and the cluster.
 struct Planned {
-    aws: Aws,
+    aws: Eks,
     info: ClusterInfo,
     plan: Plan,
     live: Option<Live>,
@@ -106,10 +106,10 @@ struct Planned {
 async fn make_plan(
     cli: &Cli,
     args: &MigrateArgs,
-    aws: Aws,
+    aws: Eks,
     info: ClusterInfo,
 ) -> anyhow::Result<Planned> {
-    let (doc, live) = read_map(cli, Some(&info), &aws.cluster).await?;
+    let (doc, live) = read_map(cli, Some(&info), aws.cluster()).await?;
     let role_map = match &args.role_arn_map {
         Some(path) => aws::read_role_map(path)?,
         None => BTreeMap::new(),
@@ -119,7 +119,7 @@ async fn make_plan(
     let resolutions = if roles.is_empty() && users.is_empty() {
         Resolutions::default()
     } else {
-        let account = aws.caller_account().await?;
+        let account = aws.caller_account().await.map_err(eks_error)?;
         let mut resolutions = aws
             .resolve_roles(roles, &account, &role_map, READ_CONCURRENCY)
             .await;
@@ -130,7 +130,10 @@ async fn make_plan(
     let options = PlanOptions::new().update_existing(args.update_existing);
     // The principals the map stands for, then the cluster's entries for them.
     let principals = migrate::principals(&doc, &resolutions, info.account.as_deref());
-    let state = aws.state(&info, &principals, READ_CONCURRENCY).await?;
+    let state = aws
+        .state(&info, &principals, READ_CONCURRENCY)
+        .await
+        .map_err(eks_error)?;
     let plan = migrate::plan(&doc, &state, &resolutions, &options);
     Ok(Planned {
         aws,
@@ -155,8 +158,8 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
         return report::plan(&plan, cli.global.output);
     };
-    let aws = Aws::connect(args, name).await?;
-    let info = aws.describe_cluster().await?;
+    let aws = aws::connect(args, name).await?;
+    let info = aws.describe_cluster().await.map_err(eks_error)?;
     let planned = make_plan(cli, args, aws, info).await?;
     report::plan(&planned.plan, cli.global.output)
 }
@@ -210,8 +213,8 @@ fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
 
 async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = Aws::connect(&args.common, name).await?;
-    let mut info = aws.describe_cluster().await?;
+    let aws = aws::connect(&args.common, name).await?;
+    let mut info = aws.describe_cluster().await.map_err(eks_error)?;
     let mut notes = Vec::new();
     if info.mode == AuthenticationMode::ConfigMap {
         if !args.enable_api_mode || cli.global.dry_run.is_some() {
@@ -232,19 +235,20 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
         aws.switch_mode(AuthenticationMode::ApiAndConfigMap, poll, |m| {
             announce.say(m)
         })
-        .await?;
+        .await
+        .map_err(eks_error)?;
         drop(announce);
         notes.push(format!(
             "switched cluster {name} to authentication mode API_AND_CONFIG_MAP"
         ));
-        info = aws.describe_cluster().await?;
+        info = aws.describe_cluster().await.map_err(eks_error)?;
     }
     let planned = make_plan(cli, &args.common, aws, info).await?;
     if cli.global.dry_run.is_some() {
         return report::plan(&planned.plan, cli.global.output);
     }
     let bar = progress_bar(planned.plan.actions.len(), cli.global.output);
-    let tick: execute::Tick = match &bar {
+    let tick: eks::Tick = match &bar {
         Some(bar) => {
             let bar = bar.clone();
             Arc::new(move |a, _| {
@@ -254,14 +258,15 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
         }
         None => Arc::new(|a, s| tracing::info!(action = %a, status = ?s, "done")),
     };
-    let outcomes = execute::execute(
-        &planned.aws,
-        &planned.plan,
-        args.concurrency as usize,
-        args.common.update_existing,
-        tick,
-    )
-    .await;
+    let outcomes = planned
+        .aws
+        .apply(
+            &planned.plan,
+            args.concurrency as usize,
+            args.common.update_existing,
+            tick,
+        )
+        .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -276,8 +281,8 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
 
 async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
     let name = cluster_name(args)?;
-    let aws = Aws::connect(args, name).await?;
-    let info = aws.describe_cluster().await?;
+    let aws = aws::connect(args, name).await?;
+    let info = aws.describe_cluster().await.map_err(eks_error)?;
     // Drift is measured against the map as it is: never plan updates here.
     let plain = MigrateArgs {
         update_existing: false,
@@ -289,8 +294,8 @@ async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
 
 async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = Aws::connect(&args.common, name).await?;
-    let info = aws.describe_cluster().await?;
+    let aws = aws::connect(&args.common, name).await?;
+    let info = aws.describe_cluster().await.map_err(eks_error)?;
     match info.mode {
         AuthenticationMode::Api => {
             return Ok(Report {

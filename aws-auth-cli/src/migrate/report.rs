@@ -5,12 +5,11 @@ use std::fmt::Write as _;
 use aws_auth_core::migrate::{Action, Plan};
 use serde::Serialize;
 
-use super::aws::ClusterInfo;
-use super::execute::{Outcome, Status};
 use crate::cli::Output;
 use crate::commands::Report;
 use crate::exit::OK;
 use crate::output;
+use aws_auth_core::migrate::eks::{ClusterInfo, Outcome, Status};
 
 /// Exit code when the cluster is not (or not yet) what the map stands for.
 const DRIFT: u8 = 1;

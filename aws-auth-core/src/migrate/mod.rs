@@ -29,6 +29,9 @@
 //! ```
 
 mod compare;
+#[cfg(feature = "eks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "eks")))]
+pub mod eks;
 pub use compare::entry_differences;
 mod translate;
 

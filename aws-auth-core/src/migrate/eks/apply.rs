@@ -6,42 +6,47 @@
 
 use std::sync::Arc;
 
-use aws_auth_core::migrate::{self, Action, EntryType, Plan, policy_name};
+use crate::migrate::{self, Action, EntryType, Plan, policy_name};
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{AccessScope as SdkScope, AccessScopeType};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::aws::Aws;
+use super::Eks;
 use super::pace::paced;
 
 /// How one call went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "status", content = "detail")]
-pub(crate) enum Status {
+pub enum Status {
+    /// Made.
     Done,
     /// Already as planned (found on a create that met an existing entry).
     AlreadyPresent,
     /// The entry exists and differs; left alone.
     Conflict(String),
+    /// Refused or failed, with why.
     Failed(String),
     /// Not tried: an earlier call for the same principal did not succeed.
     Skipped(String),
 }
 
 impl Status {
-    pub(crate) fn ok(&self) -> bool {
+    /// Done or already so.
+    pub fn ok(&self) -> bool {
         matches!(self, Status::Done | Status::AlreadyPresent)
     }
 }
 
 /// An action and how it went.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Outcome {
+pub struct Outcome {
+    /// The call.
     #[serde(flatten)]
-    pub(crate) action: Action,
+    pub action: Action,
+    /// How it went.
     #[serde(flatten)]
-    pub(crate) status: Status,
+    pub status: Status,
 }
 
 fn sdk_error<E, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> String
@@ -55,7 +60,7 @@ where
             s.err().code().unwrap_or("Unknown"),
             s.err().message().unwrap_or("")
         ),
-        other => crate::connect::chain(other),
+        other => super::chain(other),
     }
 }
 
@@ -67,11 +72,11 @@ fn code<E: ProvideErrorMetadata, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> O
 }
 
 /// Called after each action with what became of it (progress bar, log line).
-pub(crate) type Tick = Arc<dyn Fn(&Action, &Status) + Send + Sync>;
+pub type Tick = Arc<dyn Fn(&Action, &Status) + Send + Sync>;
 
 /// Runs `plan`'s actions; `tick` is called after each.
 pub(crate) async fn execute(
-    aws: &Aws,
+    aws: &Eks,
     plan: &Plan,
     concurrency: usize,
     update_existing: bool,
@@ -124,7 +129,7 @@ pub(crate) async fn execute(
     all.into_iter().map(|(_, o)| o).collect()
 }
 
-async fn run(aws: &Aws, action: &Action, update_existing: bool) -> Status {
+async fn run(aws: &Eks, action: &Action, update_existing: bool) -> Status {
     let eks = &aws.eks;
     let cluster = &aws.cluster;
     match action {
@@ -237,7 +242,7 @@ async fn run(aws: &Aws, action: &Action, update_existing: bool) -> Status {
 }
 
 async fn update(
-    aws: &Aws,
+    aws: &Eks,
     principal: &str,
     username: &Option<String>,
     groups: &[String],

@@ -39,12 +39,13 @@ struct State {
 
 /// The shared pace of one migration's calls.
 #[derive(Debug)]
-pub(crate) struct Pacer {
+pub struct Pacer {
     state: Mutex<State>,
 }
 
 impl Pacer {
-    pub(crate) fn new() -> Arc<Pacer> {
+    /// A pace that starts fast and learns the API's rate from its throttling.
+    pub fn new() -> Arc<Pacer> {
         Arc::new(Pacer {
             state: Mutex::new(State {
                 rate: INITIAL_RATE,
@@ -122,9 +123,10 @@ fn throttling_response(status: u16, kind: &str) -> bool {
     status == 429 || kind.starts_with("Throttling") || kind.starts_with("TooManyRequests")
 }
 
-/// Stops the SDK from retrying throttled calls: [`paced`] does, on the pace.
+/// Stops the SDK from retrying throttled calls: this module retries them, on
+/// the pace. Install it on the EKS client (see [`configure`](super::configure)).
 #[derive(Debug)]
-pub(crate) struct NoThrottleRetries;
+pub struct NoThrottleRetries;
 
 impl ClassifyRetry for NoThrottleRetries {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {

@@ -1,0 +1,681 @@
+//! The EKS side of a migration, for callers that bring their own AWS clients:
+//! what the cluster holds (its authentication mode, the access entries of the
+//! map's principals, the IAM paths of its roles), carrying a plan out on one
+//! shared pace, and the one-way switch of the authentication mode.
+//!
+//! The caller builds the clients from its own configuration (credentials,
+//! region, proxies) and passes the EKS client's builder through [`configure`]
+//! first: throttled calls are then retried here, on a pace every call shares,
+//! instead of by each call on its own.
+
+mod apply;
+mod pace;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::Semaphore;
+
+pub use apply::{Outcome, Status, Tick};
+pub use pace::{NoThrottleRetries, Pacer};
+
+use crate::arn::Arn;
+use crate::migrate::{
+    AccessScope, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan,
+    PolicyAssociation, Resolution, Resolutions,
+};
+use pace::paced;
+
+/// A result of this module.
+pub type Result<T> = std::result::Result<T, EksError>;
+
+/// Shapes an EKS client's configuration for a migration: throttled calls
+/// are not retried by the SDK but by this module, on one pace, and their
+/// retries cost no retry quota, so a long run is paced by the API's throttle
+/// instead of failing once the quota runs out.
+pub fn configure(builder: aws_sdk_eks::config::Builder) -> aws_sdk_eks::config::Builder {
+    builder.retry_classifier(NoThrottleRetries).retry_partition(
+        aws_sdk_eks::config::retry::RetryPartition::custom("aws-auth-migrate")
+            .token_bucket(
+                aws_sdk_eks::config::retry::TokenBucket::builder()
+                    .throttling_retry_cost(0)
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// What the kind of an [`EksError`] means for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EksErrorKind {
+    /// The credentials may not do this, or are not valid.
+    Denied,
+    /// The cluster (or another resource) does not exist.
+    NotFound,
+    /// The service failed, throttled beyond patience, or could not be reached.
+    Unavailable,
+    /// The request could not be made: credentials, profile or region.
+    Config,
+    /// Another update is under way.
+    Conflict,
+    /// A bug: a task of this module failed.
+    Internal,
+}
+
+/// Why an EKS, IAM or STS call failed, in one sentence.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct EksError {
+    kind: EksErrorKind,
+    message: String,
+}
+
+impl EksError {
+    fn new(kind: EksErrorKind, message: impl Into<String>) -> EksError {
+        EksError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn unavailable(message: impl Into<String>) -> EksError {
+        EksError::new(EksErrorKind::Unavailable, message)
+    }
+
+    /// An SDK error of the call `what`, classified.
+    fn sdk<E, R>(what: &str, e: SdkError<E, R>) -> EksError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match &e {
+            SdkError::ServiceError(service) => {
+                let err = service.err();
+                let code = err.code().unwrap_or("Unknown");
+                let message = err.message().unwrap_or("");
+                let kind = match code {
+                    "AccessDeniedException"
+                    | "AccessDenied"
+                    | "UnrecognizedClientException"
+                    | "InvalidClientTokenId"
+                    | "ExpiredToken"
+                    | "ExpiredTokenException"
+                    | "SignatureDoesNotMatch" => EksErrorKind::Denied,
+                    "ResourceNotFoundException" | "NoSuchEntity" => EksErrorKind::NotFound,
+                    // Whatever else AWS refuses is a call this module chose to
+                    // make, not the caller's input: the service failed.
+                    _ => EksErrorKind::Unavailable,
+                };
+                EksError::new(kind, format!("{what}: {code}: {message}"))
+            }
+            SdkError::ConstructionFailure(_) => EksError::new(
+                EksErrorKind::Config,
+                format!(
+                    "{what}: the AWS request could not be made ({}); check the credentials, --profile and --region",
+                    chain(&e)
+                ),
+            ),
+            _ => EksError::unavailable(format!("{what}: cannot reach AWS: {}", chain(&e))),
+        }
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> EksErrorKind {
+        self.kind
+    }
+}
+
+/// An error and its causes on one line (the SDK's are nested several deep).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let first_line = |e: &dyn std::error::Error| {
+        e.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let mut out = first_line(e);
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = first_line(c);
+        if !s.is_empty() && !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+/// What DescribeCluster says.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClusterInfo {
+    /// The authentication mode.
+    pub mode: AuthenticationMode,
+    /// The cluster's account (from its ARN).
+    pub account: Option<String>,
+    /// The Kubernetes API endpoint.
+    pub endpoint: Option<String>,
+}
+
+/// The EKS, IAM and STS clients of one cluster's migration, and the pace
+/// every EKS call of it shares.
+#[derive(Debug, Clone)]
+pub struct Eks {
+    eks: aws_sdk_eks::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    pace: Arc<Pacer>,
+    cluster: String,
+}
+
+impl Eks {
+    /// The migration of cluster `cluster` with these clients (the EKS one
+    /// built from a configuration shaped by [`configure`]).
+    pub fn new(
+        eks: aws_sdk_eks::Client,
+        iam: aws_sdk_iam::Client,
+        sts: aws_sdk_sts::Client,
+        cluster: impl Into<String>,
+    ) -> Eks {
+        Eks {
+            eks,
+            iam,
+            sts,
+            pace: Pacer::new(),
+            cluster: cluster.into(),
+        }
+    }
+
+    /// The cluster's name.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Carries `plan`'s actions out: each principal's calls in order (its
+    /// entry before its policies), principals side by side, at most
+    /// `concurrency` calls in flight; `tick` hears of each action as it ends.
+    /// A create that meets an existing entry looks at it: the same is
+    /// success, different is a conflict (updated with `update_existing`).
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        concurrency: usize,
+        update_existing: bool,
+        tick: Tick,
+    ) -> Vec<Outcome> {
+        apply::execute(self, plan, concurrency, update_existing, tick).await
+    }
+
+    /// The cluster's authentication mode, account and API endpoint.
+    pub async fn describe_cluster(&self) -> Result<ClusterInfo> {
+        let out = paced(&self.pace, || {
+            self.eks.describe_cluster().name(&self.cluster).send()
+        })
+        .await
+        .map_err(|e| EksError::sdk(&format!("cluster {}", self.cluster), e))?;
+        let c = out
+            .cluster()
+            .ok_or_else(|| EksError::unavailable("DescribeCluster returned no cluster"))?;
+        let mode = c
+            .access_config()
+            .and_then(|a| a.authentication_mode())
+            .map_or(AuthenticationMode::ConfigMap, |m| {
+                AuthenticationMode::from_name(m.as_str()).unwrap_or(AuthenticationMode::ConfigMap)
+            });
+        let account = c.arn().and_then(|a| a.split(':').nth(4)).map(str::to_owned);
+        Ok(ClusterInfo {
+            mode,
+            account,
+            endpoint: c.endpoint().map(str::to_owned),
+        })
+    }
+
+    /// The account of the credentials in use.
+    pub async fn caller_account(&self) -> Result<String> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))?;
+        out.account()
+            .map(str::to_owned)
+            .ok_or_else(|| EksError::unavailable("sts:GetCallerIdentity returned no account"))
+    }
+
+    /// The full ARNs of mapped roles: from `role_map` (full ARNs the user
+    /// gave), else from `iam:GetRole` when the role is in the caller's account.
+    /// A role of another account is never looked up in this one.
+    pub async fn resolve_roles(
+        &self,
+        roles: Vec<Arn>,
+        caller_account: &str,
+        role_map: &BTreeMap<String, String>,
+        concurrency: usize,
+    ) -> Resolutions {
+        let mut resolutions = Resolutions::default();
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for role in roles {
+            let key = role_key(&role);
+            if let Some(full) = role_map.get(&key) {
+                resolutions.insert(&role.to_string(), Resolution::Resolved(full.clone()));
+                continue;
+            }
+            if role.account() != caller_account {
+                resolutions.insert(
+                    &role.to_string(),
+                    Resolution::Failed(format!(
+                        "the role is in account {}, not the account of these credentials ({caller_account}); give its full ARN with --role-arn-map",
+                        role.account()
+                    )),
+                );
+                continue;
+            }
+            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let out = iam.get_role().role_name(role.name()).send().await;
+                let r = match out {
+                    Ok(o) => match o.role() {
+                        Some(r) => Resolution::Resolved(r.arn().to_owned()),
+                        None => Resolution::Failed("iam:GetRole returned no role".to_owned()),
+                    },
+                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
+                        "IAM has no role named {} in account {}",
+                        role.name(),
+                        role.account()
+                    )),
+                    Err(e) => Resolution::Failed(format!(
+                        "iam:GetRole {} failed: {}",
+                        role.name(),
+                        chain(&e)
+                    )),
+                };
+                (role, r)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((role, r)) = done {
+                resolutions.insert(&role.to_string(), r);
+            }
+        }
+        resolutions
+    }
+
+    /// What IAM knows of mapped users of the caller's account: a user that
+    /// does not exist, or exists under another ARN (another path), cannot
+    /// move. Users of other accounts are not looked up here.
+    pub async fn check_users(
+        &self,
+        users: Vec<Arn>,
+        caller_account: &str,
+        resolutions: &mut Resolutions,
+        concurrency: usize,
+    ) {
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for user in users {
+            if user.account() != caller_account {
+                continue;
+            }
+            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let out = iam.get_user().user_name(user.name()).send().await;
+                let r = match out {
+                    Ok(o) => match o.user().map(|u| u.arn().to_owned()) {
+                        Some(arn) if arn == user.to_string() => Resolution::Resolved(arn),
+                        Some(arn) => Resolution::Failed(format!(
+                            "IAM's user of that name is {arn}: the mapped ARN never matched it (a user's ARN carries its path), and an access entry needs the real one"
+                        )),
+                        None => Resolution::Failed("iam:GetUser returned no user".to_owned()),
+                    },
+                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
+                        "IAM has no user named {} in account {}: an access entry needs a principal that exists",
+                        user.name(),
+                        user.account()
+                    )),
+                    Err(e) => Resolution::Failed(format!(
+                        "iam:GetUser {} failed: {}",
+                        user.name(),
+                        chain(&e)
+                    )),
+                };
+                (user, r)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((user, r)) = done {
+                resolutions.insert(&user.to_string(), r);
+            }
+        }
+    }
+
+    /// Every principal with an access entry, all pages.
+    pub async fn list_entries(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = paced(&self.pace, || {
+                self.eks
+                    .list_access_entries()
+                    .cluster_name(&self.cluster)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| EksError::sdk("eks:ListAccessEntries", e))?;
+            out.extend(page.access_entries().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// An entry and its policies; `None` when it does not exist.
+    pub async fn entry(&self, principal: &str) -> Result<Option<ExistingEntry>> {
+        let out = match paced(&self.pace, || {
+            self.eks
+                .describe_access_entry()
+                .cluster_name(&self.cluster)
+                .principal_arn(principal)
+                .send()
+        })
+        .await
+        {
+            Ok(o) => o,
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => {
+                return Err(EksError::sdk(
+                    &format!("eks:DescribeAccessEntry {principal}"),
+                    e,
+                ));
+            }
+        };
+        let Some(e) = out.access_entry() else {
+            return Ok(None);
+        };
+        let kind = EntryType::from_name(e.r#type().unwrap_or("STANDARD"));
+        let mut policies = Vec::new();
+        let mut token: Option<String> = None;
+        // Only STANDARD entries hold policies the plan compares; EKS may
+        // refuse to list them for the others.
+        if kind == EntryType::Standard {
+            loop {
+                let page = paced(&self.pace, || {
+                    self.eks
+                        .list_associated_access_policies()
+                        .cluster_name(&self.cluster)
+                        .principal_arn(principal)
+                        .max_results(100)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    EksError::sdk(&format!("eks:ListAssociatedAccessPolicies {principal}"), e)
+                })?;
+                for p in page.associated_access_policies() {
+                    policies.push(PolicyAssociation {
+                        policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
+                        access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
+                            AccessScope {
+                                kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
+                                namespaces: s.namespaces().to_vec(),
+                            }
+                        }),
+                    });
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(Some(ExistingEntry {
+            principal_arn: principal.to_owned(),
+            kind,
+            username: e.username().map(str::to_owned),
+            kubernetes_groups: e.kubernetes_groups().to_vec(),
+            policies,
+        }))
+    }
+
+    /// The cluster as far as `principals` are concerned: which of them have
+    /// entries, and those entries in full.
+    /// The cluster as far as `principals` are concerned (see
+    /// [`principals`](crate::migrate::principals)): which of them have
+    /// entries, and those entries in full; one principal's trouble is
+    /// recorded for it, the others go on.
+    pub async fn state(
+        &self,
+        info: &ClusterInfo,
+        principals: &[String],
+        concurrency: usize,
+    ) -> Result<ClusterState> {
+        let mut state = ClusterState {
+            name: self.cluster.clone(),
+            account: info.account.clone(),
+            mode: Some(info.mode),
+            entries: BTreeMap::new(),
+            unreadable: BTreeMap::new(),
+        };
+        if !info.mode.has_access_entries() {
+            return Ok(state);
+        }
+        let existing: std::collections::BTreeSet<String> =
+            self.list_entries().await?.into_iter().collect();
+        let wanted: Vec<String> = principals
+            .iter()
+            .filter(|p| existing.contains(*p))
+            .cloned()
+            .collect();
+        let limit = Arc::new(Semaphore::new(concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in wanted {
+            let (me, limit) = (self.clone(), Arc::clone(&limit));
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let entry = me.entry(&p).await;
+                (p, entry)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (principal, entry) =
+                done.map_err(|e| EksError::new(EksErrorKind::Internal, e.to_string()))?;
+            match entry {
+                Ok(Some(e)) => {
+                    state.entries.insert(e.principal_arn.clone(), e);
+                }
+                Ok(None) => {}
+                // One principal's trouble is reported for it; the others go on.
+                Err(e) => {
+                    state.unreadable.insert(principal, e.to_string());
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The access-config update of this cluster still in progress, if one is
+    /// (an earlier run killed while it waited leaves one behind).
+    async fn access_update_in_flight(&self) -> Result<Option<String>> {
+        use aws_sdk_eks::types::{UpdateStatus, UpdateType};
+        let out = paced(&self.pace, || {
+            self.eks
+                .list_updates()
+                .name(&self.cluster)
+                .max_results(20)
+                .send()
+        })
+        .await
+        .map_err(|e| EksError::sdk(&format!("eks:ListUpdates {}", self.cluster), e))?;
+        for id in out.update_ids() {
+            let u = paced(&self.pace, || {
+                self.eks
+                    .describe_update()
+                    .name(&self.cluster)
+                    .update_id(id)
+                    .send()
+            })
+            .await
+            .map_err(|e| EksError::sdk(&format!("eks:DescribeUpdate {id}"), e))?;
+            if let Some(u) = u.update()
+                && u.r#type() == Some(&UpdateType::AccessConfigUpdate)
+                && u.status() == Some(&UpdateStatus::InProgress)
+            {
+                return Ok(Some(id.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Switches the authentication mode and waits for the update to finish;
+    /// `progress` hears what is under way before each wait. A switch already
+    /// under way is waited for, not started again.
+    pub async fn switch_mode(
+        &self,
+        target: AuthenticationMode,
+        poll: Duration,
+        mut progress: impl FnMut(&str),
+    ) -> Result<()> {
+        use aws_sdk_eks::types::{AuthenticationMode as Mode, UpdateAccessConfigRequest};
+        if let Some(id) = self.access_update_in_flight().await? {
+            progress(&format!(
+                "switching cluster {}: an earlier switch (update {id}) is under way, waiting for it...",
+                self.cluster
+            ));
+            self.wait_update(&id, target, poll).await?;
+            if self.describe_cluster().await?.mode == target {
+                return Ok(());
+            }
+        }
+        let started = paced(&self.pace, || {
+            self.eks
+                .update_cluster_config()
+                .name(&self.cluster)
+                .access_config(
+                    UpdateAccessConfigRequest::builder()
+                        .authentication_mode(Mode::from(target.as_str()))
+                        .build(),
+                )
+                .send()
+        })
+        .await;
+        let out = match started {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("ResourceInUseException") => {
+                // Another update began meanwhile: wait for it if it is ours
+                // to wait for, else say so.
+                if let Some(id) = self.access_update_in_flight().await? {
+                    progress(&format!(
+                        "switching cluster {}: another switch (update {id}) is under way, waiting for it...",
+                        self.cluster
+                    ));
+                    self.wait_update(&id, target, poll).await?;
+                    if self.describe_cluster().await?.mode == target {
+                        return Ok(());
+                    }
+                }
+                return Err(EksError::new(
+                    EksErrorKind::Conflict,
+                    format!(
+                        "cluster {}: another update is in progress; wait for it to finish and run this again",
+                        self.cluster
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(EksError::sdk(
+                    &format!("switching cluster {} to {target}", self.cluster),
+                    e,
+                ));
+            }
+        };
+        let id = out
+            .update()
+            .and_then(|u| u.id())
+            .ok_or_else(|| EksError::unavailable("UpdateClusterConfig returned no update id"))?
+            .to_owned();
+        progress(&format!(
+            "switching cluster {} to {target} (update {id})...",
+            self.cluster
+        ));
+        self.wait_update(&id, target, poll).await
+    }
+
+    /// Polls an update until it ends.
+    async fn wait_update(
+        &self,
+        id: &str,
+        target: AuthenticationMode,
+        poll: Duration,
+    ) -> Result<()> {
+        use aws_sdk_eks::types::UpdateStatus;
+        loop {
+            tokio::time::sleep(poll).await;
+            let out = paced(&self.pace, || {
+                self.eks
+                    .describe_update()
+                    .name(&self.cluster)
+                    .update_id(id)
+                    .send()
+            })
+            .await
+            .map_err(|e| EksError::sdk(&format!("eks:DescribeUpdate {id}"), e))?;
+            let Some(u) = out.update() else {
+                return Err(EksError::unavailable("DescribeUpdate returned no update"));
+            };
+            match u.status() {
+                Some(UpdateStatus::Successful) => return Ok(()),
+                Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+                    let why: Vec<String> = u
+                        .errors()
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e.error_code().map_or("error", |c| c.as_str()),
+                                e.error_message().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    return Err(EksError::new(
+                        EksErrorKind::Unavailable,
+                        format!(
+                            "the switch of cluster {} to {target} failed (update {id}){}",
+                            self.cluster,
+                            if why.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", why.join("; "))
+                            }
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A role's account and name, lower-cased: what the authenticator compares.
+pub fn role_key(arn: &Arn) -> String {
+    format!("{}:{}", arn.account(), arn.name()).to_lowercase()
+}
