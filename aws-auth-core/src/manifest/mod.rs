@@ -183,56 +183,13 @@ impl Manifest {
             ));
         };
         let pairs: Vec<(NodeId, NodeId)> = pairs.collect();
-        let mut seen: Vec<(String, usize)> = Vec::new();
-        let mut unknown: Vec<(String, usize)> = Vec::new();
+        check_top_level(text, tree, &pairs)?;
         let field = |name: &str| -> Option<NodeId> {
             pairs
                 .iter()
                 .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))
                 .map(|(_, v)| *v)
         };
-        for (k, _) in &pairs {
-            let at = tree.node(*k).start as usize;
-            let Some((name, _)) = tree.scalar(text, *k) else {
-                return Err(Rejection::new(at, "a top-level key is not a plain name"));
-            };
-            if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
-                return Err(Rejection::new(
-                    at,
-                    format!(
-                        "the field {name} appears twice (lines {} and {})",
-                        line_of(text, *first),
-                        line_of(text, at)
-                    ),
-                ));
-            }
-            seen.push((name.to_owned(), at));
-            if !TOP_LEVEL.contains(&name) {
-                unknown.push((name.to_owned(), at));
-            }
-        }
-        if let Some((_, at)) = unknown.first() {
-            let names: Vec<String> = unknown
-                .iter()
-                .map(|(n, a)| format!("{n} (line {})", line_of(text, *a)))
-                .collect();
-            let hint = if unknown
-                .iter()
-                .any(|(n, _)| matches!(n.as_str(), "mapRoles" | "mapUsers" | "mapAccounts"))
-            {
-                "; mapRoles, mapUsers and mapAccounts must be indented under data:"
-            } else {
-                ""
-            };
-            let s = if unknown.len() == 1 { "" } else { "s" };
-            return Err(Rejection::new(
-                *at,
-                format!(
-                    "unknown top-level field{s} {}: a ConfigMap has only apiVersion, kind, metadata, data, binaryData and immutable{hint}",
-                    names.join(", ")
-                ),
-            ));
-        }
         match field("kind").and_then(|k| tree.scalar(text, k)) {
             Some(("ConfigMap", _)) => {}
             Some((other, _)) => {
@@ -271,50 +228,7 @@ impl Manifest {
                 .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == name))?;
             tree.scalar(text, v).map(|(s, _)| s.to_owned())
         };
-        if let Some(m) = metadata
-            && !matches!(
-                json_type(tree, text, m),
-                JsonType::Object(_) | JsonType::Null
-            )
-        {
-            return Err(Rejection::new(
-                tree.node(m).start as usize,
-                "metadata is not a mapping",
-            ));
-        }
-        if let Some(m) = metadata {
-            for (k, v) in tree.map_pairs(m).into_iter().flatten() {
-                let Some((field, _)) = tree.scalar(text, k) else {
-                    continue;
-                };
-                if let Some(want) = meta_type_error(tree, text, field, v) {
-                    return Err(Rejection::new(
-                        tree.node(v).start as usize,
-                        format!("metadata.{field} is not {want}: kubectl refuses it"),
-                    ));
-                }
-                if !OBJECT_META.contains(&field) {
-                    let at = tree.node(k).start as usize;
-                    let hint = if matches!(
-                        field,
-                        "data" | "binaryData" | "mapRoles" | "mapUsers" | "mapAccounts"
-                    ) {
-                        format!(
-                            "; {field} belongs at the top level (indented like metadata:), not under it"
-                        )
-                    } else {
-                        String::new()
-                    };
-                    return Err(Rejection::new(
-                        at,
-                        format!(
-                            "unknown field metadata.{field} (line {}): kubectl refuses it{hint}",
-                            line_of(text, at)
-                        ),
-                    ));
-                }
-            }
-        }
+        check_metadata(text, tree, metadata)?;
         let (name, namespace, resource_version, uid) = (
             meta("name"),
             meta("namespace"),
@@ -614,6 +528,105 @@ fn refuse_lone_cr(text: &str) -> Result<(), Rejection> {
         )),
         None => Ok(()),
     }
+}
+
+/// ObjectMeta as kubectl's strict decoding holds it: a mapping of known
+/// fields, each of its type.
+fn check_metadata(text: &str, tree: &Tree, metadata: Option<NodeId>) -> Result<(), Rejection> {
+    if let Some(m) = metadata
+        && !matches!(
+            json_type(tree, text, m),
+            JsonType::Object(_) | JsonType::Null
+        )
+    {
+        return Err(Rejection::new(
+            tree.node(m).start as usize,
+            "metadata is not a mapping",
+        ));
+    }
+    if let Some(m) = metadata {
+        for (k, v) in tree.map_pairs(m).into_iter().flatten() {
+            let Some((field, _)) = tree.scalar(text, k) else {
+                continue;
+            };
+            if let Some(want) = meta_type_error(tree, text, field, v) {
+                return Err(Rejection::new(
+                    tree.node(v).start as usize,
+                    format!("metadata.{field} is not {want}: kubectl refuses it"),
+                ));
+            }
+            if !OBJECT_META.contains(&field) {
+                let at = tree.node(k).start as usize;
+                let hint = if matches!(
+                    field,
+                    "data" | "binaryData" | "mapRoles" | "mapUsers" | "mapAccounts"
+                ) {
+                    format!(
+                        "; {field} belongs at the top level (indented like metadata:), not under it"
+                    )
+                } else {
+                    String::new()
+                };
+                return Err(Rejection::new(
+                    at,
+                    format!(
+                        "unknown field metadata.{field} (line {}): kubectl refuses it{hint}",
+                        line_of(text, at)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The top-level fields: plain names, each once, of those a ConfigMap has.
+fn check_top_level(text: &str, tree: &Tree, pairs: &[(NodeId, NodeId)]) -> Result<(), Rejection> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut unknown: Vec<(String, usize)> = Vec::new();
+    for (k, _) in pairs {
+        let at = tree.node(*k).start as usize;
+        let Some((name, _)) = tree.scalar(text, *k) else {
+            return Err(Rejection::new(at, "a top-level key is not a plain name"));
+        };
+        if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+            return Err(Rejection::new(
+                at,
+                format!(
+                    "the field {name} appears twice (lines {} and {})",
+                    line_of(text, *first),
+                    line_of(text, at)
+                ),
+            ));
+        }
+        seen.push((name.to_owned(), at));
+        if !TOP_LEVEL.contains(&name) {
+            unknown.push((name.to_owned(), at));
+        }
+    }
+    if let Some((_, at)) = unknown.first() {
+        let names: Vec<String> = unknown
+            .iter()
+            .map(|(n, a)| format!("{n} (line {})", line_of(text, *a)))
+            .collect();
+        let hint = if unknown
+            .iter()
+            .any(|(n, _)| matches!(n.as_str(), "mapRoles" | "mapUsers" | "mapAccounts"))
+        {
+            "; mapRoles, mapUsers and mapAccounts must be indented under data:"
+        } else {
+            ""
+        };
+        let s = if unknown.len() == 1 { "" } else { "s" };
+        return Err(Rejection::new(
+            *at,
+            format!(
+                "unknown top-level field{s} {}: a ConfigMap has only apiVersion, kind, metadata, data, binaryData and immutable{hint}",
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Why a metadata field's value is not of the type ObjectMeta gives it (what

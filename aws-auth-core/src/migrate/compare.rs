@@ -187,96 +187,109 @@ pub(super) fn compare(
                 detail: format!("{} access entry", d.kind),
             }),
             Some(existing) => {
-                let mut differences = Vec::new();
-                let mut fixes = Vec::new();
-                let entry = entry_differences(
-                    existing,
-                    &d.kind,
-                    d.username.as_deref(),
-                    &d.kubernetes_groups,
-                );
-                let entry_differs = !entry.is_empty();
-                differences.extend(entry);
-                if entry_differs {
-                    fixes.push(Action::UpdateAccessEntry {
-                        principal_arn: principal.clone(),
-                        username: d.username.clone(),
-                        kubernetes_groups: d.kubernetes_groups.clone(),
-                    });
-                }
-                let mut unchanged = Vec::new();
-                let mut missing = Vec::new();
-                for want in &d.policies {
-                    match existing
-                        .policies
-                        .iter()
-                        .find(|p| p.policy_arn == want.policy_arn)
-                    {
-                        Some(have) if have.access_scope.same(&want.access_scope) => {
-                            unchanged.push(format!(
-                                "{} ({})",
-                                policy_name(&want.policy_arn),
-                                want.access_scope
-                            ));
-                        }
-                        Some(have) => {
-                            differences.push(format!(
-                                "{} is associated with {}, the map grants it with {}",
-                                policy_name(&want.policy_arn),
-                                have.access_scope,
-                                want.access_scope
-                            ));
-                            fixes.push(Action::AssociateAccessPolicy {
-                                principal_arn: principal.clone(),
-                                policy_arn: want.policy_arn.clone(),
-                                access_scope: want.access_scope.clone(),
-                                path_verified: verified,
-                            });
-                        }
-                        None => missing.push(Action::AssociateAccessPolicy {
-                            principal_arn: principal.clone(),
-                            policy_arn: want.policy_arn.clone(),
-                            access_scope: want.access_scope.clone(),
-                            path_verified: verified,
-                        }),
-                    }
-                }
-                for have in &existing.policies {
-                    if !d.policies.iter().any(|w| w.policy_arn == have.policy_arn) {
-                        differences.push(format!(
-                            "{} ({}) is associated, which the map does not grant",
-                            policy_name(&have.policy_arn),
-                            have.access_scope
-                        ));
-                        fixes.push(Action::DisassociateAccessPolicy {
-                            principal_arn: principal.clone(),
-                            policy_arn: have.policy_arn.clone(),
-                        });
-                    }
-                }
-                if !differences.is_empty() && !options.update_existing {
-                    plan.conflicts.push(Conflict {
-                        principal_arn: principal,
-                        differences,
-                    });
-                    continue;
-                }
-                if !entry_differs {
-                    plan.unchanged.push(Unchanged {
-                        principal_arn: principal.clone(),
-                        detail: "STANDARD access entry with the same username and groups"
-                            .to_owned(),
-                    });
-                }
-                for u in unchanged {
-                    plan.unchanged.push(Unchanged {
-                        principal_arn: principal.clone(),
-                        detail: format!("access policy {u}"),
-                    });
-                }
-                plan.actions.extend(fixes);
-                plan.actions.extend(missing);
+                standard_entry(plan, principal, &d, existing, verified, options);
             }
         }
     }
+}
+
+/// A STANDARD entry exists for `principal`: what is the same, what differs
+/// (a conflict, or with `update_existing` the calls that make it match), what
+/// is missing.
+fn standard_entry(
+    plan: &mut Plan,
+    principal: String,
+    d: &Desired,
+    existing: &ExistingEntry,
+    verified: bool,
+    options: &PlanOptions,
+) {
+    let mut differences = Vec::new();
+    let mut fixes = Vec::new();
+    let entry = entry_differences(
+        existing,
+        &d.kind,
+        d.username.as_deref(),
+        &d.kubernetes_groups,
+    );
+    let entry_differs = !entry.is_empty();
+    differences.extend(entry);
+    if entry_differs {
+        fixes.push(Action::UpdateAccessEntry {
+            principal_arn: principal.clone(),
+            username: d.username.clone(),
+            kubernetes_groups: d.kubernetes_groups.clone(),
+        });
+    }
+    let mut unchanged = Vec::new();
+    let mut missing = Vec::new();
+    for want in &d.policies {
+        match existing
+            .policies
+            .iter()
+            .find(|p| p.policy_arn == want.policy_arn)
+        {
+            Some(have) if have.access_scope.same(&want.access_scope) => {
+                unchanged.push(format!(
+                    "{} ({})",
+                    policy_name(&want.policy_arn),
+                    want.access_scope
+                ));
+            }
+            Some(have) => {
+                differences.push(format!(
+                    "{} is associated with {}, the map grants it with {}",
+                    policy_name(&want.policy_arn),
+                    have.access_scope,
+                    want.access_scope
+                ));
+                fixes.push(Action::AssociateAccessPolicy {
+                    principal_arn: principal.clone(),
+                    policy_arn: want.policy_arn.clone(),
+                    access_scope: want.access_scope.clone(),
+                    path_verified: verified,
+                });
+            }
+            None => missing.push(Action::AssociateAccessPolicy {
+                principal_arn: principal.clone(),
+                policy_arn: want.policy_arn.clone(),
+                access_scope: want.access_scope.clone(),
+                path_verified: verified,
+            }),
+        }
+    }
+    for have in &existing.policies {
+        if !d.policies.iter().any(|w| w.policy_arn == have.policy_arn) {
+            differences.push(format!(
+                "{} ({}) is associated, which the map does not grant",
+                policy_name(&have.policy_arn),
+                have.access_scope
+            ));
+            fixes.push(Action::DisassociateAccessPolicy {
+                principal_arn: principal.clone(),
+                policy_arn: have.policy_arn.clone(),
+            });
+        }
+    }
+    if !differences.is_empty() && !options.update_existing {
+        plan.conflicts.push(Conflict {
+            principal_arn: principal,
+            differences,
+        });
+        return;
+    }
+    if !entry_differs {
+        plan.unchanged.push(Unchanged {
+            principal_arn: principal.clone(),
+            detail: "STANDARD access entry with the same username and groups".to_owned(),
+        });
+    }
+    for u in unchanged {
+        plan.unchanged.push(Unchanged {
+            principal_arn: principal.clone(),
+            detail: format!("access policy {u}"),
+        });
+    }
+    plan.actions.extend(fixes);
+    plan.actions.extend(missing);
 }

@@ -87,69 +87,16 @@ fn parse_events(
         let (event, span) = match item {
             Ok(item) => item,
             Err(e) => {
-                let error = scan_error(text, &e);
-                // The root node is complete: yaml.v2 needs only the next
-                // token to end the document and never parses what follows,
-                // so a grammar error there is not one to it.
-                let parse_level = error.message.starts_with("while parsing")
-                    || (error.message.starts_with("did not find expected")
-                        && !error.message.contains("<document start>"));
-                if in_document && builder.depth() == 0 && builder.has_nodes() && parse_level {
-                    if first_only {
-                        let mut tree =
-                            std::mem::replace(&mut builder, Builder::with_capacity(0)).finish();
-                        tree.more_documents = true;
-                        tree.may_fail = true;
-                        docs.push(tree);
-                        return Ok(docs);
-                    }
-                    return Err(SyntaxError::at(
-                        error.offset,
-                        "did not find expected <document start>".to_owned(),
-                    ));
-                }
-                if first_only
-                    && docs.is_empty()
-                    && let Some(end) = flow_root_end(text)
-                    && end < error.offset
-                    && let Ok(mut head) = parse_patched(&text[..end], &source[..end], true, escapes)
-                    && !head.is_empty()
-                {
-                    // yaml.v2 ends a document whose root is a flow collection at
-                    // its closing bracket, whatever follows on the line.
-                    head[0].more_documents = true;
-                    return Ok(head);
-                }
-                if error.message == "misplaced bracket"
-                    && let Some(tree) = ended_before(text, error.offset)
-                {
-                    // yaml.v2 reads the document up to there.
-                    if first_only {
-                        return Ok(vec![tree]);
-                    }
-                    return Err(SyntaxError::at(
-                        error.offset,
-                        "did not find expected <document start>".to_owned(),
-                    ));
-                }
-                if error.message.contains("unknown escape character")
-                    && let Some((patched, at)) = quote_escape(text, error.offset)
-                {
-                    let escapes: Vec<usize> = escapes.iter().copied().chain([at]).collect();
-                    // `\'` is an escape to yaml.v2 only: read it as `\"` and
-                    // decode the scalar from the source below.
-                    return parse_patched(&patched, source, first_only, &escapes);
-                }
-                if error.message == "wrongly indented line in block scalar"
-                    && let Some(patched) = comment_to_column_0(text, error.offset)
-                {
-                    // yaml.v2 ends the block before a comment indented less
-                    // than its explicit indentation; the full parser refuses
-                    // it. The same comment at column 0 ends the block in both,
-                    // and every offset stays where it was.
-                    return parse_patched(&patched, source, first_only, escapes);
-                }
-                return Err(error);
+                // The root is complete when no collection is open.
+                let root_done = in_document && builder.depth() == 0 && builder.has_nodes();
+                let done = std::mem::replace(&mut builder, Builder::with_capacity(0));
+                let at = Attempt {
+                    text,
+                    source,
+                    first_only,
+                    escapes,
+                };
+                return at.recover(scan_error(text, &e), docs, root_done.then_some(done));
             }
         };
         let range = span.byte_range().unwrap_or(0..0);
@@ -366,6 +313,93 @@ fn value_indicator(line: &str) -> bool {
         }
     }
     false
+}
+
+/// One parse of a (possibly patched) text, for recovering from its error.
+struct Attempt<'a> {
+    text: &'a str,
+    source: &'a str,
+    first_only: bool,
+    escapes: &'a [usize],
+}
+
+impl Attempt<'_> {
+    /// What yaml.v2 makes of a text the full parser stopped on with `error`:
+    /// the documents read so far plus the one under way (`root`: its builder,
+    /// when its root node is complete), a patched text read again, or the
+    /// error. The full parser (YAML 1.2) and yaml.v2 part ways in a few places;
+    /// each is a branch here.
+    fn recover(
+        &self,
+        error: SyntaxError,
+        mut docs: Vec<Tree>,
+        root: Option<Builder>,
+    ) -> Result<Vec<Tree>, SyntaxError> {
+        // The root node is complete: yaml.v2 needs only the next
+        // token to end the document and never parses what follows,
+        // so a grammar error there is not one to it.
+        let parse_level = error.message.starts_with("while parsing")
+            || (error.message.starts_with("did not find expected")
+                && !error.message.contains("<document start>"));
+        if let Some(builder) = root
+            && parse_level
+        {
+            if self.first_only {
+                let mut tree = builder.finish();
+                tree.more_documents = true;
+                tree.may_fail = true;
+                docs.push(tree);
+                return Ok(docs);
+            }
+            return Err(SyntaxError::at(
+                error.offset,
+                "did not find expected <document start>".to_owned(),
+            ));
+        }
+        if self.first_only
+            && docs.is_empty()
+            && let Some(end) = flow_root_end(self.text)
+            && end < error.offset
+            && let Ok(mut head) =
+                parse_patched(&self.text[..end], &self.source[..end], true, self.escapes)
+            && !head.is_empty()
+        {
+            // yaml.v2 ends a document whose root is a flow collection at
+            // its closing bracket, whatever follows on the line.
+            head[0].more_documents = true;
+            return Ok(head);
+        }
+        if error.message == "misplaced bracket"
+            && let Some(tree) = ended_before(self.text, error.offset)
+        {
+            // yaml.v2 reads the document up to there.
+            if self.first_only {
+                return Ok(vec![tree]);
+            }
+            return Err(SyntaxError::at(
+                error.offset,
+                "did not find expected <document start>".to_owned(),
+            ));
+        }
+        if error.message.contains("unknown escape character")
+            && let Some((patched, at)) = quote_escape(self.text, error.offset)
+        {
+            let escapes: Vec<usize> = self.escapes.iter().copied().chain([at]).collect();
+            // `\'` is an escape to yaml.v2 only: read it as `\"` and
+            // decode the scalar from the source.
+            return parse_patched(&patched, self.source, self.first_only, &escapes);
+        }
+        if error.message == "wrongly indented line in block scalar"
+            && let Some(patched) = comment_to_column_0(self.text, error.offset)
+        {
+            // yaml.v2 ends the block before a comment indented less
+            // than its explicit indentation; the full parser refuses
+            // it. The same comment at column 0 ends the block in both,
+            // and every offset stays where it was.
+            return parse_patched(&patched, self.source, self.first_only, self.escapes);
+        }
+        Err(error)
+    }
 }
 
 /// `text` with the first `\'` escape from the line of `at` on written `\"`,
