@@ -139,6 +139,10 @@ pub(crate) enum MapCommand {
         /// Exit with 2 when there are warnings but no errors.
         #[arg(long)]
         strict: bool,
+        /// A field tools write on purpose (e.g. `sync`'s `syncedBy`): not
+        /// reported as unknown (repeatable).
+        #[arg(long = "extension-key", value_name = "NAME")]
+        extension_keys: Vec<String>,
     },
     /// Say which mapping the authenticator picks for a principal, and the user
     /// name and groups it gets.
@@ -160,6 +164,25 @@ pub(crate) enum MapCommand {
     Update(UpdateCommand),
     /// Remove role, user or account mappings, or every mapping with a username.
     Remove(RemoveArgs),
+    /// Make the mappings one owner manages exactly those of a file, touching
+    /// no other entry (its entries carry a marker field, `syncedBy: OWNER`).
+    Sync {
+        /// The desired mappings: `mapRoles` and `mapUsers` lists, as in the map.
+        #[arg(value_name = "FILE")]
+        desired: PathBuf,
+        /// Who owns the entries (the marker's value).
+        #[arg(long)]
+        owner: String,
+        /// Remove the owner's entries the file no longer names.
+        #[arg(long)]
+        prune: bool,
+        /// Take over unowned entries that already say what the file says.
+        #[arg(long)]
+        adopt: bool,
+        /// The marker field's name.
+        #[arg(long, value_name = "NAME", default_value = "syncedBy")]
+        marker: String,
+    },
     /// Save the whole ConfigMap to a file (cluster only).
     Backup {
         /// Where (default: a new file under $XDG_STATE_HOME/aws-auth/backups/CONTEXT/).
@@ -412,6 +435,7 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["lint" | "explain", ..] => {}
         ["add", ..] => ids.extend(EDIT.iter().chain(&["create"])),
         ["update" | "remove", ..] => ids.extend(EDIT),
+        ["sync", ..] => ids.extend(EDIT.iter().chain(&["create"])),
         ["backup", ..] => ids.retain(|&i| i != "file"),
         ["restore", ..] => {
             ids.retain(|&i| i != "file");
@@ -458,6 +482,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["remove", "user"] => "Examples:\n  aws-auth remove user --from-file leavers.txt",
         ["remove", "account"] => "Examples:\n  aws-auth remove account 012345678901",
+        ["sync"] => {
+            "Examples:\n  aws-auth sync team-a.yaml --owner team-a --dry-run\n  aws-auth sync team-a.yaml --owner team-a --prune\n  aws-auth --file aws-auth.yaml sync team-a.yaml --owner team-a --adopt"
+        }
         ["backup"] => {
             "Examples:\n  aws-auth backup\n  aws-auth backup --out aws-auth-before-upgrade.yaml"
         }

@@ -157,9 +157,12 @@ fn cluster_error(
                 "{object} does not exist in context {:?}{}",
                 conn.context,
                 if ops.is_some_and(|o| {
-                    o.ops
-                        .iter()
-                        .all(|op| matches!(op, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_)))
+                    o.ops.iter().all(|op| {
+                        matches!(
+                            op,
+                            Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_) | Op::Sync(_)
+                        )
+                    })
                 }) {
                     " (add --create to create it)"
                 } else {

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use aws_auth_core::Document;
+use aws_auth_core::edit::{Op, SyncSpec};
 use aws_auth_core::explain::LoginContext;
-use aws_auth_core::lint::Diagnostic;
+use aws_auth_core::lint::{Diagnostic, LintOptions};
 
 use crate::cli::{Cli, DryRun, MapCommand, Output};
 use crate::commands::{self, Ops, Report};
@@ -43,7 +44,15 @@ async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
     };
     match cmd {
         MapCommand::Get => commands::get(&source.document().await?, g.output),
-        MapCommand::Lint { strict } => source.lint(*strict, g.output).await,
+        MapCommand::Lint {
+            strict,
+            extension_keys,
+        } => {
+            let options = extension_keys
+                .iter()
+                .fold(LintOptions::new(), |o, k| o.extension_key(k));
+            source.lint(*strict, &options, g.output).await
+        }
         MapCommand::Explain {
             arn,
             access_key_id,
@@ -57,6 +66,29 @@ async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
         MapCommand::Add(c) => source.edit(cli, commands::add_ops(c)?).await,
         MapCommand::Update(c) => source.edit(cli, commands::update_ops(c)?).await,
         MapCommand::Remove(args) => source.edit(cli, commands::remove_ops(args)?).await,
+        MapCommand::Sync {
+            desired: file,
+            owner,
+            prune,
+            adopt,
+            marker,
+        } => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail(exit::IO, format!("cannot read {}: {e}", file.display())))?;
+            let (roles, users) = aws_auth_core::edit::read_desired(&text)
+                .map_err(|e| fail(exit::INVALID, format!("{}: {e}", file.display())))?;
+            let mut spec = SyncSpec::new(owner)
+                .marker(marker)
+                .prune(*prune)
+                .adopt(*adopt);
+            spec.roles = roles;
+            spec.users = users;
+            let ops = Ops {
+                ops: vec![Op::Sync(spec)],
+                lines: None,
+            };
+            source.edit(cli, ops).await
+        }
         MapCommand::Backup { out } => match &source {
             Source::Cluster(s) => s.backup(out.as_deref(), g.output).await,
             Source::File(_) => Err(cluster_only()),
@@ -85,18 +117,24 @@ impl Source {
 
     /// Lint, each finding placed where an editor finds it: the file's line
     /// and column, or the data key's.
-    async fn lint(&self, strict: bool, format: Output) -> anyhow::Result<Report> {
+    async fn lint(
+        &self,
+        strict: bool,
+        options: &LintOptions,
+        format: Output,
+    ) -> anyhow::Result<Report> {
         match self {
             Source::File(target) => {
                 let name = target.name();
-                let diagnostics = aws_auth_core::lint::lint_manifest(&target.read()?);
+                let diagnostics = aws_auth_core::lint::lint_manifest_with(&target.read()?, options);
                 let place =
                     |d: &Diagnostic| format!("{name}:{}:{}", d.position.line, d.position.column);
                 commands::lint(&name, &diagnostics, &place, strict, format)
             }
             Source::Cluster(s) => {
                 let object = s.object().to_owned();
-                let diagnostics = s.read().await?.document.lint();
+                let diagnostics =
+                    aws_auth_core::lint::lint_with(&s.read().await?.document, options);
                 let place = |d: &Diagnostic| match d.key {
                     Some(key) => format!(
                         "{object}:data.{key}:{}:{}",
@@ -126,9 +164,7 @@ fn edit_file(cli: &Cli, target: &Target, ops: Ops) -> anyhow::Result<Report> {
     let adds_only = ops.ops.iter().all(|op| {
         matches!(
             op,
-            aws_auth_core::edit::Op::AddRole(_)
-                | aws_auth_core::edit::Op::AddUser(_)
-                | aws_auth_core::edit::Op::AddAccount(_)
+            Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_) | Op::Sync(_)
         )
     });
     let create =

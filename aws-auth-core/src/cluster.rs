@@ -14,11 +14,7 @@
 //!
 //! let client = kube::Client::try_default().await?;
 //! let cluster = Cluster::new(client, "kube-system", "aws-auth");
-//! let op = Op::AddUser(MappingSpec {
-//!     arn: "arn:aws:iam::111122223333:user/alice".into(),
-//!     username: "alice".into(),
-//!     groups: vec!["developers".into()],
-//! });
+//! let op = Op::AddUser(MappingSpec::new("arn:aws:iam::111122223333:user/alice", "alice", ["developers"]));
 //! let outcome = cluster
 //!     .edit(None, &[op], &Guards::default(), &WriteOptions::default(), |_prior, _edited| Ok(()))
 //!     .await?;

@@ -29,6 +29,9 @@ pub enum Error {
     /// An edit was refused.
     #[error(transparent)]
     Edit(#[from] EditError),
+    /// A file of desired mappings cannot be read.
+    #[error(transparent)]
+    Desired(#[from] crate::edit::DesiredError),
     /// A principal ARN is not usable.
     #[error(transparent)]
     Arn(#[from] ArnError),

@@ -1719,3 +1719,132 @@ fn in_a_pod_the_service_account_is_used() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn desired(env: &Env, name: &str, text: &str) -> PathBuf {
+    let path = env.home.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Issue 14: a converging sync costs one read and one conditional write; one
+/// that finds nothing to do costs one read; another owner's entries and a
+/// third writer's change survive concurrent syncs.
+#[test]
+fn syncs_converge_in_two_requests_and_lose_no_one_elses_write() {
+    let env = Env::new();
+    let a = desired(
+        &env,
+        "a.yaml",
+        "mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/TeamA\n    username: \"a:{{SessionName}}\"\n    groups: [team-a]\nmapUsers:\n  - userarn: arn:aws:iam::111122223333:user/alice\n    username: alice\n",
+    );
+    let b = desired(
+        &env,
+        "b.yaml",
+        "mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/TeamB\n    username: b\n    groups: [team-b]\n",
+    );
+    let sync = |file: &Path, owner: &str| {
+        env.cmd()
+            .args(["sync", file.to_str().unwrap(), "--owner", owner, "--prune"])
+            .assert()
+            .success()
+    };
+    sync(&a, "team-a");
+    let m = methods(&env.server);
+    assert_eq!(
+        m.iter().filter(|m| m.starts_with("GET")).count(),
+        1,
+        "{m:?}"
+    );
+    assert_eq!(
+        m.iter().filter(|m| m.starts_with("PATCH")).count(),
+        1,
+        "{m:?}"
+    );
+    let roles = env.data("mapRoles").unwrap();
+    assert!(roles.starts_with(ROLES), "{roles}");
+    assert!(roles.contains("role/TeamA\n  username: a:{{SessionName}}\n  groups:\n    - team-a\n  syncedBy: team-a\n"), "{roles}");
+    // Nothing to do: one read, no write.
+    let before = env.server.seen().len();
+    let out = sync(&a, "team-a");
+    assert_eq!(
+        env.server.seen().len() - before,
+        1,
+        "{:?}",
+        methods(&env.server)
+    );
+    assert!(stdout(&out).contains("unchanged"), "{}", stdout(&out));
+    // Two owners and a third writer at once: each one's change lands.
+    race_in_another_user(&env);
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let spawn = |file: &Path, owner: &str| {
+        std::process::Command::new(&bin)
+            .env_clear()
+            .env("HOME", env.home.path())
+            .env("KUBECONFIG", &env.kubeconfig)
+            .env("XDG_STATE_HOME", env.home.path().join("state"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", env.home.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                env.home.path().join("no-aws-credentials"),
+            )
+            .args(["sync", file.to_str().unwrap(), "--owner", owner, "--prune"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // team-a now wants another group; team-b its first mapping.
+    let a2 = desired(
+        &env,
+        "a2.yaml",
+        "mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/TeamA\n    username: \"a:{{SessionName}}\"\n    groups: [team-a, view]\n",
+    );
+    let children = [spawn(&a2, "team-a"), spawn(&b, "team-b")];
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let roles = env.data("mapRoles").unwrap();
+    let users = env.data("mapUsers").unwrap();
+    assert!(roles.starts_with(ROLES), "{roles}");
+    assert!(
+        roles.contains("    - team-a\n    - view\n  syncedBy: team-a\n"),
+        "{roles}"
+    );
+    assert!(
+        roles.contains("role/TeamB\n  username: b\n  groups:\n    - team-b\n  syncedBy: team-b\n"),
+        "{roles}"
+    );
+    // team-a pruned alice (no longer in its file); the third writer's bob stays.
+    assert!(!users.contains("user/alice"), "{users}");
+    assert!(users.contains("user/bob\n  username: bob\n"), "{users}");
+    assert!(users.starts_with(USERS), "{users}");
+}
+
+/// A file of desired mappings that cannot be read: one sentence with the
+/// place, and nothing sent.
+#[test]
+fn a_bad_desired_file_is_refused_before_anything_is_sent() {
+    let env = Env::new();
+    let bad = desired(
+        &env,
+        "bad.yaml",
+        "mapRoles:\n  - roleARN: arn:aws:iam::111122223333:role/X\n",
+    );
+    let a = env
+        .cmd()
+        .args(["sync", bad.to_str().unwrap(), "--owner", "team-a"])
+        .assert()
+        .code(5);
+    let err = stderr(&a);
+    assert!(
+        err.contains("line 2, column 5: unknown field \"roleARN\""),
+        "{err}"
+    );
+    assert!(env.server.seen().iter().all(|s| s.method != "PATCH"));
+}

@@ -1228,3 +1228,68 @@ fn tables_drop_headers_and_fit_the_terminal() {
     let wide = run("300");
     assert!(!wide.contains('…'), "{wide}");
 }
+
+/// Issue 14: `sync` on a manifest file: the first run adds the owner's
+/// mappings with their marker, a second changes nothing, a dry run writes
+/// nothing, and lint can be told the marker is on purpose.
+#[test]
+fn sync_a_manifest_file_twice() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    std::fs::write(
+        s.dir.path().join("team-a.yaml"),
+        "mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/Dev\n    username: \"dev:{{SessionName}}\"\n    groups: [dev]\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--file",
+            "aws-auth.yaml",
+            "sync",
+            "team-a.yaml",
+            "--owner",
+            "team-a",
+        ];
+        args.extend_from_slice(extra);
+        aws_auth(s.dir.path())
+            .current_dir(s.dir.path())
+            .args(&args)
+            .assert()
+            .success()
+    };
+    let original = std::fs::read_to_string(s.path()).unwrap();
+    let dry = run(&["--dry-run"]);
+    assert!(
+        stdout(&dry).contains("+  syncedBy: team-a") || stdout(&dry).contains("syncedBy: team-a"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(std::fs::read_to_string(s.path()).unwrap(), original);
+    run(&[]);
+    let once = std::fs::read_to_string(s.path()).unwrap();
+    assert!(once.starts_with(&original));
+    assert!(
+        once.ends_with("      groups:\n        - dev\n      syncedBy: team-a\n"),
+        "{once}"
+    );
+    let again = run(&[]);
+    assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
+    assert_eq!(std::fs::read_to_string(s.path()).unwrap(), once);
+    let lint = aws_auth(s.dir.path())
+        .current_dir(s.dir.path())
+        .args([
+            "--file",
+            "aws-auth.yaml",
+            "lint",
+            "--extension-key",
+            "syncedBy",
+            "--strict",
+        ])
+        .assert()
+        .success();
+    let said = format!(
+        "{}{}",
+        stdout(&lint),
+        String::from_utf8_lossy(&lint.get_output().stderr)
+    );
+    assert!(said.contains("no problems"), "{said}");
+}

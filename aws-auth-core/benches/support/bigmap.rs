@@ -9,6 +9,7 @@ pub(crate) fn add_user() -> Op {
         arn: "arn:aws:iam::111122223333:user/new-hire".into(),
         username: "new-hire".into(),
         groups: vec!["devs".into()],
+        extra: Default::default(),
     })
 }
 

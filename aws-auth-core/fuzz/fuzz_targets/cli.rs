@@ -37,11 +37,13 @@ fn op(doc: &Document, pick: u8) -> Op {
             arn: "arn:aws:iam::111122223333:user/fuzz".into(),
             username: "fuzz".into(),
             groups: vec![],
+            extra: Default::default(),
         }),
         _ => Op::AddRole(MappingSpec {
             arn: "arn:aws:iam::111122223333:role/Fuzz".into(),
             username: "fuzz:{{SessionName}}".into(),
             groups: vec!["devs".into()],
+            extra: Default::default(),
         }),
     }
 }

@@ -96,6 +96,7 @@ fn op(doc: &Document, bytes: [u8; 3]) -> Op {
         arn: arn(doc, key, a),
         username: username.clone(),
         groups: groups(b >> 4),
+        extra: Default::default(),
     };
     let change = match b >> 6 {
         0 => GroupsChange::Keep,

@@ -30,6 +30,7 @@
 //! # Ok::<(), aws_auth_core::Error>(())
 //! ```
 
+mod desired;
 mod layout;
 pub(crate) mod plan;
 mod render;
@@ -61,9 +62,26 @@ pub struct MappingSpec {
     /// The Kubernetes groups.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Fields the authenticator ignores, written after the others: an
+    /// owner's marker (`syncedBy: team-a`), a comment for people. String
+    /// values only; a name may not be one of the mapping's own fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl MappingSpec {
+    /// This mapping with one more extra field.
+    ///
+    /// ```
+    /// let spec = aws_auth_core::edit::MappingSpec::new("arn:aws:iam::111122223333:user/alice", "alice", ["view"])
+    ///     .with_extra("syncedBy", "team-a");
+    /// assert_eq!(spec.extra["syncedBy"], "team-a");
+    /// ```
+    pub fn with_extra(mut self, name: impl Into<String>, value: impl Into<String>) -> MappingSpec {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+
     /// A mapping of `arn` to `username` and `groups`.
     ///
     /// ```
@@ -79,7 +97,105 @@ impl MappingSpec {
             arn: arn.into(),
             username: username.into(),
             groups: groups.into_iter().map(Into::into).collect(),
+            extra: BTreeMap::new(),
         }
+    }
+}
+
+/// The mappings one owner wants in the map: [`Op::Sync`].
+///
+/// The owner's entries carry a marker field (`syncedBy: OWNER` by default;
+/// the authenticator ignores unknown fields). A sync adds the desired
+/// mappings that are missing, with the marker; updates the owner's entries
+/// whose username or groups differ (groups compare as sets); with `prune`,
+/// removes the owner's entries that are no longer desired. Entries of other
+/// owners and unowned entries are never changed or removed: a desired
+/// mapping whose ARN another entry maps is skipped and reported, unless
+/// `adopt` is set and that entry already says the same, in which case it is
+/// taken over (written again, with the marker, at the end). A second sync
+/// with the same set changes nothing.
+///
+/// ```
+/// use aws_auth_core::Document;
+/// use aws_auth_core::edit::{Guards, MappingSpec, Op, SyncSpec};
+///
+/// let doc = Document::from_data([("mapRoles", "- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n")]);
+/// let want = SyncSpec::new("team-a")
+///     .role(MappingSpec::new("arn:aws:iam::111122223333:role/Dev", "dev:{{SessionName}}", ["dev"]));
+/// let edited = doc.edit(&[Op::Sync(want.clone())], &Guards::new())?;
+/// assert!(edited.changed_data()["mapRoles"].ends_with("  groups: [dev]\n  syncedBy: team-a\n"));
+/// // Again: nothing to do.
+/// assert!(edited.document.edit(&[Op::Sync(want)], &Guards::new())?.is_noop());
+/// # Ok::<(), aws_auth_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SyncSpec {
+    /// Who owns the entries (the marker's value).
+    pub owner: String,
+    /// The marker field's name.
+    #[serde(default = "default_marker")]
+    pub marker: String,
+    /// The role mappings wanted.
+    #[serde(default)]
+    pub roles: Vec<MappingSpec>,
+    /// The user mappings wanted.
+    #[serde(default)]
+    pub users: Vec<MappingSpec>,
+    /// Remove the owner's entries that are not wanted any more.
+    #[serde(default)]
+    pub prune: bool,
+    /// Take over unowned entries that already say what a wanted mapping says.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+fn default_marker() -> String {
+    "syncedBy".to_owned()
+}
+
+impl SyncSpec {
+    /// Nothing wanted yet, for `owner`, with the `syncedBy` marker.
+    pub fn new(owner: impl Into<String>) -> SyncSpec {
+        SyncSpec {
+            owner: owner.into(),
+            marker: default_marker(),
+            roles: Vec::new(),
+            users: Vec::new(),
+            prune: false,
+            adopt: false,
+        }
+    }
+
+    /// Wants a role mapping.
+    pub fn role(mut self, spec: MappingSpec) -> SyncSpec {
+        self.roles.push(spec);
+        self
+    }
+
+    /// Wants a user mapping.
+    pub fn user(mut self, spec: MappingSpec) -> SyncSpec {
+        self.users.push(spec);
+        self
+    }
+
+    /// Another marker field name (tools already write e.g. `managedBy`).
+    pub fn marker(mut self, name: impl Into<String>) -> SyncSpec {
+        self.marker = name.into();
+        self
+    }
+
+    /// [`SyncSpec::prune`].
+    pub fn prune(mut self, prune: bool) -> SyncSpec {
+        self.prune = prune;
+        self
+    }
+
+    /// [`SyncSpec::adopt`].
+    pub fn adopt(mut self, adopt: bool) -> SyncSpec {
+        self.adopt = adopt;
+        self
     }
 }
 
@@ -159,6 +275,9 @@ pub enum Op {
         /// The username (must not be empty).
         username: String,
     },
+    /// Make the mappings one owner manages exactly these, touching nothing
+    /// else: see [`SyncSpec`].
+    Sync(SyncSpec),
     /// Add an account to `mapAccounts`.
     AddAccount(String),
     /// Remove an account from `mapAccounts`.
@@ -252,6 +371,7 @@ impl Op {
             | Op::RemoveUser { arn } => arn,
             Op::RemoveUsername { username } => username,
             Op::AddAccount(id) | Op::RemoveAccount(id) => id,
+            Op::Sync(spec) => &spec.owner,
         }
     }
 
@@ -264,12 +384,13 @@ impl Op {
                 Some(DataKey::MapUsers)
             }
             Op::AddAccount(_) | Op::RemoveAccount(_) => Some(DataKey::MapAccounts),
-            Op::RemoveUsername { .. } => None,
+            Op::RemoveUsername { .. } | Op::Sync(_) => None,
         }
     }
 }
 
 pub use crate::guard::{Guard, GuardKind, Guards};
+pub use desired::{DesiredError, read_desired};
 
 /// What one operation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +432,14 @@ pub enum Change {
         /// What was already so.
         what: String,
     },
+    /// Left alone on purpose (a sync does not take over another owner's or
+    /// an unowned mapping unless asked).
+    Skipped {
+        /// Index of the operation.
+        op: usize,
+        /// What and why.
+        what: String,
+    },
 }
 
 /// `{"op": 0, "result": "added", "kind": "user", "key": "mapUsers",
@@ -333,6 +462,7 @@ impl serde::Serialize for Change {
                 count,
             } => (op, "removed", Some(key), Some(principal), Some(count)),
             Change::Unchanged { op, .. } => (op, "unchanged", None, None, None),
+            Change::Skipped { op, .. } => (op, "skipped", None, None, None),
         };
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("op", op)?;
@@ -415,6 +545,7 @@ impl fmt::Display for Tense<'_> {
                 verb("removed", "would remove")
             ),
             Change::Unchanged { what, .. } => write!(f, "unchanged: {what}"),
+            Change::Skipped { what, .. } => write!(f, "skipped: {what}"),
         }
     }
 }

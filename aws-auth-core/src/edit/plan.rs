@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Change, EditError, GroupsChange, MappingSpec, Op};
+use super::{Change, EditError, GroupsChange, MappingSpec, Op, SyncSpec};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
 use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
@@ -29,6 +29,23 @@ pub(crate) struct NewItem {
     pub(crate) arn: String,
     pub(crate) username: String,
     pub(crate) groups: Vec<String>,
+    /// Fields after the others, as `name: value`.
+    pub(crate) extra: Vec<(String, String)>,
+}
+
+impl From<&MappingSpec> for NewItem {
+    fn from(spec: &MappingSpec) -> NewItem {
+        NewItem {
+            arn: spec.arn.clone(),
+            username: spec.username.clone(),
+            groups: spec.groups.clone(),
+            extra: spec
+                .extra
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// The plan for one key: a fate per existing entry (by view entry index) and the
@@ -133,7 +150,25 @@ fn check_name(what: &str, value: &str, op: usize, allow_empty: bool) -> Result<(
 
 fn check_spec(spec: &MappingSpec, op: usize) -> Result<(), EditError> {
     check_name("the username", &spec.username, op, false)?;
-    check_groups(&spec.groups, op)
+    check_groups(&spec.groups, op)?;
+    for (name, value) in &spec.extra {
+        // The authenticator matches field names without regard to case: an
+        // extra field named like one of its own would be read as it.
+        if ["rolearn", "userarn", "username", "groups", "userid", "sso"]
+            .iter()
+            .any(|f| crate::yaml::json::go_fold_eq(name, f))
+            || name.is_empty()
+        {
+            return Err(EditError::invalid(
+                op,
+                format!(
+                    "the extra field {name:?} would be read as one of the mapping's own fields"
+                ),
+            ));
+        }
+        check_name(&format!("the extra field {name}"), value, op, true)?;
+    }
+    Ok(())
 }
 
 fn check_groups(groups: &[String], op: usize) -> Result<(), EditError> {
@@ -188,7 +223,24 @@ impl<T: Clone> Working<T> {
         }
     }
 
-    fn remove_where(&mut self, pred: impl Fn(&T) -> bool) -> usize {
+    /// Removes the item at `pos` of the list.
+    fn remove_at(&mut self, pos: usize) {
+        let target = self.list[pos].0;
+        self.remove_where_origin(|o| o == target);
+    }
+
+    fn remove_where_origin(&mut self, pick: impl Fn(Origin) -> bool) {
+        let before: Vec<Origin> = self.list.iter().map(|(o, _)| *o).collect();
+        let mut i = 0;
+        let keep: Vec<bool> = before.iter().map(|o| !pick(*o)).collect();
+        self.remove_where(|_| {
+            let k = keep[i];
+            i += 1;
+            !k
+        });
+    }
+
+    fn remove_where(&mut self, mut pred: impl FnMut(&T) -> bool) -> usize {
         let before = self.list.len();
         let mut removed_new = Vec::new();
         self.list.retain(|(origin, v)| {
@@ -263,6 +315,21 @@ fn groups_after(current: &[Text], change: &GroupsChange) -> Vec<String> {
     }
 }
 
+/// Groups compare as sets: their order means nothing to Kubernetes.
+fn same_groups(have: &[Text], want: &[String]) -> bool {
+    let have: std::collections::BTreeSet<&str> = have.iter().map(|g| &**g).collect();
+    let want: std::collections::BTreeSet<&str> = want.iter().map(String::as_str).collect();
+    have == want
+}
+
+/// A spec's extra fields as the reader holds them.
+fn extra_values(spec: &MappingSpec) -> BTreeMap<String, serde_json::Value> {
+    spec.extra
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect()
+}
+
 /// A role or a user mapping: what the operations on either need to know.
 trait Mapped: Clone {
     const KEY: DataKey;
@@ -276,6 +343,9 @@ trait Mapped: Clone {
     /// How the existing mapping is described in a conflict.
     fn describe(&self) -> String;
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>);
+    fn extra(&self) -> &BTreeMap<String, serde_json::Value>;
+    /// True when two ARNs name the same principal to the authenticator.
+    fn same_principal(a: &str, b: &str) -> bool;
 }
 
 impl Mapped for RoleMapping {
@@ -290,17 +360,27 @@ impl Mapped for RoleMapping {
             rolearn: spec.arn.as_str().into(),
             username: spec.username.as_str().into(),
             groups: spec.groups.iter().map(Text::from).collect(),
+            extra: extra_values(spec),
             ..RoleMapping::default()
         }
     }
     fn same_as(&self, spec: &MappingSpec) -> bool {
-        self.username == spec.username && self.groups == spec.groups && self.sso.is_none()
+        self.username == spec.username
+            && same_groups(&self.groups, &spec.groups)
+            && self.sso.is_none()
     }
     fn describe(&self) -> String {
         format!("(username {:?}, groups {:?})", self.username, self.groups)
     }
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
         (&mut self.username, &mut self.groups)
+    }
+    fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.extra
+    }
+    // Roles are stored by their lower-cased ARN.
+    fn same_principal(a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
     }
 }
 
@@ -316,12 +396,15 @@ impl Mapped for UserMapping {
             userarn: spec.arn.as_str().into(),
             username: spec.username.as_str().into(),
             groups: spec.groups.iter().map(Text::from).collect(),
+            extra: extra_values(spec),
             ..UserMapping::default()
         }
     }
     // User ARNs are stored as written: one that differs in case is another entry.
     fn same_as(&self, spec: &MappingSpec) -> bool {
-        self.userarn == spec.arn && self.username == spec.username && self.groups == spec.groups
+        self.userarn == spec.arn
+            && self.username == spec.username
+            && same_groups(&self.groups, &spec.groups)
     }
     fn describe(&self) -> String {
         format!(
@@ -331,6 +414,13 @@ impl Mapped for UserMapping {
     }
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
         (&mut self.username, &mut self.groups)
+    }
+    fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.extra
+    }
+    // Users are stored by their ARN as written.
+    fn same_principal(a: &str, b: &str) -> bool {
+        a == b
     }
 }
 
@@ -389,6 +479,7 @@ impl<'d> Planner<'d> {
             Op::RemoveRole { arn } => remove(&mut self.roles, arn, op_index, changes),
             Op::RemoveUser { arn } => remove(&mut self.users, arn, op_index, changes),
             Op::RemoveUsername { username } => self.remove_username(username, op_index),
+            Op::Sync(spec) => self.sync(spec, op_index),
             Op::AddAccount(id) => self.add_account(id, op_index),
             Op::RemoveAccount(id) => self.remove_account(id, op_index),
         }
@@ -425,6 +516,31 @@ impl<'d> Planner<'d> {
         Ok(())
     }
 
+    fn sync(&mut self, spec: &SyncSpec, op_index: usize) -> Result<(), EditError> {
+        check_name("the owner", &spec.owner, op_index, false)?;
+        check_name("the marker", &spec.marker, op_index, false)?;
+        let marked = |m: &MappingSpec| m.clone().with_extra(&spec.marker, &spec.owner);
+        let roles: Vec<MappingSpec> = spec.roles.iter().map(marked).collect();
+        let users: Vec<MappingSpec> = spec.users.iter().map(marked).collect();
+        for (list, kind) in [(&roles, PrincipalKind::Role), (&users, PrincipalKind::User)] {
+            for (i, m) in list.iter().enumerate() {
+                principal(&m.arn, kind, op_index)?;
+                check_spec(m, op_index)?;
+                if list[..i].iter().any(|o| o.arn.eq_ignore_ascii_case(&m.arn)) {
+                    return Err(EditError::invalid(
+                        op_index,
+                        format!("{} is wanted twice", m.arn),
+                    ));
+                }
+            }
+        }
+        self.readable(DataKey::MapRoles)?;
+        self.readable(DataKey::MapUsers)?;
+        sync_key(&mut self.roles, &roles, spec, op_index, &mut self.changes);
+        sync_key(&mut self.users, &users, spec, op_index, &mut self.changes);
+        Ok(())
+    }
+
     fn add_account(&mut self, id: &str, op_index: usize) -> Result<(), EditError> {
         check_account(id, op_index)?;
         let accounts = self.accounts.get();
@@ -439,6 +555,7 @@ impl<'d> Planner<'d> {
             arn: id.to_owned(),
             username: String::new(),
             groups: Vec::new(),
+            extra: Vec::new(),
         });
         let n = accounts.plan.new.len() - 1;
         accounts.list.push((Origin::New(n), id.to_owned()));
@@ -523,11 +640,7 @@ fn add<T: Mapped>(
             ),
         }),
         None => {
-            working.plan.new.push(NewItem {
-                arn: spec.arn.clone(),
-                username: spec.username.clone(),
-                groups: spec.groups.clone(),
-            });
+            working.plan.new.push(NewItem::from(spec));
             let n = working.plan.new.len() - 1;
             working.list.push((Origin::New(n), T::from_spec(spec)));
             changes.push(Change::Added {
@@ -604,6 +717,109 @@ fn remove<T: Mapped>(
         count: n,
     });
     Ok(())
+}
+
+/// One key's part of a sync: `desired` already carries the marker.
+fn sync_key<T: Mapped>(
+    state: &mut Lazy<'_, T>,
+    desired: &[MappingSpec],
+    spec: &SyncSpec,
+    op: usize,
+    changes: &mut Vec<Change>,
+) {
+    let owned =
+        |m: &T| m.extra().get(&spec.marker).and_then(|v| v.as_str()) == Some(spec.owner.as_str());
+    let w = state.get();
+    for want in desired {
+        let same = |m: &T| T::same_principal(m.arn(), &want.arn);
+        let mine: Vec<usize> = (0..w.list.len())
+            .filter(|&p| same(&w.list[p].1) && owned(&w.list[p].1))
+            .collect();
+        if let Some((&last, earlier)) = mine.split_last() {
+            // Earlier duplicates of the owner's own entry go: the last is the
+            // one the authenticator uses.
+            for &p in earlier.iter().rev() {
+                w.remove_at(p);
+            }
+            let pos = last - earlier.len();
+            if w.list[pos].1.same_as(want) {
+                changes.push(Change::Unchanged {
+                    op,
+                    what: format!("{} {} is already mapped this way", T::NOUN, want.arn),
+                });
+            } else {
+                let mut entry = w.list[pos].1.clone();
+                // Groups in another order are the same groups: kept as written.
+                let groups = if same_groups(entry.username_and_groups().1, &want.groups) {
+                    GroupsChange::Keep
+                } else {
+                    GroupsChange::Replace(want.groups.clone())
+                };
+                update(
+                    w,
+                    pos,
+                    &Some(want.username.clone()),
+                    &groups,
+                    T::username_and_groups,
+                );
+                changes.push(Change::Updated {
+                    op,
+                    key: T::KEY,
+                    principal: want.arn.clone(),
+                });
+            }
+            if !earlier.is_empty() {
+                changes.push(Change::Removed {
+                    op,
+                    key: T::KEY,
+                    principal: format!("{} (duplicates)", want.arn),
+                    count: earlier.len(),
+                });
+            }
+            continue;
+        }
+        if let Some(p) = (0..w.list.len()).rev().find(|&p| same(&w.list[p].1)) {
+            if !(spec.adopt && w.list[p].1.same_as(want)) {
+                changes.push(Change::Skipped {
+                    op,
+                    what: format!(
+                        "{} {} is mapped by an entry {} does not own; not taking it over{}",
+                        T::NOUN,
+                        want.arn,
+                        spec.owner,
+                        if spec.adopt {
+                            " (it says something else)"
+                        } else {
+                            " (adopt would, if it said the same)"
+                        }
+                    ),
+                });
+                continue;
+            }
+            // Adopted: written again with the marker.
+            w.remove_at(p);
+        }
+        w.plan.new.push(NewItem::from(want));
+        let n = w.plan.new.len() - 1;
+        w.list.push((Origin::New(n), T::from_spec(want)));
+        changes.push(Change::Added {
+            op,
+            key: T::KEY,
+            principal: want.arn.clone(),
+        });
+    }
+    if spec.prune {
+        let wanted = |m: &T| desired.iter().any(|d| T::same_principal(m.arn(), &d.arn));
+        let removed = w.remove_where(|m| owned(m) && !wanted(m));
+        if removed > 0 {
+            changes.push(Change::Removed {
+                op,
+                key: T::KEY,
+                principal: format!("entries of {} no longer wanted", spec.owner),
+                count: removed,
+            });
+        }
+    }
 }
 
 /// Builds the plan and the view the edit must produce.

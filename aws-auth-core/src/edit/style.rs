@@ -310,6 +310,16 @@ impl BlockStyle {
                 }
             }
         }
+        for (name, value) in &item.extra {
+            line(
+                &mut s,
+                format!(
+                    "{}: {}",
+                    scalar(name, Quote::Plain, false),
+                    scalar(value, self.username_quote, false)
+                ),
+            );
+        }
         s
     }
 
@@ -428,6 +438,9 @@ impl FlowStyle {
                 self.groups(&item.groups)
             ));
         }
+        for (name, value) in &item.extra {
+            fields.push(format!("{}{}", self.key(name), self.scalar(value)));
+        }
         format!("{{{}}}", fields.join(&self.field_separator))
     }
 }
@@ -439,6 +452,7 @@ mod tests {
 
     fn item() -> NewItem {
         NewItem {
+            extra: Vec::new(),
             arn: "arn:aws:iam::111122223333:role/Dev".to_owned(),
             username: "dev:{{SessionName}}".to_owned(),
             groups: vec!["devs".to_owned(), "yes".to_owned()],

@@ -228,11 +228,67 @@ fn lint_on(doc: &Document, two_threads: bool) -> Vec<Diagnostic> {
     out.into_iter().map(|(_, _, d)| d).collect()
 }
 
+/// What a lint is told beyond the map.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LintOptions {
+    /// Fields of entries that tools write on purpose (an owner's marker such
+    /// as `syncedBy`): not reported as `unknown-key`.
+    pub extension_keys: Vec<String>,
+}
+
+impl LintOptions {
+    /// Nothing declared.
+    pub fn new() -> LintOptions {
+        LintOptions::default()
+    }
+
+    /// Declares an extension field.
+    pub fn extension_key(mut self, name: impl Into<String>) -> LintOptions {
+        self.extension_keys.push(name.into());
+        self
+    }
+}
+
+/// [`lint`], with declared extension fields left unreported.
+///
+/// ```
+/// use aws_auth_core::Document;
+/// use aws_auth_core::lint::{LintOptions, lint, lint_with};
+///
+/// let doc = Document::from_data([("mapUsers", "- userarn: arn:aws:iam::111122223333:user/a\n  username: a\n  syncedBy: team-a\n")]);
+/// assert!(lint(&doc).iter().any(|d| d.code.as_str() == "unknown-key"));
+/// let declared = lint_with(&doc, &LintOptions::new().extension_key("syncedBy"));
+/// assert!(!declared.iter().any(|d| d.code.as_str() == "unknown-key"));
+/// ```
+pub fn lint_with(doc: &Document, options: &LintOptions) -> Vec<Diagnostic> {
+    let mut out = lint(doc);
+    let declared = |message: &str| {
+        options.extension_keys.iter().any(|k| {
+            let m = unknown_key_message(k, "");
+            message == m || message.starts_with(&format!("{m}; "))
+        })
+    };
+    out.retain(|d| !(d.code == Code::UnknownKey && declared(&d.message)));
+    out
+}
+
+/// The message of an `unknown-key` diagnostic (`rest` is what follows the
+/// name, if anything).
+pub(crate) fn unknown_key_message(name: &str, rest: &str) -> String {
+    format!("the authenticator ignores the key `{name}`{rest}")
+}
+
 /// Lints a manifest's text: a manifest that is not a valid ConfigMap gives one
 /// `manifest-invalid` error, anything else the diagnostics of its data.
 pub fn lint_manifest(text: &str) -> Vec<Diagnostic> {
+    lint_manifest_with(text, &LintOptions::new())
+}
+
+/// [`lint_manifest`] with [`LintOptions`].
+pub fn lint_manifest_with(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
     match Document::parse_manifest(text) {
-        Ok(doc) => lint(&doc),
+        Ok(doc) => lint_with(&doc, options),
         Err(e) => vec![Diagnostic {
             code: Code::ManifestInvalid,
             severity: Severity::Error,

@@ -292,7 +292,7 @@ fn check_keys(
                     Code::UnknownKey,
                     key,
                     at,
-                    format!("the authenticator ignores the key `{name}`{suggestion}"),
+                    super::unknown_key_message(name, &suggestion),
                 );
             }
         }

@@ -20,6 +20,7 @@ fn user(arn: &str, name: &str, groups: &[&str]) -> MappingSpec {
         arn: arn.to_owned(),
         username: name.to_owned(),
         groups: groups.iter().map(|g| g.to_string()).collect(),
+        extra: Default::default(),
     }
 }
 

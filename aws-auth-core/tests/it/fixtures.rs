@@ -83,6 +83,7 @@ fn add_then_remove_is_byte_identical_on_every_fixture() {
         arn: arn.to_owned(),
         username: "round-trip:{{SessionName}}".to_owned(),
         groups: vec!["round-trip".to_owned(), "view".to_owned()],
+        extra: Default::default(),
     };
     let cases = [
         (

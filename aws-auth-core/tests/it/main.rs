@@ -8,3 +8,4 @@ mod migrate;
 mod mutants;
 mod oracle;
 mod props;
+mod sync;

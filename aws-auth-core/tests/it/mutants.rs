@@ -257,11 +257,13 @@ fn ops(doc: &Document) -> Vec<Op> {
             arn: "arn:aws:iam::111122223333:role/Mutant".into(),
             username: "mutant:{{SessionName}}".into(),
             groups: vec!["devs".into()],
+            extra: Default::default(),
         }),
         Op::AddUser(MappingSpec {
             arn: "arn:aws:iam::111122223333:user/mutant".into(),
             username: "mutant".into(),
             groups: vec![],
+            extra: Default::default(),
         }),
         Op::AddAccount("111122223333".into()),
     ];

@@ -282,6 +282,7 @@ fn apply_steps(roles: &mut Vec<Mapping>, users: &mut Vec<Mapping>, steps: &[Step
                     arn: m.arn(),
                     username: m.username.clone(),
                     groups: m.groups.clone(),
+                    extra: Default::default(),
                 };
                 ops.push(if m.role {
                     Op::AddRole(spec)
@@ -485,7 +486,7 @@ proptest! {
         extra.name = format!("ZzExtra{}", extra.name);
         let mut seen = std::collections::HashSet::new();
         extra.groups.retain(|g| seen.insert(g.clone()));
-        let spec = MappingSpec { arn: extra.arn(), username: extra.username.clone(), groups: extra.groups.clone() };
+        let spec = MappingSpec::new(extra.arn(), extra.username.clone(), extra.groups.clone());
         let (add, remove) = if as_user {
             (Op::AddUser(spec), Op::RemoveUser { arn: extra.arn() })
         } else {
@@ -536,7 +537,7 @@ proptest! {
         let _ = aws_auth_core::lint::lint_manifest(&text);
         if let Ok(doc) = Document::parse_manifest(text.as_str()) {
             let ops = [
-                Op::AddRole(MappingSpec { arn: "arn:aws:iam::999988887777:role/P".into(), username: "p".into(), groups: vec!["g".into()] }),
+                Op::AddRole(MappingSpec { arn: "arn:aws:iam::999988887777:role/P".into(), username: "p".into(), groups: vec!["g".into()], extra: Default::default() }),
                 Op::AddAccount("999988887777".into()),
             ];
             if let Err(e) = doc.edit(&ops, &Guards::new().forced(true)) {
@@ -569,6 +570,7 @@ fn chained_edits_on_large_maps_match_fresh_reads() {
         arn: arn.into(),
         username: "n".into(),
         groups: vec!["g".into()],
+        extra: Default::default(),
     };
     let steps: Vec<Vec<Op>> = vec![
         vec![Op::AddUser(spec("arn:aws:iam::111122223333:user/new"))],
