@@ -52,18 +52,48 @@ use crate::position::Position;
 #[non_exhaustive]
 pub struct Guards {
     /// Carry on despite the guards (they are reported in
-    /// [`Edited::forced`](crate::edit::Edited::forced)).
+    /// [`Edited::forced`](crate::edit::Edited::forced)); the same as
+    /// [`GuardPolicy::Force`].
     pub force: bool,
+    /// What a tripped guard does to the edit.
+    pub policy: GuardPolicy,
     /// Principals whose mappings must not be removed or rewritten: the caller's
     /// own identity, the cluster creator's entry. Role sessions and role paths
     /// are canonicalised before comparing.
     pub protected: Vec<Arn>,
 }
 
+/// What a tripped guard does to an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum GuardPolicy {
+    /// Refuse the whole edit ([`EditError::Guarded`](crate::edit::EditError::Guarded)).
+    #[default]
+    Refuse,
+    /// Leave out the operations that trip a guard, apply the rest, and report
+    /// each one left out (`Change::Skipped`, and
+    /// [`Edited::skipped`](crate::edit::Edited::skipped)): what a sync
+    /// controller wants when one mapping of many is guarded.
+    SkipGuarded,
+    /// Carry on despite the guards.
+    Force,
+}
+
 impl Guards {
     /// Every guard on, nothing protected beyond what the map itself needs.
     pub fn new() -> Guards {
         Guards::default()
+    }
+
+    /// What a tripped guard does ([`GuardPolicy`]).
+    pub fn policy(mut self, policy: GuardPolicy) -> Guards {
+        self.policy = policy;
+        self
+    }
+
+    /// True when guards are reported, not obeyed.
+    pub(crate) fn forcing(&self) -> bool {
+        self.force || self.policy == GuardPolicy::Force
     }
 
     /// Carry on despite the guards ([`Guards::force`]).

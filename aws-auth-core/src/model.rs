@@ -96,6 +96,27 @@ pub struct UserMapping {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+impl RoleMapping {
+    /// An extra field's value when it is a string (an owner's marker):
+    /// without reaching for `serde_json`.
+    ///
+    /// ```
+    /// use aws_auth_core::Document;
+    /// let doc = Document::from_data([("mapRoles", "- rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n  syncedBy: team-a\n")]);
+    /// assert_eq!(doc.view().roles.entries[0].value.extra_str("syncedBy"), Some("team-a"));
+    /// ```
+    pub fn extra_str(&self, name: &str) -> Option<&str> {
+        self.extra.get(name).and_then(|v| v.as_str())
+    }
+}
+
+impl UserMapping {
+    /// An extra field's value when it is a string; see [`RoleMapping::extra_str`].
+    pub fn extra_str(&self, name: &str) -> Option<&str> {
+        self.extra.get(name).and_then(|v| v.as_str())
+    }
+}
+
 /// A mapping together with where it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<T> {
@@ -103,7 +124,13 @@ pub struct Entry<T> {
     pub value: T,
     /// Its position in the YAML list (dropped entries count).
     pub index: usize,
-    /// Its bytes in the data string.
+    /// Its bytes in the data string ([`Document::data_string`](crate::Document::data_string)),
+    /// decoded: the item's node, from its first byte (for a block list, the
+    /// first key after the `- `; the dash is not included) to the end of its
+    /// last value, without the line feed and without comment or blank lines
+    /// after it; for a flow list, from its first to its last byte (a flow
+    /// mapping's braces included), without the comma.
+    /// Empty (`0..0`) for an entry an edit planned but has not written.
     pub span: Range<usize>,
 }
 

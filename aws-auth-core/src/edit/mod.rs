@@ -270,6 +270,21 @@ pub enum Op {
         /// The user ARN.
         arn: String,
     },
+    /// Remove the role mappings of an ARN that have exactly this username,
+    /// leaving the ARN's other mappings (a hand-written duplicate) alone.
+    RemoveRoleMapping {
+        /// The role ARN (matched without case).
+        arn: String,
+        /// The username, exactly.
+        username: String,
+    },
+    /// Remove the user mappings of an ARN that have exactly this username.
+    RemoveUserMapping {
+        /// The user ARN.
+        arn: String,
+        /// The username, exactly.
+        username: String,
+    },
     /// Remove every role and user mapping with this exact username.
     RemoveUsername {
         /// The username (must not be empty).
@@ -368,7 +383,9 @@ impl Op {
             Op::UpdateRole { arn, .. }
             | Op::UpdateUser { arn, .. }
             | Op::RemoveRole { arn }
-            | Op::RemoveUser { arn } => arn,
+            | Op::RemoveUser { arn }
+            | Op::RemoveRoleMapping { arn, .. }
+            | Op::RemoveUserMapping { arn, .. } => arn,
             Op::RemoveUsername { username } => username,
             Op::AddAccount(id) | Op::RemoveAccount(id) => id,
             Op::Sync(spec) => &spec.owner,
@@ -377,19 +394,21 @@ impl Op {
 
     pub(crate) fn key(&self) -> Option<DataKey> {
         match self {
-            Op::AddRole(_) | Op::UpdateRole { .. } | Op::RemoveRole { .. } => {
-                Some(DataKey::MapRoles)
-            }
-            Op::AddUser(_) | Op::UpdateUser { .. } | Op::RemoveUser { .. } => {
-                Some(DataKey::MapUsers)
-            }
+            Op::AddRole(_)
+            | Op::UpdateRole { .. }
+            | Op::RemoveRole { .. }
+            | Op::RemoveRoleMapping { .. } => Some(DataKey::MapRoles),
+            Op::AddUser(_)
+            | Op::UpdateUser { .. }
+            | Op::RemoveUser { .. }
+            | Op::RemoveUserMapping { .. } => Some(DataKey::MapUsers),
             Op::AddAccount(_) | Op::RemoveAccount(_) => Some(DataKey::MapAccounts),
             Op::RemoveUsername { .. } | Op::Sync(_) => None,
         }
     }
 }
 
-pub use crate::guard::{Guard, GuardKind, Guards};
+pub use crate::guard::{Guard, GuardKind, GuardPolicy, Guards};
 pub use desired::{DesiredError, read_desired};
 
 /// What one operation did.
@@ -488,6 +507,27 @@ impl serde::Serialize for Change {
 }
 
 impl Change {
+    /// The index of the operation the change comes from.
+    pub fn op(&self) -> usize {
+        match self {
+            Change::Added { op, .. }
+            | Change::Updated { op, .. }
+            | Change::Removed { op, .. }
+            | Change::Unchanged { op, .. }
+            | Change::Skipped { op, .. } => *op,
+        }
+    }
+
+    fn renumber(&mut self, to: impl Fn(usize) -> usize) {
+        match self {
+            Change::Added { op, .. }
+            | Change::Updated { op, .. }
+            | Change::Removed { op, .. }
+            | Change::Unchanged { op, .. }
+            | Change::Skipped { op, .. } => *op = to(*op),
+        }
+    }
+
     /// The change as a plan rather than a fact, for dry runs:
     /// "would add … to mapRoles".
     ///
@@ -591,6 +631,9 @@ pub struct Edited {
     pub keys: Vec<KeyEdit>,
     /// Guards overridden with [`Guards::force`].
     pub forced: Vec<Guard>,
+    /// With [`GuardPolicy::SkipGuarded`]: the operations left out (their
+    /// index in the edit's slice) and the guards each would have tripped.
+    pub skipped: Vec<(usize, Vec<Guard>)>,
     /// The document after the edit.
     pub document: Document,
 }
@@ -656,15 +699,16 @@ pub fn data_diff(key: &str, before: Option<&str>, after: Option<&str>) -> String
 #[non_exhaustive]
 pub enum EditError {
     /// An operation's input is not acceptable.
-    #[error("operation {}: {message}", op + 1)]
+    #[error("ops[{op}]: {message}")]
     Invalid {
-        /// Index of the operation.
+        /// Index of the operation in the slice given to the edit (0 for the
+        /// first), as the message says it: `ops[0]`.
         op: usize,
         /// What is wrong.
         message: String,
     },
     /// An update or removal names something that is not mapped.
-    #[error("operation {}: {message}", op + 1)]
+    #[error("ops[{op}]: {message}")]
     NotFound {
         /// Index of the operation.
         op: usize,
@@ -672,7 +716,7 @@ pub enum EditError {
         message: String,
     },
     /// An add names something already mapped differently.
-    #[error("operation {}: {message}", op + 1)]
+    #[error("ops[{op}]: {message}")]
     Conflict {
         /// Index of the operation.
         op: usize,
@@ -850,6 +894,25 @@ fn first_deleted_offset(text: &str) -> usize {
 }
 
 impl EditError {
+    /// The same error with its operation index mapped through `to`.
+    fn renumbered(self, to: impl Fn(usize) -> usize) -> Self {
+        match self {
+            EditError::Invalid { op, message } => EditError::Invalid {
+                op: to(op),
+                message,
+            },
+            EditError::NotFound { op, message } => EditError::NotFound {
+                op: to(op),
+                message,
+            },
+            EditError::Conflict { op, message } => EditError::Conflict {
+                op: to(op),
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn invalid(op: usize, message: impl Into<String>) -> Self {
         EditError::Invalid {
             op,
@@ -859,13 +922,66 @@ impl EditError {
 }
 
 impl Document {
+    /// [`GuardPolicy::SkipGuarded`]: the operations taken one by one, each
+    /// kept when it and those kept before it trip no guard.
+    fn edit_skipping_guarded(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
+        let mut kept: Vec<(usize, Op)> = Vec::new();
+        let mut skipped: Vec<(usize, Vec<Guard>)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let trial: Vec<Op> = kept
+                .iter()
+                .map(|(_, o)| o.clone())
+                .chain([op.clone()])
+                .collect();
+            let (_, expected) = plan::plan(self, &trial).map_err(|e| e.renumbered(|_| i))?;
+            let tripped = crate::guard::check(self, &expected, &guards.protected);
+            if tripped.is_empty() {
+                kept.push((i, op.clone()));
+            } else {
+                skipped.push((i, tripped));
+            }
+        }
+        let index: Vec<usize> = kept.iter().map(|(i, _)| *i).collect();
+        let ops: Vec<Op> = kept.into_iter().map(|(_, o)| o).collect();
+        let strict = Guards {
+            policy: GuardPolicy::Refuse,
+            ..guards.clone()
+        };
+        let mut edited = self
+            .edit(&ops, &strict)
+            .map_err(|e| e.renumbered(|k| index[k]))?;
+        for change in &mut edited.changes {
+            change.renumber(|k| index[k]);
+        }
+        for (op, tripped) in &skipped {
+            edited.changes.push(Change::Skipped {
+                op: *op,
+                what: format!(
+                    "not applied: it {}",
+                    tripped
+                        .iter()
+                        .map(|g| g.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; and ")
+                ),
+            });
+        }
+        edited.changes.sort_by_key(Change::op);
+        edited.skipped = skipped;
+        Ok(edited)
+    }
+
     /// Applies operations together, with guards; see the [module](crate::edit) docs.
     pub fn edit(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
         let (plan, expected) = plan::plan(self, ops)?;
         let tripped = crate::guard::check(self, &expected, &guards.protected);
-        if !tripped.is_empty() && !guards.force {
+        if !tripped.is_empty() && guards.policy == GuardPolicy::SkipGuarded && !guards.forcing() {
+            return self.edit_skipping_guarded(ops, guards);
+        }
+        if !tripped.is_empty() && !guards.forcing() {
             return Err(EditError::Guarded { guards: tripped });
         }
+        let force = guards.forcing();
         let mut inner = Vec::new();
         for key in DataKey::ALL {
             let key_plan = plan.key(key);
@@ -883,7 +999,7 @@ impl Document {
             // document.
             if let Some(reason) = &edit.whole
                 && !is_empty_value(edit.before)
-                && !guards.force
+                && !force
             {
                 return Err(EditError::WouldDelete {
                     key,
@@ -903,7 +1019,8 @@ impl Document {
             return Ok(Edited {
                 changes: plan.changes,
                 keys: Vec::new(),
-                forced: if guards.force { tripped } else { Vec::new() },
+                forced: if force { tripped } else { Vec::new() },
+                skipped: Vec::new(),
                 document: self.clone(),
             });
         }
@@ -925,6 +1042,7 @@ impl Document {
             changes: plan.changes,
             keys,
             forced: tripped,
+            skipped: Vec::new(),
             document,
         })
     }

@@ -344,6 +344,7 @@ trait Mapped: Clone {
     fn describe(&self) -> String;
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>);
     fn extra(&self) -> &BTreeMap<String, serde_json::Value>;
+    fn username(&self) -> &str;
     /// True when two ARNs name the same principal to the authenticator.
     fn same_principal(a: &str, b: &str) -> bool;
 }
@@ -377,6 +378,9 @@ impl Mapped for RoleMapping {
     }
     fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
         &self.extra
+    }
+    fn username(&self) -> &str {
+        &self.username
     }
     // Roles are stored by their lower-cased ARN.
     fn same_principal(a: &str, b: &str) -> bool {
@@ -417,6 +421,9 @@ impl Mapped for UserMapping {
     }
     fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
         &self.extra
+    }
+    fn username(&self) -> &str {
+        &self.username
     }
     // Users are stored by their ARN as written.
     fn same_principal(a: &str, b: &str) -> bool {
@@ -478,6 +485,12 @@ impl<'d> Planner<'d> {
             } => update_mapping(&mut self.users, arn, username, groups, op_index, changes),
             Op::RemoveRole { arn } => remove(&mut self.roles, arn, op_index, changes),
             Op::RemoveUser { arn } => remove(&mut self.users, arn, op_index, changes),
+            Op::RemoveRoleMapping { arn, username } => {
+                remove_exact(&mut self.roles, arn, username, op_index, changes)
+            }
+            Op::RemoveUserMapping { arn, username } => {
+                remove_exact(&mut self.users, arn, username, op_index, changes)
+            }
             Op::RemoveUsername { username } => self.remove_username(username, op_index),
             Op::Sync(spec) => self.sync(spec, op_index),
             Op::AddAccount(id) => self.add_account(id, op_index),
@@ -820,6 +833,35 @@ fn sync_key<T: Mapped>(
             });
         }
     }
+}
+
+/// Removes the mappings of an ARN with exactly this username.
+fn remove_exact<T: Mapped>(
+    state: &mut Lazy<'_, T>,
+    arn: &str,
+    username: &str,
+    op_index: usize,
+    changes: &mut Vec<Change>,
+) -> Result<(), EditError> {
+    let n = state
+        .get()
+        .remove_where(|m| T::same_principal(m.arn(), arn) && m.username() == username);
+    if n == 0 {
+        return Err(EditError::NotFound {
+            op: op_index,
+            message: format!(
+                "no {} mapping of {arn} has the username {username:?}",
+                T::NOUN
+            ),
+        });
+    }
+    changes.push(Change::Removed {
+        op: op_index,
+        key: T::KEY,
+        principal: format!("{arn} ({username})"),
+        count: n,
+    });
+    Ok(())
 }
 
 /// Builds the plan and the view the edit must produce.

@@ -994,3 +994,103 @@ fn parse_edit_and_text_chain_with_one_error_type() -> Result<(), aws_auth_core::
     ));
     Ok(())
 }
+
+/// Issue 14: `Entry::span` is what its documentation says.
+#[test]
+fn entry_spans_are_as_documented() {
+    let block = "# c\n- rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n  groups:\n    - g  # trailing\n\n- rolearn: arn:aws:iam::111122223333:role/B\n  username: b\n";
+    let doc = Document::from_data([("mapRoles", block)]);
+    let spans: Vec<&str> = doc
+        .view()
+        .roles
+        .entries
+        .iter()
+        .map(|e| &block[e.span.clone()])
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            "rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n  groups:\n    - g",
+            "rolearn: arn:aws:iam::111122223333:role/B\n  username: b",
+        ]
+    );
+    let flow = "[{rolearn: arn:aws:iam::111122223333:role/A, username: a}, {rolearn: arn:aws:iam::111122223333:role/B, username: b}]";
+    let doc = Document::from_data([("mapRoles", flow)]);
+    let spans: Vec<&str> = doc
+        .view()
+        .roles
+        .entries
+        .iter()
+        .map(|e| &flow[e.span.clone()])
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            "{rolearn: arn:aws:iam::111122223333:role/A, username: a}",
+            "{rolearn: arn:aws:iam::111122223333:role/B, username: b}",
+        ]
+    );
+}
+
+/// Issue 14: one mapping of an ARN removed exactly, its hand-written
+/// duplicate kept.
+#[test]
+fn one_mapping_of_an_arn_is_removed_exactly() {
+    let roles = "- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: managed\n  syncedBy: team-a\n- rolearn: arn:aws:iam::111122223333:role/dev\n  username: by-hand\n";
+    let doc = Document::from_data([("mapRoles", roles)]);
+    let op = Op::RemoveRoleMapping {
+        arn: "arn:aws:iam::111122223333:role/Dev".into(),
+        username: "managed".into(),
+    };
+    let edited = doc.edit(std::slice::from_ref(&op), &Guards::new()).unwrap();
+    assert_eq!(
+        edited.changed_data()["mapRoles"],
+        "- rolearn: arn:aws:iam::111122223333:role/dev\n  username: by-hand\n"
+    );
+    let again = edited.document.edit(&[op], &Guards::new()).unwrap_err();
+    assert!(
+        matches!(again, EditError::NotFound { op: 0, .. }),
+        "{again}"
+    );
+    assert!(
+        again.to_string().starts_with("ops[0]: no role mapping"),
+        "{again}"
+    );
+}
+
+/// Issue 14: with `GuardPolicy::SkipGuarded` a guarded operation is left out
+/// and reported while the others apply; every guard names its principal.
+#[test]
+fn guarded_operations_can_be_skipped_while_the_rest_applies() {
+    use aws_auth_core::edit::{Change, GuardPolicy};
+    let roles = "- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [system:masters]\n";
+    let doc = Document::from_data([("mapRoles", roles)]);
+    let ops = [
+        Op::remove_role("arn:aws:iam::111122223333:role/Nodes"),
+        Op::add_user("arn:aws:iam::111122223333:user/alice", "alice", ["view"]),
+        Op::remove_role("arn:aws:iam::111122223333:role/Admin"),
+    ];
+    // Refused whole by default.
+    assert!(matches!(
+        doc.edit(&ops, &Guards::new()),
+        Err(EditError::Guarded { .. })
+    ));
+    let edited = doc
+        .edit(&ops, &Guards::new().policy(GuardPolicy::SkipGuarded))
+        .unwrap();
+    let skipped: Vec<usize> = edited.skipped.iter().map(|(i, _)| *i).collect();
+    assert_eq!(skipped, [0, 2]);
+    for (_, guards) in &edited.skipped {
+        assert!(guards.iter().all(|g| g.principal.is_some()), "{guards:?}");
+    }
+    assert!(matches!(edited.changes[0], Change::Skipped { op: 0, .. }));
+    assert!(matches!(edited.changes[1], Change::Added { op: 1, .. }));
+    assert!(matches!(edited.changes[2], Change::Skipped { op: 2, .. }));
+    assert_eq!(edited.document.view().roles.entries.len(), 2);
+    assert_eq!(edited.document.view().users.entries.len(), 1);
+    // Forcing is a policy too.
+    let forced = doc
+        .edit(&ops, &Guards::new().policy(GuardPolicy::Force))
+        .unwrap();
+    assert!(!forced.forced.is_empty() && forced.skipped.is_empty());
+}
