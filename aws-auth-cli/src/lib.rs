@@ -85,8 +85,10 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     })
 }
 
-/// The command line, resolved: one match over the commands.
+/// The command line, resolved once (the ARNs to protect parsed, the guards
+/// built), then one match over the commands.
 fn run(cli: &Cli) -> anyhow::Result<Report> {
+    let guards = commands::guards(&cli.global)?;
     match &cli.command {
         Command::Completions { shell } => Ok(Report {
             stdout: completion_script(*shell)?,
@@ -94,6 +96,6 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             code: exit::OK,
         }),
         Command::Migrate(cmd) => migrate::run(cli, cmd),
-        Command::Map(cmd) => source::run(cli, cmd),
+        Command::Map(cmd) => source::run(cli, cmd, &guards),
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use aws_auth_core::cluster::{Cluster, ClusterError, Outcome, Snapshot, WriteOptions};
-use aws_auth_core::edit::Op;
+use aws_auth_core::edit::{Guards, Op};
 use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
 
@@ -133,13 +133,19 @@ impl Session {
         &self,
         cli: &Cli,
         file: &std::path::Path,
+        guards: &Guards,
     ) -> anyhow::Result<Report> {
-        restore(cli, &self.cluster, &self.conn, &self.budget, file).await
+        restore(cli, &self.cluster, &self.conn, &self.budget, file, guards).await
     }
 
     /// Applies `ops` with one conditional write.
-    pub(crate) async fn edit(&self, cli: &Cli, ops: Ops) -> anyhow::Result<Report> {
-        edit(cli, &self.cluster, &self.conn, &self.budget, ops).await
+    pub(crate) async fn edit(
+        &self,
+        cli: &Cli,
+        ops: Ops,
+        guards: &Guards,
+    ) -> anyhow::Result<Report> {
+        edit(cli, &self.cluster, &self.conn, &self.budget, ops, guards).await
     }
 }
 
@@ -239,10 +245,11 @@ async fn edit(
     conn: &Connection,
     budget: &Budget,
     ops: Ops,
+    guards: &Guards,
 ) -> anyhow::Result<Report> {
     let g = &cli.global;
     let object = cluster.object_name();
-    let mut guards = commands::guards(g)?;
+    let mut guards = guards.clone();
     let lookup = may_trip_protection(&ops.ops);
     let (current, me) = tokio::join!(
         budget.spend(false, async {
@@ -378,11 +385,12 @@ async fn restore(
     conn: &Connection,
     budget: &Budget,
     file: &std::path::Path,
+    guards: &Guards,
 ) -> anyhow::Result<Report> {
     let g = &cli.global;
     let object = cluster.object_name();
     let backup = backup::read(file)?;
-    let mut protected = commands::guards(g)?.protected;
+    let mut protected = guards.protected.clone();
     let (current, me) = tokio::join!(
         budget.spend(false, async {
             cluster

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use aws_auth_core::Document;
-use aws_auth_core::edit::{Op, SyncSpec};
+use aws_auth_core::edit::{Guards, Op, SyncSpec};
 use aws_auth_core::explain::LoginContext;
 use aws_auth_core::lint::{Diagnostic, LintOptions};
 
@@ -22,16 +22,17 @@ enum Source {
     Cluster(Session),
 }
 
-/// Runs a map command on the file or the cluster the options name.
-pub(crate) fn run(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
+/// Runs a map command on the file or the cluster the options name, with the
+/// guards the options resolved to.
+pub(crate) fn run(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(cli, cmd))
+    runtime.block_on(run_async(cli, cmd, guards))
 }
 
-async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
+async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Result<Report> {
     let g = &cli.global;
     let source = match &g.file {
         Some(path) => {
@@ -63,9 +64,9 @@ async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
             login.private_dns_name = private_dns_name.clone();
             commands::explain(&source.document().await?, arn, &login, g.output)
         }
-        MapCommand::Add(c) => source.edit(cli, commands::add_ops(c)?).await,
-        MapCommand::Update(c) => source.edit(cli, commands::update_ops(c)?).await,
-        MapCommand::Remove(args) => source.edit(cli, commands::remove_ops(args)?).await,
+        MapCommand::Add(c) => source.edit(cli, commands::add_ops(c)?, guards).await,
+        MapCommand::Update(c) => source.edit(cli, commands::update_ops(c)?, guards).await,
+        MapCommand::Remove(args) => source.edit(cli, commands::remove_ops(args)?, guards).await,
         MapCommand::Sync {
             desired: file,
             owner,
@@ -87,14 +88,14 @@ async fn run_async(cli: &Cli, cmd: &MapCommand) -> anyhow::Result<Report> {
                 ops: vec![Op::Sync(spec)],
                 lines: None,
             };
-            source.edit(cli, ops).await
+            source.edit(cli, ops, guards).await
         }
         MapCommand::Backup { out } => match &source {
             Source::Cluster(s) => s.backup(out.as_deref(), g.output).await,
             Source::File(_) => Err(cluster_only()),
         },
         MapCommand::Restore { backup } => match &source {
-            Source::Cluster(s) => s.restore(cli, backup).await,
+            Source::Cluster(s) => s.restore(cli, backup, guards).await,
             Source::File(_) => Err(cluster_only()),
         },
     }
@@ -147,19 +148,18 @@ impl Source {
         }
     }
 
-    async fn edit(&self, cli: &Cli, ops: Ops) -> anyhow::Result<Report> {
+    async fn edit(&self, cli: &Cli, ops: Ops, guards: &Guards) -> anyhow::Result<Report> {
         match self {
-            Source::File(target) => edit_file(cli, target, ops),
-            Source::Cluster(s) => s.edit(cli, ops).await,
+            Source::File(target) => edit_file(cli, target, ops, guards),
+            Source::Cluster(s) => s.edit(cli, ops, guards).await,
         }
     }
 }
 
 /// Edits a manifest file (or stdin to stdout) in place.
-fn edit_file(cli: &Cli, target: &Target, ops: Ops) -> anyhow::Result<Report> {
+fn edit_file(cli: &Cli, target: &Target, ops: Ops, guards: &Guards) -> anyhow::Result<Report> {
     let global = &cli.global;
     let name = target.name();
-    let guards = commands::guards(global)?;
     // --create starts a manifest that does not exist yet (adds only).
     let adds_only = ops.ops.iter().all(|op| {
         matches!(
@@ -190,7 +190,7 @@ fn edit_file(cli: &Cli, target: &Target, ops: Ops) -> anyhow::Result<Report> {
             })?
     };
     let edited = doc
-        .edit(&ops.ops, &guards)
+        .edit(&ops.ops, guards)
         .map_err(|e| commands::edit_error(&name, &ops, e))?;
     commands::confirm_forced(&edited, global)?;
     let dry_run = global.dry_run.is_some();

@@ -1293,3 +1293,20 @@ fn sync_a_manifest_file_twice() {
     );
     assert!(said.contains("no problems"), "{said}");
 }
+
+/// Issue 10.6: arguments are resolved once, before any command runs: a bad
+/// `--protect` is one sentence whatever the command.
+#[test]
+fn arguments_are_resolved_before_the_command_runs() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    for args in [&["get"][..], &["add", "account", "111122223333"], &["lint"]] {
+        let a = aws_auth(s.dir.path())
+            .current_dir(s.dir.path())
+            .args(["--file", "aws-auth.yaml", "--protect", "not-an-arn"])
+            .args(args)
+            .assert()
+            .code(5);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.starts_with("error: --protect: "), "{args:?}: {err}");
+    }
+}

@@ -379,3 +379,39 @@ fn data_strings_of_every_class_read_as_the_go_stack_reads_them() {
         .collect();
     assert_agree("data", &cases);
 }
+
+/// Issue 15: the class the issue found (a `...` before the first document)
+/// is unreadable to the library as to the authenticator; lint says so as an
+/// error, and the effective reading (what guards and the migrator use) has
+/// none of its mappings.
+#[test]
+fn a_document_end_marker_first_drops_the_key_everywhere() {
+    let roles = "...\n- rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n";
+    let doc = Document::from_data([("mapRoles", roles)]);
+    assert!(matches!(
+        doc.view().state(DataKey::MapRoles),
+        KeyState::Unreadable { .. }
+    ));
+    let lint = doc.lint();
+    assert!(
+        lint.iter().any(|d| d.code.as_str() == "key-unreadable"
+            && d.severity == aws_auth_core::lint::Severity::Error),
+        "{lint:?}"
+    );
+    assert_eq!(doc.effective().mappings().count(), 0);
+    let plan = aws_auth_core::migrate::plan(
+        &doc,
+        &aws_auth_core::migrate::ClusterState::empty("c", None),
+        &aws_auth_core::migrate::Resolutions::offline(),
+        &aws_auth_core::migrate::PlanOptions::new(),
+    );
+    assert!(plan.actions.is_empty());
+    assert!(!plan.blocked.is_empty(), "{:?}", plan.blocked);
+    // The Go stack agrees.
+    let go = go_readings(&[manifest_with(roles)]);
+    assert!(
+        go[0]["keys"]["mapRoles"]["unreadable"].is_string(),
+        "{}",
+        go[0]
+    );
+}

@@ -140,10 +140,7 @@ fn syncing_every_fixture_twice_changes_it_once() {
         if let Some(after) = check_sync(&name, &text, &team_a()) {
             synced += 1;
             // The layout of every synced map, for review.
-            insta::assert_snapshot!(
-                format!("sync-{}", name.replace(['/', '.'], "-")),
-                after
-            );
+            insta::assert_snapshot!(format!("sync-{}", name.replace(['/', '.'], "-")), after);
             // Every unowned entry keeps its bytes.
             let (before, now) = (
                 Document::parse_manifest(text.as_str()).unwrap(),
