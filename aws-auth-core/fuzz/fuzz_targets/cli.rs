@@ -67,8 +67,9 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => {}
         Ok(edited) => {
             let written = edited.manifest().expect("a manifest edit gives a manifest");
-            let again = Document::parse_manifest(written)
-                .unwrap_or_else(|e| panic!("{op:?} wrote a manifest that does not read: {e}\n{written}"));
+            let again = Document::parse_manifest(written).unwrap_or_else(|e| {
+                panic!("{op:?} wrote a manifest that does not read: {e}\n{written}")
+            });
             assert_eq!(again.view(), edited.document.view(), "{op:?}\n{written}");
         }
     }

@@ -154,10 +154,7 @@ fuzz_target!(|data: &[u8]| {
         .chunks_exact(3)
         .map(|c| op(&doc, [c[0], c[1], c[2]]))
         .collect();
-    let guards = Guards {
-        force: flags & 0x80 != 0,
-        ..Guards::default()
-    };
+    let guards = Guards::new().forced(flags & 0x80 != 0);
     let Ok(edited) = doc.edit(&ops, &guards) else {
         return;
     };
