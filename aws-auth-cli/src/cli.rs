@@ -121,11 +121,34 @@ pub(crate) enum Command {
     /// Move the mappings to EKS access entries: plan, apply, verify, finalize.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Decide whether a change of the map may go through, as the admission
+    /// webhook would: exit 0 allowed, 4 denied (with the reasons).
+    Check(CheckArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `aws-auth check`: two manifests, before and after.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The manifest after the change (`-` reads stdin).
+    #[arg(value_name = "NEW")]
+    pub(crate) new: PathBuf,
+    /// The manifest before the change.
+    #[arg(
+        long,
+        value_name = "OLD",
+        required_unless_present = "base_ref",
+        conflicts_with = "base_ref"
+    )]
+    pub(crate) base: Option<PathBuf>,
+    /// The manifest before the change as git revision REV holds NEW's path
+    /// (`git show REV:PATH`); a path it does not hold is a new map.
+    #[arg(long, value_name = "REV")]
+    pub(crate) base_ref: Option<String>,
 }
 
 /// The commands that read or edit the map, wherever it is (`--file` or the
@@ -445,6 +468,7 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", "finalize", ..] => ids.extend(["dry_run", "force", "yes"]),
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
+        ["check", ..] => ids = vec!["output", "verbose", "protect"],
         _ => {}
     }
     ids
@@ -500,6 +524,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         ["migrate", "verify"] => "Examples:\n  aws-auth migrate verify --cluster prod",
         ["migrate", "finalize"] => {
             "Examples:\n  aws-auth migrate finalize --cluster prod\n  aws-auth migrate finalize --cluster prod --delete-configmap --yes"
+        }
+        ["check"] => {
+            "Examples:\n  aws-auth check --base main/aws-auth.yaml aws-auth.yaml\n  aws-auth check --base-ref origin/main aws-auth.yaml -o json"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

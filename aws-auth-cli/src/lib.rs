@@ -3,6 +3,7 @@
 //! `kubectl-aws_auth`, the name kubectl looks for to run `kubectl aws-auth`.
 
 mod backup;
+mod check;
 mod cli;
 mod commands;
 mod confirm;
@@ -96,6 +97,7 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
             code: exit::OK,
         }),
         Command::Migrate(cmd) => migrate::run(cli, cmd),
+        Command::Check(args) => check::run(args, &guards, cli.global.output),
         Command::Map(cmd) => source::run(cli, cmd, &guards),
     }
 }

@@ -367,6 +367,14 @@ impl Document {
         }
     }
 
+    /// An annotation of the manifest (`metadata.annotations`), when it is a string.
+    pub fn annotation(&self, name: &str) -> Option<&str> {
+        match &self.source {
+            Source::Manifest { manifest, .. } => manifest.annotations.get(name).map(String::as_str),
+            Source::Data { .. } => None,
+        }
+    }
+
     /// `metadata.resourceVersion` of the manifest.
     pub fn resource_version(&self) -> Option<&str> {
         match &self.source {

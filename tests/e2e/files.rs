@@ -1310,3 +1310,75 @@ fn arguments_are_resolved_before_the_command_runs() {
         assert!(err.starts_with("error: --protect: "), "{args:?}: {err}");
     }
 }
+
+/// Issue 11: `aws-auth check` gives the admission decision on two manifests:
+/// 0 allowed, 4 denied with reasons and positions, JSON, a git base, and the
+/// auditable override.
+#[test]
+fn check_decides_on_a_change_for_ci() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let old = std::fs::read_to_string(s.path()).unwrap();
+    let dir = s.dir.path();
+    let run = |args: &[&str]| aws_auth(dir).current_dir(dir).args(args).assert();
+    // No change: allowed.
+    let a = run(&["check", "--base", "aws-auth.yaml", "aws-auth.yaml"]).code(0);
+    assert_eq!(stdout(&a), "allowed\n");
+    // The node role dropped, as a wholesale apply of an old copy does.
+    let without_nodes = old.replace(
+        "role/prod-nodes   # managed node group",
+        "role/other-nodes   # managed node group",
+    );
+    assert_ne!(without_nodes, old);
+    std::fs::write(dir.join("new.yaml"), &without_nodes).unwrap();
+    let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml"]).code(4);
+    let out = stdout(&a);
+    assert!(
+        out.contains("aws-auth.yaml:11:7: node-role: would remove the node role mapping of arn:aws:iam::111122223333:role/prod-nodes"),
+        "{out}"
+    );
+    assert!(out.ends_with("REASON to let it through\n"), "{out}");
+    let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml", "-o", "json"]).code(4);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["reasons"][0]["code"], "node-role");
+    assert_eq!(v["reasons"][0]["position"]["line"], 11);
+    // The override, with its reason for the audit log.
+    let allowed = without_nodes.replace(
+        "  namespace: kube-system\n",
+        "  namespace: kube-system\n  annotations:\n    aws-auth/allow-change: node group renamed, OPS-42\n",
+    );
+    std::fs::write(dir.join("new.yaml"), &allowed).unwrap();
+    let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml"]).code(0);
+    assert!(
+        stdout(&a).contains("allowed by aws-auth/allow-change: node group renamed, OPS-42"),
+        "{}",
+        stdout(&a)
+    );
+    // Against a git revision: the committed file is the base.
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.email=ci@example.com", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", "aws-auth.yaml"]);
+    git(&["commit", "-qm", "base"]);
+    std::fs::write(s.path(), &without_nodes).unwrap();
+    run(&["check", "--base-ref", "HEAD", "aws-auth.yaml"]).code(4);
+    std::fs::write(s.path(), &old).unwrap();
+    run(&["check", "--base-ref", "HEAD", "aws-auth.yaml"]).code(0);
+    // A manifest that is not one: one sentence with the place, exit 5.
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\n\tdata: x\n",
+    )
+    .unwrap();
+    let a = run(&["check", "--base", "aws-auth.yaml", "bad.yaml"]).code(5);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).starts_with("error: bad.yaml:2:7: YAML syntax error"));
+}

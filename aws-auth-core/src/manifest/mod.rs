@@ -81,6 +81,8 @@ pub(crate) struct Manifest {
     pub(crate) namespace: Option<String>,
     pub(crate) resource_version: Option<String>,
     pub(crate) uid: Option<String>,
+    /// `metadata.annotations` with string values.
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
     pub(crate) data: DataSection,
     pub(crate) values: Vec<DataValue>,
 }
@@ -235,6 +237,24 @@ impl Manifest {
             meta("resourceVersion"),
             meta("uid"),
         );
+        let annotations = metadata
+            .and_then(|m| {
+                let (_, v) = tree.map_pairs(m)?.find(|(k, _)| {
+                    tree.scalar(text, *k)
+                        .is_some_and(|(s, _)| s == "annotations")
+                })?;
+                let v = tree.resolve(v);
+                matches!(tree.node(v).kind, Kind::Map { .. }).then(|| {
+                    crate::yaml::json::object_entries(tree, text, v)
+                        .into_iter()
+                        .filter_map(|(k, v, _)| match json_type(tree, text, v) {
+                            JsonType::String(s) => Some((k, s.to_owned())),
+                            _ => None,
+                        })
+                        .collect()
+                })
+            })
+            .unwrap_or_default();
 
         let data_key = pairs
             .iter()
@@ -264,6 +284,7 @@ impl Manifest {
             namespace,
             resource_version,
             uid,
+            annotations,
             data,
             values,
         })

@@ -1,0 +1,152 @@
+//! `aws-auth check`: the admission decision on two manifests, for CI.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use aws_auth_core::Document;
+use aws_auth_core::admission::{self, Decision};
+use aws_auth_core::edit::Guards;
+
+use crate::cli::{CheckArgs, Output};
+use crate::commands::Report;
+use crate::exit::{INVALID, IO, NOT_FOUND, OK, REFUSED, USAGE, fail};
+use crate::output;
+
+pub(crate) fn run(args: &CheckArgs, guards: &Guards, format: Output) -> anyhow::Result<Report> {
+    let new_name = args.new.display().to_string();
+    let new_text = if args.new == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| fail(IO, format!("cannot read stdin: {e}")))?
+    } else {
+        read(&args.new)?
+    };
+    let (old_name, old_text) = match (&args.base, &args.base_ref) {
+        (Some(path), _) => (path.display().to_string(), Some(read(path)?)),
+        (None, Some(rev)) => {
+            if args.new == Path::new("-") {
+                return Err(fail(
+                    USAGE,
+                    "--base-ref needs NEW as a path in the repository, not -",
+                ));
+            }
+            (format!("{rev}:{new_name}"), git_show(rev, &args.new)?)
+        }
+        (None, None) => return Err(fail(USAGE, "give --base OLD or --base-ref REV")),
+    };
+    let parse = |name: &str, text: &str| {
+        Document::parse_manifest(text).map_err(|e| {
+            fail(
+                INVALID,
+                format!(
+                    "{name}:{}:{}: {}",
+                    e.position.line, e.position.column, e.message
+                ),
+            )
+        })
+    };
+    let new = parse(&new_name, &new_text)?;
+    let old = old_text
+        .as_deref()
+        .map(|t| parse(&old_name, t))
+        .transpose()?;
+    let decision = admission::decide(old.as_ref(), Some(&new), &guards.protected);
+    report(&decision, &old_name, &new_name, format)
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound {
+            NOT_FOUND
+        } else {
+            IO
+        };
+        fail(code, format!("cannot read {}: {e}", path.display()))
+    })
+}
+
+/// `git show REV:PATH` with PATH relative to the repository's top; `None`
+/// when the revision does not hold the path (the change creates the map).
+fn git_show(rev: &str, path: &Path) -> anyhow::Result<Option<String>> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // `./FILE` makes git resolve the path from the file's own directory.
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .arg("show")
+        .arg(format!("{rev}:./{file}"))
+        .output()
+        .map_err(|e| fail(IO, format!("cannot run git: {e}")))?;
+    if out.status.success() {
+        return String::from_utf8(out.stdout)
+            .map(Some)
+            .map_err(|_| fail(INVALID, format!("{rev}:{} is not UTF-8", path.display())));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("does not exist in") || err.contains("exists on disk, but not in") {
+        return Ok(None);
+    }
+    Err(fail(
+        USAGE,
+        format!("git show {rev}:{}: {}", path.display(), err.trim()),
+    ))
+}
+
+fn report(d: &Decision, old: &str, new: &str, format: Output) -> anyhow::Result<Report> {
+    let code = if d.allowed { OK } else { REFUSED };
+    let mut stderr = String::new();
+    for w in &d.warnings {
+        let at = w
+            .position
+            .map(|p| format!("{new}:{}:{}", p.line, p.column))
+            .unwrap_or_else(|| new.to_owned());
+        let _ = writeln!(stderr, "{at}: warning[{}]: {}", w.code, w.message);
+    }
+    let stdout = match format {
+        Output::Table => {
+            let mut s = String::new();
+            for r in &d.reasons {
+                // What goes away is placed in the old manifest, what arrives
+                // (an unreadable key) in the new one.
+                let file = if r.code == admission::ReasonCode::KeyUnreadable {
+                    new
+                } else {
+                    old
+                };
+                let at = r
+                    .position
+                    .map(|p| format!("{file}:{}:{}", p.line, p.column))
+                    .unwrap_or_else(|| file.to_owned());
+                let _ = writeln!(s, "{at}: {}: {}", r.code.as_str(), r.message);
+            }
+            match (&d.overridden, d.allowed) {
+                (Some(why), _) => {
+                    let _ = writeln!(s, "allowed by {}: {why}", admission::ALLOW_ANNOTATION);
+                }
+                (None, true) => s.push_str("allowed\n"),
+                (None, false) => {
+                    let _ = writeln!(
+                        s,
+                        "denied: the change makes the map worse ({} reason{}); annotate the new object with {}: REASON to let it through",
+                        d.reasons.len(),
+                        if d.reasons.len() == 1 { "" } else { "s" },
+                        admission::ALLOW_ANNOTATION
+                    );
+                }
+            }
+            s
+        }
+        format => output::structured(format, d)?,
+    };
+    Ok(Report {
+        stdout,
+        stderr,
+        code,
+    })
+}

@@ -1,0 +1,226 @@
+//! Whether a change of the aws-auth ConfigMap may go through, whoever makes
+//! it: the decision an admission webhook and a CI check both take, on the
+//! same rules as the editor's guards.
+//!
+//! A change is denied when it makes things worse: a data key that was
+//! readable becomes unreadable; a node role mapping (Linux, Windows, Fargate,
+//! hybrid) is removed or rewritten; no effective `system:masters` mapping is
+//! left where there was one; a protected principal's mapping is removed or
+//! rewritten, or its protection removed; the ConfigMap is deleted. A map that
+//! already has problems may still be changed, as long as the change adds
+//! none: the fix of a broken map must never be blocked. Lint findings the
+//! change introduces are warnings.
+//!
+//! An explicit, auditable override: the annotation [`ALLOW_ANNOTATION`] on
+//! the new object, carrying a reason, lets a denied change through (the
+//! reason is returned for the audit log). A delete carries no new object: it
+//! is allowed when the object being deleted carries the annotation.
+//!
+//! ```
+//! use aws_auth_core::Document;
+//! use aws_auth_core::admission::decide;
+//!
+//! let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n";
+//! let old = Document::parse_manifest(format!("{head}data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Nodes\n      username: system:node:{{{{EC2PrivateDNSName}}}}\n      groups: [system:bootstrappers, system:nodes]\n"))?;
+//! // A copy applied without the node role.
+//! let new = Document::parse_manifest(format!("{head}data:\n  mapRoles: \"\"\n"))?;
+//! let decision = decide(Some(&old), Some(&new), &[]);
+//! assert!(!decision.allowed);
+//! assert_eq!(decision.reasons[0].code.as_str(), "node-role");
+//! # Ok::<(), aws_auth_core::Error>(())
+//! ```
+
+use serde::Serialize;
+
+use crate::arn::Arn;
+use crate::document::Document;
+use crate::guard::GuardKind;
+use crate::model::{DataKey, KeyState};
+use crate::position::Position;
+
+/// The annotation that lets a denied change through; its value is the
+/// reason, returned for the audit log.
+pub const ALLOW_ANNOTATION: &str = "aws-auth/allow-change";
+
+/// The annotation listing protected principals (ARNs separated by commas or
+/// white space): their mappings may not be removed or rewritten, nor their
+/// protection removed, without the override.
+pub const PROTECTED_ANNOTATION: &str = "aws-auth/protected";
+
+/// Why a change is denied, as a stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// A readable data key becomes unreadable: every mapping in it is dropped.
+    KeyUnreadable,
+    /// A node, Fargate, Windows or hybrid node role mapping is removed or rewritten.
+    NodeRole,
+    /// No effective `system:masters` mapping is left.
+    LastAdmin,
+    /// A protected principal's mapping is removed or rewritten.
+    Protected,
+    /// A principal's protection is removed.
+    Unprotected,
+    /// The ConfigMap is deleted.
+    Deleted,
+}
+
+impl ReasonCode {
+    /// The code as it is printed (`node-role`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::KeyUnreadable => "key-unreadable",
+            ReasonCode::NodeRole => "node-role",
+            ReasonCode::LastAdmin => "last-admin",
+            ReasonCode::Protected => "protected",
+            ReasonCode::Unprotected => "unprotected",
+            ReasonCode::Deleted => "deleted",
+        }
+    }
+}
+
+/// One reason to deny, or one warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding<C> {
+    /// Stable code.
+    pub code: C,
+    /// One sentence.
+    pub message: String,
+    /// The data key concerned, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'static str>,
+    /// Where, in the object it is about (the old one for what goes away, the
+    /// new one for what arrives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// A reason to deny.
+pub type Reason = Finding<ReasonCode>;
+
+/// A lint finding the change introduces.
+pub type Warning = Finding<&'static str>;
+
+/// The decision on a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// Whether the change may go through.
+    pub allowed: bool,
+    /// What the change makes worse (empty when nothing): why it is denied, or
+    /// what the override let through.
+    pub reasons: Vec<Reason>,
+    /// Lint findings the change introduces.
+    pub warnings: Vec<Warning>,
+    /// The override's reason, when it let a change with reasons through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+}
+
+/// Decides on a change from `old` (`None`: a create) to `new` (`None`: a
+/// delete). `protected` adds to the principals the old object's
+/// [`PROTECTED_ANNOTATION`] protects.
+pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn]) -> Decision {
+    let empty = Document::from_data(std::iter::empty::<(String, String)>());
+    let before = old.unwrap_or(&empty);
+    let mut reasons = Vec::new();
+    let Some(after) = new else {
+        reasons.push(Reason {
+            code: ReasonCode::Deleted,
+            message: "deletes the aws-auth ConfigMap: every mapping in it, node roles included, stops working at once".to_owned(),
+            key: None,
+            position: None,
+        });
+        let allow = before.annotation(ALLOW_ANNOTATION);
+        return finish(reasons, Vec::new(), allow);
+    };
+    // Keys that become unreadable.
+    for key in DataKey::ALL {
+        let was_readable = !matches!(before.view().state(key), KeyState::Unreadable { .. });
+        if let KeyState::Unreadable { message, offset } = after.view().state(key)
+            && was_readable
+        {
+            reasons.push(Reason {
+                code: ReasonCode::KeyUnreadable,
+                message: format!(
+                    "makes {key} unreadable ({message}): the authenticator would drop every mapping in it, node roles included"
+                ),
+                key: Some(key.as_str()),
+                position: Some(after.position(key, *offset)),
+            });
+        }
+    }
+    // The guards, on the effective readings; the old object's protections
+    // count.
+    let annotated = |doc: &Document| -> Vec<Arn> {
+        doc.annotation(PROTECTED_ANNOTATION)
+            .map(|v| {
+                v.split([',', ' ', '\n', '\t'])
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| s.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all_protected: Vec<Arn> = protected.to_vec();
+    all_protected.extend(annotated(before));
+    for guard in crate::guard::check(before, after.view(), &all_protected) {
+        let code = match guard.kind {
+            GuardKind::LastAdmin => ReasonCode::LastAdmin,
+            GuardKind::Protected => ReasonCode::Protected,
+            _ => ReasonCode::NodeRole,
+        };
+        reasons.push(Reason {
+            code,
+            message: guard.message.clone(),
+            key: None,
+            position: guard.position,
+        });
+    }
+    let still: Vec<String> = annotated(after)
+        .iter()
+        .map(|a| a.canonical().to_string())
+        .collect();
+    for arn in annotated(before) {
+        if !still.contains(&arn.canonical().to_string()) {
+            reasons.push(Reason {
+                code: ReasonCode::Unprotected,
+                message: format!("removes the protection of {arn} ({PROTECTED_ANNOTATION})"),
+                key: None,
+                position: None,
+            });
+        }
+    }
+    // Lint findings that are new.
+    let known: Vec<(crate::lint::Code, String)> = before
+        .lint()
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect();
+    let warnings = after
+        .lint()
+        .into_iter()
+        .filter(|d| !known.iter().any(|(c, m)| *c == d.code && *m == d.message))
+        .map(|d| Warning {
+            code: d.code.as_str(),
+            message: d.message,
+            key: d.key.map(DataKey::as_str),
+            position: Some(d.position),
+        })
+        .collect();
+    finish(reasons, warnings, after.annotation(ALLOW_ANNOTATION))
+}
+
+fn finish(reasons: Vec<Reason>, warnings: Vec<Warning>, allow: Option<&str>) -> Decision {
+    let allow = allow.map(str::trim).filter(|r| !r.is_empty());
+    Decision {
+        allowed: reasons.is_empty() || allow.is_some(),
+        overridden: (!reasons.is_empty())
+            .then(|| allow.map(str::to_owned))
+            .flatten(),
+        reasons,
+        warnings,
+    }
+}
