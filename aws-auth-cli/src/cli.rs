@@ -124,11 +124,37 @@ pub(crate) enum Command {
     /// Decide whether a change of the map may go through, as the admission
     /// webhook would: exit 0 allowed, 4 denied (with the reasons).
     Check(CheckArgs),
+    /// The validating admission webhook that holds every writer of the map
+    /// to the same rules.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `aws-auth webhook ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Answer AdmissionReviews over HTTPS until SIGTERM (`/healthz`,
+    /// `/readyz`, `/metrics` beside); one JSON log line per decision on stderr.
+    Serve(ServeArgs),
+}
+
+/// `aws-auth webhook serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The serving certificate (PEM, chain first), read again when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Where to listen.
+    #[arg(long, value_name = "ADDRESS", default_value = "0.0.0.0:8443")]
+    pub(crate) listen: String,
 }
 
 /// `aws-auth check`: two manifests, before and after.
@@ -469,6 +495,7 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
         ["check", ..] => ids = vec!["output", "verbose", "protect"],
+        ["webhook", ..] => ids = vec!["verbose", "protect"],
         _ => {}
     }
     ids
@@ -527,6 +554,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["check"] => {
             "Examples:\n  aws-auth check --base main/aws-auth.yaml aws-auth.yaml\n  aws-auth check --base-ref origin/main aws-auth.yaml -o json"
+        }
+        ["webhook", "serve"] => {
+            "Examples:\n  aws-auth webhook serve --cert /tls/tls.crt --key /tls/tls.key\n  aws-auth webhook serve --cert tls.crt --key tls.key --listen 127.0.0.1:8443 --protect arn:aws:iam::111122223333:role/BreakGlass"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

@@ -11,6 +11,15 @@ use signal_hook::iterator::Signals;
 /// Temporary files that must not outlive the process.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// What a long-running command does on the first signal instead of exiting
+/// (the webhook's graceful shutdown); a second signal exits.
+static ON_SIGNAL: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
+
+/// Makes the first SIGINT or SIGTERM call `f` instead of ending the process.
+pub(crate) fn on_signal(f: impl Fn() + Send + Sync + 'static) {
+    let _ = ON_SIGNAL.set(Box::new(f));
+}
+
 /// Starts the thread that waits for SIGINT and SIGTERM. Without it (it could
 /// not be started) the signals keep their default action.
 pub(crate) fn install() {
@@ -20,7 +29,17 @@ pub(crate) fn install() {
     let _ = std::thread::Builder::new()
         .name("signals".to_owned())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            let mut signals = signals.forever();
+            let first = signals.next();
+            if let (Some(_), Some(f)) = (first, ON_SIGNAL.get()) {
+                f();
+                // A second signal does not wait for the graceful end.
+                if let Some(signal) = signals.next() {
+                    std::process::exit(128 + signal);
+                }
+                return;
+            }
+            if let Some(signal) = first {
                 // Held until exit: no file is renamed into place meanwhile.
                 let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
                 for path in pending.iter() {

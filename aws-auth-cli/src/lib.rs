@@ -18,6 +18,7 @@ mod logging;
 mod migrate;
 mod output;
 mod source;
+mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         }),
         Command::Migrate(cmd) => migrate::run(cli, cmd),
         Command::Check(args) => check::run(args, &guards, cli.global.output),
+        Command::Webhook(cli::WebhookCommand::Serve(args)) => {
+            webhook::serve(args, &guards.protected)
+        }
         Command::Map(cmd) => source::run(cli, cmd, &guards),
     }
 }

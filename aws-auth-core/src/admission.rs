@@ -224,3 +224,138 @@ fn finish(reasons: Vec<Reason>, warnings: Vec<Warning>, allow: Option<&str>) -> 
         warnings,
     }
 }
+
+/// The webhook's answer to one `AdmissionReview` (v1) request, and the line
+/// it logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// The `AdmissionReview` to send back.
+    pub response: serde_json::Value,
+    /// Whether the change is allowed.
+    pub allowed: bool,
+    /// One JSON object describing the decision, for the log.
+    pub log: serde_json::Value,
+}
+
+/// Answers an `AdmissionReview` (v1) as a validating webhook for
+/// `kube-system/aws-auth`: CREATE, UPDATE and DELETE of that ConfigMap are
+/// decided by [`decide`]; anything else is allowed at once. Objects are read
+/// as manifests (JSON is YAML), annotations included.
+///
+/// ```
+/// use serde_json::json;
+/// let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+///     "uid": "1", "operation": "DELETE", "namespace": "kube-system", "name": "aws-auth",
+///     "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+///     "oldObject": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"}},
+///     "userInfo": {"username": "alice"}}});
+/// let answer = aws_auth_core::admission::review(&review, &[]);
+/// assert!(!answer.allowed);
+/// assert_eq!(answer.response["response"]["uid"], "1");
+/// assert_eq!(answer.response["response"]["status"]["code"], 403);
+/// ```
+pub fn review(review: &serde_json::Value, protected: &[Arn]) -> Review {
+    use serde_json::{Value, json};
+    let request = &review["request"];
+    let uid = request["uid"].clone();
+    let operation = request["operation"].as_str().unwrap_or("");
+    let user = request["userInfo"]["username"].clone();
+    let ours = request["kind"]["kind"] == "ConfigMap"
+        && request["namespace"] == "kube-system"
+        && request["name"] == "aws-auth";
+    let answer = |allowed: bool, extra: Value| {
+        let mut response = json!({"uid": uid, "allowed": allowed});
+        if let (Value::Object(r), Value::Object(e)) = (&mut response, extra) {
+            r.extend(e);
+        }
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
+    };
+    if !ours || !matches!(operation, "CREATE" | "UPDATE" | "DELETE") {
+        return Review {
+            response: answer(true, json!({})),
+            allowed: true,
+            log: json!({"uid": uid, "user": user, "operation": operation, "result": "ignored"}),
+        };
+    }
+    let read = |object: &Value| -> Result<Option<Document>, String> {
+        if object.is_null() {
+            return Ok(None);
+        }
+        Document::parse_manifest(object.to_string())
+            .map(Some)
+            .map_err(|e| e.message)
+    };
+    let (old, new) = match (read(&request["oldObject"]), read(&request["object"])) {
+        (Ok(old), Ok(new)) => (old, if operation == "DELETE" { None } else { new }),
+        (Err(e), _) | (_, Err(e)) => {
+            // An object the API server holds that cannot be read as a
+            // ConfigMap: nothing to judge, and blocking would help no one.
+            return Review {
+                response: answer(
+                    true,
+                    json!({"warnings": [format!("aws-auth: the object could not be read ({e}); not checked")]}),
+                ),
+                allowed: true,
+                log: json!({"uid": uid, "user": user, "operation": operation, "result": "unreadable", "error": e}),
+            };
+        }
+    };
+    let decision = decide(old.as_ref(), new.as_ref(), protected);
+    // Warnings go back to the client (kubectl prints them), each short.
+    let mut warnings: Vec<String> = decision
+        .warnings
+        .iter()
+        .map(|w| truncate(&format!("aws-auth: {}: {}", w.code, w.message), 256))
+        .collect();
+    if decision.overridden.is_some() {
+        for r in &decision.reasons {
+            warnings.push(truncate(
+                &format!("aws-auth: allowed by {ALLOW_ANNOTATION}: {}", r.message),
+                256,
+            ));
+        }
+    }
+    let reasons: Vec<String> = decision.reasons.iter().map(|r| r.message.clone()).collect();
+    let result = match (decision.allowed, &decision.overridden) {
+        (true, Some(_)) => "overridden",
+        (true, None) => "allowed",
+        (false, _) => "denied",
+    };
+    let mut extra = json!({});
+    if !warnings.is_empty() {
+        extra["warnings"] = json!(warnings);
+    }
+    if !decision.allowed {
+        extra["status"] = json!({
+            "code": 403,
+            "reason": "Forbidden",
+            "message": format!(
+                "aws-auth: this change {}; annotate the object with {ALLOW_ANNOTATION}: REASON to make it anyway",
+                reasons.join("; and ")
+            ),
+        });
+    }
+    if let Some(why) = &decision.overridden {
+        extra["auditAnnotations"] = json!({"aws-auth/override-reason": why});
+    }
+    Review {
+        response: answer(decision.allowed, extra),
+        allowed: decision.allowed,
+        log: json!({
+            "uid": uid, "user": user, "operation": operation, "result": result,
+            "reasons": reasons, "override": decision.overridden,
+            "dryRun": request["dryRun"],
+        }),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max - 3;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}

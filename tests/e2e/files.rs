@@ -1380,5 +1380,8 @@ fn check_decides_on_a_change_for_ci() {
     )
     .unwrap();
     let a = run(&["check", "--base", "aws-auth.yaml", "bad.yaml"]).code(5);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).starts_with("error: bad.yaml:2:7: YAML syntax error"));
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr)
+            .starts_with("error: bad.yaml:2:7: YAML syntax error")
+    );
 }

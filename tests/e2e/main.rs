@@ -10,6 +10,7 @@ mod files;
 mod kubectl;
 mod migrate;
 mod proxy;
+mod webhook;
 
 use std::path::{Path, PathBuf};
 

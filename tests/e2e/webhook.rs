@@ -1,0 +1,216 @@
+//! Issue 11: `aws-auth webhook serve` answers AdmissionReviews over HTTPS,
+//! checked against its CA as the API server checks the caBundle.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const HEAD: &str = "- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [system:masters]\n";
+
+struct Webhook {
+    child: Child,
+    address: String,
+    dir: tempfile::TempDir,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+fn write_cert(dir: &Path) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    std::fs::write(dir.join("tls.crt"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("tls.key"), cert.signing_key.serialize_pem()).unwrap();
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let dir = tempfile::tempdir().unwrap();
+        write_cert(dir.path());
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("aws-auth"))
+            .env_clear()
+            .env("HOME", dir.path())
+            .current_dir(dir.path())
+            .args([
+                "webhook",
+                "serve",
+                "--cert",
+                "tls.crt",
+                "--key",
+                "tls.key",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let address = first["address"].as_str().unwrap().to_owned();
+        let (tx, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Webhook {
+            child,
+            address,
+            dir,
+            log,
+        }
+    }
+
+    /// `curl` trusting only the webhook's certificate (pinned as the CA,
+    /// the way a self-signed caBundle works).
+    fn curl(&self, path: &str, body: Option<&Value>) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--cacert"])
+            .arg(self.dir.path().join("tls.crt"))
+            .args(["-w", "\n%{http_code}"])
+            .arg(format!("https://{}{path}", self.address));
+        if let Some(b) = body {
+            cmd.args([
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                &b.to_string(),
+            ]);
+        }
+        let out = cmd.output().expect("curl runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.parse().unwrap_or(0), body.to_owned())
+    }
+
+    fn review(
+        &self,
+        operation: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+        annotations: Value,
+    ) -> Value {
+        let object = |roles: Option<&str>| match roles {
+            None => Value::Null,
+            Some(r) => json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "aws-auth", "namespace": "kube-system", "annotations": annotations},
+                "data": {"mapRoles": r}}),
+        };
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u-1", "operation": operation, "namespace": "kube-system", "name": "aws-auth",
+            "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "resource": {"group": "", "version": "v1", "resource": "configmaps"},
+            "userInfo": {"username": "alice"}, "dryRun": false,
+            "object": object(new), "oldObject": object(old)}});
+        let (code, body) = self.curl("/validate", Some(&review));
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn the_webhook_answers_reviews_over_https_and_stops_gracefully() {
+    let w = Webhook::start();
+    assert_eq!(w.curl("/healthz", None), (200, "ok\n".to_owned()));
+    assert_eq!(w.curl("/readyz", None).0, 200);
+    // Dropping the node role: denied with the reason.
+    let admin_only = "- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [system:masters]\n";
+    let r = w.review("UPDATE", Some(HEAD), Some(admin_only), json!({}));
+    assert_eq!(r["response"]["uid"], "u-1");
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    assert_eq!(r["response"]["status"]["code"], 403);
+    let message = r["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("node role mapping of arn:aws:iam::111122223333:role/Nodes"),
+        "{message}"
+    );
+    // The same with the override: allowed, the reason in the audit annotations.
+    let r = w.review(
+        "UPDATE",
+        Some(HEAD),
+        Some(admin_only),
+        json!({"aws-auth/allow-change": "OPS-42"}),
+    );
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+    assert_eq!(
+        r["response"]["auditAnnotations"]["aws-auth/override-reason"],
+        "OPS-42"
+    );
+    // An addition: allowed, no status.
+    let more = format!("{HEAD}- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: dev\n");
+    let r = w.review("UPDATE", Some(HEAD), Some(&more), json!({}));
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+    // A delete of an object not annotated first: denied.
+    let r = w.review("DELETE", Some(HEAD), None, json!({}));
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    // Another object: allowed at once.
+    let other = json!({"request": {"uid": "u-2", "operation": "UPDATE", "namespace": "default", "name": "x",
+        "kind": {"group": "", "version": "v1", "kind": "ConfigMap"}}});
+    let (_, body) = w.curl("/validate", Some(&other));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["response"]["allowed"],
+        true
+    );
+    // Metrics count them.
+    let (code, metrics) = w.curl("/metrics", None);
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("aws_auth_reviews_total{result=\"denied\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aws_auth_reviews_total{result=\"overridden\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aws_auth_review_seconds_count 5"),
+        "{metrics}"
+    );
+    // One JSON line per decision.
+    let lines: Vec<Value> = w
+        .log
+        .try_iter()
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["result"] == "denied" && l["user"] == "alice"),
+        "{lines:?}"
+    );
+    // A rotated certificate is picked up without a restart.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_cert(w.dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The first handshake after the change reads the new pair; curl trusts
+    // only the new file.
+    let mut ok = false;
+    for _ in 0..3 {
+        if w.curl("/healthz", None).0 == 200 {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(ok, "the rotated certificate was not served");
+    // SIGTERM: a graceful end, exit 0.
+    let mut w = w;
+    let pid = w.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = w.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
