@@ -141,6 +141,77 @@ pub(crate) enum WebhookCommand {
     /// Answer AdmissionReviews over HTTPS until SIGTERM (`/healthz`,
     /// `/readyz`, `/metrics` beside); one JSON log line per decision on stderr.
     Serve(ServeArgs),
+    /// Print what to apply: namespace, service account, Deployment, PDB,
+    /// Service and the ValidatingWebhookConfiguration scoped to aws-auth.
+    Manifests(ManifestsArgs),
+    /// Make a self-signed CA and a serving certificate for the webhook's
+    /// Service; print them as a TLS Secret, and write the CA to --ca-out.
+    Certs(CertsArgs),
+}
+
+/// Where the webhook runs.
+#[derive(Debug, Args)]
+pub(crate) struct Placement {
+    /// The webhook's namespace.
+    #[arg(long, value_name = "NAME", default_value = "aws-auth-system")]
+    pub(crate) webhook_namespace: String,
+    /// The Service's (and Deployment's) name.
+    #[arg(long, value_name = "NAME", default_value = "aws-auth-webhook")]
+    pub(crate) service: String,
+}
+
+/// `aws-auth webhook manifests`.
+#[derive(Debug, Args)]
+pub(crate) struct ManifestsArgs {
+    #[command(flatten)]
+    pub(crate) placement: Placement,
+    /// The container image.
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        default_value = "ghcr.io/aws-auth/aws-auth:latest"
+    )]
+    pub(crate) image: String,
+    /// What the API server does when the webhook cannot answer: Ignore lets
+    /// the change through (an outage never blocks the cluster); Fail refuses
+    /// it (no change escapes the check, and none gets through while the
+    /// webhook is down).
+    #[arg(long, value_enum, default_value_t = FailurePolicy::Ignore)]
+    pub(crate) failure_policy: FailurePolicy,
+    /// The CA that signed the serving certificate (PEM), for the caBundle
+    /// (`webhook certs --ca-out` writes it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "cert_manager",
+        conflicts_with = "cert_manager"
+    )]
+    pub(crate) ca_bundle: Option<PathBuf>,
+    /// Let cert-manager issue the certificate and inject the caBundle.
+    #[arg(long)]
+    pub(crate) cert_manager: bool,
+}
+
+/// `failurePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailurePolicy {
+    /// Allow the change when the webhook cannot answer.
+    Ignore,
+    /// Refuse the change when the webhook cannot answer.
+    Fail,
+}
+
+/// `aws-auth webhook certs`.
+#[derive(Debug, Args)]
+pub(crate) struct CertsArgs {
+    #[command(flatten)]
+    pub(crate) placement: Placement,
+    /// Where to write the CA certificate (PEM) for `manifests --ca-bundle`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_out: PathBuf,
+    /// Days the certificates are valid.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub(crate) days: u32,
 }
 
 /// `aws-auth webhook serve`.
@@ -495,7 +566,8 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
         ["check", ..] => ids = vec!["output", "verbose", "protect"],
-        ["webhook", ..] => ids = vec!["verbose", "protect"],
+        ["webhook", "serve"] => ids = vec!["verbose", "protect"],
+        ["webhook", ..] => ids = vec!["output"],
         _ => {}
     }
     ids
@@ -557,6 +629,12 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["webhook", "serve"] => {
             "Examples:\n  aws-auth webhook serve --cert /tls/tls.crt --key /tls/tls.key\n  aws-auth webhook serve --cert tls.crt --key tls.key --listen 127.0.0.1:8443 --protect arn:aws:iam::111122223333:role/BreakGlass"
+        }
+        ["webhook", "manifests"] => {
+            "Examples:\n  aws-auth webhook certs --ca-out ca.crt | kubectl apply -f -\n  aws-auth webhook manifests --ca-bundle ca.crt | kubectl apply -f -\n  aws-auth webhook manifests --cert-manager --failure-policy Fail"
+        }
+        ["webhook", "certs"] => {
+            "Examples:\n  aws-auth webhook certs --ca-out ca.crt | kubectl apply -f -"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

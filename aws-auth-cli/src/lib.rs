@@ -102,6 +102,12 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         Command::Webhook(cli::WebhookCommand::Serve(args)) => {
             webhook::serve(args, &guards.protected)
         }
+        Command::Webhook(cli::WebhookCommand::Manifests(args)) => {
+            webhook::install::manifests(args, cli.global.output)
+        }
+        Command::Webhook(cli::WebhookCommand::Certs(args)) => {
+            webhook::install::certs(args, cli.global.output)
+        }
         Command::Map(cmd) => source::run(cli, cmd, &guards),
     }
 }

@@ -123,6 +123,52 @@ pub struct Decision {
 /// delete). `protected` adds to the principals the old object's
 /// [`PROTECTED_ANNOTATION`] protects.
 pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn]) -> Decision {
+    let notes = |d: Option<&Document>| Annotations {
+        allow: d
+            .and_then(|d| d.annotation(ALLOW_ANNOTATION))
+            .map(str::to_owned),
+        protected: d
+            .and_then(|d| d.annotation(PROTECTED_ANNOTATION))
+            .map(str::to_owned),
+    };
+    decide_annotated(old, new, protected, &notes(old), &notes(new))
+}
+
+/// The annotations a decision reads, for objects that are not manifests
+/// (the API server's JSON, read with [`Document::from_data`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Annotations {
+    /// [`ALLOW_ANNOTATION`]'s value.
+    pub allow: Option<String>,
+    /// [`PROTECTED_ANNOTATION`]'s value.
+    pub protected: Option<String>,
+}
+
+impl Annotations {
+    /// Read from an object's `metadata.annotations` (JSON).
+    pub fn from_json(annotations: &serde_json::Value) -> Annotations {
+        let get = |k: &str| {
+            annotations
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        Annotations {
+            allow: get(ALLOW_ANNOTATION),
+            protected: get(PROTECTED_ANNOTATION),
+        }
+    }
+}
+
+/// [`decide`], with each object's annotations given apart.
+pub fn decide_annotated(
+    old: Option<&Document>,
+    new: Option<&Document>,
+    protected: &[Arn],
+    old_notes: &Annotations,
+    new_notes: &Annotations,
+) -> Decision {
     let empty = Document::from_data(std::iter::empty::<(String, String)>());
     let before = old.unwrap_or(&empty);
     let mut reasons = Vec::new();
@@ -133,8 +179,7 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
             key: None,
             position: None,
         });
-        let allow = before.annotation(ALLOW_ANNOTATION);
-        return finish(reasons, Vec::new(), allow);
+        return finish(reasons, Vec::new(), old_notes.allow.as_deref());
     };
     // Keys that become unreadable.
     for key in DataKey::ALL {
@@ -154,8 +199,10 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
     }
     // The guards, on the effective readings; the old object's protections
     // count.
-    let annotated = |doc: &Document| -> Vec<Arn> {
-        doc.annotation(PROTECTED_ANNOTATION)
+    let annotated = |notes: &Annotations| -> Vec<Arn> {
+        notes
+            .protected
+            .as_deref()
             .map(|v| {
                 v.split([',', ' ', '\n', '\t'])
                     .filter(|s| !s.is_empty())
@@ -165,7 +212,7 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
             .unwrap_or_default()
     };
     let mut all_protected: Vec<Arn> = protected.to_vec();
-    all_protected.extend(annotated(before));
+    all_protected.extend(annotated(old_notes));
     for guard in crate::guard::check(before, after.view(), &all_protected) {
         let code = match guard.kind {
             GuardKind::LastAdmin => ReasonCode::LastAdmin,
@@ -179,11 +226,11 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
             position: guard.position,
         });
     }
-    let still: Vec<String> = annotated(after)
+    let still: Vec<String> = annotated(new_notes)
         .iter()
         .map(|a| a.canonical().to_string())
         .collect();
-    for arn in annotated(before) {
+    for arn in annotated(old_notes) {
         if !still.contains(&arn.canonical().to_string()) {
             reasons.push(Reason {
                 code: ReasonCode::Unprotected,
@@ -210,7 +257,7 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
             position: Some(d.position),
         })
         .collect();
-    finish(reasons, warnings, after.annotation(ALLOW_ANNOTATION))
+    finish(reasons, warnings, new_notes.allow.as_deref())
 }
 
 fn finish(reasons: Vec<Reason>, warnings: Vec<Warning>, allow: Option<&str>) -> Decision {
@@ -239,8 +286,8 @@ pub struct Review {
 
 /// Answers an `AdmissionReview` (v1) as a validating webhook for
 /// `kube-system/aws-auth`: CREATE, UPDATE and DELETE of that ConfigMap are
-/// decided by [`decide`]; anything else is allowed at once. Objects are read
-/// as manifests (JSON is YAML), annotations included.
+/// decided by [`decide`]; anything else is allowed at once. The objects' data
+/// strings and annotations are read; the API server has validated the rest.
 ///
 /// ```
 /// use serde_json::json;
@@ -277,14 +324,27 @@ pub fn review(review: &serde_json::Value, protected: &[Arn]) -> Review {
             log: json!({"uid": uid, "user": user, "operation": operation, "result": "ignored"}),
         };
     }
+    // The API server has validated the objects: their data strings and
+    // annotations are all that is read.
     let read = |object: &Value| -> Result<Option<Document>, String> {
         if object.is_null() {
             return Ok(None);
         }
-        Document::parse_manifest(object.to_string())
-            .map(Some)
-            .map_err(|e| e.message)
+        let data = match &object["data"] {
+            Value::Null => serde_json::Map::new(),
+            Value::Object(m) => m.clone(),
+            _ => return Err("data is not a mapping".to_owned()),
+        };
+        let mut strings = Vec::with_capacity(data.len());
+        for (k, v) in data {
+            match v {
+                Value::String(s) => strings.push((k, s)),
+                _ => return Err(format!("data.{k} is not a string")),
+            }
+        }
+        Ok(Some(Document::from_data(strings)))
     };
+    let notes = |object: &Value| Annotations::from_json(&object["metadata"]["annotations"]);
     let (old, new) = match (read(&request["oldObject"]), read(&request["object"])) {
         (Ok(old), Ok(new)) => (old, if operation == "DELETE" { None } else { new }),
         (Err(e), _) | (_, Err(e)) => {
@@ -300,7 +360,13 @@ pub fn review(review: &serde_json::Value, protected: &[Arn]) -> Review {
             };
         }
     };
-    let decision = decide(old.as_ref(), new.as_ref(), protected);
+    let decision = decide_annotated(
+        old.as_ref(),
+        new.as_ref(),
+        protected,
+        &notes(&request["oldObject"]),
+        &notes(&request["object"]),
+    );
     // Warnings go back to the client (kubectl prints them), each short.
     let mut warnings: Vec<String> = decision
         .warnings

@@ -214,3 +214,171 @@ fn the_webhook_answers_reviews_over_https_and_stops_gracefully() {
     let status = w.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// Issue 11: `webhook certs` makes a CA and a serving certificate for the
+/// Service name; the webhook serves it and a client holding only the CA (as
+/// the API server holds the caBundle) trusts it. `webhook manifests` scopes
+/// the configuration to kube-system/aws-auth and carries that CA.
+#[test]
+fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let run = |args: &[&str]| {
+        let out = Command::new(&bin)
+            .env_clear()
+            .env("HOME", dir.path())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let secret: Value = serde_json::from_str(&run(&[
+        "webhook", "certs", "--ca-out", "ca.crt", "-o", "json",
+    ]))
+    .unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    std::fs::write(
+        dir.path().join("tls.crt"),
+        secret["stringData"]["tls.crt"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tls.key"),
+        secret["stringData"]["tls.key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let ca = std::fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+    assert_eq!(secret["stringData"]["ca.crt"], ca.as_str());
+    // Serve it, reach it by the Service's name.
+    let mut child = Command::new(&bin)
+        .env_clear()
+        .current_dir(dir.path())
+        .args([
+            "webhook",
+            "serve",
+            "--cert",
+            "tls.crt",
+            "--key",
+            "tls.key",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let port = first["address"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let host = "aws-auth-webhook.aws-auth-system.svc";
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            "ca.crt",
+            "--resolve",
+            &format!("{host}:{port}:127.0.0.1"),
+        ])
+        .arg(format!("https://{host}:{port}/healthz"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The manifests.
+    let list: Value = serde_json::from_str(&run(&[
+        "webhook",
+        "manifests",
+        "--ca-bundle",
+        "ca.crt",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "Deployment",
+            "PodDisruptionBudget",
+            "Service",
+            "ValidatingWebhookConfiguration"
+        ]
+    );
+    let deployment = &list["items"][2];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+    let hook = &list["items"][5]["webhooks"][0];
+    assert_eq!(hook["failurePolicy"], "Ignore");
+    assert_eq!(hook["sideEffects"], "None");
+    assert_eq!(
+        hook["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "kube-system"
+    );
+    assert!(
+        hook["matchConditions"][0]["expression"]
+            .as_str()
+            .unwrap()
+            .contains("'aws-auth'")
+    );
+    let bundle = hook["clientConfig"]["caBundle"].as_str().unwrap();
+    let decoded = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bundle.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&decoded.stdout), ca);
+    // Fail, and cert-manager instead of a bundle.
+    let list: Value = serde_json::from_str(&run(&[
+        "webhook",
+        "manifests",
+        "--cert-manager",
+        "--failure-policy",
+        "fail",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let items = list["items"].as_array().unwrap();
+    let hook = items.last().unwrap();
+    assert_eq!(hook["webhooks"][0]["failurePolicy"], "Fail");
+    assert_eq!(
+        hook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        "aws-auth-system/aws-auth-webhook"
+    );
+    assert!(items.iter().any(|d| d["kind"] == "Certificate"));
+}

@@ -4,6 +4,8 @@
 //! (`admission::review`), over HTTPS with a certificate reloaded when its
 //! files change (cert-manager rotates them).
 
+pub(crate) mod install;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
