@@ -295,6 +295,7 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
         .output()
         .unwrap();
     let _ = child.kill();
+    let _ = child.wait();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "ok\n",
