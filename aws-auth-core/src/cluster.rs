@@ -683,6 +683,35 @@ impl Cluster {
         }
     }
 
+    /// Sets (or with `None` removes) one annotation, with the snapshot's
+    /// `resourceVersion` as a precondition: a conflict when another writer
+    /// got there first. Returns the object as written.
+    pub async fn annotate(
+        &self,
+        prior: &Snapshot,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<ConfigMap, ClusterError> {
+        let patch = serde_json::json!({
+            "metadata": {
+                "resourceVersion": prior.resource_version(),
+                "annotations": {key: value},
+            }
+        });
+        let params = patch_params(false);
+        let merge = Patch::Merge(&patch);
+        match self
+            .persist("write", false, || {
+                self.api.patch(&self.name, &params, &merge)
+            })
+            .await
+        {
+            Ok(cm) => Ok(cm),
+            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
+            Err(e) => Err(self.final_error(e)),
+        }
+    }
+
     /// Writes `data` (a value per key; `None` deletes the key) over the object
     /// read in `prior`, once, on condition that nobody wrote since. Used to put
     /// a backup back.

@@ -643,6 +643,17 @@ fn finalize_of_a_clean_map_deletes_the_config_map_after_a_backup() {
         "{}",
         delete.body
     );
+    // Annotated just before, so that an admission webhook lets the delete
+    // through, with the reason for its audit log.
+    let seen = s.env.server.seen();
+    let at = seen.iter().position(|r| r.method == "DELETE").unwrap();
+    let annotate = &seen[at - 1];
+    assert_eq!(annotate.method, "PATCH");
+    let patch: Value = serde_json::from_str(&annotate.body).unwrap();
+    let reason = patch["metadata"]["annotations"]["aws-auth/allow-change"]
+        .as_str()
+        .unwrap();
+    assert!(reason.starts_with("deleted by aws-auth migrate finalize"), "{reason}");
 }
 
 #[test]

@@ -378,7 +378,23 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
             .ok_or_else(|| fail(INTERNAL, "the live map was not read"))?;
         let dir = crate::backup::default_dir(&live.context)?;
         let path = crate::backup::save(&live.snapshot.config_map, &dir, None)?;
-        live.cluster.delete(&live.snapshot).await.map_err(|e| {
+        // Annotated first, with the reason: a validating webhook (aws-auth
+        // webhook serve) lets a delete through only when the object says so.
+        let reason = format!(
+            "deleted by aws-auth migrate finalize: cluster {name} uses access entries only; backup {}",
+            path.display()
+        );
+        let annotated = live
+            .cluster
+            .annotate(
+                &live.snapshot,
+                aws_auth_core::admission::ALLOW_ANNOTATION,
+                Some(&reason),
+            )
+            .await
+            .map_err(|e| fail(crate::exit::CONFLICT, format!("annotating the aws-auth ConfigMap before deleting it: {e}")))?;
+        let annotated = aws_auth_core::cluster::Snapshot::new(annotated);
+        live.cluster.delete(&annotated).await.map_err(|e| {
             fail(
                 crate::exit::CONFLICT,
                 format!("deleting the aws-auth ConfigMap: {e}"),
