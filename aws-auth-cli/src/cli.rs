@@ -303,6 +303,20 @@ pub(crate) enum MapCommand {
         #[arg(long, value_name = "NAME", default_value = "syncedBy")]
         marker: String,
     },
+    /// Protect principals' mappings from removal or rewriting by every writer
+    /// (the `aws-auth/protected` annotation on the ConfigMap, honoured by
+    /// every command, `check` and the webhook; cluster only).
+    Protect {
+        /// Role or user ARNs.
+        #[arg(value_name = "ARN", required = true)]
+        arns: Vec<String>,
+    },
+    /// Remove protections (guarded: needs --force; cluster only).
+    Unprotect {
+        /// Role or user ARNs.
+        #[arg(value_name = "ARN", required = true)]
+        arns: Vec<String>,
+    },
     /// Save the whole ConfigMap to a file (cluster only).
     Backup {
         /// Where (default: a new file under $XDG_STATE_HOME/aws-auth/backups/CONTEXT/).
@@ -557,6 +571,10 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["update" | "remove", ..] => ids.extend(EDIT),
         ["sync", ..] => ids.extend(EDIT.iter().chain(&["create"])),
         ["backup", ..] => ids.retain(|&i| i != "file"),
+        ["protect" | "unprotect", ..] => {
+            ids.retain(|&i| i != "file");
+            ids.extend(["force", "yes"]);
+        }
         ["restore", ..] => {
             ids.retain(|&i| i != "file");
             ids.extend(EDIT);
@@ -635,6 +653,10 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["webhook", "certs"] => {
             "Examples:\n  aws-auth webhook certs --ca-out ca.crt | kubectl apply -f -"
+        }
+        ["protect"] => "Examples:\n  aws-auth protect arn:aws:iam::111122223333:role/BreakGlass",
+        ["unprotect"] => {
+            "Examples:\n  aws-auth unprotect arn:aws:iam::111122223333:role/OldAdmin --force"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

@@ -128,6 +128,93 @@ impl Session {
         })
     }
 
+    /// Adds (`protect`) or removes principals in the ConfigMap's
+    /// `aws-auth/protected` annotation; removing is guarded.
+    pub(crate) async fn protect(
+        &self,
+        cli: &Cli,
+        arns: &[String],
+        protect: bool,
+    ) -> anyhow::Result<Report> {
+        use aws_auth_core::admission::{PROTECTED_ANNOTATION, protected_in};
+        let g = &cli.global;
+        let mut given = Vec::new();
+        for a in arns {
+            let arn: aws_auth_core::arn::Arn =
+                a.parse().map_err(|e| fail(INVALID, format!("{a}: {e}")))?;
+            given.push(arn.canonical());
+        }
+        let snapshot = self.read().await?;
+        let current = snapshot
+            .config_map
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(PROTECTED_ANNOTATION))
+            .map(|v| protected_in(v))
+            .unwrap_or_default();
+        let mut now: Vec<String> = current.iter().map(|a| a.canonical().to_string()).collect();
+        let before = now.clone();
+        if protect {
+            for a in &given {
+                if !now.contains(&a.to_string()) {
+                    now.push(a.to_string());
+                }
+            }
+        } else {
+            let gone: Vec<String> = given
+                .iter()
+                .map(|a| a.to_string())
+                .filter(|a| now.contains(a))
+                .collect();
+            if !gone.is_empty() && !g.force {
+                return Err(fail(
+                    REFUSED,
+                    format!(
+                        "refused: removing the protection of {} lets any writer remove their mappings; nothing was written (use --force to do it anyway)",
+                        gone.join(", ")
+                    ),
+                ));
+            }
+            now.retain(|a| !gone.contains(a));
+        }
+        let object = &self.object;
+        if now == before {
+            return Ok(Report {
+                stdout: format!("{object}: nothing to change\n"),
+                stderr: String::new(),
+                code: OK,
+            });
+        }
+        if g.dry_run.is_some() {
+            return Ok(Report {
+                stdout: format!(
+                    "{object}: would set {PROTECTED_ANNOTATION} to {:?}\n",
+                    now.join(",")
+                ),
+                stderr: String::new(),
+                code: OK,
+            });
+        }
+        let value = (!now.is_empty()).then(|| now.join(","));
+        self.budget
+            .spend(true, async {
+                self.cluster
+                    .annotate(&snapshot, PROTECTED_ANNOTATION, value.as_deref())
+                    .await
+                    .map_err(|e| cluster_error(object, &self.conn, e, None))
+            })
+            .await?;
+        Ok(Report {
+            stdout: format!(
+                "{object}: {PROTECTED_ANNOTATION} is now {:?}\n",
+                value.unwrap_or_default()
+            ),
+            stderr: String::new(),
+            code: OK,
+        })
+    }
+
     /// Puts a backup's data keys back.
     pub(crate) async fn restore(
         &self,
@@ -147,6 +234,18 @@ impl Session {
     ) -> anyhow::Result<Report> {
         edit(cli, &self.cluster, &self.conn, &self.budget, ops, guards).await
     }
+}
+
+/// The principals the ConfigMap's `aws-auth/protected` annotation names.
+fn annotated_protections(
+    cm: &k8s_openapi::api::core::v1::ConfigMap,
+) -> Vec<aws_auth_core::arn::Arn> {
+    cm.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(aws_auth_core::admission::PROTECTED_ANNOTATION))
+        .map(|v| aws_auth_core::admission::protected_in(v))
+        .unwrap_or_default()
 }
 
 /// A cluster error as one sentence with its exit code.
@@ -267,6 +366,12 @@ async fn edit(
         }
     );
     let current = current?;
+    // The map's own protections count like --protect.
+    if let Some(s) = &current {
+        guards
+            .protected
+            .extend(annotated_protections(&s.config_map));
+    }
     let unprotected = match me {
         Some(Ok(arn)) => {
             guards.protected.push(arn);
@@ -401,6 +506,7 @@ async fn restore(
         crate::identity::caller(IDENTITY_TIMEOUT)
     );
     let current: Snapshot = current?;
+    protected.extend(annotated_protections(&current.config_map));
     let unprotected = match me {
         Ok(arn) => {
             protected.push(arn);

@@ -90,6 +90,20 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
             };
             source.edit(cli, ops, guards).await
         }
+        MapCommand::Protect { arns } => match &source {
+            Source::Cluster(s) => s.protect(cli, arns, true).await,
+            Source::File(_) => Err(fail(
+                USAGE,
+                "protect and unprotect work on a cluster; in a manifest, edit its aws-auth/protected annotation",
+            )),
+        },
+        MapCommand::Unprotect { arns } => match &source {
+            Source::Cluster(s) => s.protect(cli, arns, false).await,
+            Source::File(_) => Err(fail(
+                USAGE,
+                "protect and unprotect work on a cluster; in a manifest, edit its aws-auth/protected annotation",
+            )),
+        },
         MapCommand::Backup { out } => match &source {
             Source::Cluster(s) => s.backup(out.as_deref(), g.output).await,
             Source::File(_) => Err(cluster_only()),
@@ -189,8 +203,15 @@ fn edit_file(cli: &Cli, target: &Target, ops: Ops, guards: &Guards) -> anyhow::R
                 _ => e,
             })?
     };
+    // The manifest's own protections count like --protect.
+    let mut guards = guards.clone();
+    if let Some(v) = doc.annotation(aws_auth_core::admission::PROTECTED_ANNOTATION) {
+        guards
+            .protected
+            .extend(aws_auth_core::admission::protected_in(v));
+    }
     let edited = doc
-        .edit(&ops.ops, guards)
+        .edit(&ops.ops, &guards)
         .map_err(|e| commands::edit_error(&name, &ops, e))?;
     commands::confirm_forced(&edited, global)?;
     let dry_run = global.dry_run.is_some();

@@ -47,6 +47,21 @@ pub const ALLOW_ANNOTATION: &str = "aws-auth/allow-change";
 /// protection removed, without the override.
 pub const PROTECTED_ANNOTATION: &str = "aws-auth/protected";
 
+/// The principals a [`PROTECTED_ANNOTATION`] value names (ARNs separated by
+/// commas or white space; what is not an ARN is left out).
+///
+/// ```
+/// let arns = aws_auth_core::admission::protected_in("arn:aws:iam::111122223333:role/A, arn:aws:iam::111122223333:user/b");
+/// assert_eq!(arns.len(), 2);
+/// ```
+pub fn protected_in(value: &str) -> Vec<Arn> {
+    value
+        .split([',', ' ', '\n', '\t'])
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
 /// Why a change is denied, as a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -203,12 +218,7 @@ pub fn decide_annotated(
         notes
             .protected
             .as_deref()
-            .map(|v| {
-                v.split([',', ' ', '\n', '\t'])
-                    .filter(|s| !s.is_empty())
-                    .filter_map(|s| s.parse().ok())
-                    .collect()
-            })
+            .map(protected_in)
             .unwrap_or_default()
     };
     let mut all_protected: Vec<Arn> = protected.to_vec();

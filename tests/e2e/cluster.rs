@@ -1848,3 +1848,57 @@ fn a_bad_desired_file_is_refused_before_anything_is_sent() {
     );
     assert!(env.server.seen().iter().all(|s| s.method != "PATCH"));
 }
+
+/// Issue 11: protections travel with the map (the `aws-auth/protected`
+/// annotation): every edit honours them without --protect, and removing one
+/// is itself guarded.
+#[test]
+fn protections_travel_with_the_map() {
+    let env = Env::new();
+    let admin = "arn:aws:iam::111122223333:role/Admin";
+    let a = env.cmd().args(["protect", admin]).assert().success();
+    assert!(
+        stdout(&a).contains("aws-auth/protected is now"),
+        "{}",
+        stdout(&a)
+    );
+    let object = env.server.object(NS, NAME).unwrap();
+    assert_eq!(
+        object["metadata"]["annotations"]["aws-auth/protected"],
+        admin
+    );
+    // A second time: nothing to change.
+    let a = env.cmd().args(["protect", admin]).assert().success();
+    assert!(stdout(&a).contains("nothing to change"), "{}", stdout(&a));
+    // Removing the protected mapping is refused, --protect or not.
+    let a = env.cmd().args(["remove", "role", admin]).assert().code(4);
+    assert!(stderr(&a).contains("protected principal"), "{}", stderr(&a));
+    // Unprotecting needs --force.
+    env.cmd().args(["unprotect", admin]).assert().code(4);
+    env.cmd()
+        .args(["unprotect", admin, "--force"])
+        .assert()
+        .success();
+    let object = env.server.object(NS, NAME).unwrap();
+    assert!(
+        object["metadata"]["annotations"]
+            .get("aws-auth/protected")
+            .is_none(),
+        "{object}"
+    );
+    // In a file, the annotation protects too.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n  annotations:\n    aws-auth/protected: {admin}\ndata:\n  mapRoles: |\n    - rolearn: {admin}\n      username: admin\n      groups: [system:masters]\n    - rolearn: arn:aws:iam::111122223333:role/Other\n      username: other\n      groups: [system:masters]\n"
+    );
+    std::fs::write(dir.path().join("m.yaml"), &manifest).unwrap();
+    crate::aws_auth(dir.path())
+        .current_dir(dir.path())
+        .args(["--file", "m.yaml", "remove", "role", admin])
+        .assert()
+        .code(4);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("m.yaml")).unwrap(),
+        manifest
+    );
+}

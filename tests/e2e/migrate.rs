@@ -653,7 +653,10 @@ fn finalize_of_a_clean_map_deletes_the_config_map_after_a_backup() {
     let reason = patch["metadata"]["annotations"]["aws-auth/allow-change"]
         .as_str()
         .unwrap();
-    assert!(reason.starts_with("deleted by aws-auth migrate finalize"), "{reason}");
+    assert!(
+        reason.starts_with("deleted by aws-auth migrate finalize"),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -392,7 +392,12 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
                 Some(&reason),
             )
             .await
-            .map_err(|e| fail(crate::exit::CONFLICT, format!("annotating the aws-auth ConfigMap before deleting it: {e}")))?;
+            .map_err(|e| {
+                fail(
+                    crate::exit::CONFLICT,
+                    format!("annotating the aws-auth ConfigMap before deleting it: {e}"),
+                )
+            })?;
         let annotated = aws_auth_core::cluster::Snapshot::new(annotated);
         live.cluster.delete(&annotated).await.map_err(|e| {
             fail(
