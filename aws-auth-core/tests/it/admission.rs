@@ -147,3 +147,153 @@ fn no_change_to_any_fixture_is_denied() {
         );
     }
 }
+
+/// The decision on two changes of every fixture and corpus map, for review:
+/// its node roles dropped (as a stale copy applied wholesale), and one
+/// ordinary mapping added.
+#[test]
+fn decisions_on_every_fixture() {
+    use aws_auth_core::edit::{GuardPolicy, Guards, Op};
+    let mut table = String::new();
+    for (name, text) in seeds() {
+        let Ok(doc) = Document::parse_manifest(text.as_str()) else {
+            continue;
+        };
+        let force = Guards::new().policy(GuardPolicy::Force);
+        let nodes: Vec<Op> = doc
+            .effective()
+            .mappings()
+            .filter(|m| m.node_kind().is_some() && m.key == aws_auth_core::DataKey::MapRoles)
+            .map(|m| Op::remove_role(m.arn))
+            .collect();
+        let mut line = format!("{name}:");
+        if !nodes.is_empty()
+            && let Ok(e) = doc.edit(&nodes, &force)
+        {
+            let d = decide(Some(&doc), Some(&e.document), &[]);
+            let codes: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
+            line.push_str(&format!(
+                " nodes removed -> {} {codes:?};",
+                if d.allowed { "allowed" } else { "denied" }
+            ));
+        }
+        let add = Op::add_role(
+            "arn:aws:iam::999900001111:role/Ordinary",
+            "ordinary",
+            ["view"],
+        );
+        if let Ok(e) = doc.edit(&[add], &Guards::new()) {
+            let d = decide(Some(&doc), Some(&e.document), &[]);
+            line.push_str(&format!(
+                " ordinary added -> {} {} warnings",
+                if d.allowed { "allowed" } else { "denied" },
+                d.warnings.len()
+            ));
+        }
+        table.push_str(&line);
+        table.push('\n');
+    }
+    insta::assert_snapshot!(table);
+}
+
+/// Properties over the mutant stream: adding an ordinary mapping to any
+/// readable map is allowed; removing the only node role is denied.
+#[test]
+fn adding_is_allowed_and_removing_the_only_node_role_is_denied() {
+    use crate::mutants::{Lcg, budget, mutate};
+    use aws_auth_core::edit::{GuardPolicy, Guards, Op};
+    let seeds = seeds();
+    let mut rng = Lcg::new(11);
+    let (mut added, mut removed) = (0, 0);
+    for n in 0..budget(2_000) {
+        let (name, text) = &seeds[n % seeds.len()];
+        let mutant = mutate(text, &mut rng);
+        let Ok(doc) = Document::parse_manifest(mutant.as_str()) else {
+            continue;
+        };
+        let add = Op::add_role(
+            "arn:aws:iam::999900001111:role/Ordinary",
+            "ordinary",
+            ["view"],
+        );
+        if let Ok(e) = doc.edit(&[add], &Guards::new()) {
+            let d = decide(Some(&doc), Some(&e.document), &[]);
+            assert!(
+                d.allowed && d.reasons.is_empty(),
+                "mutant {n} of {name}: {d:?}\n{mutant}"
+            );
+            added += 1;
+        }
+        let nodes: Vec<String> = doc
+            .effective()
+            .mappings()
+            .filter(|m| m.node_kind().is_some() && m.key == aws_auth_core::DataKey::MapRoles)
+            .map(|m| m.arn.to_lowercase())
+            .collect();
+        if let [only] = &nodes[..] {
+            let force = Guards::new().policy(GuardPolicy::Force);
+            if let Ok(e) = doc.edit(&[Op::remove_role(only.clone())], &force) {
+                let d = decide(Some(&doc), Some(&e.document), &[]);
+                assert!(
+                    !d.allowed && d.reasons.iter().any(|r| r.code == ReasonCode::NodeRole),
+                    "mutant {n} of {name}: {d:?}"
+                );
+                removed += 1;
+            }
+        }
+    }
+    assert!(
+        added > 500 && removed > 100,
+        "added {added}, removed {removed}"
+    );
+}
+
+/// An AdmissionReview as the Kubernetes API reference shapes it, and the
+/// response it gets.
+#[test]
+fn reviews_are_answered_in_the_api_reference_shape() {
+    use serde_json::json;
+    let object = |roles: &str, annotations: serde_json::Value| {
+        json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "aws-auth", "namespace": "kube-system", "uid": "0d2f1c66", "resourceVersion": "42",
+            "creationTimestamp": "2026-01-01T00:00:00Z", "annotations": annotations,
+            "managedFields": [{"manager": "kubectl", "operation": "Update"}]},
+        "data": {"mapRoles": roles}})
+    };
+    let roles = format!("{}{}", NODES, ADMIN).replace("    ", "");
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "resource": {"group": "", "version": "v1", "resource": "configmaps"},
+            "requestKind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "requestResource": {"group": "", "version": "v1", "resource": "configmaps"},
+            "name": "aws-auth",
+            "namespace": "kube-system",
+            "operation": "UPDATE",
+            "userInfo": {"username": "admin", "uid": "014fbff9a07c", "groups": ["system:authenticated", "my-admin-group"]},
+            "object": object(ADMIN.replace("    ", "").as_str(), json!({})),
+            "oldObject": object(&roles, json!({})),
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "UpdateOptions"},
+            "dryRun": false
+        }
+    });
+    let answer = aws_auth_core::admission::review(&review, &[]);
+    let r = &answer.response;
+    assert_eq!(r["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(r["kind"], "AdmissionReview");
+    assert_eq!(r["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+    assert_eq!(r["response"]["allowed"], false);
+    assert_eq!(r["response"]["status"]["code"], 403);
+    assert!(
+        r["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws-auth: this change would remove the node role mapping")
+    );
+    assert_eq!(answer.log["user"], "admin");
+    assert_eq!(answer.log["dryRun"], false);
+}
