@@ -196,8 +196,10 @@ pub(crate) struct ManifestsArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum FailurePolicy {
     /// Allow the change when the webhook cannot answer.
+    #[value(name = "Ignore", alias = "ignore")]
     Ignore,
     /// Refuse the change when the webhook cannot answer.
+    #[value(name = "Fail", alias = "fail")]
     Fail,
 }
 

@@ -5,7 +5,9 @@
 //! POST, PUT, PATCH (JSON merge, strategic merge, JSON patch), DELETE, a
 //! `resourceVersion` that changes on every write, 409 Conflict on a stale
 //! precondition, 404 and 409 AlreadyExists with `Status` bodies, `dryRun=All`,
-//! bearer-token authentication. Tests inject 403s, 500s, delays and another
+//! bearer-token authentication, and validating admission webhooks (an
+//! AdmissionReview over HTTPS checked against the caBundle, the timeout and
+//! the failure policy honoured). Tests inject 403s, 500s, delays and another
 //! writer's change between our read and our write, and count requests.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -114,6 +116,8 @@ struct State {
     /// writer acting between our read and our write.
     after_get: VecDeque<Hook>,
     token: Option<String>,
+    /// A validating webhook for kube-system/aws-auth, as registered.
+    webhook: Option<Webhook>,
 }
 
 /// A running server; it stops when dropped.
@@ -153,6 +157,7 @@ impl ApiServer {
             rules: Vec::new(),
             after_get: VecDeque::new(),
             token: options.token,
+            webhook: None,
         }));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -200,6 +205,32 @@ impl ApiServer {
             state,
             runtime: Some(runtime),
         }
+    }
+
+    /// Registers the first webhook of a ValidatingWebhookConfiguration (as
+    /// `aws-auth webhook manifests -o json` prints it): its name, caBundle,
+    /// timeout and failure policy are used as kube-apiserver uses them; its
+    /// Service's name is the one its certificate is checked against, and the
+    /// connection goes to `address` (there is no cluster DNS here).
+    pub(crate) fn register_webhook(&self, configuration: &Value, address: &str) {
+        let hook = &configuration["webhooks"][0];
+        let service = &hook["clientConfig"]["service"];
+        let url = format!(
+            "https://{}.{}.svc:{}{}",
+            service["name"].as_str().unwrap_or(""),
+            service["namespace"].as_str().unwrap_or(""),
+            service["port"].as_u64().unwrap_or(443),
+            service["path"].as_str().unwrap_or("/")
+        );
+        let ca = base64_decode(hook["clientConfig"]["caBundle"].as_str().unwrap_or(""));
+        self.state.lock().unwrap().webhook = Some(Webhook {
+            name: hook["name"].as_str().unwrap_or("").to_owned(),
+            url,
+            address: address.to_owned(),
+            ca_pem: ca,
+            timeout: Duration::from_secs(hook["timeoutSeconds"].as_u64().unwrap_or(10)),
+            fail: hook["failurePolicy"] == "Fail",
+        });
     }
 
     pub(crate) fn url(&self) -> String {
@@ -447,11 +478,239 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Answer {
         }
         _ => {}
     }
-    let response = route(&st, &method, &path, &query, &content_type, &body);
+    let warnings = match admit(&st, &method, &path, &query, &content_type, &body).await {
+        Ok(w) => w,
+        Err(refused) => return refused,
+    };
+    let mut response = route(&st, &method, &path, &query, &content_type, &body);
+    for w in warnings {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("299 - {:?}", w)) {
+            response.headers_mut().append("warning", v);
+        }
+    }
     if let Some(Fault::DelayAnswer(d)) = fault {
         tokio::time::sleep(d).await;
     }
     response
+}
+
+/// A registered validating webhook.
+pub(crate) struct Webhook {
+    name: String,
+    url: String,
+    address: String,
+    ca_pem: String,
+    timeout: Duration,
+    fail: bool,
+}
+
+/// Validating admission, as kube-apiserver runs it for a write of
+/// kube-system/aws-auth: the write is first computed (as a dry run), then the
+/// webhook is sent an AdmissionReview over HTTPS checked against its
+/// caBundle; its refusal is the client's answer, its warnings go back as
+/// `Warning` headers. A webhook that cannot be reached or does not answer in
+/// its timeout lets the write through (Ignore) or refuses it (Fail).
+async fn admit(
+    st: &Arc<Mutex<State>>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<Vec<String>, Answer> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (operation, name) = match (method.as_str(), parts.as_slice()) {
+        ("POST", ["api", "v1", "namespaces", "kube-system", "configmaps"]) => {
+            let name = serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| v["metadata"]["name"].as_str().map(str::to_owned));
+            ("CREATE", name.unwrap_or_default())
+        }
+        ("PUT" | "PATCH", ["api", "v1", "namespaces", "kube-system", "configmaps", name]) => {
+            ("UPDATE", (*name).to_owned())
+        }
+        ("DELETE", ["api", "v1", "namespaces", "kube-system", "configmaps", name]) => {
+            ("DELETE", (*name).to_owned())
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let Some((hook_name, url, address, ca, timeout, fail)) = ({
+        let s = st.lock().unwrap();
+        s.webhook.as_ref().map(|w| {
+            (
+                w.name.clone(),
+                w.url.clone(),
+                w.address.clone(),
+                w.ca_pem.clone(),
+                w.timeout,
+                w.fail,
+            )
+        })
+    }) else {
+        return Ok(Vec::new());
+    };
+    if name != "aws-auth" {
+        return Ok(Vec::new());
+    }
+    let old = {
+        let s = st.lock().unwrap();
+        s.store
+            .objects
+            .get(&("kube-system".to_owned(), name.clone()))
+            .cloned()
+    };
+    // What the write would store, by running it as a dry run.
+    let dry_query = if query.is_empty() {
+        "dryRun=All".to_owned()
+    } else {
+        format!("{query}&dryRun=All")
+    };
+    let object = if operation == "DELETE" {
+        Value::Null
+    } else {
+        let dry = route(st, method, path, &dry_query, content_type, body);
+        if !dry.status().is_success() {
+            return Ok(Vec::new()); // the write fails on its own
+        }
+        let bytes = dry
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": format!("review-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)),
+        "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+        "resource": {"group": "", "version": "v1", "resource": "configmaps"},
+        "name": name, "namespace": "kube-system", "operation": operation,
+        "userInfo": {"username": "tester", "groups": ["system:authenticated"]},
+        "object": object, "oldObject": old.unwrap_or(Value::Null),
+        "dryRun": query_has(query, "dryRun", "All")}});
+    let answered = tokio::time::timeout(
+        timeout,
+        call_webhook(&url, &address, &ca, &review.to_string()),
+    )
+    .await;
+    let reply = match answered {
+        Ok(Ok(v)) => v,
+        // failurePolicy Ignore: the write goes on unchecked.
+        _ if !fail => return Ok(Vec::new()),
+        Ok(Err(why)) => return Err(webhook_failed(&hook_name, &why, &name)),
+        Err(_) => {
+            return Err(webhook_failed(
+                &hook_name,
+                "context deadline exceeded",
+                &name,
+            ));
+        }
+    };
+    let response = &reply["response"];
+    let warnings: Vec<String> = response["warnings"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if response["allowed"] == true {
+        return Ok(warnings);
+    }
+    let code = response["status"]["code"].as_u64().unwrap_or(403) as u16;
+    let message = response["status"]["message"].as_str().unwrap_or("");
+    Err(status(
+        code,
+        "Forbidden",
+        &format!("admission webhook \"{hook_name}\" denied the request: {message}"),
+        Some(&name),
+    ))
+}
+
+fn webhook_failed(hook: &str, why: &str, name: &str) -> Answer {
+    status(
+        500,
+        "InternalError",
+        &format!("Internal error occurred: failed calling webhook \"{hook}\": {why}"),
+        Some(name),
+    )
+}
+
+/// POSTs `body` to `url` over HTTPS, connecting to `address` and trusting
+/// only `ca_pem` for the URL's host; the JSON answer.
+async fn call_webhook(url: &str, address: &str, ca_pem: &str, body: &str) -> Result<Value, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let rest = url.strip_prefix("https://").ok_or("not https")?;
+    let (host_port, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(h, _)| h)
+        .to_owned();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("Post \"{url}\": dial tcp {address}: {e}"))?;
+    let server_name =
+        rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
+    let mut tls = connector
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| format!("Post \"{url}\": tls: {e}"))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!(
+            "the webhook answered {}",
+            head.lines().next().unwrap_or("")
+        ));
+    }
+    serde_json::from_str(rest).map_err(|e| e.to_string())
+}
+
+fn base64_decode(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let Some(v) = T.iter().position(|t| *t == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn query_has(query: &str, key: &str, value: &str) -> bool {

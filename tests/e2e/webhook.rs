@@ -383,3 +383,288 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
     );
     assert!(items.iter().any(|d| d["kind"] == "Certificate"));
 }
+
+/// The webhook of `webhook certs` and `webhook manifests`, running, and the
+/// configuration to register with the local API server.
+/// A child process killed when dropped (a failed assertion included).
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn installed(failure_policy: &str) -> (Reaped, String, Value, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let run = |args: &[&str]| {
+        let out = Command::new(&bin)
+            .env_clear()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let secret = run(&["webhook", "certs", "--ca-out", "ca.crt", "-o", "json"]);
+    std::fs::write(
+        dir.path().join("tls.crt"),
+        secret["stringData"]["tls.crt"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tls.key"),
+        secret["stringData"]["tls.key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let list = run(&[
+        "webhook",
+        "manifests",
+        "--ca-bundle",
+        "ca.crt",
+        "--failure-policy",
+        failure_policy,
+        "-o",
+        "json",
+    ]);
+    let configuration = list["items"].as_array().unwrap().last().unwrap().clone();
+    let mut child = Command::new(&bin)
+        .env_clear()
+        .current_dir(dir.path())
+        .args([
+            "webhook",
+            "serve",
+            "--cert",
+            "tls.crt",
+            "--key",
+            "tls.key",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    (
+        Reaped(child),
+        first["address"].as_str().unwrap().to_owned(),
+        configuration,
+        dir,
+    )
+}
+
+fn kubectl(env: &crate::cluster::Env, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    use std::io::Write;
+    let mut child = crate::kubectl(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue 11: the API server calls the webhook as kube-apiserver does, and the
+/// real kubectl is refused with its reason: apply of a copy without the node
+/// role, replace, patch and delete; an allowed apply shows the warnings.
+#[test]
+fn kubectl_is_refused_with_the_webhooks_reason() {
+    let env = crate::cluster::Env::new();
+    let (webhook, address, configuration, _dir) = installed("Ignore");
+    env.server.register_webhook(&configuration, &address);
+    let (ok, copy) = kubectl(
+        &env,
+        &[
+            "get",
+            "configmap",
+            "aws-auth",
+            "-n",
+            "kube-system",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(ok, "{copy}");
+    let mut stale: Value = serde_json::from_str(&copy).unwrap();
+    let roles = stale["data"]["mapRoles"].as_str().unwrap().to_owned();
+    let without_nodes: String = roles
+        .split_inclusive("- rolearn")
+        .filter(|e| !e.contains("NodeInstanceRole"))
+        .collect();
+    stale["data"]["mapRoles"] = json!(
+        without_nodes
+            .trim_start_matches("- rolearn")
+            .to_owned()
+            .replacen("", "- rolearn", 1)
+    );
+    let copy = stale.to_string();
+    let denied = "denied the request: aws-auth: this change would remove the node role mapping";
+    // --validate=false: the local server publishes no OpenAPI document.
+    let (ok, out) = kubectl(&env, &["apply", "--validate=false", "-f", "-"], Some(&copy));
+    assert!(!ok && out.contains(denied), "apply: {out}");
+    let (ok, out) = kubectl(
+        &env,
+        &["replace", "--validate=false", "-f", "-"],
+        Some(&copy),
+    );
+    assert!(!ok && out.contains(denied), "replace: {out}");
+    let (ok, out) = kubectl(
+        &env,
+        &[
+            "patch",
+            "configmap",
+            "aws-auth",
+            "-n",
+            "kube-system",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"mapRoles":""}}"#,
+        ],
+        None,
+    );
+    assert!(!ok && out.contains(denied), "patch: {out}");
+    let (ok, out) = kubectl(
+        &env,
+        &["delete", "configmap", "aws-auth", "-n", "kube-system"],
+        None,
+    );
+    assert!(
+        !ok && out.contains("deletes the aws-auth ConfigMap"),
+        "delete: {out}"
+    );
+    assert!(env.server.object("kube-system", "aws-auth").is_some());
+    // An allowed change that brings a lint finding: applied, with the warning.
+    let mut odd: Value = serde_json::from_str(
+        &kubectl(
+            &env,
+            &[
+                "get",
+                "configmap",
+                "aws-auth",
+                "-n",
+                "kube-system",
+                "-o",
+                "json",
+            ],
+            None,
+        )
+        .1,
+    )
+    .unwrap();
+    let more = format!(
+        "{roles}- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: dev\n  grups: [dev]\n"
+    );
+    odd["data"]["mapRoles"] = json!(more);
+    let (ok, out) = kubectl(
+        &env,
+        &["apply", "--validate=false", "-f", "-"],
+        Some(&odd.to_string()),
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Warning: aws-auth: unknown-key"), "{out}");
+    // The webhook down: Ignore lets the write through.
+    drop(webhook);
+    let (ok, out) = kubectl(
+        &env,
+        &[
+            "patch",
+            "configmap",
+            "aws-auth",
+            "-n",
+            "kube-system",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"other":"x"}}"#,
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+}
+
+/// Issue 11: failurePolicy Fail refuses writes the webhook cannot judge (it is
+/// down, or its certificate is not the caBundle's).
+#[test]
+fn failure_policy_fail_refuses_what_cannot_be_checked() {
+    let env = crate::cluster::Env::new();
+    let (webhook, address, configuration, _dir) = installed("Fail");
+    // A caBundle of another CA: the API server side refuses the handshake.
+    let (other, _, other_configuration, _other_dir) = installed("Fail");
+    let mut wrong = configuration.clone();
+    wrong["webhooks"][0]["clientConfig"]["caBundle"] =
+        other_configuration["webhooks"][0]["clientConfig"]["caBundle"].clone();
+    env.server.register_webhook(&wrong, &address);
+    let patch = [
+        "patch",
+        "configmap",
+        "aws-auth",
+        "-n",
+        "kube-system",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"other":"y"}}"#,
+    ];
+    let (ok, out) = kubectl(&env, &patch, None);
+    assert!(!ok && out.contains("failed calling webhook"), "{out}");
+    // A webhook that accepts and never answers: its timeout is honoured.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut slow = configuration.clone();
+    slow["webhooks"][0]["timeoutSeconds"] = json!(1);
+    env.server
+        .register_webhook(&slow, &silent.local_addr().unwrap().to_string());
+    let started = std::time::Instant::now();
+    let (ok, out) = kubectl(&env, &patch, None);
+    assert!(!ok && out.contains("context deadline exceeded"), "{out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The right bundle: allowed.
+    env.server.register_webhook(&configuration, &address);
+    let (ok, out) = kubectl(&env, &patch, None);
+    assert!(ok, "{out}");
+    // Down: refused.
+    drop(webhook);
+    drop(other);
+    let (ok, out) = kubectl(
+        &env,
+        &[
+            "patch",
+            "configmap",
+            "aws-auth",
+            "-n",
+            "kube-system",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"other":"z"}}"#,
+        ],
+        None,
+    );
+    assert!(!ok && out.contains("failed calling webhook"), "{out}");
+}
