@@ -124,6 +124,10 @@ pub(crate) enum Command {
     /// Decide whether a change of the map may go through, as the admission
     /// webhook would: exit 0 allowed, 4 denied (with the reasons).
     Check(CheckArgs),
+    /// EKS access entries, directly: list, grant, revoke, with the same
+    /// checks and guards as the map.
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// The validating admission webhook that holds every writer of the map
     /// to the same rules.
     #[command(subcommand)]
@@ -228,6 +232,75 @@ pub(crate) struct ServeArgs {
     /// Where to listen.
     #[arg(long, value_name = "ADDRESS", default_value = "0.0.0.0:8443")]
     pub(crate) listen: String,
+}
+
+/// `aws-auth access ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccessCommand {
+    /// Every access entry with its type, username, groups and policies.
+    Get(AccessCluster),
+    /// Create access entries (and associate their policies); an entry that
+    /// exists and matches is left alone, one that differs is a conflict.
+    Add(AccessAddArgs),
+    /// Delete access entries (node entries, the last cluster-admin, your own
+    /// and protected principals are refused without --force).
+    Remove(AccessRemoveArgs),
+}
+
+/// The cluster and the AWS configuration.
+#[derive(Debug, Args)]
+pub(crate) struct AccessCluster {
+    /// The EKS cluster.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cluster: String,
+    /// The AWS region (default: the usual AWS configuration).
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// The AWS profile (default: $AWS_PROFILE, then default).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+}
+
+/// `aws-auth access add`.
+#[derive(Debug, Args)]
+pub(crate) struct AccessAddArgs {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// IAM role or user ARNs.
+    #[arg(value_name = "ARN", required_unless_present = "from_file")]
+    pub(crate) arns: Vec<String>,
+    /// Read principals from a file, one per line (`ARN [USERNAME]`, `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_file: Option<PathBuf>,
+    /// The entry type.
+    #[arg(long = "type", value_name = "TYPE", default_value = "STANDARD")]
+    pub(crate) kind: String,
+    /// The Kubernetes username (default: EKS makes one up).
+    #[arg(long, short = 'u')]
+    pub(crate) username: Option<String>,
+    /// A Kubernetes group (repeatable, or comma-separated).
+    #[arg(long = "group", short = 'g', value_delimiter = ',')]
+    pub(crate) groups: Vec<String>,
+    /// An access policy: cluster-admin, admin, edit, view, admin-view, or its
+    /// name or ARN (repeatable).
+    #[arg(long = "policy", value_name = "POLICY")]
+    pub(crate) policies: Vec<String>,
+    /// The policies apply in this namespace (repeatable; default: the cluster).
+    #[arg(long = "namespace-scope", value_name = "NS")]
+    pub(crate) namespaces: Vec<String>,
+    /// Make entries that exist and differ match instead of reporting conflicts.
+    #[arg(long)]
+    pub(crate) update_existing: bool,
+}
+
+/// `aws-auth access remove`.
+#[derive(Debug, Args)]
+pub(crate) struct AccessRemoveArgs {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// The principals' ARNs, as the entries have them.
+    #[arg(value_name = "ARN", required = true)]
+    pub(crate) arns: Vec<String>,
 }
 
 /// `aws-auth check`: two manifests, before and after.
@@ -586,6 +659,8 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
         ["check", ..] => ids = vec!["output", "verbose", "protect"],
+        ["access", "get"] => ids = vec!["output", "verbose"],
+        ["access", ..] => ids = vec!["output", "verbose", "dry_run", "force", "protect"],
         ["webhook", "serve"] => ids = vec!["verbose", "protect"],
         ["webhook", ..] => ids = vec!["output"],
         _ => {}
@@ -659,6 +734,13 @@ fn examples(path: &[String]) -> Option<&'static str> {
         ["protect"] => "Examples:\n  aws-auth protect arn:aws:iam::111122223333:role/BreakGlass",
         ["unprotect"] => {
             "Examples:\n  aws-auth unprotect arn:aws:iam::111122223333:role/OldAdmin --force"
+        }
+        ["access", "get"] => "Examples:\n  aws-auth access get --cluster prod -o json",
+        ["access", "add"] => {
+            "Examples:\n  aws-auth access add arn:aws:iam::111122223333:user/alice --cluster prod --policy cluster-admin\n  aws-auth access add --from-file team.txt --cluster prod --policy view --namespace-scope dev"
+        }
+        ["access", "remove"] => {
+            "Examples:\n  aws-auth access remove arn:aws:iam::111122223333:user/leaver --cluster prod"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

@@ -246,7 +246,7 @@ fn explain_text(e: &Explanation) -> String {
 
 /// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
 /// Returns (line number, first field, optional second field).
-fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
+pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             crate::exit::NOT_FOUND

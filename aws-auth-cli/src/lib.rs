@@ -2,6 +2,7 @@
 //! `aws-auth-core`. Two thin binaries call [`main`]: `aws-auth` and
 //! `kubectl-aws_auth`, the name kubectl looks for to run `kubectl aws-auth`.
 
+mod access;
 mod backup;
 mod check;
 mod cli;
@@ -99,6 +100,7 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         }),
         Command::Migrate(cmd) => migrate::run(cli, cmd),
         Command::Check(args) => check::run(args, &guards, cli.global.output),
+        Command::Access(cmd) => access::run(cli, cmd, &guards),
         Command::Webhook(cli::WebhookCommand::Serve(args)) => {
             webhook::serve(args, &guards.protected)
         }

@@ -13,6 +13,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod access;
 pub mod admission;
 pub mod arn;
 #[cfg(feature = "kube")]

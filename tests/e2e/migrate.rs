@@ -1132,3 +1132,93 @@ fn proxies_are_honoured_for_kubernetes_and_aws() {
         stderr(&a)
     );
 }
+
+impl Setup {
+    fn access(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg("access").args(args).args(["--cluster", CLUSTER]);
+        cmd
+    }
+}
+
+/// Issue 12 (part): `access add` grants entries directly, checked before any
+/// call, idempotent; `access get` lists them; `access remove` deletes them
+/// under the guards; a CONFIG_MAP cluster is refused with the step to take.
+#[test]
+fn access_entries_directly() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let bob = "arn:aws:iam::111122223333:user/bob";
+    // Refused before any call: a reserved username, a system: group, an
+    // unknown policy.
+    let before = s.aws.calls().len();
+    for bad in [
+        &["-u", "system:alice"][..],
+        &["-g", "system:masters"],
+        &["--policy", "root"],
+        &["-u", "{{SessionName}}"],
+    ] {
+        let mut args = vec!["add", alice];
+        args.extend_from_slice(bad);
+        s.access(&args).assert().code(5);
+    }
+    assert_eq!(s.aws.calls().len(), before, "a refused request made calls");
+    // Granted, then again: unchanged.
+    let team = s.env.home.path().join("team.txt");
+    std::fs::write(
+        &team,
+        format!("# the workshop's list\n{alice} alice\n{bob}\n"),
+    )
+    .unwrap();
+    let team = team.to_str().unwrap();
+    s.access(&["add", "--from-file", team, "--policy", "cluster-admin"])
+        .assert()
+        .success();
+    let entries = s.entries();
+    assert_eq!(entries[alice].username, "alice");
+    assert!(
+        entries[bob]
+            .policies
+            .keys()
+            .any(|p| p.ends_with("AmazonEKSClusterAdminPolicy"))
+    );
+    let again = s
+        .access(&[
+            "add",
+            "--from-file",
+            team,
+            "--policy",
+            "cluster-admin",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(v["actions"].as_array().map_or(0, Vec::len), 0, "{v}");
+    // Listed.
+    let listed = s.access(&["get", "-o", "json"]).assert().success();
+    let v: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["principalArn"] == alice)
+    );
+    // Removing one admin is fine; removing the last ones is guarded.
+    s.access(&["remove", alice]).assert().success();
+    assert!(!s.entries().contains_key(alice));
+    let refused = s.access(&["remove", bob]).assert().code(4);
+    assert!(
+        String::from_utf8_lossy(&refused.get_output().stderr)
+            .contains("last entry with AmazonEKSClusterAdminPolicy"),
+        "{}",
+        String::from_utf8_lossy(&refused.get_output().stderr)
+    );
+    s.access(&["remove", bob, "--force"]).assert().success();
+    assert!(!s.entries().contains_key(bob));
+    // A CONFIG_MAP cluster: refused with the step.
+    let old = Setup::new("CONFIG_MAP");
+    let a = old.access(&["add", alice]).assert().code(4);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--enable-api-mode"));
+}

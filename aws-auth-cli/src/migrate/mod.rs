@@ -1,7 +1,7 @@
 //! `aws-auth migrate plan|apply|verify|finalize`.
 
-mod aws;
-mod report;
+pub(crate) mod aws;
+pub(crate) mod report;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

@@ -44,7 +44,7 @@ fn unread_lines(plan: &Plan, s: &mut String) {
     }
 }
 
-pub(super) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
+pub(crate) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
     if format != Output::Table {
         return Ok(Report {
             stdout: output::structured(format, plan)?,
@@ -151,7 +151,7 @@ struct ApplyOutput<'a> {
     summary: Summary,
 }
 
-pub(super) fn apply(
+pub(crate) fn apply(
     plan: &Plan,
     info: &ClusterInfo,
     outcomes: &[Outcome],

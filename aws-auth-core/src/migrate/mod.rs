@@ -679,6 +679,28 @@ pub fn principals(doc: &Document, resolutions: &Resolutions, account: Option<&st
     out
 }
 
+/// Plans entries given directly (see [`crate::access`]) as the migrator
+/// plans the map's.
+pub(crate) fn plan_desired(
+    desired: Vec<Desired>,
+    cluster: &ClusterState,
+    resolutions: &Resolutions,
+    options: &PlanOptions,
+) -> Plan {
+    let mut plan = Plan {
+        cluster: cluster.name.clone(),
+        authentication_mode: cluster.mode,
+        actions: Vec::new(),
+        unchanged: Vec::new(),
+        conflicts: Vec::new(),
+        blocked: Vec::new(),
+        ignored: Vec::new(),
+        unread: Vec::new(),
+    };
+    compare::compare(&mut plan, desired, cluster, resolutions, options);
+    plan
+}
+
 /// Plans the migration of `doc`'s mappings to `cluster`.
 pub fn plan(
     doc: &Document,

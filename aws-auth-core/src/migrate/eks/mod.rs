@@ -204,6 +204,27 @@ impl Eks {
         &self.cluster
     }
 
+    /// Deletes a principal's access entry (and with it its policy
+    /// associations); `false` when there was none.
+    pub async fn delete_entry(&self, principal: &str) -> Result<bool> {
+        match paced(&self.pace, || {
+            self.eks
+                .delete_access_entry()
+                .cluster_name(&self.cluster)
+                .principal_arn(principal)
+                .send()
+        })
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(false),
+            Err(e) => Err(EksError::sdk(
+                &format!("eks:DeleteAccessEntry {principal}"),
+                e,
+            )),
+        }
+    }
+
     /// Carries `plan`'s actions out: each principal's calls in order (its
     /// entry before its policies), principals side by side, at most
     /// `concurrency` calls in flight; `tick` hears of each action as it ends.

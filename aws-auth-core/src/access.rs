@@ -1,0 +1,184 @@
+//! Access entries given directly (not migrated from the map): what a request
+//! may hold, checked before any call, and the plan that makes the cluster
+//! hold it.
+
+use crate::arn::{Arn, PrincipalKind};
+use crate::migrate::{
+    AccessScope, ClusterState, Desired, EntryType, Plan, PlanOptions, PolicyAssociation,
+    Resolutions,
+};
+
+/// The most access entries a cluster holds (an EKS quota).
+pub const MAX_ENTRIES: usize = 3000;
+
+/// The full ARN of an access policy given by its short name (`cluster-admin`,
+/// `admin`, `edit`, `view`, `admin-view`), by its name
+/// (`AmazonEKSViewPolicy`) or by its ARN; `None` for a name EKS has no policy
+/// of.
+///
+/// ```
+/// use aws_auth_core::access::policy_arn;
+/// assert_eq!(policy_arn("view", "aws").as_deref(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"));
+/// assert_eq!(policy_arn("nope", "aws"), None);
+/// ```
+pub fn policy_arn(name: &str, partition: &str) -> Option<String> {
+    const POLICIES: [(&str, &str); 5] = [
+        ("cluster-admin", "AmazonEKSClusterAdminPolicy"),
+        ("admin", "AmazonEKSAdminPolicy"),
+        ("edit", "AmazonEKSEditPolicy"),
+        ("view", "AmazonEKSViewPolicy"),
+        ("admin-view", "AmazonEKSAdminViewPolicy"),
+    ];
+    let full = |n: &str| format!("arn:{partition}:eks::aws:cluster-access-policy/{n}");
+    if let Some((_, n)) = POLICIES.iter().find(|(short, _)| *short == name) {
+        return Some(full(n));
+    }
+    if let Some((_, n)) = POLICIES.iter().find(|(_, n)| *n == name) {
+        return Some(full(n));
+    }
+    let known = |n: &str| POLICIES.iter().any(|(_, p)| *p == n) || n.starts_with("AmazonEKS");
+    name.strip_prefix("arn:")
+        .and_then(|_| name.split_once(":eks::aws:cluster-access-policy/"))
+        .filter(|(_, n)| known(n))
+        .map(|_| name.to_owned())
+}
+
+/// What an access entry request holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EntryRequest {
+    /// The IAM role or user.
+    pub principal: Arn,
+    /// The entry type.
+    pub kind: EntryType,
+    /// The Kubernetes username (STANDARD only; EKS makes one up when none).
+    pub username: Option<String>,
+    /// Kubernetes groups (STANDARD only).
+    pub groups: Vec<String>,
+    /// Access policies (full ARNs) with their scope (STANDARD only).
+    pub policies: Vec<PolicyAssociation>,
+}
+
+impl EntryRequest {
+    /// A STANDARD entry for `principal`.
+    pub fn standard(principal: Arn) -> EntryRequest {
+        EntryRequest {
+            principal,
+            kind: EntryType::Standard,
+            username: None,
+            groups: Vec::new(),
+            policies: Vec::new(),
+        }
+    }
+
+    /// Why EKS would refuse it, before any call: usernames with a reserved
+    /// prefix or a template without a `:` before it, `system:` groups, groups
+    /// or policies on a type that takes none, a user for a node type.
+    pub fn check(&self) -> Result<(), String> {
+        let p = &self.principal;
+        if !matches!(p.kind(), PrincipalKind::Role | PrincipalKind::User) {
+            return Err(format!("{p}: an access entry is for an IAM role or user"));
+        }
+        if self.kind != EntryType::Standard {
+            if !self.groups.is_empty() || !self.policies.is_empty() || self.username.is_some() {
+                return Err(format!(
+                    "{p}: a {} entry takes no username, groups or access policies",
+                    self.kind
+                ));
+            }
+            if p.kind() != PrincipalKind::Role {
+                return Err(format!("{p}: {} entries are for roles", self.kind));
+            }
+        }
+        if let Some(u) = &self.username {
+            if let Some(prefix) = ["system:", "eks:", "aws:", "amazon:", "iam:"]
+                .iter()
+                .find(|x| u.starts_with(*x))
+            {
+                return Err(format!(
+                    "{p}: the username {u:?} starts with {prefix}, which access entries refuse"
+                ));
+            }
+            if let Some(at) = u.find("{{")
+                && !u[..at].contains(':')
+            {
+                return Err(format!(
+                    "{p}: the username {u:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
+                ));
+            }
+        }
+        if let Some(g) = self.groups.iter().find(|g| g.starts_with("system:")) {
+            return Err(format!(
+                "{p}: the group {g:?} starts with system:, which access entries refuse"
+            ));
+        }
+        Ok(())
+    }
+
+    fn desired(&self) -> Desired {
+        Desired {
+            key: if self.principal.kind() == PrincipalKind::Role {
+                crate::DataKey::MapRoles
+            } else {
+                crate::DataKey::MapUsers
+            },
+            map_arn: self.principal.to_string(),
+            line: 0,
+            kind: self.kind.clone(),
+            username: self.username.clone(),
+            kubernetes_groups: self.groups.clone(),
+            policies: self.policies.clone(),
+        }
+    }
+}
+
+/// A policy association at cluster scope, or in these namespaces.
+pub fn association(policy_arn: String, namespaces: &[String]) -> PolicyAssociation {
+    PolicyAssociation {
+        policy_arn,
+        access_scope: if namespaces.is_empty() {
+            AccessScope::cluster()
+        } else {
+            AccessScope {
+                kind: "namespace".to_owned(),
+                namespaces: namespaces.to_vec(),
+            }
+        },
+    }
+}
+
+/// The principals whose entries a plan of `requests` looks at (role paths
+/// resolved), once each.
+pub fn principals(
+    requests: &[EntryRequest],
+    resolutions: &Resolutions,
+    account: Option<&str>,
+) -> Vec<String> {
+    let mut empty = ClusterState::empty("", None);
+    empty.account = account.map(str::to_owned);
+    let mut out: Vec<String> = Vec::new();
+    for a in plan(requests, &empty, resolutions, &PlanOptions::new()).actions {
+        if !out.iter().any(|o| o == a.principal_arn()) {
+            out.push(a.principal_arn().to_owned());
+        }
+    }
+    out
+}
+
+/// The calls that make `cluster` hold `requests`: the migrator's plan, with
+/// its idempotence (an entry that exists and matches is unchanged), its
+/// conflicts (one that differs, unless `update_existing`) and its blocks (a
+/// role IAM does not know, a node entry of another account).
+pub fn plan(
+    requests: &[EntryRequest],
+    cluster: &ClusterState,
+    resolutions: &Resolutions,
+    options: &PlanOptions,
+) -> Plan {
+    crate::migrate::plan_desired(
+        requests.iter().map(EntryRequest::desired).collect(),
+        cluster,
+        resolutions,
+        options,
+    )
+}
