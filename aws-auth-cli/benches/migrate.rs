@@ -3,8 +3,10 @@
 //! the seed-script way (one `aws eks create-access-entry` process per user,
 //! in sequence). Not a test: `cargo bench -p aws-auth-cli --bench migrate`.
 //!
-//! `BENCH_MAPPINGS` (default 1000) and `BENCH_SEED_MAPPINGS` (default the
-//! same; 0 skips the comparison) size the runs.
+//! `BENCH_MAPPINGS` (default 1000), `BENCH_ACCESS` (principals granted
+//! cluster-admin by `aws-auth access add`, default the same; 0 skips it) and
+//! `BENCH_SEED_MAPPINGS` (default the same; 0 skips the comparison) size the
+//! runs.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/aws.rs"]
@@ -125,6 +127,59 @@ fn main() {
     );
     if !out.status.success() {
         println!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // Issue 12's job: every principal granted cluster-admin with `access add`.
+    let granted = env_usize("BENCH_ACCESS", n);
+    if granted > 0 {
+        let fake = server(granted);
+        let list = home.path().join("users.txt");
+        let lines: String = (0..granted)
+            .map(|i| format!("arn:aws:iam::111122223333:user/u{i:04}\n"))
+            .collect();
+        std::fs::write(&list, lines).unwrap();
+        let start = Instant::now();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
+        aws_env(&mut cmd, home.path(), &fake.url());
+        let out = cmd
+            .args([
+                "access",
+                "add",
+                "--cluster",
+                "bench",
+                "--policy",
+                "cluster-admin",
+                "-o",
+                "json",
+                "--from-file",
+            ])
+            .arg(&list)
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        let calls = fake.calls();
+        let accepted = calls
+            .iter()
+            .filter(|c| c.status != 429 && !c.op.starts_with("Get"))
+            .count();
+        let throttled = calls.iter().filter(|c| c.status == 429).count();
+        let floor = Duration::from_secs_f64((accepted as f64 - RATE).max(0.0) / RATE);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        println!(
+            "aws-auth access add: {granted} principals granted cluster-admin, {accepted} EKS calls accepted, {throttled} throttled"
+        );
+        println!(
+            "  wall {:.1} s, throttle floor {:.1} s, ratio {:.3}; entries {}; failures {}; exit {}",
+            took.as_secs_f64(),
+            floor.as_secs_f64(),
+            took.as_secs_f64() / floor.as_secs_f64(),
+            fake.snapshot("bench").entries.len(),
+            report["summary"]["failed"],
+            out.status
+        );
+        if !out.status.success() {
+            println!("{}", String::from_utf8_lossy(&out.stderr));
+        }
     }
 
     let seed = env_usize("BENCH_SEED_MAPPINGS", n);

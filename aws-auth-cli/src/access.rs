@@ -13,7 +13,8 @@ use aws_auth_core::migrate::{
 };
 
 use crate::cli::{
-    AccessAddArgs, AccessCluster, AccessCommand, AccessRemoveArgs, Cli, MigrateArgs, Output,
+    AccessAddArgs, AccessCluster, AccessCommand, AccessRemoveArgs, AccessUpdateArgs, Cli,
+    MigrateArgs, Output,
 };
 use crate::commands::Report;
 use crate::exit::{INTERNAL, INVALID, OK, REFUSED, fail};
@@ -32,6 +33,7 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
         match cmd {
             AccessCommand::Get(a) => get(cli, a).await,
             AccessCommand::Add(a) => add(cli, a).await,
+            AccessCommand::Update(a) => update(cli, a, guards).await,
             AccessCommand::Remove(a) => remove(cli, a, guards).await,
         }
     })
@@ -348,4 +350,113 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
         },
         code: OK,
     })
+}
+
+async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Result<Report> {
+    let principal: Arn = a
+        .arn
+        .parse()
+        .map_err(|e| fail(INVALID, format!("{}: {e}", a.arn)))?;
+    let partition = principal.partition().to_string();
+    let resolve = |names: &[String]| -> anyhow::Result<Vec<String>> {
+        names
+            .iter()
+            .map(|p| {
+                policy_arn(p, &partition)
+                    .ok_or_else(|| fail(INVALID, format!("{p}: no such access policy")))
+            })
+            .collect()
+    };
+    let (add, drop) = (resolve(&a.add_policies)?, resolve(&a.remove_policies)?);
+    if a.username.is_none() && a.groups.is_empty() && add.is_empty() && drop.is_empty() {
+        return Err(fail(
+            crate::exit::USAGE,
+            "nothing to update: give --username, --group, --add-policy or --remove-policy",
+        ));
+    }
+    let (eks, info) = session(&a.aws).await?;
+    let existing = eks.entry(&a.arn).await.map_err(eks_error)?.ok_or_else(|| {
+        fail(
+            crate::exit::NOT_FOUND,
+            format!("{} has no access entry in cluster {}", a.arn, a.aws.cluster),
+        )
+    })?;
+    if existing.kind != EntryType::Standard {
+        return Err(fail(
+            INVALID,
+            format!(
+                "{}: a {} entry takes no username, groups or policies",
+                a.arn, existing.kind
+            ),
+        ));
+    }
+    let mut request = EntryRequest::standard(principal.clone());
+    request.username = a.username.clone().or_else(|| existing.username.clone());
+    request.groups = if a.groups.is_empty() {
+        existing.kubernetes_groups.clone()
+    } else {
+        a.groups.clone()
+    };
+    request.policies = existing
+        .policies
+        .iter()
+        .filter(|p| !drop.contains(&p.policy_arn))
+        .cloned()
+        .collect();
+    for p in add {
+        request.policies.retain(|x| x.policy_arn != p);
+        request.policies.push(association(p, &a.namespaces));
+    }
+    request.check().map_err(|e| fail(INVALID, e))?;
+    // Taking cluster-admin from the last entry holding it (or from a
+    // protected principal) is guarded like removing that entry.
+    let takes_admin = is_cluster_admin(&existing)
+        && existing.policies.iter().any(|p| {
+            drop.contains(&p.policy_arn)
+                && aws_auth_core::migrate::policy_name(&p.policy_arn)
+                    == "AmazonEKSClusterAdminPolicy"
+        });
+    if takes_admin && !cli.global.force {
+        let entries = all_entries(&eks, &info).await?;
+        let admins = entries.iter().filter(|e| is_cluster_admin(e)).count();
+        let protected = guards
+            .protected
+            .iter()
+            .any(|x| same_principal(x, &principal));
+        if admins <= 1 || protected {
+            return Err(fail(
+                REFUSED,
+                format!(
+                    "refused: this would take AmazonEKSClusterAdminPolicy from {}{}; nothing was changed (use --force to do it anyway)",
+                    a.arn,
+                    if protected {
+                        ", a protected principal"
+                    } else {
+                        ", the last entry holding it at cluster scope"
+                    }
+                ),
+            ));
+        }
+    }
+    let mut state = aws_auth_core::migrate::ClusterState::empty(&a.aws.cluster, Some(info.mode));
+    state.account = info.account.clone();
+    state.entries.insert(a.arn.clone(), existing);
+    let mut resolutions = Resolutions::default();
+    resolutions.insert(
+        &a.arn,
+        aws_auth_core::migrate::Resolution::Resolved(a.arn.clone()),
+    );
+    let plan = aws_auth_core::access::plan(
+        &[request],
+        &state,
+        &resolutions,
+        &PlanOptions::new().update_existing(true),
+    );
+    if cli.global.dry_run.is_some() || plan.actions.is_empty() {
+        return crate::migrate::report::plan(&plan, cli.global.output);
+    }
+    let outcomes = eks
+        .apply(&plan, CONCURRENCY, true, Arc::new(|_, _| {}))
+        .await;
+    crate::migrate::report::apply(&plan, &info, &outcomes, &[], cli.global.output)
 }

@@ -242,9 +242,37 @@ pub(crate) enum AccessCommand {
     /// Create access entries (and associate their policies); an entry that
     /// exists and matches is left alone, one that differs is a conflict.
     Add(AccessAddArgs),
+    /// Change an entry's username or groups, or associate or disassociate
+    /// access policies.
+    Update(AccessUpdateArgs),
     /// Delete access entries (node entries, the last cluster-admin, your own
     /// and protected principals are refused without --force).
     Remove(AccessRemoveArgs),
+}
+
+/// `aws-auth access update`.
+#[derive(Debug, Args)]
+pub(crate) struct AccessUpdateArgs {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// The principal's ARN, as the entry has it.
+    #[arg(value_name = "ARN")]
+    pub(crate) arn: String,
+    /// The new Kubernetes username.
+    #[arg(long, short = 'u')]
+    pub(crate) username: Option<String>,
+    /// The new Kubernetes groups (repeatable, or comma-separated; they replace the old).
+    #[arg(long = "group", short = 'g', value_delimiter = ',')]
+    pub(crate) groups: Vec<String>,
+    /// Associate this access policy (repeatable).
+    #[arg(long = "add-policy", value_name = "POLICY")]
+    pub(crate) add_policies: Vec<String>,
+    /// Disassociate this access policy (repeatable).
+    #[arg(long = "remove-policy", value_name = "POLICY")]
+    pub(crate) remove_policies: Vec<String>,
+    /// The added policies apply in this namespace (repeatable; default: the cluster).
+    #[arg(long = "namespace-scope", value_name = "NS")]
+    pub(crate) namespaces: Vec<String>,
 }
 
 /// The cluster and the AWS configuration.
@@ -738,6 +766,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         ["access", "get"] => "Examples:\n  aws-auth access get --cluster prod -o json",
         ["access", "add"] => {
             "Examples:\n  aws-auth access add arn:aws:iam::111122223333:user/alice --cluster prod --policy cluster-admin\n  aws-auth access add --from-file team.txt --cluster prod --policy view --namespace-scope dev"
+        }
+        ["access", "update"] => {
+            "Examples:\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --add-policy view --namespace-scope dev\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --remove-policy cluster-admin"
         }
         ["access", "remove"] => {
             "Examples:\n  aws-auth access remove arn:aws:iam::111122223333:user/leaver --cluster prod"

@@ -1205,6 +1205,45 @@ fn access_entries_directly() {
             .iter()
             .any(|e| e["principalArn"] == alice)
     );
+    // Updated: a namespace-scoped view added, the username changed; taking
+    // cluster-admin from one of two admins is fine.
+    s.access(&[
+        "update",
+        alice,
+        "-u",
+        "alice2",
+        "--add-policy",
+        "view",
+        "--namespace-scope",
+        "dev",
+    ])
+    .assert()
+    .success();
+    let e = &s.entries()[alice];
+    assert_eq!(e.username, "alice2");
+    let view = e
+        .policies
+        .iter()
+        .find(|(p, _)| p.ends_with("AmazonEKSViewPolicy"))
+        .map(|(_, scope)| scope.clone())
+        .unwrap();
+    assert_eq!(view["type"], "namespace");
+    s.access(&["update", alice, "--remove-policy", "cluster-admin"])
+        .assert()
+        .success();
+    assert!(
+        !s.entries()[alice]
+            .policies
+            .keys()
+            .any(|p| p.ends_with("AmazonEKSClusterAdminPolicy"))
+    );
+    // Bob is now the last cluster admin: taking it from him is guarded.
+    s.access(&["update", bob, "--remove-policy", "cluster-admin"])
+        .assert()
+        .code(4);
+    s.access(&["update", alice, "--add-policy", "cluster-admin"])
+        .assert()
+        .success();
     // Removing one admin is fine; removing the last ones is guarded.
     s.access(&["remove", alice]).assert().success();
     assert!(!s.entries().contains_key(alice));
