@@ -21,6 +21,7 @@ use crate::arn::{Arn, PrincipalKind};
 ///     username: Some("admin".into()),
 ///     kubernetes_groups: vec!["b".into(), "a".into()],
 ///     policies: vec![],
+///     created_at: None,
 /// };
 /// let same = entry_differences(&existing, &EntryType::Standard, Some("admin"), &["a".into(), "b".into()]);
 /// assert!(same.is_empty());

@@ -227,6 +227,9 @@ pub struct ExistingEntry {
     pub kubernetes_groups: Vec<String>,
     /// Its associated access policies.
     pub policies: Vec<PolicyAssociation>,
+    /// When it was created (seconds since the Unix epoch), when known: tells
+    /// the entries EKS made itself (see [`crate::access::aws_owned`]).
+    pub created_at: Option<i64>,
 }
 
 /// What the cluster has.
@@ -388,6 +391,12 @@ pub enum Action {
         /// The policy.
         policy_arn: String,
     },
+    /// `DeleteAccessEntry` (`aws-auth access sync --prune`, `access remove`).
+    #[serde(rename_all = "camelCase")]
+    DeleteAccessEntry {
+        /// The principal.
+        principal_arn: String,
+    },
 }
 
 fn is_true(b: &bool) -> bool {
@@ -401,7 +410,8 @@ impl Action {
             Action::CreateAccessEntry { principal_arn, .. }
             | Action::UpdateAccessEntry { principal_arn, .. }
             | Action::AssociateAccessPolicy { principal_arn, .. }
-            | Action::DisassociateAccessPolicy { principal_arn, .. } => principal_arn,
+            | Action::DisassociateAccessPolicy { principal_arn, .. }
+            | Action::DeleteAccessEntry { principal_arn } => principal_arn,
         }
     }
 }
@@ -454,6 +464,9 @@ impl fmt::Display for Action {
                 "disassociate {} from {principal_arn}",
                 policy_name(policy_arn)
             ),
+            Action::DeleteAccessEntry { principal_arn } => {
+                write!(f, "delete the access entry of {principal_arn}")
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The core crate's integration tests: the corpus, the fixtures, mutants of both, and
 //! property tests of the reader and the editor.
 
+mod access_schema;
 mod admission;
 mod corpus;
 mod edit;

@@ -63,6 +63,7 @@ fn standard(
         username: Some(user.into()),
         kubernetes_groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         policies,
+        created_at: None,
     }
 }
 

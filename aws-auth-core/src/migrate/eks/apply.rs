@@ -158,6 +158,14 @@ async fn run(aws: &Eks, action: &Action, update_existing: bool) -> Status {
                 Ok(_) => Status::Done,
                 Err(e) if code(&e).as_deref() == Some("ResourceInUseException") => {
                     // Ours from an interrupted run, or someone else's: look.
+                    // No username asked for EKS's default one.
+                    let username = match (username, kind) {
+                        (None, EntryType::Standard) => principal_arn
+                            .parse::<crate::arn::Arn>()
+                            .ok()
+                            .map(|a| crate::access::default_username(&a)),
+                        _ => username.clone(),
+                    };
                     match aws.entry(principal_arn).await {
                         Ok(Some(existing)) => {
                             let differences = migrate::entry_differences(
@@ -172,7 +180,7 @@ async fn run(aws: &Eks, action: &Action, update_existing: bool) -> Status {
                                 && *kind == EntryType::Standard
                                 && existing.kind == EntryType::Standard
                             {
-                                update(aws, principal_arn, username, kubernetes_groups).await
+                                update(aws, principal_arn, &username, kubernetes_groups).await
                             } else {
                                 Status::Conflict(format!(
                                     "an access entry exists and differs: {}",
@@ -238,6 +246,14 @@ async fn run(aws: &Eks, action: &Action, update_existing: bool) -> Status {
             }
             Err(e) => Status::Failed(format!("{}: {}", policy_name(policy_arn), sdk_error(&e))),
         },
+        Action::DeleteAccessEntry { principal_arn } => {
+            match aws.delete_entry(principal_arn).await {
+                // Gone either way: deleted now, or by an earlier, interrupted run.
+                Ok(true) => Status::Done,
+                Ok(false) => Status::AlreadyPresent,
+                Err(e) => Status::Failed(e.to_string()),
+            }
+        }
     }
 }
 

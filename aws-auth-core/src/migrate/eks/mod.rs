@@ -168,6 +168,8 @@ pub struct ClusterInfo {
     pub account: Option<String>,
     /// The Kubernetes API endpoint.
     pub endpoint: Option<String>,
+    /// When the cluster was created (seconds since the Unix epoch).
+    pub created_at: Option<i64>,
 }
 
 /// The EKS, IAM and STS clients of one cluster's migration, and the pace
@@ -261,6 +263,7 @@ impl Eks {
             mode,
             account,
             endpoint: c.endpoint().map(str::to_owned),
+            created_at: c.created_at().map(|t| t.secs()),
         })
     }
 
@@ -475,6 +478,7 @@ impl Eks {
             username: e.username().map(str::to_owned),
             kubernetes_groups: e.kubernetes_groups().to_vec(),
             policies,
+            created_at: e.created_at().map(|t| t.secs()),
         }))
     }
 

@@ -1,6 +1,15 @@
 //! Access entries given directly (not migrated from the map): what a request
-//! may hold, checked before any call, and the plan that makes the cluster
-//! hold it.
+//! may hold, checked before any call; the plan that makes the cluster hold it
+//! (`add`, `update`) or hold exactly a file's entries (`sync`); the entries
+//! EKS and AWS services own; the guards every write passes.
+
+mod file;
+mod guard;
+mod sync;
+
+pub use file::{EntriesError, read_entries};
+pub use guard::{EntryGuards, after, same_principal, takes_cluster_admin, tripped};
+pub use sync::{Kept, SyncOptions, SyncPlan, aws_owned, sync};
 
 use crate::arn::{Arn, PrincipalKind};
 use crate::migrate::{
@@ -169,16 +178,54 @@ pub fn principals(
 /// its idempotence (an entry that exists and matches is unchanged), its
 /// conflicts (one that differs, unless `update_existing`) and its blocks (a
 /// role IAM does not know, a node entry of another account).
+///
+/// A STANDARD request without a username asks for EKS's default one (see
+/// [`default_username`]): an existing entry with it matches, one with
+/// another username differs.
 pub fn plan(
     requests: &[EntryRequest],
     cluster: &ClusterState,
     resolutions: &Resolutions,
     options: &PlanOptions,
 ) -> Plan {
-    crate::migrate::plan_desired(
-        requests.iter().map(EntryRequest::desired).collect(),
-        cluster,
-        resolutions,
-        options,
-    )
+    let desired = requests
+        .iter()
+        .map(|r| {
+            let mut d = r.desired();
+            if r.kind == EntryType::Standard && d.username.is_none() {
+                let principal = match resolutions.lookup(&d.map_arn) {
+                    Some(crate::migrate::Resolution::Resolved(full)) => full,
+                    _ => d.map_arn.clone(),
+                };
+                // Only against an existing entry: a create leaves the
+                // choice to EKS, as the request did.
+                if cluster.entries.contains_key(&principal) {
+                    d.username = Some(default_username(&r.principal));
+                }
+            }
+            d
+        })
+        .collect();
+    crate::migrate::plan_desired(desired, cluster, resolutions, options)
+}
+
+/// The username EKS gives a STANDARD entry created without one: the user's
+/// ARN, or for a role its STS session ARN with `{{SessionName}}`.
+///
+/// ```
+/// use aws_auth_core::access::default_username;
+/// let role = "arn:aws:iam::111122223333:role/teams/Dev".parse()?;
+/// assert_eq!(default_username(&role), "arn:aws:sts::111122223333:assumed-role/Dev/{{SessionName}}");
+/// # Ok::<(), aws_auth_core::arn::ArnError>(())
+/// ```
+pub fn default_username(principal: &Arn) -> String {
+    match principal.kind() {
+        PrincipalKind::Role => format!(
+            "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
+            principal.partition(),
+            principal.account(),
+            principal.name()
+        ),
+        _ => principal.to_string(),
+    }
 }

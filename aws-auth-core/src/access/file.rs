@@ -1,0 +1,211 @@
+//! The file `aws-auth access sync` reads: the entries a cluster should hold.
+
+use serde_json::Value;
+
+use super::{EntryRequest, MAX_ENTRIES, association, policy_arn};
+use crate::arn::Arn;
+use crate::migrate::EntryType;
+use crate::position::{LineIndex, Position};
+use crate::yaml::tree::{NodeId, Tree};
+
+/// Why a file of desired access entries cannot be read: what is wrong, in
+/// which entry, at which line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", position.map(|p| format!("line {}, column {}: ", p.line, p.column)).unwrap_or_default())]
+pub struct EntriesError {
+    /// What is wrong, naming the field (`entries[3].accessPolicies[0]`).
+    pub message: String,
+    /// Where, when the problem has a place in the file.
+    pub position: Option<Position>,
+}
+
+/// The fields an entry may have.
+const FIELDS: [&str; 5] = [
+    "principalArn",
+    "type",
+    "username",
+    "kubernetesGroups",
+    "accessPolicies",
+];
+
+/// The entries a file for `aws-auth access sync` names (YAML or JSON; the
+/// schema is `docs/access-sync.schema.json`), each checked as
+/// [`EntryRequest::check`] checks it, no principal named twice, at most
+/// [`MAX_ENTRIES`]:
+///
+/// ```yaml
+/// entries:
+///   - principalArn: arn:aws:iam::111122223333:role/Dev
+///     username: dev:{{SessionName}}      # optional: EKS's default without
+///     kubernetesGroups: [dev]             # optional
+///     type: STANDARD                      # optional
+///     accessPolicies:                     # optional
+///       - policy: view                    # a short name, a name or an ARN
+///         namespaces: [dev]               # optional: cluster scope without
+/// ```
+///
+/// ```
+/// let entries = aws_auth_core::access::read_entries(
+///     "entries:\n  - principalArn: arn:aws:iam::111122223333:user/alice\n    accessPolicies: [{policy: view}]\n",
+/// )?;
+/// assert_eq!(entries[0].policies.len(), 1);
+///
+/// let bad = aws_auth_core::access::read_entries(
+///     "entries:\n  - principalArn: arn:aws:iam::111122223333:user/alice\n    kubernetesGroups: [system:masters]\n",
+/// ).unwrap_err();
+/// assert_eq!(bad.position.map(|p| p.line), Some(2));
+/// # Ok::<(), aws_auth_core::access::EntriesError>(())
+/// ```
+pub fn read_entries(text: &str) -> Result<Vec<EntryRequest>, EntriesError> {
+    let lines = LineIndex::new(text);
+    let tree = crate::yaml::full::parse(text).map_err(|e| EntriesError {
+        message: format!("YAML syntax error: {}", e.message),
+        position: Some(lines.position(text, e.offset)),
+    })?;
+    let Some(root) = tree.root else {
+        return Ok(Vec::new());
+    };
+    let at_root = |message: String| EntriesError {
+        message,
+        position: Some(lines.position(text, tree.span(root).start)),
+    };
+    let json = crate::yaml::json::to_json(&tree, text, root);
+    let Some(top) = json.as_object() else {
+        return Err(at_root(
+            "the file is not a mapping with `entries`".to_owned(),
+        ));
+    };
+    if let Some(k) = top.keys().find(|k| *k != "entries") {
+        return Err(at_root(format!(
+            "unknown key {k:?}: the file holds `entries`"
+        )));
+    }
+    let list = match &json["entries"] {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a,
+        _ => return Err(at_root("`entries` is not a list".to_owned())),
+    };
+    let starts = item_starts(&tree, text, root);
+    let mut out: Vec<EntryRequest> = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let position = starts.get(i).map(|&offset| lines.position(text, offset));
+        let r = entry(i, e).map_err(|message| EntriesError { message, position })?;
+        if out
+            .iter()
+            .any(|o| o.principal.canonical() == r.principal.canonical())
+        {
+            return Err(EntriesError {
+                message: format!("entries[{i}]: {} is named twice", r.principal),
+                position,
+            });
+        }
+        out.push(r);
+    }
+    if out.len() > MAX_ENTRIES {
+        return Err(at_root(format!(
+            "{} entries: a cluster holds at most {MAX_ENTRIES}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// Where each item of the root's `entries` list starts.
+fn item_starts(tree: &Tree, text: &str, root: NodeId) -> Vec<usize> {
+    let Some(mut pairs) = tree.map_pairs(root) else {
+        return Vec::new();
+    };
+    let Some((_, list)) =
+        pairs.find(|(k, _)| tree.scalar(text, *k).map(|(s, _)| s) == Some("entries"))
+    else {
+        return Vec::new();
+    };
+    tree.seq_items(list)
+        .map(|items| items.iter().map(|&id| tree.span(id).start).collect())
+        .unwrap_or_default()
+}
+
+/// One entry of the list, or why not (naming the field).
+fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
+    let at = |field: &str| format!("entries[{i}]{field}");
+    let Some(obj) = e.as_object() else {
+        return Err(format!("{}: not a mapping", at("")));
+    };
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "{}: unknown field {k:?} (one of {})",
+            at(""),
+            FIELDS.join(", ")
+        ));
+    }
+    let string = |v: &Value, f: &str| -> Result<Option<String>, String> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            _ => Err(format!("{}: not a string", at(f))),
+        }
+    };
+    let strings = |v: &Value, f: &str| -> Result<Vec<String>, String> {
+        match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("{}: not a list of strings", at(f)))
+                })
+                .collect(),
+            _ => Err(format!("{}: not a list", at(f))),
+        }
+    };
+    let arn = string(&e["principalArn"], ".principalArn")?
+        .ok_or_else(|| format!("{}: no principalArn", at("")))?;
+    let principal: Arn = arn
+        .parse()
+        .map_err(|x| format!("{}: {x}", at(".principalArn")))?;
+    let partition = principal.partition().to_string();
+    let mut r = EntryRequest::standard(principal);
+    if let Some(t) = string(&e["type"], ".type")? {
+        r.kind = EntryType::from_name(&t);
+        if matches!(r.kind, EntryType::Other(_)) {
+            return Err(format!(
+                "{}: {t} is not an access entry type (STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, EC2, HYBRID_LINUX, HYPERPOD_LINUX)",
+                at(".type")
+            ));
+        }
+    }
+    r.username = string(&e["username"], ".username")?;
+    r.groups = strings(&e["kubernetesGroups"], ".kubernetesGroups")?;
+    let policies = match &e["accessPolicies"] {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a.clone(),
+        _ => return Err(format!("{}: not a list", at(".accessPolicies"))),
+    };
+    for (j, p) in policies.iter().enumerate() {
+        let f = format!(".accessPolicies[{j}]");
+        if let Some(k) = p
+            .as_object()
+            .and_then(|o| o.keys().find(|k| *k != "policy" && *k != "namespaces"))
+        {
+            return Err(format!(
+                "{}: unknown field {k:?} (policy, namespaces)",
+                at(&f)
+            ));
+        }
+        let name = string(&p["policy"], &format!("{f}.policy"))?
+            .ok_or_else(|| format!("{}: no policy", at(&f)))?;
+        let arn = policy_arn(&name, &partition)
+            .ok_or_else(|| format!("{}: no access policy {name:?}", at(&f)))?;
+        if r.policies.iter().any(|x| x.policy_arn == arn) {
+            return Err(format!(
+                "{}: {name} is associated twice (one association per policy; list its namespaces together)",
+                at(&f)
+            ));
+        }
+        let namespaces = strings(&p["namespaces"], &format!("{f}.namespaces"))?;
+        r.policies.push(association(arn, &namespaces));
+    }
+    r.check().map_err(|x| format!("{}: {x}", at("")))?;
+    Ok(r)
+}
