@@ -1,20 +1,22 @@
-//! `aws-auth access get|add|remove`: EKS access entries directly, checked
-//! before any call, paced, idempotent, guarded.
+//! `aws-auth access get|add|update|remove|sync`: EKS access entries
+//! directly, checked before any call, paced, idempotent, guarded.
 
-use std::fmt::Write as _;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use aws_auth_core::access::{EntryRequest, association, policy_arn};
+use aws_auth_core::access::{
+    EntryGuards, EntryRequest, SyncOptions, association, policy_arn, same_principal,
+};
 use aws_auth_core::arn::{Arn, PrincipalKind};
 use aws_auth_core::edit::Guards;
-use aws_auth_core::migrate::eks::{ClusterInfo, Eks};
+use aws_auth_core::migrate::eks::{ClusterInfo, Eks, Outcome, Status};
 use aws_auth_core::migrate::{
-    AuthenticationMode, EntryType, ExistingEntry, PlanOptions, Resolutions,
+    Action, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan, PlanOptions,
+    Resolution, Resolutions, Unchanged,
 };
 
 use crate::cli::{
-    AccessAddArgs, AccessCluster, AccessCommand, AccessRemoveArgs, AccessUpdateArgs, Cli,
-    MigrateArgs, Output,
+    AccessAddArgs, AccessCluster, AccessCommand, AccessRemoveArgs, AccessSyncArgs,
+    AccessUpdateArgs, Cli, MigrateArgs, Output,
 };
 use crate::commands::Report;
 use crate::exit::{INTERNAL, INVALID, OK, REFUSED, fail};
@@ -32,9 +34,10 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
     runtime.block_on(async {
         match cmd {
             AccessCommand::Get(a) => get(cli, a).await,
-            AccessCommand::Add(a) => add(cli, a).await,
+            AccessCommand::Add(a) => add(cli, a, guards).await,
             AccessCommand::Update(a) => update(cli, a, guards).await,
             AccessCommand::Remove(a) => remove(cli, a, guards).await,
+            AccessCommand::Sync(a) => sync(cli, a, guards).await,
         }
     })
 }
@@ -62,17 +65,23 @@ async fn session(a: &AccessCluster) -> anyhow::Result<(Eks, ClusterInfo)> {
     Ok((eks, info))
 }
 
-/// Every entry, in full.
-async fn all_entries(eks: &Eks, info: &ClusterInfo) -> anyhow::Result<Vec<ExistingEntry>> {
+/// Every entry, in full, by principal.
+async fn all_entries(
+    eks: &Eks,
+    info: &ClusterInfo,
+) -> anyhow::Result<BTreeMap<String, ExistingEntry>> {
     let principals = eks.list_entries().await.map_err(eks_error)?;
     let state = eks
         .state(info, &principals, CONCURRENCY)
         .await
         .map_err(eks_error)?;
     if let Some((p, why)) = state.unreadable.iter().next() {
-        return Err(fail(crate::exit::UNAVAILABLE, format!("{p}: {why}")));
+        return Err(fail(
+            crate::exit::UNAVAILABLE,
+            format!("cannot read the access entry of {p}: {why}; nothing was changed"),
+        ));
     }
-    Ok(state.entries.into_values().collect())
+    Ok(state.entries)
 }
 
 async fn get(cli: &Cli, a: &AccessCluster) -> anyhow::Result<Report> {
@@ -81,7 +90,7 @@ async fn get(cli: &Cli, a: &AccessCluster) -> anyhow::Result<Report> {
     let stdout = match cli.global.output {
         Output::Table => {
             let rows: Vec<Vec<String>> = entries
-                .iter()
+                .values()
                 .map(|e| {
                     vec![
                         e.principal_arn.clone(),
@@ -113,7 +122,7 @@ async fn get(cli: &Cli, a: &AccessCluster) -> anyhow::Result<Report> {
         }
         format => {
             let list: Vec<serde_json::Value> = entries
-                .iter()
+                .values()
                 .map(|e| {
                     serde_json::json!({"principalArn": e.principal_arn, "type": e.kind.to_string(), "username": e.username,
                         "kubernetesGroups": e.kubernetes_groups, "accessPolicies": e.policies})
@@ -132,10 +141,13 @@ async fn get(cli: &Cli, a: &AccessCluster) -> anyhow::Result<Report> {
 /// The requests an `add` names, checked before any call.
 fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryRequest>> {
     let kind = EntryType::from_name(&a.kind.to_ascii_uppercase());
-    if kind.to_string() != a.kind.to_ascii_uppercase() {
+    if matches!(kind, EntryType::Other(_)) {
         return Err(fail(
             INVALID,
-            format!("--type {}: not an access entry type", a.kind),
+            format!(
+                "--type {}: not an access entry type (STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, EC2, HYBRID_LINUX, HYPERPOD_LINUX)",
+                a.kind
+            ),
         ));
     }
     let mut policies = Vec::new();
@@ -145,40 +157,186 @@ fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryReque
         })?;
         policies.push(association(arn, &a.namespaces));
     }
-    let mut named: Vec<(String, Option<String>)> =
-        a.arns.iter().map(|x| (x.clone(), None)).collect();
+    // Where each principal was named, for the error.
+    let mut named: Vec<(String, String, Option<String>)> = a
+        .arns
+        .iter()
+        .map(|x| (x.clone(), x.clone(), None))
+        .collect();
     if let Some(path) = &a.from_file {
-        for (_, arn, user) in crate::commands::batch(path)? {
-            named.push((arn, user));
+        for (line, arn, user) in crate::commands::batch(path)? {
+            named.push((format!("{}:{line}", path.display()), arn, user));
         }
     }
-    let mut out = Vec::new();
-    for (arn, user) in named {
+    let mut out: Vec<EntryRequest> = Vec::new();
+    for (at, arn, user) in named {
         let principal: Arn = arn
             .parse()
-            .map_err(|e| fail(INVALID, format!("{arn}: {e}")))?;
+            .map_err(|e| fail(INVALID, format!("{at}: {e}")))?;
+        if out.iter().any(|r| same_principal(&r.principal, &principal)) {
+            return Err(fail(INVALID, format!("{at}: {arn} is named twice")));
+        }
         let mut r = EntryRequest::standard(principal);
         r.kind = kind.clone();
         r.username = user.or_else(|| a.username.clone());
         r.groups = a.groups.clone();
         r.policies = policies.clone();
-        r.check().map_err(|e| fail(INVALID, e))?;
+        r.check()
+            .map_err(|e| fail(INVALID, if at == arn { e } else { format!("{at}: {e}") }))?;
         out.push(r);
     }
-    if out.len() > aws_auth_core::access::MAX_ENTRIES {
+    too_many(out.len())?;
+    Ok(out)
+}
+
+fn too_many(n: usize) -> anyhow::Result<()> {
+    if n > aws_auth_core::access::MAX_ENTRIES {
         return Err(fail(
             INVALID,
             format!(
-                "{} entries: a cluster holds at most {}",
-                out.len(),
+                "{n} entries: a cluster holds at most {}; nothing was sent",
                 aws_auth_core::access::MAX_ENTRIES
             ),
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
-async fn add(cli: &Cli, a: &AccessAddArgs) -> anyhow::Result<Report> {
+/// The IAM paths of the requested roles and the existence of the requested
+/// users, learnt from IAM.
+async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<Resolutions> {
+    let account = eks.caller_account().await.map_err(eks_error)?;
+    let of = |kind: PrincipalKind| -> Vec<Arn> {
+        requests
+            .iter()
+            .filter(|r| r.principal.kind() == kind)
+            .map(|r| r.principal.clone())
+            .collect()
+    };
+    let mut resolutions = eks
+        .resolve_roles(
+            of(PrincipalKind::Role),
+            &account,
+            &Default::default(),
+            CONCURRENCY,
+        )
+        .await;
+    eks.check_users(
+        of(PrincipalKind::User),
+        &account,
+        &mut resolutions,
+        CONCURRENCY,
+    )
+    .await;
+    Ok(resolutions)
+}
+
+/// Refuses a plan with blocked principals, before any call.
+fn refuse_blocked(plan: &Plan) -> anyhow::Result<()> {
+    if plan.blocked.is_empty() {
+        return Ok(());
+    }
+    let why: Vec<String> = plan
+        .blocked
+        .iter()
+        .map(|b| format!("{}: {}", b.arn, b.reason))
+        .collect();
+    Err(fail(
+        INVALID,
+        format!("nothing was changed: {}", why.join("; ")),
+    ))
+}
+
+/// The guards' verdict on `actions` over `entries`: an error (exit 4) unless
+/// `--force`, else the note that says what was forced.
+fn guard(
+    cli: &Cli,
+    entries: &BTreeMap<String, ExistingEntry>,
+    actions: &[Action],
+    guards: &EntryGuards,
+) -> anyhow::Result<String> {
+    let tripped = aws_auth_core::access::tripped(entries, actions, guards);
+    if tripped.is_empty() {
+        return Ok(String::new());
+    }
+    if !cli.global.force {
+        return Err(fail(
+            REFUSED,
+            format!(
+                "refused: this {}; nothing was changed (use --force to do it anyway)",
+                tripped.join("; and ")
+            ),
+        ));
+    }
+    Ok(format!("forced: {}\n", tripped.join("; ")))
+}
+
+/// Who the guards keep: the `--protect`ed principals and, when STS says who
+/// is calling, the caller.
+async fn entry_guards(guards: &Guards) -> (EntryGuards, String) {
+    let me = crate::identity::caller(std::time::Duration::from_secs(5)).await;
+    let note = match &me {
+        Ok(_) => String::new(),
+        Err(why) => format!(
+            "note: your own AWS identity was not found ({why}), so your own entry is not protected; --protect ARN protects it\n"
+        ),
+    };
+    (
+        EntryGuards::new()
+            .caller(me.ok())
+            .protected(guards.protected.clone()),
+        note,
+    )
+}
+
+/// Carries `plan` out with a progress bar on a terminal: grants first, then
+/// (only when every grant succeeded) what takes access away, so a failure
+/// never leaves someone removed before their replacement is in place.
+async fn execute(
+    cli: &Cli,
+    eks: &Eks,
+    info: &ClusterInfo,
+    plan: &Plan,
+    update_existing: bool,
+) -> anyhow::Result<Report> {
+    if cli.global.dry_run.is_some() || plan.actions.is_empty() {
+        return crate::migrate::report::plan(plan, cli.global.output);
+    }
+    let (give, take): (Vec<Action>, Vec<Action>) = plan.actions.iter().cloned().partition(|a| {
+        !matches!(
+            a,
+            Action::DisassociateAccessPolicy { .. } | Action::DeleteAccessEntry { .. }
+        )
+    });
+    let bar = crate::migrate::progress_bar(plan.actions.len(), cli.global.output);
+    let tick = crate::migrate::tick(bar.as_ref());
+    let phase = |actions: Vec<Action>| Plan {
+        actions,
+        ..plan.clone()
+    };
+    let mut outcomes = eks
+        .apply(&phase(give), CONCURRENCY, update_existing, tick.clone())
+        .await;
+    if outcomes.iter().all(|o| o.status.ok()) {
+        outcomes.extend(
+            eks.apply(&phase(take), CONCURRENCY, update_existing, tick)
+                .await,
+        );
+    } else {
+        outcomes.extend(take.into_iter().map(|action| Outcome {
+            action,
+            status: Status::Skipped(
+                "an earlier grant did not succeed, so nothing is taken away yet".to_owned(),
+            ),
+        }));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    crate::migrate::report::apply(plan, info, &outcomes, &[], cli.global.output)
+}
+
+async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
     // Checked before the first call.
     let probe = requests(a, "aws")?;
     let (eks, info) = session(&a.aws).await?;
@@ -187,22 +345,7 @@ async fn add(cli: &Cli, a: &AccessAddArgs) -> anyhow::Result<Report> {
         .map(|r| r.principal.partition().to_string())
         .unwrap_or_else(|| "aws".to_owned());
     let requests = requests(a, &partition)?;
-    let account = eks.caller_account().await.map_err(eks_error)?;
-    let roles: Vec<Arn> = requests
-        .iter()
-        .filter(|r| r.principal.kind() == PrincipalKind::Role)
-        .map(|r| r.principal.clone())
-        .collect();
-    let users: Vec<Arn> = requests
-        .iter()
-        .filter(|r| r.principal.kind() == PrincipalKind::User)
-        .map(|r| r.principal.clone())
-        .collect();
-    let mut resolutions: Resolutions = eks
-        .resolve_roles(roles, &account, &Default::default(), CONCURRENCY)
-        .await;
-    eks.check_users(users, &account, &mut resolutions, CONCURRENCY)
-        .await;
+    let resolutions = resolve(&eks, &requests).await?;
     let principals =
         aws_auth_core::access::principals(&requests, &resolutions, info.account.as_deref());
     let state = eks
@@ -211,145 +354,81 @@ async fn add(cli: &Cli, a: &AccessAddArgs) -> anyhow::Result<Report> {
         .map_err(eks_error)?;
     let options = PlanOptions::new().update_existing(a.update_existing);
     let plan = aws_auth_core::access::plan(&requests, &state, &resolutions, &options);
-    if !plan.blocked.is_empty() {
-        let mut s = String::new();
-        for b in &plan.blocked {
-            let _ = writeln!(s, "{}: {}", b.arn, b.reason);
-        }
-        return Err(fail(
-            INVALID,
-            format!("nothing was created: {}", s.trim_end().replace('\n', "; ")),
-        ));
+    refuse_blocked(&plan)?;
+    let mut note = String::new();
+    if a.update_existing
+        && plan
+            .actions
+            .iter()
+            .any(|x| !matches!(x, Action::CreateAccessEntry { .. }))
+    {
+        // Rewriting existing entries passes the guards; the last-admin one
+        // needs every entry only when cluster-admin is being taken.
+        let (entry_guards, _) = entry_guards(guards).await;
+        let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
+            all_entries(&eks, &info).await?
+        } else {
+            state.entries.clone()
+        };
+        note = guard(cli, &entries, &plan.actions, &entry_guards)?;
     }
-    if cli.global.dry_run.is_some() || plan.actions.is_empty() {
-        return crate::migrate::report::plan(&plan, cli.global.output);
-    }
-    let outcomes = eks
-        .apply(&plan, CONCURRENCY, a.update_existing, Arc::new(|_, _| {}))
-        .await;
-    crate::migrate::report::apply(&plan, &info, &outcomes, &[], cli.global.output)
-}
-
-/// The AmazonEKSClusterAdminPolicy at cluster scope.
-fn is_cluster_admin(e: &ExistingEntry) -> bool {
-    e.policies.iter().any(|p| {
-        aws_auth_core::migrate::policy_name(&p.policy_arn) == "AmazonEKSClusterAdminPolicy"
-            && p.access_scope.kind == "cluster"
-    })
-}
-
-/// A role's account and name, or a user's ARN: what names the same principal
-/// whatever the role's path.
-fn same_principal(a: &Arn, b: &Arn) -> bool {
-    a.canonical()
-        .to_string()
-        .eq_ignore_ascii_case(&b.canonical().to_string())
-        || (a.kind() == PrincipalKind::Role
-            && b.kind() == PrincipalKind::Role
-            && a.account() == b.account()
-            && a.name().eq_ignore_ascii_case(b.name()))
+    let mut report = execute(cli, &eks, &info, &plan, a.update_existing).await?;
+    report.stderr.insert_str(0, &note);
+    Ok(report)
 }
 
 async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Result<Report> {
-    let g = &cli.global;
-    let mut named = Vec::new();
+    let mut named: Vec<(String, Arn)> = Vec::new();
     for x in &a.arns {
         let arn: Arn = x.parse().map_err(|e| fail(INVALID, format!("{x}: {e}")))?;
-        named.push(arn);
+        named.push((x.clone(), arn));
+    }
+    if let Some(path) = &a.from_file {
+        for (line, x, user) in crate::commands::batch(path)? {
+            if user.is_some() {
+                return Err(fail(
+                    INVALID,
+                    format!("{}:{line}: expected one ARN on the line", path.display()),
+                ));
+            }
+            let arn: Arn = x
+                .parse()
+                .map_err(|e| fail(INVALID, format!("{}:{line}: {e}", path.display())))?;
+            named.push((x, arn));
+        }
     }
     let (eks, info) = session(&a.aws).await?;
-    let (entries, me) = tokio::join!(
-        all_entries(&eks, &info),
-        crate::identity::caller(std::time::Duration::from_secs(5))
-    );
+    let ((entry_guards, note), entries) =
+        tokio::join!(entry_guards(guards), all_entries(&eks, &info));
     let entries = entries?;
-    let going: Vec<&ExistingEntry> = entries
-        .iter()
-        .filter(|e| {
-            e.principal_arn
-                .parse::<Arn>()
-                .is_ok_and(|p| named.iter().any(|n| same_principal(n, &p)))
-        })
-        .collect();
-    // The guards, as for the map.
-    let mut tripped = Vec::new();
-    for e in &going {
-        let p: Arn = e
-            .principal_arn
-            .parse()
-            .map_err(|x| fail(INTERNAL, format!("{x}")))?;
-        if e.kind != EntryType::Standard {
-            tripped.push(format!(
-                "would remove the {} entry of {}: nodes using it would stop joining",
-                e.kind, e.principal_arn
-            ));
-        }
-        if let Ok(me) = &me
-            && same_principal(me, &p)
-        {
-            tripped.push(format!("would remove your own entry ({})", e.principal_arn));
-        }
-        if guards.protected.iter().any(|x| same_principal(x, &p)) {
-            tripped.push(format!(
-                "would remove the entry of the protected principal {}",
-                e.principal_arn
-            ));
+    let mut plan = Plan {
+        cluster: a.aws.cluster.clone(),
+        authentication_mode: Some(info.mode),
+        actions: Vec::new(),
+        unchanged: Vec::new(),
+        conflicts: Vec::new(),
+        blocked: Vec::new(),
+        ignored: Vec::new(),
+        unread: Vec::new(),
+    };
+    for (written, arn) in &named {
+        let found = entries
+            .keys()
+            .find(|p| p.parse::<Arn>().is_ok_and(|p| same_principal(arn, &p)));
+        match found {
+            Some(p) => plan.actions.push(Action::DeleteAccessEntry {
+                principal_arn: p.clone(),
+            }),
+            None => plan.unchanged.push(Unchanged {
+                principal_arn: written.clone(),
+                detail: "has no access entry".to_owned(),
+            }),
         }
     }
-    let admins = entries.iter().filter(|e| is_cluster_admin(e)).count();
-    let admins_going = going.iter().filter(|e| is_cluster_admin(e)).count();
-    if admins > 0 && admins == admins_going {
-        tripped.push("would remove the last entry with AmazonEKSClusterAdminPolicy at cluster scope: nobody could administer the cluster through access entries".to_owned());
-    }
-    if !tripped.is_empty() && !g.force {
-        return Err(fail(
-            REFUSED,
-            format!(
-                "refused: this {}; nothing was deleted (use --force to do it anyway)",
-                tripped.join("; and ")
-            ),
-        ));
-    }
-    let mut out = String::new();
-    let missing: Vec<String> = named
-        .iter()
-        .filter(|n| {
-            !going.iter().any(|e| {
-                e.principal_arn
-                    .parse::<Arn>()
-                    .is_ok_and(|p| same_principal(n, &p))
-            })
-        })
-        .map(|n| n.to_string())
-        .collect();
-    for m in &missing {
-        let _ = writeln!(out, "unchanged: {m} has no access entry");
-    }
-    for e in going {
-        if g.dry_run.is_some() {
-            let _ = writeln!(out, "would delete the access entry of {}", e.principal_arn);
-            continue;
-        }
-        let deleted = eks
-            .delete_entry(&e.principal_arn)
-            .await
-            .map_err(eks_error)?;
-        let _ = writeln!(
-            out,
-            "{} the access entry of {}",
-            if deleted { "deleted" } else { "already gone:" },
-            e.principal_arn
-        );
-    }
-    Ok(Report {
-        stdout: out,
-        stderr: if tripped.is_empty() {
-            String::new()
-        } else {
-            format!("forced: {}\n", tripped.join("; "))
-        },
-        code: OK,
-    })
+    let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
+    let mut report = execute(cli, &eks, &info, &plan, false).await?;
+    report.stderr.insert_str(0, &format!("{note}{forced}"));
+    Ok(report)
 }
 
 async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Result<Report> {
@@ -408,55 +487,71 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
         request.policies.push(association(p, &a.namespaces));
     }
     request.check().map_err(|e| fail(INVALID, e))?;
-    // Taking cluster-admin from the last entry holding it (or from a
-    // protected principal) is guarded like removing that entry.
-    let takes_admin = is_cluster_admin(&existing)
-        && existing.policies.iter().any(|p| {
-            drop.contains(&p.policy_arn)
-                && aws_auth_core::migrate::policy_name(&p.policy_arn)
-                    == "AmazonEKSClusterAdminPolicy"
-        });
-    if takes_admin && !cli.global.force {
-        let entries = all_entries(&eks, &info).await?;
-        let admins = entries.iter().filter(|e| is_cluster_admin(e)).count();
-        let protected = guards
-            .protected
-            .iter()
-            .any(|x| same_principal(x, &principal));
-        if admins <= 1 || protected {
-            return Err(fail(
-                REFUSED,
-                format!(
-                    "refused: this would take AmazonEKSClusterAdminPolicy from {}{}; nothing was changed (use --force to do it anyway)",
-                    a.arn,
-                    if protected {
-                        ", a protected principal"
-                    } else {
-                        ", the last entry holding it at cluster scope"
-                    }
-                ),
-            ));
-        }
-    }
-    let mut state = aws_auth_core::migrate::ClusterState::empty(&a.aws.cluster, Some(info.mode));
+    let mut state = ClusterState::empty(&a.aws.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries.insert(a.arn.clone(), existing);
     let mut resolutions = Resolutions::default();
-    resolutions.insert(
-        &a.arn,
-        aws_auth_core::migrate::Resolution::Resolved(a.arn.clone()),
-    );
+    resolutions.insert(&a.arn, Resolution::Resolved(a.arn.clone()));
     let plan = aws_auth_core::access::plan(
         &[request],
         &state,
         &resolutions,
         &PlanOptions::new().update_existing(true),
     );
-    if cli.global.dry_run.is_some() || plan.actions.is_empty() {
-        return crate::migrate::report::plan(&plan, cli.global.output);
-    }
-    let outcomes = eks
-        .apply(&plan, CONCURRENCY, true, Arc::new(|_, _| {}))
-        .await;
-    crate::migrate::report::apply(&plan, &info, &outcomes, &[], cli.global.output)
+    let (entry_guards, _) = entry_guards(guards).await;
+    // Taking cluster-admin asks whether anyone else holds it: every entry.
+    let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
+        all_entries(&eks, &info).await?
+    } else {
+        state.entries
+    };
+    let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
+    let mut report = execute(cli, &eks, &info, &plan, true).await?;
+    report.stderr.insert_str(0, &forced);
+    Ok(report)
+}
+
+async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<Report> {
+    let path = &a.entries;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound {
+            crate::exit::NOT_FOUND
+        } else {
+            crate::exit::IO
+        };
+        fail(code, format!("cannot read {}: {e}", path.display()))
+    })?;
+    // Checked before the first call.
+    let requests = aws_auth_core::access::read_entries(&text).map_err(|e| {
+        fail(
+            INVALID,
+            format!("{}: {e}; nothing was sent", path.display()),
+        )
+    })?;
+    let (eks, info) = session(&a.aws).await?;
+    let resolutions = resolve(&eks, &requests).await?;
+    let ((entry_guards, note), entries) =
+        tokio::join!(entry_guards(guards), all_entries(&eks, &info));
+    let mut state = ClusterState::empty(&a.aws.cluster, Some(info.mode));
+    state.account = info.account.clone();
+    state.entries = entries?;
+    let planned = aws_auth_core::access::sync(
+        &requests,
+        &state,
+        &resolutions,
+        &SyncOptions::new()
+            .prune(a.prune)
+            .cluster_created_at(info.created_at),
+    );
+    let mut plan = planned.plan;
+    refuse_blocked(&plan)?;
+    plan.unchanged
+        .extend(planned.kept.into_iter().map(|k| Unchanged {
+            principal_arn: k.principal_arn,
+            detail: k.reason,
+        }));
+    let forced = guard(cli, &state.entries, &plan.actions, &entry_guards)?;
+    let mut report = execute(cli, &eks, &info, &plan, true).await?;
+    report.stderr.insert_str(0, &format!("{note}{forced}"));
+    Ok(report)
 }

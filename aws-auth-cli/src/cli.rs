@@ -248,6 +248,24 @@ pub(crate) enum AccessCommand {
     /// Delete access entries (node entries, the last cluster-admin, your own
     /// and protected principals are refused without --force).
     Remove(AccessRemoveArgs),
+    /// Make the cluster's access entries what a file says (create, update,
+    /// associate, disassociate; delete the unnamed ones with --prune, never
+    /// those EKS or AWS services own).
+    Sync(AccessSyncArgs),
+}
+
+/// `aws-auth access sync`.
+#[derive(Debug, Args)]
+pub(crate) struct AccessSyncArgs {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// The desired entries (YAML or JSON; schema: docs/access-sync.schema.json).
+    #[arg(value_name = "FILE")]
+    pub(crate) entries: PathBuf,
+    /// Delete the entries the file does not name (node entries and those EKS
+    /// or AWS services made are kept).
+    #[arg(long)]
+    pub(crate) prune: bool,
 }
 
 /// `aws-auth access update`.
@@ -326,9 +344,12 @@ pub(crate) struct AccessAddArgs {
 pub(crate) struct AccessRemoveArgs {
     #[command(flatten)]
     pub(crate) aws: AccessCluster,
-    /// The principals' ARNs, as the entries have them.
-    #[arg(value_name = "ARN", required = true)]
+    /// The principals' ARNs (a role's IAM path may be left out).
+    #[arg(value_name = "ARN", required_unless_present = "from_file")]
     pub(crate) arns: Vec<String>,
+    /// Read principals from a file, one ARN per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_file: Option<PathBuf>,
 }
 
 /// `aws-auth check`: two manifests, before and after.
@@ -769,6 +790,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["access", "update"] => {
             "Examples:\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --add-policy view --namespace-scope dev\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --remove-policy cluster-admin"
+        }
+        ["access", "sync"] => {
+            "Examples:\n  aws-auth access sync entries.yaml --cluster prod --dry-run\n  aws-auth access sync entries.yaml --cluster prod --prune"
         }
         ["access", "remove"] => {
             "Examples:\n  aws-auth access remove arn:aws:iam::111122223333:user/leaver --cluster prod"

@@ -62,6 +62,11 @@ pub(crate) struct Cluster {
     /// Entries EKS creates itself when the mode leaves CONFIG_MAP (the
     /// creator, managed node groups, Fargate profiles).
     pub(crate) on_leaving_config_map: Vec<(String, Entry)>,
+    /// When the cluster was created (seconds since the epoch).
+    pub(crate) created_at: f64,
+    /// When each entry was created; entries put in by a test without one
+    /// are as old as the cluster.
+    pub(crate) entry_created: BTreeMap<String, f64>,
 }
 
 /// A call as the server saw it: the operation and the principal it concerns.
@@ -213,6 +218,8 @@ impl Aws {
                 entries: BTreeMap::new(),
                 updates: BTreeMap::new(),
                 on_leaving_config_map: Vec::new(),
+                created_at: now(),
+                entry_created: BTreeMap::new(),
             },
         );
     }
@@ -580,7 +587,7 @@ fn cluster_json(name: &str, c: &Cluster) -> Value {
     json!({"cluster": {
         "name": name,
         "arn": format!("arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/{name}"),
-        "createdAt": now(),
+        "createdAt": c.created_at,
         "version": "1.33",
         "endpoint": c.endpoint,
         "status": "ACTIVE",
@@ -605,13 +612,13 @@ fn update_json(id: &str, u: &Update) -> Value {
     v
 }
 
-fn entry_json(cluster: &str, principal: &str, e: &Entry) -> Value {
+fn entry_json(cluster: &str, principal: &str, e: &Entry, created: f64) -> Value {
     json!({"accessEntry": {
         "clusterName": cluster,
         "principalArn": principal,
         "kubernetesGroups": e.groups,
         "accessEntryArn": format!("arn:aws:eks:eu-west-1:{ACCOUNT}:access-entry/{cluster}/{}", principal.rsplit('/').next().unwrap_or("")),
-        "createdAt": now(),
+        "createdAt": created,
         "modifiedAt": now(),
         "tags": {},
         "username": e.username,
@@ -828,6 +835,7 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                         c.mode = target;
                         if leaving {
                             for (arn, e) in c.on_leaving_config_map.clone() {
+                                c.entry_created.entry(arn.clone()).or_insert_with(now);
                                 c.entries.entry(arn).or_insert(e);
                             }
                         }
@@ -934,13 +942,20 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                 groups,
                 policies: BTreeMap::new(),
             };
-            let answer = entry_json(cluster_name, &principal, &e);
+            let created = now();
+            let answer = entry_json(cluster_name, &principal, &e, created);
+            c.entry_created.insert(principal.clone(), created);
             c.entries.insert(principal, e);
             json_answer(200, &answer)
         }
         (_, ["access-entries", principal, rest @ ..]) => {
             let principal = (*principal).to_owned();
             let c = s.clusters.get_mut(cluster_name).unwrap();
+            let created = c
+                .entry_created
+                .get(&principal)
+                .copied()
+                .unwrap_or(c.created_at);
             let Some(e) = c.entries.get_mut(&principal) else {
                 return eks_error(
                     404,
@@ -951,9 +966,10 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                 );
             };
             match (method, rest) {
-                ("GET", []) => json_answer(200, &entry_json(cluster_name, &principal, e)),
+                ("GET", []) => json_answer(200, &entry_json(cluster_name, &principal, e, created)),
                 ("DELETE", []) => {
                     c.entries.remove(&principal);
+                    c.entry_created.remove(&principal);
                     json_answer(200, &json!({}))
                 }
                 ("POST", []) => {
@@ -977,7 +993,7 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                     if body.get("kubernetesGroups").is_some() {
                         e.groups = groups;
                     }
-                    json_answer(200, &entry_json(cluster_name, &principal, e))
+                    json_answer(200, &entry_json(cluster_name, &principal, e, created))
                 }
                 ("GET", ["access-policies"]) => {
                     // Whether EKS lists the policies of node-type entries is

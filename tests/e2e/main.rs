@@ -1,6 +1,7 @@
 //! End-to-end tests of the `aws-auth` binary: real processes, a scrubbed
 //! environment, files checked byte for byte.
 
+mod access;
 mod apiserver;
 mod aws;
 mod awscli;

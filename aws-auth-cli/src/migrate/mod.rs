@@ -199,7 +199,8 @@ impl Drop for Announce {
     }
 }
 
-fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
+/// A progress bar on a terminal (table output only).
+pub(crate) fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
     let show = format == Output::Table && std::io::stderr().is_terminal();
     show.then(|| {
         let bar = indicatif::ProgressBar::new(len as u64);
@@ -209,6 +210,20 @@ fn progress_bar(len: usize, format: Output) -> Option<indicatif::ProgressBar> {
         );
         bar
     })
+}
+
+/// What hears of each action: the bar, else the log.
+pub(crate) fn tick(bar: Option<&indicatif::ProgressBar>) -> eks::Tick {
+    match bar {
+        Some(bar) => {
+            let bar = bar.clone();
+            Arc::new(move |a, _| {
+                bar.set_message(a.principal_arn().to_owned());
+                bar.inc(1);
+            })
+        }
+        None => Arc::new(|a, s| tracing::info!(action = %a, status = ?s, "done")),
+    }
 }
 
 async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
@@ -248,16 +263,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
         return report::plan(&planned.plan, cli.global.output);
     }
     let bar = progress_bar(planned.plan.actions.len(), cli.global.output);
-    let tick: eks::Tick = match &bar {
-        Some(bar) => {
-            let bar = bar.clone();
-            Arc::new(move |a, _| {
-                bar.set_message(a.principal_arn().to_owned());
-                bar.inc(1);
-            })
-        }
-        None => Arc::new(|a, s| tracing::info!(action = %a, status = ?s, "done")),
-    };
+    let tick = tick(bar.as_ref());
     let outcomes = planned
         .aws
         .apply(

@@ -1,0 +1,571 @@
+//! `aws-auth access`: access entries directly, against the local AWS with
+//! the real SDK clients. The workshop job, `sync` with its ownership rules,
+//! bad files, the guards, a killed run, throttling and a concurrent writer.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::aws::{ACCOUNT, ADMIN_POLICY, Entry};
+use crate::migrate::{CLUSTER, Setup};
+
+const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+const EDIT: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy";
+const ACK: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSACKPolicy";
+const CREATOR: &str = "arn:aws:iam::111122223333:role/Terraform";
+const NODES: &str = "arn:aws:iam::111122223333:role/NodeInstanceRole";
+const CAPABILITY: &str = "arn:aws:iam::111122223333:role/AckCapabilityRole";
+/// The caller of every command (STS says `assumed-role/Admin/...`).
+const ME: &str = "arn:aws:iam::111122223333:role/Admin";
+
+fn out(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn err(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn entry(kind: &str, username: &str, policies: &[&str]) -> Entry {
+    Entry {
+        kind: kind.to_owned(),
+        username: username.to_owned(),
+        groups: Vec::new(),
+        policies: policies
+            .iter()
+            .map(|p| ((*p).to_owned(), json!({"type": "cluster"})))
+            .collect(),
+    }
+}
+
+/// A cluster in API mode with what EKS and AWS services made (the creator's
+/// bootstrap entry at the cluster's creation, a managed node group's entry,
+/// an EKS capability's), and people's entries made later.
+fn migrated() -> Setup {
+    let s = Setup::new("API");
+    s.aws.role("/", "Terraform");
+    s.aws.role("/", "Admin");
+    s.aws.role("/", "AckCapabilityRole");
+    s.aws.role("/teams/", "Dev");
+    s.aws.user("leaver");
+    s.aws.with_cluster(CLUSTER, |c| {
+        let later = c.created_at + 86_400.0;
+        for (p, e, at) in [
+            (
+                CREATOR,
+                entry(
+                    "STANDARD",
+                    "arn:aws:sts::111122223333:assumed-role/Terraform/{{SessionName}}",
+                    &[ADMIN_POLICY],
+                ),
+                c.created_at + 30.0,
+            ),
+            (
+                NODES,
+                entry("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}", &[]),
+                later,
+            ),
+            (CAPABILITY, entry("STANDARD", "ack", &[ACK]), later),
+            (ME, entry("STANDARD", "admin", &[ADMIN_POLICY]), later),
+            (
+                "arn:aws:iam::111122223333:user/leaver",
+                entry("STANDARD", "leaver", &[VIEW]),
+                later,
+            ),
+            (
+                "arn:aws:iam::111122223333:user/alice",
+                entry("STANDARD", "alice", &[ADMIN_POLICY]),
+                later,
+            ),
+        ] {
+            c.entries.insert(p.to_owned(), e);
+            c.entry_created.insert(p.to_owned(), at);
+        }
+    });
+    s
+}
+
+fn write(s: &Setup, name: &str, text: &str) -> String {
+    let path = s.env.home.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The file every sync test starts from: Admin (ourselves) kept as is,
+/// alice down to view, bob new with cluster-admin, the Dev role (its IAM
+/// path left out) with edit in two namespaces.
+const DESIRED: &str = "\
+# who may use prod
+entries:
+  - principalArn: arn:aws:iam::111122223333:role/Admin
+    username: admin
+    accessPolicies: [{policy: cluster-admin}]
+  - principalArn: arn:aws:iam::111122223333:user/alice
+    username: alice
+    accessPolicies:
+      - policy: view
+  - principalArn: arn:aws:iam::111122223333:user/bob
+    kubernetesGroups: [oncall]
+    accessPolicies:
+      - policy: AmazonEKSClusterAdminPolicy
+  - principalArn: arn:aws:iam::111122223333:role/Dev
+    username: dev:{{SessionName}}
+    accessPolicies:
+      - policy: edit
+        namespaces: [dev, staging]
+";
+
+/// Issue 12's workshop job: twenty IAM users from a file, cluster-admin
+/// each, in one command; run again, nothing happens and nothing fails.
+#[test]
+fn the_workshop_job_grants_twenty_users_cluster_admin_and_can_run_again() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let mut list = String::from("# the workshop's attendees\n");
+    for i in 0..20 {
+        let arn = s.aws.user(&format!("attendee{i:02}"));
+        list.push_str(&format!("{arn}\n"));
+    }
+    let file = write(&s, "attendees.txt", &list);
+    let args = [
+        "add",
+        "--from-file",
+        &file,
+        "--policy",
+        "cluster-admin",
+        "-o",
+        "json",
+    ];
+    let first = s.access(&args).assert().success();
+    let v: Value = serde_json::from_str(&out(&first)).unwrap();
+    assert_eq!(v["summary"]["done"], 40, "{v}");
+    assert_eq!(v["summary"]["failed"], 0, "{v}");
+    let entries = s.entries();
+    for i in 0..20 {
+        let e = &entries[&format!("arn:aws:iam::{ACCOUNT}:user/attendee{i:02}")];
+        assert_eq!(e.policies[ADMIN_POLICY]["type"], "cluster");
+        // EKS chose the username: the user's ARN.
+        assert_eq!(
+            e.username,
+            format!("arn:aws:iam::{ACCOUNT}:user/attendee{i:02}")
+        );
+    }
+    // Again: everything is already there, no conflict, no call that writes.
+    s.aws.clear_calls();
+    let again = s.access(&args).assert().success();
+    let v: Value = serde_json::from_str(&out(&again)).unwrap();
+    assert_eq!(v["actions"].as_array().map_or(1, Vec::len), 0, "{v}");
+    assert_eq!(v["conflicts"].as_array().map_or(1, Vec::len), 0, "{v}");
+    assert!(
+        s.aws
+            .calls()
+            .iter()
+            .all(|c| !c.op.starts_with("Create") && !c.op.starts_with("Associate")),
+        "{:?}",
+        s.aws.calls()
+    );
+    assert_eq!(s.entries(), entries);
+}
+
+#[test]
+fn sync_makes_the_entries_what_the_file_says_and_prunes_only_when_asked() {
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    let before = s.entries();
+    // The plan, nothing sent.
+    let plan = s.access(&["sync", &file, "--dry-run"]).assert().success();
+    let text = out(&plan);
+    for line in [
+        "create STANDARD access entry for arn:aws:iam::111122223333:user/bob, groups oncall",
+        "create STANDARD access entry for arn:aws:iam::111122223333:role/teams/Dev, username dev:{{SessionName}}",
+        "associate AmazonEKSEditPolicy (namespace scope [dev, staging]) with arn:aws:iam::111122223333:role/teams/Dev",
+        "disassociate AmazonEKSClusterAdminPolicy from arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:user/leaver: not in the file, kept (--prune deletes it)",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    assert_eq!(s.entries(), before, "a dry run changed something");
+    // Applied without --prune: the leaver stays.
+    s.access(&["sync", &file]).assert().success();
+    let after = s.entries();
+    assert_eq!(after[CREATOR], before[CREATOR]);
+    assert!(after.contains_key("arn:aws:iam::111122223333:user/leaver"));
+    assert_eq!(
+        after["arn:aws:iam::111122223333:user/alice"]
+            .policies
+            .keys()
+            .collect::<Vec<_>>(),
+        [VIEW]
+    );
+    assert_eq!(
+        after["arn:aws:iam::111122223333:role/teams/Dev"].policies[EDIT],
+        json!({"type": "namespace", "namespaces": ["dev", "staging"]})
+    );
+    assert_eq!(
+        after["arn:aws:iam::111122223333:user/bob"].groups,
+        ["oncall"]
+    );
+    // With --prune: the leaver goes; what EKS and AWS services made stays.
+    let pruned = s
+        .access(&["sync", &file, "--prune", "-o", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&pruned)).unwrap();
+    assert_eq!(
+        v["results"],
+        json!([{"op": "delete-access-entry", "principalArn": "arn:aws:iam::111122223333:user/leaver", "status": "done"}])
+    );
+    let kept: Vec<String> = v["unchanged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["detail"].as_str().unwrap().starts_with("not in the file"))
+        .map(|u| format!("{}: {}", u["principalArn"], u["detail"]))
+        .collect();
+    insta::assert_snapshot!(kept.join("\n"));
+    let entries = s.entries();
+    assert!(!entries.contains_key("arn:aws:iam::111122223333:user/leaver"));
+    for p in [CREATOR, NODES, CAPABILITY, ME] {
+        assert_eq!(entries[p], before[p], "{p}");
+    }
+    // Converged: a further run sends nothing.
+    s.aws.clear_calls();
+    let again = s
+        .access(&["sync", &file, "--prune", "-o", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&again)).unwrap();
+    assert_eq!(v["actions"], json!([]), "{v}");
+    assert!(
+        s.aws.calls().iter().all(|c| c.op.starts_with("List")
+            || c.op.starts_with("Describe")
+            || c.op.starts_with("Get")),
+        "{:?}",
+        s.aws.calls()
+    );
+}
+
+/// Every mistake is named with its line before any call is made.
+#[test]
+fn sync_refuses_a_bad_file_before_any_call() {
+    let s = migrated();
+    let cases: [(&str, &str); 9] = [
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    kubernetesGroups: [system:masters]\n",
+            "line 2, column 5: entries[0]: arn:aws:iam::111122223333:user/a: the group \"system:masters\" starts with system:",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n  - principalArn: arn:aws:iam::111122223333:user/b\n    username: eks:b\n",
+            "line 3, column 5: entries[1]: arn:aws:iam::111122223333:user/b: the username \"eks:b\" starts with eks:",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    accessPolicies: [{policy: root}]\n",
+            "entries[0].accessPolicies[0]: no access policy \"root\"",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    type: EC2_LINUX\n",
+            "EC2_LINUX entries are for roles",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    usrname: a\n",
+            "entries[0]: unknown field \"usrname\"",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n  - principalArn: arn:aws:iam::111122223333:user/a\n",
+            "line 3, column 5: entries[1]: arn:aws:iam::111122223333:user/a is named twice",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:sts::111122223333:assumed-role/Dev/s\n",
+            "an access entry is for an IAM role or user",
+        ),
+        ("entries:\n\t- principalArn: x\n", "line 2"),
+        (
+            "- principalArn: arn:aws:iam::111122223333:user/a\n",
+            "the file is not a mapping with `entries`",
+        ),
+    ];
+    let before = s.entries();
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let file = write(&s, &format!("bad{i}.yaml"), text);
+        s.aws.clear_calls();
+        let a = s.access(&["sync", &file, "--prune"]).assert().code(5);
+        let e = err(&a);
+        assert!(e.contains(want), "case {i}: {want:?} not in {e}");
+        assert!(e.contains(&file), "case {i}: the file is not named: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "case {i}: {e}");
+        assert!(s.aws.calls().is_empty(), "case {i}: {:?}", s.aws.calls());
+    }
+    assert_eq!(s.entries(), before);
+    // A principal IAM does not know: refused after asking IAM, before any
+    // EKS write.
+    let file = write(
+        &s,
+        "ghost.yaml",
+        "entries:\n  - principalArn: arn:aws:iam::111122223333:user/ghost\n",
+    );
+    s.aws.clear_calls();
+    let a = s.access(&["sync", &file]).assert().code(5);
+    assert!(err(&a).contains("user/ghost"), "{}", err(&a));
+    assert!(
+        s.aws
+            .calls()
+            .iter()
+            .all(|c| !c.op.starts_with("Create") && !c.op.starts_with("Delete")),
+        "{:?}",
+        s.aws.calls()
+    );
+    // A missing file.
+    s.access(&["sync", "/nonexistent/entries.yaml"])
+        .assert()
+        .code(3);
+}
+
+/// The guards hold from every command: sync, remove and update.
+#[test]
+fn the_guards_hold_for_sync_remove_and_update() {
+    let s = migrated();
+    let before = s.entries();
+    // A file without us, pruned: our own entry would go.
+    let without_me = write(
+        &s,
+        "without-me.yaml",
+        "entries:\n  - principalArn: arn:aws:iam::111122223333:user/alice\n    username: alice\n    accessPolicies: [{policy: cluster-admin}]\n",
+    );
+    let a = s.access(&["sync", &without_me, "--prune"]).assert().code(4);
+    assert!(
+        err(&a).contains(&format!("would delete your own entry ({ME})")),
+        "{}",
+        err(&a)
+    );
+    // A file that takes cluster-admin from everyone who has it (the
+    // creator named without policies, so it is the file's).
+    let no_admin = write(
+        &s,
+        "no-admin.yaml",
+        &format!(
+            "entries:\n  - principalArn: {ME}\n    username: admin\n  - principalArn: {CREATOR}\n  - principalArn: arn:aws:iam::111122223333:user/alice\n    username: alice\n"
+        ),
+    );
+    let a = s.access(&["sync", &no_admin, "--prune"]).assert().code(4);
+    assert!(err(&a).contains("last entry with it"), "{}", err(&a));
+    // A protected principal.
+    let a = s
+        .access(&[
+            "remove",
+            "arn:aws:iam::111122223333:user/leaver",
+            "--protect",
+            "arn:aws:iam::111122223333:user/leaver",
+        ])
+        .assert()
+        .code(4);
+    assert!(err(&a).contains("protected principal"), "{}", err(&a));
+    // A node entry, by remove (sync never prunes it).
+    let a = s.access(&["remove", NODES]).assert().code(4);
+    assert!(
+        err(&a).contains("nodes using it would stop joining"),
+        "{}",
+        err(&a)
+    );
+    // Rewriting our own entry.
+    let a = s
+        .access(&["update", ME, "--remove-policy", "cluster-admin"])
+        .assert()
+        .code(4);
+    assert!(err(&a).contains("your own entry"), "{}", err(&a));
+    assert_eq!(s.entries(), before, "a refused command changed something");
+    // --force does it, and says what it forced.
+    let a = s
+        .access(&[
+            "remove",
+            "--force",
+            "arn:aws:iam::111122223333:user/leaver",
+            "--protect",
+            "arn:aws:iam::111122223333:user/leaver",
+        ])
+        .assert()
+        .success();
+    assert!(err(&a).contains("forced:"), "{}", err(&a));
+    assert!(
+        !s.entries()
+            .contains_key("arn:aws:iam::111122223333:user/leaver")
+    );
+    // remove --from-file, a role named without its IAM path.
+    let list = write(
+        &s,
+        "leavers.txt",
+        "# gone\narn:aws:iam::111122223333:role/AckCapabilityRole\n",
+    );
+    s.access(&["remove", "--from-file", &list])
+        .assert()
+        .success();
+    assert!(!s.entries().contains_key(CAPABILITY));
+}
+
+/// Killed after any number of calls, a re-run of `add` or `sync --prune`
+/// converges to what one uninterrupted run makes, without a duplicate.
+#[test]
+fn a_killed_add_or_sync_converges_when_run_again() {
+    let reference = {
+        let s = migrated();
+        let file = write(&s, "entries.yaml", DESIRED);
+        s.access(&["sync", &file, "--prune"]).assert().success();
+        s.entries()
+    };
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    for k in [1, 3, 6, 9, 12, 15] {
+        let s = migrated();
+        let file = write(&s, "entries.yaml", DESIRED);
+        let base = s.aws.eks_calls();
+        s.aws.hang_after(Some(k));
+        let mut child = raw(&s, &bin)
+            .args(["access", "sync", &file, "--prune", "--cluster", CLUSTER])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while s.aws.eks_calls() < base + k && child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "k={k}: never reached call {k}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = child.kill();
+        let _ = child.wait();
+        s.aws.hang_after(None);
+        s.aws.clear_calls();
+        s.access(&["sync", &file, "--prune"]).assert().success();
+        assert_eq!(s.entries(), reference, "k={k}");
+        let conflicts: Vec<_> = s
+            .aws
+            .calls()
+            .into_iter()
+            .filter(|c| c.status == 409)
+            .collect();
+        assert!(conflicts.len() <= 1, "k={k}: {conflicts:?}");
+    }
+    // The same for the workshop job.
+    for k in [2, 5] {
+        let s = Setup::new("API");
+        let mut list = String::new();
+        for i in 0..6 {
+            list.push_str(&format!("{}\n", s.aws.user(&format!("u{i}"))));
+        }
+        let file = write(&s, "users.txt", &list);
+        let base = s.aws.eks_calls();
+        s.aws.hang_after(Some(k));
+        let mut child = raw(&s, &bin)
+            .args([
+                "access",
+                "add",
+                "--from-file",
+                &file,
+                "--policy",
+                "cluster-admin",
+                "--cluster",
+                CLUSTER,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while s.aws.eks_calls() < base + k && child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "k={k}: never reached call {k}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = child.kill();
+        let _ = child.wait();
+        s.aws.hang_after(None);
+        s.access(&["add", "--from-file", &file, "--policy", "cluster-admin"])
+            .assert()
+            .success();
+        let entries = s.entries();
+        for i in 0..6 {
+            assert!(
+                entries[&format!("arn:aws:iam::{ACCOUNT}:user/u{i}")]
+                    .policies
+                    .contains_key(ADMIN_POLICY),
+                "k={k} u{i}"
+            );
+        }
+    }
+}
+
+/// Throttling and 5xx answers are retried under one pacer: nothing fails.
+#[test]
+fn throttled_and_failing_calls_are_retried() {
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    s.aws.set_throttle(20.0, 2.0);
+    s.aws.fail(
+        "CreateAccessEntry",
+        &[
+            (500, "ServerException"),
+            (503, "ServiceUnavailableException"),
+        ],
+    );
+    s.aws.fail(
+        "AssociateAccessPolicy",
+        &[(429, "TooManyRequestsException")],
+    );
+    s.aws
+        .fail("DeleteAccessEntry", &[(429, "ThrottlingException")]);
+    let a = s
+        .access(&["sync", &file, "--prune", "-o", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert_eq!(v["summary"]["failed"], 0, "{v}");
+    assert!(
+        s.aws.calls().iter().any(|c| c.status == 429),
+        "the throttle never bit"
+    );
+    assert!(
+        !s.entries()
+            .contains_key("arn:aws:iam::111122223333:user/leaver")
+    );
+}
+
+/// Someone else creates an entry the file names between our read and our
+/// create: ours meets theirs, looks, and makes it what the file says.
+#[test]
+fn a_concurrent_writer_is_met_and_made_to_match() {
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    s.aws.after_next("ListAccessEntries", |clusters| {
+        clusters.get_mut(CLUSTER).unwrap().entries.insert(
+            "arn:aws:iam::111122223333:user/bob".to_owned(),
+            entry("STANDARD", "someone-else", &[]),
+        );
+    });
+    s.access(&["sync", &file]).assert().success();
+    let bob = &s.entries()["arn:aws:iam::111122223333:user/bob"];
+    assert_eq!(bob.groups, ["oncall"]);
+    assert!(bob.policies.contains_key(ADMIN_POLICY));
+    assert_eq!(bob.username, "arn:aws:iam::111122223333:user/bob");
+}
+
+/// The binary with the test's AWS settings, for a run that is killed.
+fn raw(s: &Setup, bin: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env_clear()
+        .env("HOME", s.env.home.path())
+        .env("KUBECONFIG", &s.env.kubeconfig)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", s.env.home.path().join("none"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            s.env.home.path().join("none"),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL_EKS", s.aws.url())
+        .env("AWS_ENDPOINT_URL_IAM", s.aws.url())
+        .env("AWS_ENDPOINT_URL_STS", s.aws.url());
+    cmd
+}
