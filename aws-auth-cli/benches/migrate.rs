@@ -4,9 +4,10 @@
 //! in sequence). Not a test: `cargo bench -p aws-auth-cli --bench migrate`.
 //!
 //! `BENCH_MAPPINGS` (default 1000), `BENCH_ACCESS` (principals granted
-//! cluster-admin by `aws-auth access add`, default the same; 0 skips it) and
-//! `BENCH_SEED_MAPPINGS` (default the same; 0 skips the comparison) size the
-//! runs.
+//! cluster-admin by `aws-auth access add`, default the same; 0 skips it),
+//! `BENCH_SEED_MAPPINGS` (default the same; 0 skips the comparison) and
+//! `BENCH_SEED_ACCESS` (the workshop script's loop, create-access-entry then
+//! associate-access-policy per principal; default 0) size the runs.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/aws.rs"]
@@ -180,6 +181,55 @@ fn main() {
         if !out.status.success() {
             println!("{}", String::from_utf8_lossy(&out.stderr));
         }
+    }
+
+    let workshop = env_usize("BENCH_SEED_ACCESS", 0);
+    if workshop > 0 {
+        let fake = server(workshop);
+        let start = Instant::now();
+        let mut failures = 0;
+        for i in 0..workshop {
+            let arn = format!("arn:aws:iam::111122223333:user/u{i:04}");
+            let call = |args: &[&str]| {
+                let mut cmd = Command::new("aws");
+                aws_env(&mut cmd, home.path(), &fake.url());
+                cmd.args(args)
+                    .output()
+                    .map(|o| o.status.success())
+                    .unwrap_or(false)
+            };
+            let ok = call(&[
+                "eks",
+                "create-access-entry",
+                "--cluster-name",
+                "bench",
+                "--principal-arn",
+                &arn,
+                "--output",
+                "json",
+            ]) && call(&[
+                "eks",
+                "associate-access-policy",
+                "--cluster-name",
+                "bench",
+                "--principal-arn",
+                &arn,
+                "--policy-arn",
+                "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                "--access-scope",
+                "type=cluster",
+                "--output",
+                "json",
+            ]);
+            failures += usize::from(!ok);
+        }
+        let took = start.elapsed();
+        println!(
+            "workshop script (create + associate, one aws CLI process per call, in sequence): {workshop} principals, {} calls in {:.1} s, {failures} failures ({:.0} ms per principal)",
+            fake.calls().len(),
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / workshop as f64
+        );
     }
 
     let seed = env_usize("BENCH_SEED_MAPPINGS", n);

@@ -355,6 +355,15 @@ async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Re
     let options = PlanOptions::new().update_existing(a.update_existing);
     let plan = aws_auth_core::access::plan(&requests, &state, &resolutions, &options);
     refuse_blocked(&plan)?;
+    if plan
+        .actions
+        .iter()
+        .any(|x| matches!(x, Action::CreateAccessEntry { .. }))
+    {
+        let existing = eks.list_entries().await.map_err(eks_error)?.len();
+        aws_auth_core::access::within_limit(existing, &plan.actions)
+            .map_err(|e| fail(INVALID, format!("{e}; nothing was created")))?;
+    }
     let mut note = String::new();
     if a.update_existing
         && plan
@@ -464,7 +473,7 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
         return Err(fail(
             INVALID,
             format!(
-                "{}: a {} entry takes no username, groups or policies",
+                "{}: {} entries take no username, groups or policies",
                 a.arn, existing.kind
             ),
         ));
@@ -550,6 +559,8 @@ async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<
             principal_arn: k.principal_arn,
             detail: k.reason,
         }));
+    aws_auth_core::access::within_limit(state.entries.len(), &plan.actions)
+        .map_err(|e| fail(INVALID, format!("{e}; nothing was changed")))?;
     let forced = guard(cli, &state.entries, &plan.actions, &entry_guards)?;
     let mut report = execute(cli, &eks, &info, &plan, true).await?;
     report.stderr.insert_str(0, &format!("{note}{forced}"));

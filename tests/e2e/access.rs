@@ -165,6 +165,20 @@ fn the_workshop_job_grants_twenty_users_cluster_admin_and_can_run_again() {
         s.aws.calls()
     );
     assert_eq!(s.entries(), entries);
+    // The workshop is over for half of them: a file of the others, pruned.
+    let mut stay = String::from("entries:\n");
+    for i in 0..10 {
+        stay.push_str(&format!(
+            "  - principalArn: arn:aws:iam::{ACCOUNT}:user/attendee{i:02}\n    accessPolicies: [{{policy: cluster-admin}}]\n"
+        ));
+    }
+    let stay = write(&s, "stay.yaml", &stay);
+    s.access(&["sync", &stay, "--prune"]).assert().success();
+    let left: Vec<String> = s.entries().into_keys().collect();
+    let want: Vec<String> = (0..10)
+        .map(|i| format!("arn:aws:iam::{ACCOUNT}:user/attendee{i:02}"))
+        .collect();
+    assert_eq!(left, want);
 }
 
 #[test]
@@ -568,4 +582,126 @@ fn raw(s: &Setup, bin: &std::path::Path) -> std::process::Command {
         .env("AWS_ENDPOINT_URL_IAM", s.aws.url())
         .env("AWS_ENDPOINT_URL_STS", s.aws.url());
     cmd
+}
+
+/// On a terminal the calls show as a progress bar; the summary follows.
+#[test]
+fn on_a_terminal_add_shows_progress() {
+    let s = Setup::new("API");
+    s.aws.set_latency(Duration::from_millis(150));
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ENDPOINT_URL", s.aws.url()),
+        ("TERM", "xterm".to_owned()),
+    ];
+    let args = [
+        "access",
+        "add",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:user/bob",
+        "--policy",
+        "view",
+        "--cluster",
+        CLUSTER,
+    ];
+    let (code, out) = crate::cluster::on_terminal_with(&s.env, &vars, &args, "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("/4 "), "no progress bar: {out}");
+    assert!(out.contains("prod: 4 done"), "{out}");
+}
+
+/// EKS's 3,000 entries per cluster, counted before the first create.
+#[test]
+fn the_entry_limit_is_checked_before_any_create() {
+    let s = Setup::new("API");
+    s.aws.with_cluster(CLUSTER, |c| {
+        for i in 0..2999 {
+            c.entries.insert(
+                format!("arn:aws:iam::{ACCOUNT}:role/r{i:04}"),
+                entry("STANDARD", "r", &[]),
+            );
+        }
+    });
+    s.aws.clear_calls();
+    let a = s
+        .access(&[
+            "add",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:user/bob",
+        ])
+        .assert()
+        .code(5);
+    assert!(err(&a).contains("past EKS's limit of 3000"), "{}", err(&a));
+    assert!(
+        s.aws.calls().iter().all(|c| c.op != "CreateAccessEntry"),
+        "{:?}",
+        s.aws
+            .calls()
+            .iter()
+            .filter(|c| c.op == "CreateAccessEntry")
+            .collect::<Vec<_>>()
+    );
+    // One fits.
+    s.access(&["add", "arn:aws:iam::111122223333:user/alice"])
+        .assert()
+        .success();
+}
+
+/// `add` refuses, before any write, what EKS would refuse halfway: groups on
+/// a node type, a user as a node, a node role of another account, a
+/// principal IAM does not know.
+#[test]
+fn add_refuses_what_eks_would_refuse_before_any_write() {
+    let s = Setup::new("API");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "arn:aws:iam::111122223333:role/NodeInstanceRole",
+                "--type",
+                "EC2_LINUX",
+                "-g",
+                "nodes",
+            ],
+            "EC2_LINUX entries take no username, groups or access policies",
+        ),
+        (
+            &[
+                "arn:aws:iam::111122223333:user/alice",
+                "--type",
+                "FARGATE_LINUX",
+            ],
+            "FARGATE_LINUX entries are for roles",
+        ),
+        (
+            &[
+                "arn:aws:iam::444455556666:role/Deployer",
+                "--type",
+                "EC2_LINUX",
+            ],
+            "arn:aws:iam::444455556666:role/Deployer",
+        ),
+        (&["arn:aws:iam::111122223333:user/nobody"], "user/nobody"),
+    ];
+    for (args, want) in cases {
+        s.aws.clear_calls();
+        let mut all = vec!["add"];
+        all.extend_from_slice(args);
+        let a = s.access(&all).assert().code(5);
+        assert!(
+            err(&a).contains(want),
+            "{args:?}: {want:?} not in {}",
+            err(&a)
+        );
+        assert!(
+            s.aws
+                .calls()
+                .iter()
+                .all(|c| !c.op.starts_with("Create") && !c.op.starts_with("Associate")),
+            "{args:?}: {:?}",
+            s.aws.calls()
+        );
+    }
+    assert!(s.entries().is_empty());
 }

@@ -835,7 +835,9 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                         c.mode = target;
                         if leaving {
                             for (arn, e) in c.on_leaving_config_map.clone() {
-                                c.entry_created.entry(arn.clone()).or_insert_with(now);
+                                c.entry_created
+                                    .entry(arn.clone())
+                                    .or_insert(c.created_at + 43_200.0);
                                 c.entries.entry(arn).or_insert(e);
                             }
                         }
@@ -942,7 +944,10 @@ fn eks(s: &mut State, method: &str, seg: &[String], query: &str, body: &str) -> 
                 groups,
                 policies: BTreeMap::new(),
             };
-            let created = now();
+            // The clock stands still (answers stay reproducible); entries
+            // made through the API come a day after the cluster, one second
+            // apart, after those EKS made on leaving CONFIG_MAP.
+            let created = c.created_at + 86_400.0 + c.entry_created.len() as f64;
             let answer = entry_json(cluster_name, &principal, &e, created);
             c.entry_created.insert(principal.clone(), created);
             c.entries.insert(principal, e);

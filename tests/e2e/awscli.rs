@@ -312,6 +312,48 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
     );
     assert!(ok, "{err}");
     assert_eq!(v["accessEntry"]["username"], "admin:{{SessionName}}");
+    // createdAt is an epoch timestamp (the sync's bootstrap rule reads it),
+    // later than the cluster's own.
+    let created = v["accessEntry"]["createdAt"].as_f64().expect("a timestamp");
+    let (ok, c, err) = run(home, &url, &["eks", "describe-cluster", "--name", "prod"]);
+    assert!(ok, "{err}");
+    assert!(
+        c["cluster"]["createdAt"].as_f64().expect("a timestamp") < created,
+        "{c}"
+    );
+    // Disassociating and deleting, as `access sync --prune` does; a second
+    // delete is the 404 the CLI names.
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "disassociate-access-policy",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+            "--policy-arn",
+            crate::aws::ADMIN_POLICY,
+        ],
+    );
+    assert!(ok, "{err}");
+    let delete = [
+        "eks",
+        "delete-access-entry",
+        "--cluster-name",
+        "prod",
+        "--principal-arn",
+        &sso,
+    ];
+    let (ok, _, err) = run(home, &url, &delete);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(home, &url, &delete);
+    assert!(!ok);
+    assert!(
+        err.contains("(ResourceNotFoundException) when calling the DeleteAccessEntry operation"),
+        "{err}"
+    );
     fake.with_cluster("prod", |c| {
         for i in 0..150 {
             c.entries.insert(
@@ -325,14 +367,15 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
             );
         }
     });
-    // The CLI follows nextToken by itself: every page, 151 entries.
+    // The CLI follows nextToken by itself: every page, 150 entries (the SSO
+    // role's was deleted above).
     let (ok, v, err) = run(
         home,
         &url,
         &["eks", "list-access-entries", "--cluster-name", "prod"],
     );
     assert!(ok, "{err}");
-    assert_eq!(v["accessEntries"].as_array().unwrap().len(), 151);
+    assert_eq!(v["accessEntries"].as_array().unwrap().len(), 150);
     let (ok, v, err) = run(
         home,
         &url,

@@ -20,6 +20,38 @@ use crate::migrate::{
 /// The most access entries a cluster holds (an EKS quota).
 pub const MAX_ENTRIES: usize = 3000;
 
+/// Refuses `actions` when, on a cluster holding `existing` entries, they
+/// would take it past [`MAX_ENTRIES`] (counting creates and deletes).
+///
+/// ```
+/// use aws_auth_core::access::within_limit;
+/// use aws_auth_core::migrate::{Action, EntryType};
+/// let create = Action::CreateAccessEntry {
+///     principal_arn: "arn:aws:iam::111122223333:user/a".into(), kind: EntryType::Standard,
+///     username: None, kubernetes_groups: vec![], path_verified: true,
+/// };
+/// assert!(within_limit(2999, std::slice::from_ref(&create)).is_ok());
+/// assert!(within_limit(3000, &[create]).is_err());
+/// ```
+pub fn within_limit(existing: usize, actions: &[crate::migrate::Action]) -> Result<(), String> {
+    use crate::migrate::Action;
+    let creates = actions
+        .iter()
+        .filter(|a| matches!(a, Action::CreateAccessEntry { .. }))
+        .count();
+    let deletes = actions
+        .iter()
+        .filter(|a| matches!(a, Action::DeleteAccessEntry { .. }))
+        .count();
+    let after = (existing + creates).saturating_sub(deletes);
+    if creates > 0 && after > MAX_ENTRIES {
+        return Err(format!(
+            "the cluster holds {existing} access entries; {creates} more would make {after}, past EKS's limit of {MAX_ENTRIES}"
+        ));
+    }
+    Ok(())
+}
+
 /// The full ARN of an access policy given by its short name (`cluster-admin`,
 /// `admin`, `edit`, `view`, `admin-view`), by its name
 /// (`AmazonEKSViewPolicy`) or by its ARN; `None` for a name EKS has no policy
@@ -91,7 +123,7 @@ impl EntryRequest {
         if self.kind != EntryType::Standard {
             if !self.groups.is_empty() || !self.policies.is_empty() || self.username.is_some() {
                 return Err(format!(
-                    "{p}: a {} entry takes no username, groups or access policies",
+                    "{p}: {} entries take no username, groups or access policies",
                     self.kind
                 ));
             }

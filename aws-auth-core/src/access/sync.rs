@@ -21,8 +21,7 @@ const PEOPLE_POLICIES: [&str; 5] = [
     "AmazonEKSAdminViewPolicy",
 ];
 
-/// How long after the cluster (or its first entry) EKS makes the creator's
-/// bootstrap entry.
+/// How long after the cluster EKS makes the creator's bootstrap entry.
 const BOOTSTRAP_WINDOW: i64 = 600;
 
 /// Options of [`sync`].
@@ -100,8 +99,8 @@ impl SyncPlan {
 }
 
 /// Why an entry belongs to EKS or an AWS service rather than to whoever
-/// writes the file, or `None`. `oldest` is the creation time of the
-/// cluster's oldest entry.
+/// writes the file, or `None`. `oldest_standard` is the creation time of the
+/// cluster's oldest STANDARD entry.
 ///
 /// - a node entry (any type but STANDARD: managed node groups, Fargate
 ///   profiles, Auto Mode, hybrid and HyperPod nodes);
@@ -110,9 +109,10 @@ impl SyncPlan {
 ///   `amazon:`, `iam:`);
 /// - an access policy beyond the five people associate (an AWS service's);
 /// - the cluster creator's bootstrap entry: cluster-admin at cluster scope,
-///   EKS's default username, created within ten minutes of the cluster or of
-///   the oldest entry (EKS makes it at creation, or when the mode leaves
-///   CONFIG_MAP).
+///   EKS's default username, and created within ten minutes of the cluster
+///   or first of all STANDARD entries (EKS makes it with the cluster, or when
+///   the mode leaves CONFIG_MAP, before anyone else can make one). Erring
+///   here keeps an entry (listed, with the reason), never deletes one.
 ///
 /// ```
 /// use aws_auth_core::access::aws_owned;
@@ -127,7 +127,7 @@ impl SyncPlan {
 pub fn aws_owned(
     entry: &ExistingEntry,
     cluster_created_at: Option<i64>,
-    oldest: Option<i64>,
+    oldest_standard: Option<i64>,
 ) -> Option<String> {
     if entry.kind != EntryType::Standard {
         return Some(format!(
@@ -165,8 +165,10 @@ pub fn aws_owned(
     let default_name = arn
         .as_ref()
         .is_some_and(|a| entry.username.as_deref() == Some(default_username(a).as_str()));
-    let near = |t: Option<i64>| matches!((entry.created_at, t), (Some(e), Some(t)) if (e - t).abs() <= BOOTSTRAP_WINDOW);
-    if admin && default_name && (near(cluster_created_at) || near(oldest)) {
+    let with_cluster = matches!((entry.created_at, cluster_created_at),
+        (Some(e), Some(c)) if (0..=BOOTSTRAP_WINDOW).contains(&(e - c)));
+    let first = entry.created_at.is_some() && entry.created_at == oldest_standard;
+    if admin && default_name && (with_cluster || first) {
         return Some("the cluster creator's bootstrap entry (cluster-admin, made by EKS with the cluster or when it left CONFIG_MAP)".to_owned());
     }
     None
@@ -191,7 +193,12 @@ pub fn sync(
         resolutions,
         &PlanOptions::new().update_existing(true),
     );
-    let oldest = cluster.entries.values().filter_map(|e| e.created_at).min();
+    let oldest = cluster
+        .entries
+        .values()
+        .filter(|e| e.kind == EntryType::Standard)
+        .filter_map(|e| e.created_at)
+        .min();
     let mut kept = Vec::new();
     for (p, e) in &cluster.entries {
         let named = p
@@ -410,10 +417,17 @@ mod tests {
         let c = cluster();
         let creator = &c.entries["arn:aws:iam::111122223333:role/Creator"];
         assert!(aws_owned(creator, Some(1000), Some(1100)).is_some());
-        // Created long after the cluster and its first entry: someone's.
+        // Created long after the cluster, and not first: someone's.
         let mut late = creator.clone();
         late.created_at = Some(90_000);
         assert_eq!(aws_owned(&late, Some(1000), Some(1100)), None);
+        // First of all STANDARD entries (made when the mode left
+        // CONFIG_MAP, long after the cluster): the creator's.
+        assert!(aws_owned(&late, Some(1000), Some(90_000)).is_some());
+        // Before the cluster existed: a clock to distrust, not the creator.
+        let mut early = creator.clone();
+        early.created_at = Some(900);
+        assert_eq!(aws_owned(&early, Some(1000), Some(800)), None);
         // A username someone chose: someone's.
         let mut named = creator.clone();
         named.username = Some("ci".into());
