@@ -137,3 +137,23 @@ print(json.dumps([v.is_valid(f) for f in json.load(sys.stdin)]))
         );
     }
 }
+
+/// MIGRATION.md's example sync file reads as it says.
+#[test]
+fn the_guides_example_file_reads() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../MIGRATION.md"),
+    )
+    .unwrap();
+    let start = guide
+        .find("# yaml-language-server: $schema=docs/access-sync.schema.json")
+        .expect("MIGRATION.md shows a sync file");
+    let text = &guide[start..start + guide[start..].find("```").unwrap()];
+    let entries = read_entries(text).unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(
+        entries[1].policies[0].access_scope.namespaces,
+        ["dev", "staging"]
+    );
+    assert_eq!(entries[2].username, None);
+}
