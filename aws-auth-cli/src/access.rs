@@ -15,7 +15,7 @@ use aws_auth_core::migrate::{
 };
 
 use crate::cli::{
-    AccessAddArgs, AccessCluster, AccessCommand, AccessRemoveArgs, AccessSyncArgs,
+    AccessAddArgs, AccessCluster, AccessCommand, AccessGetArgs, AccessRemoveArgs, AccessSyncArgs,
     AccessUpdateArgs, Cli, MigrateArgs, Output,
 };
 use crate::commands::Report;
@@ -84,9 +84,30 @@ async fn all_entries(
     Ok(state.entries)
 }
 
-async fn get(cli: &Cli, a: &AccessCluster) -> anyhow::Result<Report> {
-    let (eks, info) = session(a).await?;
+async fn get(cli: &Cli, a: &AccessGetArgs) -> anyhow::Result<Report> {
+    let (eks, info) = session(&a.aws).await?;
     let entries = all_entries(&eks, &info).await?;
+    if a.as_file {
+        let (file, left_out) = aws_auth_core::access::to_file(entries.values());
+        let format = match cli.global.output {
+            Output::Json => Output::Json,
+            _ => Output::Yaml,
+        };
+        let stderr = if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "note: left out {} entries with a username only EKS can give (a sync keeps them): {}\n",
+                left_out.len(),
+                left_out.join(", ")
+            )
+        };
+        return Ok(Report {
+            stdout: output::structured(format, &file)?,
+            stderr,
+            code: OK,
+        });
+    }
     let stdout = match cli.global.output {
         Output::Table => {
             let rows: Vec<Vec<String>> = entries

@@ -238,7 +238,7 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccessCommand {
     /// Every access entry with its type, username, groups and policies.
-    Get(AccessCluster),
+    Get(AccessGetArgs),
     /// Create access entries (and associate their policies); an entry that
     /// exists and matches is left alone, one that differs is a conflict.
     Add(AccessAddArgs),
@@ -266,6 +266,17 @@ pub(crate) struct AccessSyncArgs {
     /// or AWS services made are kept).
     #[arg(long)]
     pub(crate) prune: bool,
+}
+
+/// `aws-auth access get`.
+#[derive(Debug, Args)]
+pub(crate) struct AccessGetArgs {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// Write the entries as an `access sync` file (YAML, or JSON with -o
+    /// json) that a sync leaves as it is: the start of a declarative file.
+    #[arg(long)]
+    pub(crate) as_file: bool,
 }
 
 /// `aws-auth access update`.
@@ -784,7 +795,9 @@ fn examples(path: &[String]) -> Option<&'static str> {
         ["unprotect"] => {
             "Examples:\n  aws-auth unprotect arn:aws:iam::111122223333:role/OldAdmin --force"
         }
-        ["access", "get"] => "Examples:\n  aws-auth access get --cluster prod -o json",
+        ["access", "get"] => {
+            "Examples:\n  aws-auth access get --cluster prod -o json\n  aws-auth access get --cluster prod --as-file > entries.yaml   # then: aws-auth access sync entries.yaml"
+        }
         ["access", "add"] => {
             "Examples:\n  aws-auth access add arn:aws:iam::111122223333:user/alice --cluster prod --policy cluster-admin\n  aws-auth access add --from-file team.txt --cluster prod --policy view --namespace-scope dev"
         }

@@ -705,3 +705,40 @@ fn add_refuses_what_eks_would_refuse_before_any_write() {
     }
     assert!(s.entries().is_empty());
 }
+
+/// `get --as-file` writes the file a sync leaves as it is: the start of a
+/// declarative file for a cluster that has entries already.
+#[test]
+fn get_as_file_round_trips_through_sync() {
+    let s = migrated();
+    // Someone's entry with namespace scopes and groups, and one only EKS
+    // could make.
+    s.aws.with_cluster(CLUSTER, |c| {
+        let mut dev = entry("STANDARD", "dev:{{SessionName}}", &[]);
+        dev.groups = vec!["developers".into()];
+        dev.policies.insert(
+            EDIT.into(),
+            json!({"type": "namespace", "namespaces": ["dev", "qa-*"]}),
+        );
+        c.entries
+            .insert("arn:aws:iam::111122223333:role/teams/Dev".into(), dev);
+        c.entries.insert(
+            "arn:aws:iam::111122223333:role/AutoClusterRole".into(),
+            entry("STANDARD", "eks:auto-mode", &[]),
+        );
+    });
+    let got = s.access(&["get", "--as-file"]).assert().success();
+    let text = out(&got);
+    insta::assert_snapshot!(text);
+    assert!(err(&got).contains("role/AutoClusterRole"), "{}", err(&got));
+    let file = write(&s, "entries.yaml", &text);
+    let before = s.entries();
+    let plan = s
+        .access(&["sync", &file, "--prune", "-o", "json", "--dry-run"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&plan)).unwrap();
+    assert_eq!(v["actions"], json!([]), "{v}");
+    s.access(&["sync", &file, "--prune"]).assert().success();
+    assert_eq!(s.entries(), before);
+}

@@ -209,3 +209,90 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
     r.check().map_err(|x| format!("{}: {x}", at("")))?;
     Ok(r)
 }
+
+/// The file [`read_entries`] reads that names `entries` as they are, so that
+/// a sync of it changes nothing: what `aws-auth access get --as-file`
+/// writes. A username EKS would give anyway, empty groups and a STANDARD
+/// type are left out; the five people's policies go by their short names.
+/// Entries a file cannot name (a username only EKS can give) are left out and
+/// returned apart: a sync keeps them (see [`aws_owned`](super::aws_owned)).
+///
+/// ```
+/// use aws_auth_core::access::{read_entries, to_file};
+/// use aws_auth_core::migrate::{EntryType, ExistingEntry};
+/// let alice = ExistingEntry {
+///     principal_arn: "arn:aws:iam::111122223333:user/alice".into(), kind: EntryType::Standard,
+///     username: Some("arn:aws:iam::111122223333:user/alice".into()),
+///     kubernetes_groups: vec!["dev".into()], policies: vec![], created_at: None,
+/// };
+/// let (file, left_out) = to_file([&alice]);
+/// assert_eq!(file, serde_json::json!({"entries": [
+///     {"principalArn": "arn:aws:iam::111122223333:user/alice", "kubernetesGroups": ["dev"]},
+/// ]}));
+/// assert!(left_out.is_empty());
+/// assert_eq!(read_entries(&file.to_string())?[0].groups, ["dev"]);
+/// # Ok::<(), aws_auth_core::access::EntriesError>(())
+/// ```
+pub fn to_file<'e>(
+    entries: impl IntoIterator<Item = &'e crate::migrate::ExistingEntry>,
+) -> (Value, Vec<String>) {
+    use serde_json::{Map, json};
+    const SHORT: [(&str, &str); 5] = [
+        ("AmazonEKSClusterAdminPolicy", "cluster-admin"),
+        ("AmazonEKSAdminPolicy", "admin"),
+        ("AmazonEKSEditPolicy", "edit"),
+        ("AmazonEKSViewPolicy", "view"),
+        ("AmazonEKSAdminViewPolicy", "admin-view"),
+    ];
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    for e in entries {
+        let Ok(arn) = e.principal_arn.parse::<Arn>() else {
+            left_out.push(e.principal_arn.clone());
+            continue;
+        };
+        let mut m = Map::new();
+        m.insert("principalArn".into(), json!(e.principal_arn));
+        if e.kind != EntryType::Standard {
+            m.insert("type".into(), json!(e.kind.as_str()));
+            out.push(Value::Object(m));
+            continue;
+        }
+        if let Some(u) = &e.username
+            && *u != super::default_username(&arn)
+        {
+            m.insert("username".into(), json!(u));
+        }
+        if !e.kubernetes_groups.is_empty() {
+            m.insert("kubernetesGroups".into(), json!(e.kubernetes_groups));
+        }
+        if !e.policies.is_empty() {
+            let policies: Vec<Value> = e
+                .policies
+                .iter()
+                .map(|p| {
+                    let name = crate::migrate::policy_name(&p.policy_arn);
+                    let short = SHORT
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or(name, |(_, s)| s);
+                    let mut a = Map::new();
+                    a.insert("policy".into(), json!(short));
+                    if p.access_scope.kind == "namespace" {
+                        a.insert("namespaces".into(), json!(p.access_scope.namespaces));
+                    }
+                    Value::Object(a)
+                })
+                .collect();
+            m.insert("accessPolicies".into(), Value::Array(policies));
+        }
+        // Only what the file can say: a username only EKS gives cannot be.
+        let probe = json!({"entries": [Value::Object(m.clone())]}).to_string();
+        if read_entries(&probe).is_err() {
+            left_out.push(e.principal_arn.clone());
+            continue;
+        }
+        out.push(Value::Object(m));
+    }
+    (json!({ "entries": out }), left_out)
+}

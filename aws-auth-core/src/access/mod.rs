@@ -7,7 +7,7 @@ mod file;
 mod guard;
 mod sync;
 
-pub use file::{EntriesError, read_entries};
+pub use file::{EntriesError, read_entries, to_file};
 pub use guard::{EntryGuards, after, same_principal, takes_cluster_admin, tripped};
 pub use sync::{Kept, SyncOptions, SyncPlan, aws_owned, sync};
 
@@ -54,13 +54,15 @@ pub fn within_limit(existing: usize, actions: &[crate::migrate::Action]) -> Resu
 
 /// The full ARN of an access policy given by its short name (`cluster-admin`,
 /// `admin`, `edit`, `view`, `admin-view`), by its name
-/// (`AmazonEKSViewPolicy`) or by its ARN; `None` for a name EKS has no policy
-/// of.
+/// (`AmazonEKSViewPolicy`, or a service's such as `AmazonEKSAutoNodePolicy`)
+/// or by its ARN; `None` for what cannot be an EKS access policy.
 ///
 /// ```
 /// use aws_auth_core::access::policy_arn;
 /// assert_eq!(policy_arn("view", "aws").as_deref(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"));
 /// assert_eq!(policy_arn("nope", "aws"), None);
+/// assert_eq!(policy_arn("AmazonEKSAutoNodePolicy", "aws").as_deref(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"));
+/// assert_eq!(policy_arn("arn:aws:iam::aws:policy/AdministratorAccess", "aws"), None);
 /// ```
 pub fn policy_arn(name: &str, partition: &str) -> Option<String> {
     const POLICIES: [(&str, &str); 5] = [
@@ -77,7 +79,16 @@ pub fn policy_arn(name: &str, partition: &str) -> Option<String> {
     if let Some((_, n)) = POLICIES.iter().find(|(_, n)| *n == name) {
         return Some(full(n));
     }
-    let known = |n: &str| POLICIES.iter().any(|(_, p)| *p == n) || n.starts_with("AmazonEKS");
+    // EKS adds service policies over time (capabilities, Auto Mode, ...):
+    // their names follow one pattern, and EKS itself refuses one it lacks.
+    let known = |n: &str| {
+        n.strip_prefix("AmazonEKS")
+            .is_some_and(|rest| rest.len() > "Policy".len() && rest.ends_with("Policy"))
+            && n.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    if known(name) {
+        return Some(full(name));
+    }
     name.strip_prefix("arn:")
         .and_then(|_| name.split_once(":eks::aws:cluster-access-policy/"))
         .filter(|(_, n)| known(n))
