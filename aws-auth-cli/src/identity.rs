@@ -33,7 +33,7 @@ pub(crate) async fn caller(timeout: Duration) -> Result<Arn, String> {
             match arn.parse::<Arn>() {
                 Ok(a) => {
                     let canonical = a.canonical();
-                    tracing::info!(caller = %canonical, "protecting the caller's own mapping");
+                    tracing::info!(caller = %canonical, "protecting the caller's own mapping or entry");
                     Ok(canonical)
                 }
                 Err(e) => {

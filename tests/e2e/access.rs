@@ -742,3 +742,91 @@ fn get_as_file_round_trips_through_sync() {
     s.access(&["sync", &file, "--prune"]).assert().success();
     assert_eq!(s.entries(), before);
 }
+
+/// An answer lost after EKS carried the call out (the connection closed): the
+/// retry meets what the first call did (409 on a create, 404 on a delete)
+/// and takes it for done.
+#[test]
+fn lost_answers_are_retried_and_recognised() {
+    let reference = {
+        let s = migrated();
+        let file = write(&s, "entries.yaml", DESIRED);
+        s.access(&["sync", &file, "--prune"]).assert().success();
+        s.entries()
+    };
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    for op in [
+        "CreateAccessEntry",
+        "AssociateAccessPolicy",
+        "DisassociateAccessPolicy",
+        "DeleteAccessEntry",
+    ] {
+        s.aws.drop_answers(op, 1);
+    }
+    let a = s
+        .access(&["sync", &file, "--prune", "-o", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert_eq!(v["summary"]["failed"], 0, "{v}");
+    assert_eq!(s.entries(), reference);
+    let calls = s.aws.calls();
+    let lost: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.status == 0)
+        .map(|c| c.op.as_str())
+        .collect();
+    assert_eq!(lost.len(), 4, "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.op == "CreateAccessEntry" && c.status == 409),
+        "the lost create was not retried into a 409: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.op == "DeleteAccessEntry" && c.status == 404),
+        "the lost delete was not retried into a 404: {calls:?}"
+    );
+}
+
+/// Recognisable fake AWS secrets never appear in anything `access` prints,
+/// at the highest verbosity, on success and on failure.
+#[test]
+fn aws_secrets_are_never_printed_at_any_verbosity() {
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    s.aws.fail("CreateAccessEntry", &[(500, "ServerException")]);
+    s.aws
+        .fail("DeleteAccessEntry", &[(403, "AccessDeniedException")]);
+    let mut runs = Vec::new();
+    for args in [
+        &["sync", file.as_str(), "--prune", "-vvv"][..],
+        &["get", "-vvv", "-o", "json"],
+        &["add", "arn:aws:iam::111122223333:user/nobody", "-vvv"],
+    ] {
+        let mut cmd = s.access(args);
+        cmd.env("AWS_SECRET_ACCESS_KEY", "aws-SECRET-access-key")
+            .env("AWS_SESSION_TOKEN", "aws-SECRET-session-token");
+        let o = cmd.output().unwrap();
+        runs.push((
+            format!("{args:?}"),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        ));
+    }
+    for (what, text) in &runs {
+        assert!(!text.is_empty(), "{what} printed nothing at -vvv");
+        for part in ["aws-SECRET", "SECRET-access", "SECRET-session"] {
+            assert!(!text.contains(part), "{what} printed a secret:\n{text}");
+        }
+    }
+    // The failure was reported, not hidden; the requests were logged.
+    assert!(runs[0].1.contains("AccessDeniedException"), "{}", runs[0].1);
+    assert!(
+        runs[0].1.contains("done action=") && runs[0].1.contains("protecting the caller's own"),
+        "-vvv logged little:\n{}",
+        runs[0].1
+    );
+}

@@ -8,8 +8,9 @@
 //! knows, the 3,000 limit), policy associations that upsert, and pagination
 //! at 100. Errors carry `X-Amzn-ErrorType` and `{"message": ...}` with the
 //! status codes and messages EKS documents. Tests inject latency, a request
-//! rate limit (429 ThrottlingException), 500s, and a hang after N requests
-//! (to kill a client mid-run), and count every call.
+//! rate limit (429 ThrottlingException), 500s, answers lost after the call
+//! was carried out, and a hang after N requests (to kill a client mid-run),
+//! and count every call.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -115,6 +116,9 @@ struct State {
     faults: BTreeMap<String, Vec<(u16, &'static str)>>,
     /// After this many EKS calls, every further call hangs.
     hang_after: Option<usize>,
+    /// Operation -> how many of its next calls are carried out and then
+    /// answered by closing the connection (the answer lost on the way).
+    drops: BTreeMap<String, usize>,
     eks_calls: usize,
     polls_per_update: usize,
     fail_next_update: bool,
@@ -157,6 +161,7 @@ impl Aws {
             throttle: None,
             faults: BTreeMap::new(),
             hang_after: None,
+            drops: BTreeMap::new(),
             eks_calls: 0,
             polls_per_update: 2,
             fail_next_update: false,
@@ -174,7 +179,14 @@ impl Aws {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let st = Arc::clone(&st);
-                        async move { Ok::<_, Infallible>(handle(st, req).await) }
+                        async move {
+                            let answer = handle(st, req).await;
+                            if answer.headers().contains_key(DROP) {
+                                // Hyper closes the connection: no answer.
+                                return Err(std::io::Error::other("answer dropped"));
+                            }
+                            Ok(answer)
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
@@ -281,6 +293,18 @@ impl Aws {
             .extend_from_slice(answers);
     }
 
+    /// The next `n` calls of `op` are carried out, then their answers are
+    /// lost (the connection closes): recorded with status 0.
+    pub(crate) fn drop_answers(&self, op: &str, n: usize) {
+        *self
+            .state
+            .lock()
+            .unwrap()
+            .drops
+            .entry(op.to_owned())
+            .or_default() += n;
+    }
+
     /// After `n` more EKS calls every call hangs; `None` lifts it.
     pub(crate) fn hang_after(&self, n: Option<usize>) {
         let mut st = self.state.lock().unwrap();
@@ -340,6 +364,9 @@ impl Drop for Aws {
 }
 
 type Answer = Response<Full<Bytes>>;
+
+/// Marks an answer the connection loses.
+const DROP: &str = "x-test-drop-answer";
 /// A refusal on its way out of a check (boxed: a response is large).
 type Refusal = Box<Answer>;
 
@@ -498,10 +525,18 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
         } else {
             eks(&mut s, &method, &segments, &query, &body)
         };
-        let status = answer.status().as_u16();
+        let mut status = answer.status().as_u16();
         if let Some(i) = s.after.iter().position(|(o, _)| *o == op) {
             let (_, hook) = s.after.remove(i);
             hook(&mut s.clusters);
+        }
+        let mut answer = answer;
+        if let Some(n) = s.drops.get_mut(&op).filter(|n| **n > 0) {
+            *n -= 1;
+            status = 0;
+            answer
+                .headers_mut()
+                .insert(DROP, hyper::header::HeaderValue::from_static("1"));
         }
         s.calls.push(Call { op, target, status });
         answer
