@@ -35,6 +35,13 @@ pub(crate) fn redact_known(text: &str) -> String {
     }
 }
 
+/// `text` without any known secret and without anything that looks like a
+/// credential: for text others wrote (a credential process's output, the
+/// log lines of the layers below us).
+pub(crate) fn redact_untrusted(text: &str) -> String {
+    redact_patterns(&redact_known(text))
+}
+
 /// Strings known to be credentials: the kubeconfig user's token, password and
 /// client key, its exec plugin's environment values and secret-looking
 /// arguments, and the AWS secrets in our environment.
@@ -144,6 +151,16 @@ fn secret_flag(flag: &str) -> bool {
 /// token, or a long run of letters and digits with both.
 fn looks_secret(word: &str) -> bool {
     let w = word.trim_matches(|c: char| "\"',;()[]{}".contains(c));
+    // A value's word is judged alone (`path=/tmp/x`), and a file path is
+    // none: the logs name backups and config files.
+    // (Base64's `=` padding is no assignment.)
+    let w = w
+        .split_once('=')
+        .filter(|(_, v)| !v.is_empty() && !v.starts_with('='))
+        .map_or(w, |(_, v)| v);
+    if ["/", "./", "~/"].iter().any(|p| w.starts_with(p)) {
+        return false;
+    }
     if w.starts_with("k8s-aws-v1.") || w.starts_with("eyJ") && w.len() > 20 {
         return true;
     }
@@ -426,6 +443,17 @@ mod tests {
             got.starts_with("error: token=[redacted] expired for user"),
             "{got}"
         );
+    }
+
+    #[test]
+    fn paths_stay_and_padded_or_assigned_secrets_go() {
+        let said = "wrote path=/home/u/.local/state/aws-auth/backups/ctx/aws-auth-20261123T101500Z-rv123.json \
+            and /tmp/.tmpU1bmKr/no-aws-credentials; session=ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZTMwLng5OQ== \
+            raw ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZTMwLng5OQ==";
+        let got = redact_patterns(said);
+        assert!(got.contains("path=/home/u/.local/state/aws-auth/backups/ctx/aws-auth-20261123T101500Z-rv123.json"), "{got}");
+        assert!(got.contains("/tmp/.tmpU1bmKr/no-aws-credentials"), "{got}");
+        assert!(!got.contains("ZXlKaGJHY2lPaUpJ"), "{got}");
     }
 
     #[test]

@@ -830,3 +830,59 @@ fn aws_secrets_are_never_printed_at_any_verbosity() {
         runs[0].1
     );
 }
+
+/// A credential_process that fails or hangs is one clear sentence, soon, with
+/// nothing sent to EKS and nothing it printed repeated.
+#[test]
+fn failing_and_hanging_credential_processes_are_reported() {
+    let s = migrated();
+    let dir = s.env.home.path();
+    let fail = dir.join("fail.sh");
+    std::fs::write(
+        &fail,
+        "#!/bin/sh\necho 'token=aws-SECRET-from-plugin expired' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let hang = dir.join("hang.sh");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 120\n").unwrap();
+    for f in [&fail, &hang] {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = dir.join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile failing]\nregion = eu-west-1\ncredential_process = {}\n\n[profile hanging]\nregion = eu-west-1\ncredential_process = {}\n",
+            fail.display(),
+            hang.display()
+        ),
+    )
+    .unwrap();
+    for profile in ["failing", "hanging"] {
+        s.aws.clear_calls();
+        let started = Instant::now();
+        let mut cmd = s.access(&["get", "--profile", profile, "-vvv"]);
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", &config)
+            .timeout(Duration::from_secs(60));
+        let a = cmd.assert().code(78);
+        let took = started.elapsed();
+        let e = err(&a);
+        assert!(
+            took < Duration::from_secs(45),
+            "{profile}: took {took:?}: {e}"
+        );
+        assert!(
+            e.contains(&format!("no AWS credentials for profile {profile}")),
+            "{profile}: {e}"
+        );
+        assert!(!e.contains("SECRET"), "{profile} printed a secret: {e}");
+        assert!(
+            s.aws.calls().iter().all(|c| !c.op.contains("Access")),
+            "{profile}: {:?}",
+            s.aws.calls()
+        );
+    }
+}

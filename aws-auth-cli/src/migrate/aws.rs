@@ -31,6 +31,9 @@ pub(crate) fn eks_error(e: EksError) -> anyhow::Error {
 /// Loads the AWS configuration and checks it has a region and
 /// credentials, so that a missing profile or expired login is one
 /// sentence before any call rather than a dispatch failure in the middle.
+/// How long finding AWS credentials may take.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(20);
+
 pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> anyhow::Result<Eks> {
     let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
         // Throttling is expected with many entries. Short jittered
@@ -72,17 +75,27 @@ pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> anyhow::Result
         ));
     }
     let credentials = match config.credentials_provider() {
-        Some(provider) => match provider.provide_credentials().await {
-            Ok(_) => None,
-            // The chain's "Attempted:" list spans lines; chain() keeps
-            // only its first, so drop the dangling heading.
-            Err(e) => Some(
-                crate::connect::chain(&e)
-                    .trim_end_matches("Attempted:")
-                    .trim_end_matches([' ', '.'])
-                    .to_owned(),
-            ),
-        },
+        // A credential_process or SSO refresh that never ends must not hold
+        // the command forever (the SDK's own load timeout applies only to
+        // its cache, not to this first look).
+        Some(provider) => {
+            match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+                Ok(Ok(_)) => None,
+                // A credential_process's stderr is quoted in the error: it
+                // may hold what it failed to hand over, so it is redacted.
+                // The chain's "Attempted:" list spans lines; chain() keeps
+                // only its first, so drop the dangling heading.
+                Ok(Err(e)) => Some(crate::credentials::redact_untrusted(
+                    crate::connect::chain(&e)
+                        .trim_end_matches("Attempted:")
+                        .trim_end_matches([' ', '.']),
+                )),
+                Err(_) => Some(format!(
+                    "finding them took more than {} s: a credential_process or SSO login that does not finish",
+                    CREDENTIALS_TIMEOUT.as_secs()
+                )),
+            }
+        }
         None => Some("no credentials provider".to_owned()),
     };
     if let Some(why) = credentials {
