@@ -42,7 +42,7 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
     })
 }
 
-async fn session(a: &AccessCluster) -> anyhow::Result<(Eks, ClusterInfo)> {
+async fn session(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Eks, ClusterInfo)> {
     let args = MigrateArgs {
         cluster: Some(a.cluster.clone()),
         region: a.region.clone(),
@@ -51,7 +51,7 @@ async fn session(a: &AccessCluster) -> anyhow::Result<(Eks, ClusterInfo)> {
         update_existing: false,
         poll_interval: std::time::Duration::from_secs(5),
     };
-    let eks = connect(&args, &a.cluster).await?;
+    let eks = connect(&args, &a.cluster, cli.global.cluster.request_timeout).await?;
     let info = eks.describe_cluster().await.map_err(eks_error)?;
     if info.mode == AuthenticationMode::ConfigMap {
         return Err(fail(
@@ -85,7 +85,7 @@ async fn all_entries(
 }
 
 async fn get(cli: &Cli, a: &AccessGetArgs) -> anyhow::Result<Report> {
-    let (eks, info) = session(&a.aws).await?;
+    let (eks, info) = session(cli, &a.aws).await?;
     let entries = all_entries(&eks, &info).await?;
     if a.as_file {
         let (file, left_out) = aws_auth_core::access::to_file(entries.values());
@@ -360,7 +360,7 @@ async fn execute(
 async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
     // Checked before the first call.
     let probe = requests(a, "aws")?;
-    let (eks, info) = session(&a.aws).await?;
+    let (eks, info) = session(cli, &a.aws).await?;
     let partition = probe
         .first()
         .map(|r| r.principal.partition().to_string())
@@ -427,7 +427,7 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
             named.push((x, arn));
         }
     }
-    let (eks, info) = session(&a.aws).await?;
+    let (eks, info) = session(cli, &a.aws).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(guards), all_entries(&eks, &info));
     let entries = entries?;
@@ -483,7 +483,7 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
             "nothing to update: give --username, --group, --add-policy or --remove-policy",
         ));
     }
-    let (eks, info) = session(&a.aws).await?;
+    let (eks, info) = session(cli, &a.aws).await?;
     let existing = eks.entry(&a.arn).await.map_err(eks_error)?.ok_or_else(|| {
         fail(
             crate::exit::NOT_FOUND,
@@ -558,7 +558,7 @@ async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<
             format!("{}: {e}; nothing was sent", path.display()),
         )
     })?;
-    let (eks, info) = session(&a.aws).await?;
+    let (eks, info) = session(cli, &a.aws).await?;
     let resolutions = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(guards), all_entries(&eks, &info));

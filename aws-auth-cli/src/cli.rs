@@ -80,7 +80,8 @@ pub(crate) struct ClusterArgs {
     /// The ConfigMap's name.
     #[arg(long, global = true, default_value = "aws-auth")]
     pub(crate) name: String,
-    /// How long to wait for each API request (at most a day).
+    /// How long to wait for each API request, Kubernetes or AWS (at most a
+    /// day); an AWS call gives up after four unanswered attempts.
     #[arg(long, global = true, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
     pub(crate) request_timeout: Duration,
     /// How long an edit, backup or restore may take in all, retries included
@@ -719,8 +720,17 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
         ["check", ..] => ids = vec!["output", "verbose", "protect"],
-        ["access", "get"] => ids = vec!["output", "verbose"],
-        ["access", ..] => ids = vec!["output", "verbose", "dry_run", "force", "protect"],
+        ["access", "get"] => ids = vec!["output", "verbose", "request_timeout", "no_headers"],
+        ["access", ..] => {
+            ids = vec![
+                "output",
+                "verbose",
+                "request_timeout",
+                "dry_run",
+                "force",
+                "protect",
+            ]
+        }
         ["webhook", "serve"] => ids = vec!["verbose", "protect"],
         ["webhook", ..] => ids = vec!["output"],
         _ => {}

@@ -886,3 +886,36 @@ fn failing_and_hanging_credential_processes_are_reported() {
         );
     }
 }
+
+/// An EKS that stops answering: each attempt gives up after
+/// --request-timeout, the call after four, and the command says so in one
+/// sentence instead of hanging.
+#[test]
+fn an_eks_that_stops_answering_is_a_clear_failure_not_a_hang() {
+    let s = migrated();
+    let file = write(&s, "entries.yaml", DESIRED);
+    let before = s.entries();
+    for (args, after_calls) in [
+        (vec!["get", "--request-timeout", "1"], 1),
+        (
+            vec!["sync", file.as_str(), "--prune", "--request-timeout", "1"],
+            3,
+        ),
+    ] {
+        s.aws.hang_after(Some(after_calls));
+        let started = Instant::now();
+        let mut cmd = s.access(&args);
+        cmd.timeout(Duration::from_secs(60));
+        let a = cmd.assert().code(69);
+        let took = started.elapsed();
+        s.aws.hang_after(None);
+        let e = err(&a);
+        assert!(took < Duration::from_secs(30), "{args:?}: took {took:?}");
+        assert_eq!(e.trim().lines().count(), 1, "{args:?}: {e}");
+        assert!(
+            e.contains("timeout") || e.contains("timed out"),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(s.entries(), before);
+}

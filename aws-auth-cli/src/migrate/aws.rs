@@ -34,8 +34,22 @@ pub(crate) fn eks_error(e: EksError) -> anyhow::Error {
 /// How long finding AWS credentials may take.
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub(crate) async fn connect(args: &MigrateArgs, cluster: &str) -> anyhow::Result<Eks> {
+pub(crate) async fn connect(
+    args: &MigrateArgs,
+    cluster: &str,
+    request_timeout: Duration,
+) -> anyhow::Result<Eks> {
     let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
+        // An answer that never comes is a failed attempt after
+        // --request-timeout, retried like a 5xx; a call gives up after four
+        // of those (throttled waits are the pacer's, outside this).
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(request_timeout.min(Duration::from_secs(10)))
+                .operation_attempt_timeout(request_timeout)
+                .operation_timeout(request_timeout * 4)
+                .build(),
+        )
         // Throttling is expected with many entries. Short jittered
         // back-offs keep the throttle's whole rate in use, and retries
         // of throttled calls cost no retry quota, so a long run is paced

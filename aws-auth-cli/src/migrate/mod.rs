@@ -158,7 +158,7 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
         return report::plan(&plan, cli.global.output);
     };
-    let aws = aws::connect(args, name).await?;
+    let aws = aws::connect(args, name, cli.global.cluster.request_timeout).await?;
     let info = aws.describe_cluster().await.map_err(eks_error)?;
     let planned = make_plan(cli, args, aws, info).await?;
     report::plan(&planned.plan, cli.global.output)
@@ -228,7 +228,7 @@ pub(crate) fn tick(bar: Option<&indicatif::ProgressBar>) -> eks::Tick {
 
 async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = aws::connect(&args.common, name).await?;
+    let aws = aws::connect(&args.common, name, cli.global.cluster.request_timeout).await?;
     let mut info = aws.describe_cluster().await.map_err(eks_error)?;
     let mut notes = Vec::new();
     if info.mode == AuthenticationMode::ConfigMap {
@@ -287,7 +287,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
 
 async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
     let name = cluster_name(args)?;
-    let aws = aws::connect(args, name).await?;
+    let aws = aws::connect(args, name, cli.global.cluster.request_timeout).await?;
     let info = aws.describe_cluster().await.map_err(eks_error)?;
     // Drift is measured against the map as it is: never plan updates here.
     let plain = MigrateArgs {
@@ -300,7 +300,7 @@ async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
 
 async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = aws::connect(&args.common, name).await?;
+    let aws = aws::connect(&args.common, name, cli.global.cluster.request_timeout).await?;
     let info = aws.describe_cluster().await.map_err(eks_error)?;
     match info.mode {
         AuthenticationMode::Api => {
