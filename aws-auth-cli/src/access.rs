@@ -293,15 +293,19 @@ fn guard(
 }
 
 /// Who the guards keep: the `--protect`ed principals and, when STS says who
-/// is calling, the caller.
-async fn entry_guards(guards: &Guards) -> (EntryGuards, String) {
-    let me = crate::identity::caller(std::time::Duration::from_secs(5)).await;
+/// is calling (with the same credentials and profile as the EKS calls), the
+/// caller.
+async fn entry_guards(eks: &Eks, guards: &Guards) -> (EntryGuards, String) {
+    let me = eks.caller().await;
     let note = match &me {
         Ok(_) => String::new(),
         Err(why) => format!(
             "note: your own AWS identity was not found ({why}), so your own entry is not protected; --protect ARN protects it\n"
         ),
     };
+    if let Ok(me) = &me {
+        tracing::info!(caller = %me, "protecting the caller's own entry");
+    }
     (
         EntryGuards::new()
             .caller(me.ok())
@@ -394,7 +398,7 @@ async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Re
     {
         // Rewriting existing entries passes the guards; the last-admin one
         // needs every entry only when cluster-admin is being taken.
-        let (entry_guards, _) = entry_guards(guards).await;
+        let (entry_guards, _) = entry_guards(&eks, guards).await;
         let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
             all_entries(&eks, &info).await?
         } else {
@@ -429,7 +433,7 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
     }
     let (eks, info) = session(cli, &a.aws).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(guards), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
     let entries = entries?;
     let mut plan = Plan {
         cluster: a.aws.cluster.clone(),
@@ -528,7 +532,7 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
         &resolutions,
         &PlanOptions::new().update_existing(true),
     );
-    let (entry_guards, _) = entry_guards(guards).await;
+    let (entry_guards, _) = entry_guards(&eks, guards).await;
     // Taking cluster-admin asks whether anyone else holds it: every entry.
     let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
         all_entries(&eks, &info).await?
@@ -561,7 +565,7 @@ async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<
     let (eks, info) = session(cli, &a.aws).await?;
     let resolutions = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(guards), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
     let mut state = ClusterState::empty(&a.aws.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries = entries?;

@@ -919,3 +919,37 @@ fn an_eks_that_stops_answering_is_a_clear_failure_not_a_hang() {
     }
     assert_eq!(s.entries(), before);
 }
+
+/// The caller whose own entry is kept is the one the command's credentials
+/// name: with `--profile`, that profile's (no default credentials exist).
+#[test]
+fn the_own_entry_guard_follows_the_profile_in_use() {
+    let s = migrated();
+    let dir = s.env.home.path();
+    let credentials = dir.join("aws-credentials");
+    std::fs::write(
+        &credentials,
+        "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops-secret-key\n",
+    )
+    .unwrap();
+    let config = dir.join("aws-config");
+    std::fs::write(&config, "[profile ops]\nregion = eu-west-1\n").unwrap();
+    let without_me = write(
+        &s,
+        "without-me.yaml",
+        "entries:\n  - principalArn: arn:aws:iam::111122223333:user/alice\n    username: alice\n    accessPolicies: [{policy: cluster-admin}]\n",
+    );
+    let mut cmd = s.access(&["sync", &without_me, "--prune", "--profile", "ops"]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+    let a = cmd.assert().code(4);
+    assert!(
+        err(&a).contains(&format!("would delete your own entry ({ME})")),
+        "{}",
+        err(&a)
+    );
+    assert!(s.entries().contains_key(ME));
+}

@@ -267,6 +267,24 @@ impl Eks {
         })
     }
 
+    /// Who the credentials in use are (an assumed role's session as its role,
+    /// without the path STS leaves out): the principal whose own entry the
+    /// guards keep.
+    pub async fn caller(&self) -> Result<Arn> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))?;
+        let arn = out
+            .arn()
+            .ok_or_else(|| EksError::unavailable("sts:GetCallerIdentity returned no ARN"))?;
+        arn.parse::<Arn>().map(|a| a.canonical()).map_err(|e| {
+            EksError::unavailable(format!("sts:GetCallerIdentity returned {arn}: {e}"))
+        })
+    }
+
     /// The account of the credentials in use.
     pub async fn caller_account(&self) -> Result<String> {
         let out = self
