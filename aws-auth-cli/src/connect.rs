@@ -15,6 +15,33 @@ pub(crate) struct Connection {
     pub(crate) context: String,
     /// The API server's URL.
     pub(crate) server: String,
+    /// The AWS profile the kubeconfig's exec plugin logs in with
+    /// (`aws eks get-token --profile P`, or `AWS_PROFILE` in its
+    /// environment): whose own mapping the guards keep.
+    pub(crate) aws_profile: Option<String>,
+}
+
+/// The AWS profile an exec credential plugin uses, when it names one.
+fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
+    let args = exec.args.as_deref().unwrap_or_default();
+    let from_args = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--profile=").map(str::to_owned).or_else(|| {
+            (a == "--profile")
+                .then(|| args.get(i + 1).cloned())
+                .flatten()
+        })
+    });
+    let from_env = exec
+        .env
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(|v| {
+            (v.get("name").map(String::as_str) == Some("AWS_PROFILE"))
+                .then(|| v.get("value").cloned())
+                .flatten()
+        });
+    from_args.or(from_env).filter(|p| !p.is_empty())
 }
 
 /// Where the kubeconfig comes from, when there is one.
@@ -34,6 +61,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let timeout = args.request_timeout;
     let mut secrets = crate::credentials::Secrets::default();
     let mut explicit_proxy: Option<String> = None;
+    let mut aws_profile: Option<String> = None;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
             let mut kubeconfig = match &args.kubeconfig {
@@ -106,6 +134,13 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
             if let Some(p) = &explicit_proxy {
                 secrets.add_url_password(p);
             }
+            aws_profile = kubeconfig
+                .auth_infos
+                .iter()
+                .find(|a| a.name == user)
+                .and_then(|a| a.auth_info.as_ref())
+                .and_then(|a| a.exec.as_ref())
+                .and_then(exec_profile);
             crate::credentials::remember(&secrets);
             crate::credentials::resolve_exec(
                 &mut kubeconfig,
@@ -181,6 +216,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
         client,
         context,
         server,
+        aws_profile,
     })
 }
 

@@ -11,15 +11,27 @@ use aws_config::meta::region::RegionProviderChain;
 /// identity, container and instance roles), with an assumed-role session
 /// turned into its role. `Err` (why, in a few words) when no credentials are
 /// found or STS does not answer within `timeout`: protection is best effort,
-/// never a blocker, but the user is told it is off.
-pub(crate) async fn caller(timeout: Duration) -> Result<Arn, String> {
+/// never a blocker, but the user is told it is off. `profile` is the one
+/// the kubeconfig's exec plugin logs in with, when it names one: the
+/// identity the API server sees.
+pub(crate) async fn caller(timeout: Duration, profile: Option<&str>) -> Result<Arn, String> {
     let lookup = async {
         // STS is global; a region is only needed to pick an endpoint.
-        let region = RegionProviderChain::default_provider().or_else("us-east-1");
-        let config = aws_config::defaults(BehaviorVersion::v2026_01_12())
-            .region(region)
-            .load()
-            .await;
+        let region = match profile {
+            Some(p) => RegionProviderChain::first_try(
+                aws_config::profile::ProfileFileRegionProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            )
+            .or_default_provider(),
+            None => RegionProviderChain::default_provider(),
+        }
+        .or_else("us-east-1");
+        let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12()).region(region);
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()

@@ -1902,3 +1902,53 @@ fn protections_travel_with_the_map() {
         manifest
     );
 }
+
+/// The caller whose own mapping is kept is the one the API server sees: the
+/// AWS profile the kubeconfig's exec plugin logs in with, not whatever the
+/// shell's default credentials are (here there are none).
+#[test]
+fn the_own_mapping_guard_follows_the_exec_plugins_profile() {
+    let sts = Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("get-token");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s' '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"k8s-aws-v1.exec-token\"}}'\n",
+    )
+    .unwrap();
+    make_executable(&script);
+    for exec in [
+        json!({"apiVersion": "client.authentication.k8s.io/v1beta1", "command": script,
+            "args": ["eks", "get-token", "--cluster-name", "test", "--profile", "ops"]}),
+        json!({"apiVersion": "client.authentication.k8s.io/v1beta1", "command": script,
+            "args": ["eks", "get-token", "--cluster-name", "test"],
+            "env": [{"name": "AWS_PROFILE", "value": "ops"}]}),
+    ] {
+        let env = Env::with(
+            Options {
+                token: Some("k8s-aws-v1.exec-token".to_owned()),
+                ..Options::default()
+            },
+            json!({ "exec": exec }),
+        );
+        let credentials = env.home.path().join("aws-credentials");
+        std::fs::write(
+            &credentials,
+            "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops-secret-key\n",
+        )
+        .unwrap();
+        let a = env
+            .cmd()
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_ENDPOINT_URL_STS", sts.url())
+            .args(["remove", "role", "arn:aws:iam::111122223333:role/Admin"])
+            .assert()
+            .code(4);
+        assert!(
+            one_sentence(&a).contains("protected principal arn:aws:iam::111122223333:role/Admin"),
+            "{exec}: {}",
+            stderr(&a)
+        );
+        assert!(env.server.writes().is_empty(), "{exec}");
+    }
+}
