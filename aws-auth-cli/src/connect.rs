@@ -19,18 +19,28 @@ pub(crate) struct Connection {
     /// (`aws eks get-token --profile P`, or `AWS_PROFILE` in its
     /// environment): whose own mapping the guards keep.
     pub(crate) aws_profile: Option<String>,
+    /// The role the exec plugin assumes (`aws eks get-token --role-arn R`):
+    /// then the API server sees R, whatever the profile.
+    pub(crate) aws_role: Option<String>,
+}
+
+/// The value of `--flag V` or `--flag=V` among an exec plugin's arguments.
+fn exec_arg(exec: &kube::config::ExecConfig, flag: &str) -> Option<String> {
+    let args = exec.args.as_deref().unwrap_or_default();
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            a.strip_prefix(flag)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_owned)
+                .or_else(|| (a == flag).then(|| args.get(i + 1).cloned()).flatten())
+        })
+        .filter(|v| !v.is_empty())
 }
 
 /// The AWS profile an exec credential plugin uses, when it names one.
 fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
-    let args = exec.args.as_deref().unwrap_or_default();
-    let from_args = args.iter().enumerate().find_map(|(i, a)| {
-        a.strip_prefix("--profile=").map(str::to_owned).or_else(|| {
-            (a == "--profile")
-                .then(|| args.get(i + 1).cloned())
-                .flatten()
-        })
-    });
+    let from_args = exec_arg(exec, "--profile");
     let from_env = exec
         .env
         .as_deref()
@@ -62,6 +72,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let mut secrets = crate::credentials::Secrets::default();
     let mut explicit_proxy: Option<String> = None;
     let mut aws_profile: Option<String> = None;
+    let mut aws_role: Option<String> = None;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
             let mut kubeconfig = match &args.kubeconfig {
@@ -134,13 +145,14 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
             if let Some(p) = &explicit_proxy {
                 secrets.add_url_password(p);
             }
-            aws_profile = kubeconfig
+            let exec = kubeconfig
                 .auth_infos
                 .iter()
                 .find(|a| a.name == user)
                 .and_then(|a| a.auth_info.as_ref())
-                .and_then(|a| a.exec.as_ref())
-                .and_then(exec_profile);
+                .and_then(|a| a.exec.as_ref());
+            aws_profile = exec.and_then(exec_profile);
+            aws_role = exec.and_then(|e| exec_arg(e, "--role-arn"));
             crate::credentials::remember(&secrets);
             crate::credentials::resolve_exec(
                 &mut kubeconfig,
@@ -217,6 +229,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
         context,
         server,
         aws_profile,
+        aws_role,
     })
 }
 

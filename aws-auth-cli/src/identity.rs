@@ -14,7 +14,25 @@ use aws_config::meta::region::RegionProviderChain;
 /// never a blocker, but the user is told it is off. `profile` is the one
 /// the kubeconfig's exec plugin logs in with, when it names one: the
 /// identity the API server sees.
-pub(crate) async fn caller(timeout: Duration, profile: Option<&str>) -> Result<Arn, String> {
+///
+/// When the exec plugin assumes `role` (`--role-arn`), that role is the
+/// caller, and no call is needed.
+pub(crate) async fn caller(
+    timeout: Duration,
+    profile: Option<&str>,
+    role: Option<&str>,
+) -> Result<Arn, String> {
+    if let Some(role) = role {
+        return match role.parse::<Arn>() {
+            Ok(a) => {
+                tracing::info!(caller = %a.canonical(), "protecting the role the exec plugin assumes");
+                Ok(a.canonical())
+            }
+            Err(e) => Err(format!(
+                "the exec plugin's --role-arn {role} does not parse: {e}"
+            )),
+        };
+    }
     let lookup = async {
         // STS is global; a region is only needed to pick an endpoint.
         let region = match profile {

@@ -359,7 +359,14 @@ async fn edit(
         }),
         async {
             if lookup {
-                Some(crate::identity::caller(IDENTITY_TIMEOUT, conn.aws_profile.as_deref()).await)
+                Some(
+                    crate::identity::caller(
+                        IDENTITY_TIMEOUT,
+                        conn.aws_profile.as_deref(),
+                        conn.aws_role.as_deref(),
+                    )
+                    .await,
+                )
             } else {
                 None
             }
@@ -503,7 +510,11 @@ async fn restore(
                 .await
                 .map_err(|e| cluster_error(&object, conn, e, None))
         }),
-        crate::identity::caller(IDENTITY_TIMEOUT, conn.aws_profile.as_deref())
+        crate::identity::caller(
+            IDENTITY_TIMEOUT,
+            conn.aws_profile.as_deref(),
+            conn.aws_role.as_deref()
+        )
     );
     let current: Snapshot = current?;
     protected.extend(annotated_protections(&current.config_map));

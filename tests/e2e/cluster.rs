@@ -1951,4 +1951,25 @@ fn the_own_mapping_guard_follows_the_exec_plugins_profile() {
         );
         assert!(env.server.writes().is_empty(), "{exec}");
     }
+    // `--role-arn R`: the API server sees R; no STS call is needed (none
+    // could be made here).
+    let env = Env::with(
+        Options {
+            token: Some("k8s-aws-v1.exec-token".to_owned()),
+            ..Options::default()
+        },
+        json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": script,
+            "args": ["eks", "get-token", "--cluster-name", "test", "--role-arn", "arn:aws:iam::111122223333:role/Admin"]}}),
+    );
+    let a = env
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .args(["remove", "role", "arn:aws:iam::111122223333:role/Admin"])
+        .assert()
+        .code(4);
+    assert!(
+        one_sentence(&a).contains("protected principal arn:aws:iam::111122223333:role/Admin"),
+        "{}",
+        stderr(&a)
+    );
 }
