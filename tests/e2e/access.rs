@@ -380,12 +380,21 @@ fn the_guards_hold_for_sync_remove_and_update() {
         "{}",
         err(&a)
     );
-    // Rewriting our own entry.
+    // Rewriting our own entry, by update and by add --update-existing.
     let a = s
         .access(&["update", ME, "--remove-policy", "cluster-admin"])
         .assert()
         .code(4);
     assert!(err(&a).contains("your own entry"), "{}", err(&a));
+    let a = s
+        .access(&["add", ME, "-u", "someone-else", "--update-existing"])
+        .assert()
+        .code(4);
+    assert!(
+        err(&a).contains(&format!("would rewrite your own entry ({ME})")),
+        "{}",
+        err(&a)
+    );
     assert_eq!(s.entries(), before, "a refused command changed something");
     // --force does it, and says what it forced.
     let a = s
