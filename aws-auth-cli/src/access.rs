@@ -324,8 +324,12 @@ async fn execute(
     plan: &Plan,
     update_existing: bool,
 ) -> anyhow::Result<Report> {
-    if cli.global.dry_run.is_some() || plan.actions.is_empty() {
+    if cli.global.dry_run.is_some() {
         return crate::migrate::report::plan(plan, cli.global.output);
+    }
+    if plan.actions.is_empty() {
+        // Nothing to send; conflicts still make it exit 1, as apply does.
+        return crate::migrate::report::apply(plan, info, &[], &[], cli.global.output);
     }
     let (give, take): (Vec<Action>, Vec<Action>) = plan.actions.iter().cloned().partition(|a| {
         !matches!(

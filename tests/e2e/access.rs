@@ -154,7 +154,7 @@ fn the_workshop_job_grants_twenty_users_cluster_admin_and_can_run_again() {
     s.aws.clear_calls();
     let again = s.access(&args).assert().success();
     let v: Value = serde_json::from_str(&out(&again)).unwrap();
-    assert_eq!(v["actions"].as_array().map_or(1, Vec::len), 0, "{v}");
+    assert_eq!(v["results"].as_array().map_or(1, Vec::len), 0, "{v}");
     assert_eq!(v["conflicts"].as_array().map_or(1, Vec::len), 0, "{v}");
     assert!(
         s.aws
@@ -163,6 +163,27 @@ fn the_workshop_job_grants_twenty_users_cluster_admin_and_can_run_again() {
             .all(|c| !c.op.starts_with("Create") && !c.op.starts_with("Associate")),
         "{:?}",
         s.aws.calls()
+    );
+    assert_eq!(s.entries(), entries);
+    // One of them asked for another username: a conflict, said in the
+    // request's words, left alone, exit 1.
+    let a = s
+        .access(&[
+            "add",
+            &format!("arn:aws:iam::{ACCOUNT}:user/attendee00"),
+            "-u",
+            "att00",
+            "--policy",
+            "cluster-admin",
+        ])
+        .assert()
+        .code(1);
+    assert!(
+        out(&a).contains(&format!(
+            "the username is arn:aws:iam::{ACCOUNT}:user/attendee00, the request says att00"
+        )),
+        "{}",
+        out(&a)
     );
     assert_eq!(s.entries(), entries);
     // The workshop is over for half of them: a file of the others, pruned.
@@ -249,7 +270,7 @@ fn sync_makes_the_entries_what_the_file_says_and_prunes_only_when_asked() {
         .assert()
         .success();
     let v: Value = serde_json::from_str(&out(&again)).unwrap();
-    assert_eq!(v["actions"], json!([]), "{v}");
+    assert_eq!(v["results"], json!([]), "{v}");
     assert!(
         s.aws.calls().iter().all(|c| c.op.starts_with("List")
             || c.op.starts_with("Describe")

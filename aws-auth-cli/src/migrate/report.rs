@@ -87,7 +87,7 @@ pub(crate) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
     if !plan.conflicts.is_empty() {
         let _ = writeln!(
             s,
-            "conflicts, left alone ({}; --update-existing makes them match the map):",
+            "conflicts, left alone ({}; --update-existing makes them match):",
             plan.conflicts.len()
         );
         for c in &plan.conflicts {

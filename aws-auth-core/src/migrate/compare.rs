@@ -34,9 +34,21 @@ pub fn entry_differences(
     username: Option<&str>,
     groups: &[String],
 ) -> Vec<String> {
+    differences_from(existing, kind, username, groups, "the map")
+}
+
+/// [`entry_differences`], naming what wants the entry (`the map`, `the
+/// request`).
+pub(crate) fn differences_from(
+    existing: &ExistingEntry,
+    kind: &EntryType,
+    username: Option<&str>,
+    groups: &[String],
+    wanted_by: &str,
+) -> Vec<String> {
     if existing.kind != *kind {
         return vec![format!(
-            "the access entry is {}, the map makes it {kind}",
+            "the access entry is {}, {wanted_by} makes it {kind}",
             existing.kind
         )];
     }
@@ -46,7 +58,7 @@ pub fn entry_differences(
     let mut out = Vec::new();
     if existing.username.as_deref() != username {
         out.push(format!(
-            "the username is {}, the map says {}",
+            "the username is {}, {wanted_by} says {}",
             existing.username.as_deref().unwrap_or("(none)"),
             username.unwrap_or("(none)")
         ));
@@ -55,7 +67,7 @@ pub fn entry_differences(
     let want: BTreeSet<&String> = groups.iter().collect();
     if have != want {
         out.push(format!(
-            "the groups are [{}], the map says [{}]",
+            "the groups are [{}], {wanted_by} says [{}]",
             existing.kubernetes_groups.join(", "),
             groups.join(", ")
         ));
@@ -69,6 +81,7 @@ pub(super) fn compare(
     cluster: &ClusterState,
     resolutions: &Resolutions,
     options: &PlanOptions,
+    wanted_by: &str,
 ) {
     let mut planned: BTreeSet<String> = BTreeSet::new();
     for d in desired {
@@ -178,7 +191,7 @@ pub(super) fn compare(
                 plan.conflicts.push(Conflict {
                     principal_arn: principal,
                     differences: vec![format!(
-                        "the access entry is {}, the map makes it {} (a type cannot change: delete the entry to recreate it)",
+                        "the access entry is {}, {wanted_by} makes it {} (a type cannot change: delete the entry to recreate it)",
                         existing.kind, d.kind
                     )],
                 });
@@ -188,7 +201,7 @@ pub(super) fn compare(
                 detail: format!("{} access entry", d.kind),
             }),
             Some(existing) => {
-                standard_entry(plan, principal, &d, existing, verified, options);
+                standard_entry(plan, principal, &d, existing, verified, options, wanted_by);
             }
         }
     }
@@ -204,14 +217,16 @@ fn standard_entry(
     existing: &ExistingEntry,
     verified: bool,
     options: &PlanOptions,
+    wanted_by: &str,
 ) {
     let mut differences = Vec::new();
     let mut fixes = Vec::new();
-    let entry = entry_differences(
+    let entry = differences_from(
         existing,
         &d.kind,
         d.username.as_deref(),
         &d.kubernetes_groups,
+        wanted_by,
     );
     let entry_differs = !entry.is_empty();
     differences.extend(entry);
@@ -239,7 +254,7 @@ fn standard_entry(
             }
             Some(have) => {
                 differences.push(format!(
-                    "{} is associated with {}, the map grants it with {}",
+                    "{} is associated with {}, {wanted_by} grants it with {}",
                     policy_name(&want.policy_arn),
                     have.access_scope,
                     want.access_scope
@@ -262,7 +277,7 @@ fn standard_entry(
     for have in &existing.policies {
         if !d.policies.iter().any(|w| w.policy_arn == have.policy_arn) {
             differences.push(format!(
-                "{} ({}) is associated, which the map does not grant",
+                "{} ({}) is associated, which {wanted_by} does not grant",
                 policy_name(&have.policy_arn),
                 have.access_scope
             ));

@@ -710,7 +710,14 @@ pub(crate) fn plan_desired(
         ignored: Vec::new(),
         unread: Vec::new(),
     };
-    compare::compare(&mut plan, desired, cluster, resolutions, options);
+    compare::compare(
+        &mut plan,
+        desired,
+        cluster,
+        resolutions,
+        options,
+        "the request",
+    );
     plan
 }
 
@@ -732,7 +739,14 @@ pub fn plan(
         ignored: t.ignored,
         unread: Vec::new(),
     };
-    compare::compare(&mut plan, t.desired, cluster, resolutions, options);
+    compare::compare(
+        &mut plan,
+        t.desired,
+        cluster,
+        resolutions,
+        options,
+        "the map",
+    );
     // In map order, whichever step found them.
     let order = |key: DataKey| DataKey::ALL.iter().position(|k| *k == key);
     plan.blocked.sort_by_key(|b| (order(b.key), b.line));
