@@ -439,16 +439,7 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
     let entries = entries?;
-    let mut plan = Plan {
-        cluster: a.aws.cluster.clone(),
-        authentication_mode: Some(info.mode),
-        actions: Vec::new(),
-        unchanged: Vec::new(),
-        conflicts: Vec::new(),
-        blocked: Vec::new(),
-        ignored: Vec::new(),
-        unread: Vec::new(),
-    };
+    let mut plan = Plan::empty(&a.aws.cluster, Some(info.mode));
     for (written, arn) in &named {
         let found = entries
             .keys()
@@ -551,14 +542,7 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
 
 async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<Report> {
     let path = &a.entries;
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            crate::exit::NOT_FOUND
-        } else {
-            crate::exit::IO
-        };
-        fail(code, format!("cannot read {}: {e}", path.display()))
-    })?;
+    let text = crate::commands::read_text(path)?;
     // Checked before the first call.
     let requests = aws_auth_core::access::read_entries(&text).map_err(|e| {
         fail(

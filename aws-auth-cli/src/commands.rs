@@ -244,17 +244,22 @@ fn explain_text(e: &Explanation) -> String {
     s
 }
 
-/// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
-/// Returns (line number, first field, optional second field).
-pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// A file the user named, or why not (exit 3 when it does not exist).
+pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             crate::exit::NOT_FOUND
         } else {
             crate::exit::IO
         };
         fail(code, format!("cannot read {}: {e}", path.display()))
-    })?;
+    })
+}
+
+/// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
+/// Returns (line number, first field, optional second field).
+pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
+    let text = read_text(path)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();

@@ -2,7 +2,6 @@
 //! the real SDK clients. The workshop job, `sync` with its ownership rules,
 //! bad files, the guards, a killed run, throttling and a concurrent writer.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -455,27 +454,13 @@ fn a_killed_add_or_sync_converges_when_run_again() {
         s.access(&["sync", &file, "--prune"]).assert().success();
         s.entries()
     };
-    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
     for k in [1, 3, 6, 9, 12, 15] {
         let s = migrated();
         let file = write(&s, "entries.yaml", DESIRED);
-        let base = s.aws.eks_calls();
-        s.aws.hang_after(Some(k));
-        let mut child = raw(&s, &bin)
-            .args(["access", "sync", &file, "--prune", "--cluster", CLUSTER])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while s.aws.eks_calls() < base + k && child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "k={k}: never reached call {k}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = child.kill();
-        let _ = child.wait();
-        s.aws.hang_after(None);
+        s.kill_after_calls(
+            k,
+            &["access", "sync", &file, "--prune", "--cluster", CLUSTER],
+        );
         s.aws.clear_calls();
         s.access(&["sync", &file, "--prune"]).assert().success();
         assert_eq!(s.entries(), reference, "k={k}");
@@ -495,10 +480,9 @@ fn a_killed_add_or_sync_converges_when_run_again() {
             list.push_str(&format!("{}\n", s.aws.user(&format!("u{i}"))));
         }
         let file = write(&s, "users.txt", &list);
-        let base = s.aws.eks_calls();
-        s.aws.hang_after(Some(k));
-        let mut child = raw(&s, &bin)
-            .args([
+        s.kill_after_calls(
+            k,
+            &[
                 "access",
                 "add",
                 "--from-file",
@@ -507,20 +491,8 @@ fn a_killed_add_or_sync_converges_when_run_again() {
                 "cluster-admin",
                 "--cluster",
                 CLUSTER,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while s.aws.eks_calls() < base + k && child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "k={k}: never reached call {k}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = child.kill();
-        let _ = child.wait();
-        s.aws.hang_after(None);
+            ],
+        );
         s.access(&["add", "--from-file", &file, "--policy", "cluster-admin"])
             .assert()
             .success();
@@ -588,30 +560,6 @@ fn a_concurrent_writer_is_met_and_made_to_match() {
     assert_eq!(bob.groups, ["oncall"]);
     assert!(bob.policies.contains_key(ADMIN_POLICY));
     assert_eq!(bob.username, "arn:aws:iam::111122223333:user/bob");
-}
-
-/// The binary with the test's AWS settings, for a run that is killed.
-fn raw(s: &Setup, bin: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(bin);
-    cmd.env_clear()
-        .env("HOME", s.env.home.path())
-        .env("KUBECONFIG", &s.env.kubeconfig)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", s.env.home.path().join("none"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            s.env.home.path().join("none"),
-        )
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_ENDPOINT_URL_EKS", s.aws.url())
-        .env("AWS_ENDPOINT_URL_IAM", s.aws.url())
-        .env("AWS_ENDPOINT_URL_STS", s.aws.url());
-    cmd
 }
 
 /// On a terminal the calls show as a progress bar; the summary follows.

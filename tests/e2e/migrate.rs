@@ -137,6 +137,51 @@ impl Setup {
     pub(crate) fn entries(&self) -> BTreeMap<String, Entry> {
         self.aws.snapshot(CLUSTER).entries
     }
+
+    /// Runs the binary with `args` until EKS has answered `k` more calls,
+    /// then kills it hard (no Ctrl-C handling): the crash a re-run must
+    /// recover from. The hang is lifted for what follows.
+    pub(crate) fn kill_after_calls(&self, k: usize, args: &[&str]) {
+        let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+        let home = self.env.home.path();
+        let base = self.aws.eks_calls();
+        self.aws.hang_after(Some(k));
+        let mut child = std::process::Command::new(&bin)
+            .env_clear()
+            .env("HOME", home)
+            .env("KUBECONFIG", &self.env.kubeconfig)
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", home.join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL_EKS", self.aws.url())
+            .env("AWS_ENDPOINT_URL_IAM", self.aws.url())
+            .env("AWS_ENDPOINT_URL_STS", self.aws.url())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.aws.eks_calls() <= base + k && child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{args:?}: never reached call {k}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Let a call that was answered finish landing, then kill it hard.
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = child.kill();
+        let _ = child.wait();
+        self.aws.hang_after(None);
+    }
 }
 
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
@@ -482,47 +527,9 @@ fn an_interrupted_apply_converges_when_run_again() {
         s.migrate(&["apply"]).assert().success();
         s.entries()
     };
-    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
     for k in [1, 2, 3, 5, 8, 11, 14, 17] {
         let s = Setup::new("API_AND_CONFIG_MAP");
-        s.aws.hang_after(Some(k));
-        let mut cmd = std::process::Command::new(&bin);
-        cmd.env_clear()
-            .env("HOME", s.env.home.path())
-            .env("KUBECONFIG", &s.env.kubeconfig)
-            .env("XDG_STATE_HOME", s.env.home.path().join("state"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", s.env.home.path().join("none"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                s.env.home.path().join("none"),
-            )
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            )
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ENDPOINT_URL_EKS", s.aws.url())
-            .env("AWS_ENDPOINT_URL_IAM", s.aws.url())
-            .env("AWS_ENDPOINT_URL_STS", s.aws.url())
-            .args(["migrate", "apply", "--cluster", CLUSTER])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while s.aws.eks_calls() <= k && child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "k={k}: the apply never reached its {k}th call"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // Let a call that was answered finish landing, then kill it hard.
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = child.kill();
-        let _ = child.wait();
-        s.aws.hang_after(None);
+        s.kill_after_calls(k, &["migrate", "apply", "--cluster", CLUSTER]);
         s.aws.clear_calls();
         s.migrate(&["apply"]).assert().success();
         assert_eq!(s.entries(), reference, "k={k}");

@@ -608,6 +608,20 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan for `cluster` with nothing in it yet.
+    pub fn empty(cluster: &str, mode: Option<AuthenticationMode>) -> Plan {
+        Plan {
+            cluster: cluster.to_owned(),
+            authentication_mode: mode,
+            actions: Vec::new(),
+            unchanged: Vec::new(),
+            conflicts: Vec::new(),
+            blocked: Vec::new(),
+            ignored: Vec::new(),
+            unread: Vec::new(),
+        }
+    }
+
     /// Nothing to do and nothing in the way: the cluster already has every
     /// access entry the map stands for.
     pub fn is_converged(&self) -> bool {
@@ -700,16 +714,7 @@ pub(crate) fn plan_desired(
     resolutions: &Resolutions,
     options: &PlanOptions,
 ) -> Plan {
-    let mut plan = Plan {
-        cluster: cluster.name.clone(),
-        authentication_mode: cluster.mode,
-        actions: Vec::new(),
-        unchanged: Vec::new(),
-        conflicts: Vec::new(),
-        blocked: Vec::new(),
-        ignored: Vec::new(),
-        unread: Vec::new(),
-    };
+    let mut plan = Plan::empty(&cluster.name, cluster.mode);
     compare::compare(
         &mut plan,
         desired,

@@ -267,16 +267,21 @@ impl Eks {
         })
     }
 
+    async fn identity(
+        &self,
+    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
+        self.sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))
+    }
+
     /// Who the credentials in use are (an assumed role's session as its role,
     /// without the path STS leaves out): the principal whose own entry the
     /// guards keep.
     pub async fn caller(&self) -> Result<Arn> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))?;
+        let out = self.identity().await?;
         let arn = out
             .arn()
             .ok_or_else(|| EksError::unavailable("sts:GetCallerIdentity returned no ARN"))?;
@@ -287,13 +292,9 @@ impl Eks {
 
     /// The account of the credentials in use.
     pub async fn caller_account(&self) -> Result<String> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))?;
-        out.account()
+        self.identity()
+            .await?
+            .account()
             .map(str::to_owned)
             .ok_or_else(|| EksError::unavailable("sts:GetCallerIdentity returned no account"))
     }
