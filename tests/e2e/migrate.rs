@@ -112,17 +112,25 @@ impl Setup {
         Setup { aws, env }
     }
 
+    /// The AWS settings of every command: test keys, a region, the local
+    /// endpoint for EKS, IAM and STS.
+    fn aws_vars(&self) -> [(&'static str, String); 6] {
+        [
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+            ),
+            ("AWS_REGION", "eu-west-1".to_owned()),
+            ("AWS_ENDPOINT_URL_EKS", self.aws.url()),
+            ("AWS_ENDPOINT_URL_IAM", self.aws.url()),
+            ("AWS_ENDPOINT_URL_STS", self.aws.url()),
+        ]
+    }
+
     pub(crate) fn cmd(&self) -> Command {
         let mut cmd = self.env.cmd();
-        cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            )
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ENDPOINT_URL_EKS", self.aws.url())
-            .env("AWS_ENDPOINT_URL_IAM", self.aws.url())
-            .env("AWS_ENDPOINT_URL_STS", self.aws.url());
+        cmd.envs(self.aws_vars());
         cmd
     }
 
@@ -154,15 +162,7 @@ impl Setup {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", home.join("none"))
             .env("AWS_SHARED_CREDENTIALS_FILE", home.join("none"))
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            )
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ENDPOINT_URL_EKS", self.aws.url())
-            .env("AWS_ENDPOINT_URL_IAM", self.aws.url())
-            .env("AWS_ENDPOINT_URL_STS", self.aws.url())
+            .envs(self.aws_vars())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
