@@ -843,6 +843,28 @@ fn cluster_help(path: &[String]) -> Option<&'static str> {
     })
 }
 
+/// A global option's help in the words of the command at `path`, where the
+/// map's words would mislead (access entries have no diff, no mappings).
+fn reworded(path: &[String], id: &str) -> Option<&'static str> {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    Some(match (path.as_slice(), id) {
+        (["access", ..], "dry_run") => {
+            "Show the plan (the calls that would be made) and send nothing"
+        }
+        (["access", ..], "force") => {
+            "Carry out what a guard refused: deleting or rewriting a node entry, your own or a protected principal's entry, or the last cluster-admin"
+        }
+        (["access", ..], "protect") => {
+            "Protect this principal's access entry from deletion or rewriting (repeatable); the caller's own entry is protected too"
+        }
+        (["migrate", ..], "dry_run") => "Show the plan (or the decision) and change nothing",
+        (["migrate", "finalize"], "force") => {
+            "Switch although verify fails or mappings are blocked (their principals lose access)"
+        }
+        _ => return None,
+    })
+}
+
 /// The global options the command at `path` shows: its own, or for a group
 /// of commands every one its commands show (a copy hidden in the group would
 /// be the one they inherit).
@@ -876,6 +898,21 @@ fn shape(mut cmd: clap::Command, globals: &[clap::Arg], path: &mut Vec<String>) 
         for arg in globals {
             if !keep.contains(&arg.get_id().as_str()) && !arg.is_hide_set() {
                 cmd = cmd.arg(arg.clone().hide(true));
+            }
+        }
+    }
+    if !path.is_empty() {
+        for arg in globals {
+            let id = arg.get_id().as_str();
+            if let Some(text) = reworded(path, id).filter(|_| keep.contains(&id)) {
+                // A visible copy in the command's own words.
+                // (`--dry-run`'s values speak of diffs and the API server.)
+                let copy = arg.clone().help(text).long_help(text);
+                cmd = cmd.arg(if id == "dry_run" {
+                    copy.hide_possible_values(true)
+                } else {
+                    copy
+                });
             }
         }
     }
@@ -931,5 +968,30 @@ mod tests {
             assert!(seconds(bad).is_err(), "{bad}");
         }
         assert_eq!(seconds_or_zero("0"), Ok(Duration::ZERO));
+    }
+
+    /// clap's own checks of every (sub)command, as both binaries build them
+    /// (a reworded copy of a global must still be a valid argument).
+    #[test]
+    fn the_shaped_commands_pass_claps_checks() {
+        for plugin in [false, true] {
+            command(plugin).debug_assert();
+        }
+    }
+
+    #[test]
+    fn access_commands_speak_of_entries_not_mappings() {
+        let mut cmd = command(false);
+        let help = cmd
+            .find_subcommand_mut("access")
+            .and_then(|a| a.find_subcommand_mut("remove"))
+            .map(|r| r.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(
+            help.contains("deleting or rewriting a node entry"),
+            "{help}"
+        );
+        assert!(!help.contains("mapping"), "{help}");
+        assert!(!help.contains("diff"), "{help}");
     }
 }
