@@ -33,6 +33,10 @@ fn cases() -> Vec<(Value, bool)> {
             json!({"entries": [{"principalArn": "arn:aws-cn:iam::111122223333:user/li"}]}),
             true,
         ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "AmazonEKSAutoNodePolicy"}]}]}),
+            true,
+        ),
         // Refused by both.
         (json!([]), false),
         (json!({"entries": {}}), false),
@@ -73,6 +77,14 @@ fn cases() -> Vec<(Value, bool)> {
         ),
         (
             json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "root"}]}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "AmazonEKSPolicy"}]}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "arn:aws:iam::aws:policy/AdministratorAccess"}]}]}),
             false,
         ),
         (
