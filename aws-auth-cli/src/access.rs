@@ -16,10 +16,10 @@ use aws_auth_core::migrate::{
 
 use crate::cli::{
     AccessAddArgs, AccessCluster, AccessCommand, AccessGetArgs, AccessRemoveArgs, AccessSyncArgs,
-    AccessUpdateArgs, Cli, MigrateArgs, Output,
+    AccessUpdateArgs, Cli, DEFAULT_NAMESPACE, MigrateArgs, Output,
 };
 use crate::commands::Report;
-use crate::exit::{INTERNAL, INVALID, OK, REFUSED, fail};
+use crate::exit::{INTERNAL, INVALID, OK, REFUSED, USAGE, fail};
 use crate::migrate::aws::{connect, eks_error};
 use crate::output;
 
@@ -27,6 +27,19 @@ use crate::output;
 const CONCURRENCY: usize = 8;
 
 pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Result<Report> {
+    let scoped = matches!(cmd, AccessCommand::Add(_) | AccessCommand::Update(_));
+    if scoped && cli.global.cluster.namespace != DEFAULT_NAMESPACE {
+        // `aws-auth -n dev access add ...`: the ConfigMap's namespace, which
+        // access entries do not use; taken silently, the grant meant for one
+        // namespace would be made cluster-wide.
+        return Err(fail(
+            USAGE,
+            format!(
+                "--namespace {} before `access` names the ConfigMap's namespace, which access entries do not use; to scope the policies, put `--namespace {}` after the command",
+                cli.global.cluster.namespace, cli.global.cluster.namespace
+            ),
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

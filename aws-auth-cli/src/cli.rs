@@ -64,6 +64,9 @@ pub(crate) struct Global {
     pub(crate) cluster: ClusterArgs,
 }
 
+/// The ConfigMap's namespace unless `--namespace` says another.
+pub(crate) const DEFAULT_NAMESPACE: &str = "kube-system";
+
 /// Where the cluster is (ignored with --file).
 #[derive(Debug, Args)]
 pub(crate) struct ClusterArgs {
@@ -75,7 +78,7 @@ pub(crate) struct ClusterArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) context: Option<String>,
     /// The ConfigMap's namespace.
-    #[arg(long, short = 'n', global = true, default_value = "kube-system")]
+    #[arg(long, short = 'n', global = true, default_value = DEFAULT_NAMESPACE)]
     pub(crate) namespace: String,
     /// The ConfigMap's name.
     #[arg(long, global = true, default_value = "aws-auth")]
@@ -301,7 +304,12 @@ pub(crate) struct AccessUpdateArgs {
     #[arg(long = "remove-policy", value_name = "POLICY")]
     pub(crate) remove_policies: Vec<String>,
     /// The added policies apply in this namespace (repeatable; default: the cluster).
-    #[arg(long = "namespace-scope", value_name = "NS")]
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        alias = "namespace-scope",
+        value_name = "NS"
+    )]
     pub(crate) namespaces: Vec<String>,
 }
 
@@ -344,7 +352,12 @@ pub(crate) struct AccessAddArgs {
     #[arg(long = "policy", value_name = "POLICY")]
     pub(crate) policies: Vec<String>,
     /// The policies apply in this namespace (repeatable; default: the cluster).
-    #[arg(long = "namespace-scope", value_name = "NS")]
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        alias = "namespace-scope",
+        value_name = "NS"
+    )]
     pub(crate) namespaces: Vec<String>,
     /// Make entries that exist and differ match instead of reporting conflicts.
     #[arg(long)]
@@ -809,10 +822,10 @@ fn examples(path: &[String]) -> Option<&'static str> {
             "Examples:\n  aws-auth access get --cluster prod -o json\n  aws-auth access get --cluster prod --as-file > entries.yaml   # then: aws-auth access sync entries.yaml"
         }
         ["access", "add"] => {
-            "Examples:\n  aws-auth access add arn:aws:iam::111122223333:user/alice --cluster prod --policy cluster-admin\n  aws-auth access add --from-file team.txt --cluster prod --policy view --namespace-scope dev"
+            "Examples:\n  aws-auth access add arn:aws:iam::111122223333:user/alice --cluster prod --policy cluster-admin\n  aws-auth access add --from-file team.txt --cluster prod --policy view --namespace dev"
         }
         ["access", "update"] => {
-            "Examples:\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --add-policy view --namespace-scope dev\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --remove-policy cluster-admin"
+            "Examples:\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --add-policy view --namespace dev\n  aws-auth access update arn:aws:iam::111122223333:user/alice --cluster prod --remove-policy cluster-admin"
         }
         ["access", "sync"] => {
             "Examples:\n  aws-auth access sync entries.yaml --cluster prod --dry-run\n  aws-auth access sync entries.yaml --cluster prod --prune"
@@ -897,7 +910,8 @@ fn shape(mut cmd: clap::Command, globals: &[clap::Arg], path: &mut Vec<String>) 
     if !path.is_empty() {
         for arg in globals {
             if !keep.contains(&arg.get_id().as_str()) && !arg.is_hide_set() {
-                cmd = cmd.arg(arg.clone().hide(true));
+                let copy = hidden_copy(&cmd, arg);
+                cmd = cmd.arg(copy);
             }
         }
     }
@@ -932,6 +946,35 @@ fn shape(mut cmd: clap::Command, globals: &[clap::Arg], path: &mut Vec<String>) 
         path.pop();
     }
     cmd
+}
+
+/// A hidden copy of the global option `arg` for `cmd`. Where the command
+/// spells one of its own options the same way (`access add --namespace` is
+/// the policies' scope, not the ConfigMap's namespace), the copy gives the
+/// spelling up: a global that silently took `--namespace dev` there would
+/// grant at cluster scope what was asked for one namespace.
+fn hidden_copy(cmd: &clap::Command, arg: &clap::Arg) -> clap::Arg {
+    let mut copy = arg.clone().hide(true);
+    let own = |a: &clap::Arg| a.get_id() != arg.get_id();
+    if let Some(long) = arg.get_long()
+        && cmd
+            .get_arguments()
+            .any(|a| own(a) && a.get_long() == Some(long))
+    {
+        // Kept reachable under a name no command uses for itself.
+        copy = copy.long(match long {
+            "namespace" => "configmap-namespace",
+            other => unreachable!("no command spells --{other} for itself"),
+        });
+    }
+    if let Some(short) = arg.get_short()
+        && cmd
+            .get_arguments()
+            .any(|a| own(a) && a.get_short() == Some(short))
+    {
+        copy = copy.short(None);
+    }
+    copy
 }
 
 /// The longest wait any option may ask for.

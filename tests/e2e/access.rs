@@ -684,6 +684,86 @@ fn add_refuses_what_eks_would_refuse_before_any_write() {
     assert!(s.entries().is_empty());
 }
 
+/// `--namespace` (and `-n`) on `add` and `update` is the policies' scope,
+/// as the issue spells it: were it the global ConfigMap namespace there, a
+/// grant asked for one namespace would silently be made cluster-wide.
+#[test]
+fn namespace_on_add_and_update_scopes_the_policies() {
+    let s = Setup::new("API");
+    s.aws.user("alice");
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    s.access(&[
+        "add",
+        alice,
+        "--policy",
+        "view",
+        "--namespace",
+        "dev",
+        "-n",
+        "qa-*",
+    ])
+    .assert()
+    .success();
+    s.access(&["update", alice, "--add-policy", "edit", "-n", "ops"])
+        .assert()
+        .success();
+    // The earlier spelling still works.
+    s.access(&[
+        "update",
+        alice,
+        "--add-policy",
+        "admin",
+        "--namespace-scope",
+        "ci",
+    ])
+    .assert()
+    .success();
+    let policies = &s.entries()[alice].policies;
+    let scope = |p: &str| policies.get(p).cloned().unwrap_or(Value::Null);
+    assert_eq!(
+        scope(VIEW),
+        json!({"type": "namespace", "namespaces": ["dev", "qa-*"]})
+    );
+    assert_eq!(
+        scope(EDIT),
+        json!({"type": "namespace", "namespaces": ["ops"]})
+    );
+    assert_eq!(
+        scope("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"),
+        json!({"type": "namespace", "namespaces": ["ci"]})
+    );
+    // Before the command it is the ConfigMap's namespace: refused, not
+    // silently a cluster-wide grant.
+    s.aws.clear_calls();
+    let mut before = s.cmd();
+    before.args([
+        "-n",
+        "dev",
+        "access",
+        "add",
+        alice,
+        "--policy",
+        "edit",
+        "--cluster",
+        CLUSTER,
+    ]);
+    let a = before.assert().code(64);
+    assert!(
+        err(&a).contains("put `--namespace dev` after the command"),
+        "{}",
+        err(&a)
+    );
+    assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    // The help says what it is.
+    let help = s.access(&["add", "--help"]).assert().success();
+    assert!(
+        out(&help).contains("-n, --namespace <NS>"),
+        "{}",
+        out(&help)
+    );
+    assert!(!out(&help).contains("ConfigMap"), "{}", out(&help));
+}
+
 /// `get --as-file` writes the file a sync leaves as it is: the start of a
 /// declarative file for a cluster that has entries already.
 #[test]
