@@ -308,7 +308,8 @@ pub(crate) struct AccessUpdateArgs {
         long = "namespace",
         short = 'n',
         alias = "namespace-scope",
-        value_name = "NS"
+        value_name = "NS",
+        requires = "add_policies"
     )]
     pub(crate) namespaces: Vec<String>,
 }
@@ -356,7 +357,8 @@ pub(crate) struct AccessAddArgs {
         long = "namespace",
         short = 'n',
         alias = "namespace-scope",
-        value_name = "NS"
+        value_name = "NS",
+        requires = "policies"
     )]
     pub(crate) namespaces: Vec<String>,
     /// Make entries that exist and differ match instead of reporting conflicts.

@@ -754,6 +754,19 @@ fn namespace_on_add_and_update_scopes_the_policies() {
         err(&a)
     );
     assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    // A scope with no policy to scope is a mistake, not a no-op.
+    for args in [
+        &["add", alice, "-n", "dev"][..],
+        &["update", alice, "-u", "al", "-n", "dev"],
+    ] {
+        let a = s.access(args).assert().code(64);
+        assert!(
+            err(&a).contains("--policy") || err(&a).contains("--add-policy"),
+            "{}",
+            err(&a)
+        );
+    }
+    assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
     // The help says what it is.
     let help = s.access(&["add", "--help"]).assert().success();
     assert!(
