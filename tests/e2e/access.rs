@@ -754,6 +754,23 @@ fn namespace_on_add_and_update_scopes_the_policies() {
         err(&a)
     );
     assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    // Narrowing the last cluster-admin to a namespace is taking it away.
+    s.aws.user("bob");
+    let bob = "arn:aws:iam::111122223333:user/bob";
+    s.access(&["add", bob, "--policy", "cluster-admin"])
+        .assert()
+        .success();
+    let a = s
+        .access(&["update", bob, "--add-policy", "cluster-admin", "-n", "dev"])
+        .assert()
+        .code(4);
+    assert!(
+        err(&a).contains("from the last entry with it"),
+        "{}",
+        err(&a)
+    );
+    assert_eq!(s.entries()[bob].policies[ADMIN_POLICY]["type"], "cluster");
+    s.aws.clear_calls();
     // A scope with no policy to scope is a mistake, not a no-op.
     for args in [
         &["add", alice, "-n", "dev"][..],
