@@ -629,11 +629,12 @@ fn the_entry_limit_is_checked_before_any_create() {
 
 /// `add` refuses, before any write, what EKS would refuse halfway: groups on
 /// a node type, a user as a node, a node role of another account, a
-/// principal IAM does not know.
+/// principal IAM does not know, a template access entries do not fill, a
+/// service-linked role.
 #[test]
 fn add_refuses_what_eks_would_refuse_before_any_write() {
     let s = Setup::new("API");
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &[
                 "arn:aws:iam::111122223333:role/NodeInstanceRole",
@@ -661,6 +662,20 @@ fn add_refuses_what_eks_would_refuse_before_any_write() {
             "arn:aws:iam::444455556666:role/Deployer",
         ),
         (&["arn:aws:iam::111122223333:user/nobody"], "user/nobody"),
+        (
+            &[
+                "arn:aws:iam::111122223333:role/Dev",
+                "-u",
+                "dev:{{AccountID}}",
+            ],
+            "access entries accept only {{SessionName}} and {{SessionNameRaw}}",
+        ),
+        (
+            &[
+                "arn:aws:iam::111122223333:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS",
+            ],
+            "EKS refuses access entries for service-linked roles",
+        ),
     ];
     for (args, want) in cases {
         s.aws.clear_calls();

@@ -142,27 +142,19 @@ impl EntryRequest {
                 return Err(format!("{p}: {} entries are for roles", self.kind));
             }
         }
+        let refused = |(_, why): (crate::migrate::BlockedCode, String)| format!("{p}: {why}");
+        crate::migrate::translate::service_linked(p).map_err(refused)?;
         if let Some(u) = &self.username {
-            if let Some(prefix) = ["system:", "eks:", "aws:", "amazon:", "iam:"]
-                .iter()
-                .find(|x| u.starts_with(*x))
-            {
-                return Err(format!(
-                    "{p}: the username {u:?} starts with {prefix}, which access entries refuse"
-                ));
-            }
-            if let Some(at) = u.find("{{")
-                && !u[..at].contains(':')
-            {
-                return Err(format!(
-                    "{p}: the username {u:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
-                ));
-            }
+            crate::migrate::translate::entry_username(u, p.kind() == PrincipalKind::Role)
+                .map_err(refused)?;
         }
         if let Some(g) = self.groups.iter().find(|g| g.starts_with("system:")) {
             return Err(format!(
                 "{p}: the group {g:?} starts with system:, which access entries refuse"
             ));
+        }
+        if self.groups.iter().any(|g| g.is_empty()) {
+            return Err(format!("{p}: an empty group name"));
         }
         Ok(())
     }
@@ -270,5 +262,124 @@ pub fn default_username(principal: &Arn) -> String {
             principal.name()
         ),
         _ => principal.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        arn: &str,
+        kind: EntryType,
+        username: Option<&str>,
+        groups: &[&str],
+    ) -> EntryRequest {
+        let mut r = EntryRequest::standard(arn.parse().unwrap());
+        r.kind = kind;
+        r.username = username.map(str::to_owned);
+        r.groups = groups.iter().map(|g| (*g).to_owned()).collect();
+        r
+    }
+
+    /// Everything EKS refuses (SEMANTICS.md §2), each with its reason, and
+    /// what it takes.
+    #[test]
+    fn check_refuses_what_eks_refuses_and_says_why() {
+        const ROLE: &str = "arn:aws:iam::111122223333:role/Dev";
+        const USER: &str = "arn:aws:iam::111122223333:user/alice";
+        let std = EntryType::Standard;
+        let cases: Vec<(EntryRequest, Option<&str>)> = vec![
+            (
+                request(ROLE, std.clone(), Some("dev:{{SessionName}}"), &["dev"]),
+                None,
+            ),
+            (
+                request(ROLE, std.clone(), Some("dev:{{SessionNameRaw}}"), &[]),
+                None,
+            ),
+            (request(USER, std.clone(), Some("alice"), &[]), None),
+            (request(USER, std.clone(), None, &[]), None),
+            (request(ROLE, EntryType::Ec2Linux, None, &[]), None),
+            (
+                request(ROLE, std.clone(), Some("system:dev"), &[]),
+                Some("starts with system:"),
+            ),
+            (
+                request(ROLE, std.clone(), Some("eks:dev"), &[]),
+                Some("starts with eks:"),
+            ),
+            (
+                request(ROLE, std.clone(), Some("iam:dev"), &[]),
+                Some("starts with iam:"),
+            ),
+            (
+                request(ROLE, std.clone(), Some("{{SessionName}}"), &[]),
+                Some("without a `:` before it"),
+            ),
+            (
+                request(ROLE, std.clone(), Some("dev:{{AccountID}}"), &[]),
+                Some("uses {{AccountID}}"),
+            ),
+            (
+                request(ROLE, std.clone(), Some("dev:{{AccessKeyID}}"), &[]),
+                Some("uses {{AccessKeyID}}"),
+            ),
+            (
+                request(USER, std.clone(), Some("u:{{SessionName}}"), &[]),
+                Some("only role sessions fill"),
+            ),
+            (
+                request(ROLE, std.clone(), None, &["system:masters"]),
+                Some("starts with system:"),
+            ),
+            (
+                request(ROLE, std.clone(), None, &[""]),
+                Some("an empty group name"),
+            ),
+            (
+                request(ROLE, EntryType::Ec2Linux, None, &["nodes"]),
+                Some("take no username"),
+            ),
+            (
+                request(USER, EntryType::FargateLinux, None, &[]),
+                Some("are for roles"),
+            ),
+            (
+                request(
+                    "arn:aws:iam::111122223333:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS",
+                    std.clone(),
+                    None,
+                    &[],
+                ),
+                Some("service-linked"),
+            ),
+            (
+                request(
+                    "arn:aws:sts::111122223333:assumed-role/Dev/alice",
+                    std.clone(),
+                    None,
+                    &[],
+                ),
+                Some("an access entry is for an IAM role or user"),
+            ),
+        ];
+        for (r, want) in cases {
+            match (r.check(), want) {
+                (Ok(()), None) => {}
+                (Err(why), Some(want)) => {
+                    assert!(
+                        why.contains(want),
+                        "{}: {why:?} lacks {want:?}",
+                        r.principal
+                    );
+                    assert!(why.starts_with(&r.principal.to_string()), "{why}");
+                }
+                (got, want) => panic!(
+                    "{} {:?}: got {got:?}, want {want:?}",
+                    r.principal, r.username
+                ),
+            }
+        }
     }
 }

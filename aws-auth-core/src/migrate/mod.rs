@@ -33,7 +33,7 @@ mod compare;
 #[cfg_attr(docsrs, doc(cfg(feature = "eks")))]
 pub mod eks;
 pub use compare::entry_differences;
-mod translate;
+pub(crate) mod translate;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -181,6 +181,62 @@ impl Translation {
 }
 
 /// The access entry for one mapping, or why there is none.
+/// Why EKS refuses an access entry for `arn` although it is an IAM role:
+/// a service-linked role.
+pub(crate) fn service_linked(arn: &Arn) -> Result<(), (Code, String)> {
+    // aws-auth drops the path (/aws-service-role/...), the name still tells.
+    if arn.is_service_linked() || arn.name().starts_with("AWSServiceRoleFor") {
+        return Err((
+            Code::ServiceLinkedRole,
+            "a service-linked role: EKS refuses access entries for service-linked roles".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Why EKS refuses `username` on a STANDARD access entry: a reserved
+/// prefix, a template other than the session's, a session template on a
+/// user (only role sessions fill it) or without a `:` before it.
+pub(crate) fn entry_username(username: &str, is_role: bool) -> Result<(), (Code, String)> {
+    if let Some(p) = FORBIDDEN_PREFIXES.iter().find(|p| username.starts_with(*p)) {
+        return Err((
+            Code::ForbiddenUsername,
+            format!("the username {username:?} starts with {p}, which access entries refuse"),
+        ));
+    }
+    let templates = crate::template::placeholders(username);
+    if let Some((_, name)) = templates
+        .iter()
+        .find(|(_, n)| !matches!(*n, "SessionName" | "SessionNameRaw"))
+    {
+        return Err((
+            Code::UnsupportedTemplate,
+            format!(
+                "the username {username:?} uses {{{{{name}}}}}; access entries accept only {{{{SessionName}}}} and {{{{SessionNameRaw}}}}"
+            ),
+        ));
+    }
+    if let Some(&(at, _)) = templates.first() {
+        if !is_role {
+            return Err((
+                Code::UserSessionTemplate,
+                format!(
+                    "the username {username:?} of an IAM user holds a session template, which only role sessions fill"
+                ),
+            ));
+        }
+        if !username[..at].contains(':') {
+            return Err((
+                Code::TemplateWithoutColon,
+                format!(
+                    "the username {username:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn mapping(
     arn_text: &str,
     username: &str,
@@ -213,13 +269,7 @@ pub(super) fn mapping(
             ));
         }
     }
-    // aws-auth drops the path (/aws-service-role/...), the name still tells.
-    if arn.is_service_linked() || arn.name().starts_with("AWSServiceRoleFor") {
-        return Err((
-            Code::ServiceLinkedRole,
-            "a service-linked role: EKS refuses access entries for service-linked roles".to_owned(),
-        ));
-    }
+    service_linked(&arn)?;
     if arn.kind() == PrincipalKind::Role && arn.has_path() {
         return Err((
             Code::RoleArnWithPath,
@@ -285,42 +335,7 @@ pub(super) fn mapping(
     if username.is_empty() {
         return Err((Code::NoUsername, "no username: EKS would make one up for the entry, which is not what this mapping does; give it a username first".to_owned()));
     }
-    if let Some(p) = FORBIDDEN_PREFIXES.iter().find(|p| username.starts_with(*p)) {
-        return Err((
-            Code::ForbiddenUsername,
-            format!("the username {username:?} starts with {p}, which access entries refuse"),
-        ));
-    }
-    let templates = crate::template::placeholders(username);
-    if let Some((_, name)) = templates
-        .iter()
-        .find(|(_, n)| !matches!(*n, "SessionName" | "SessionNameRaw"))
-    {
-        return Err((
-            Code::UnsupportedTemplate,
-            format!(
-                "the username {username:?} uses {{{{{name}}}}}; access entries accept only {{{{SessionName}}}} and {{{{SessionNameRaw}}}}"
-            ),
-        ));
-    }
-    if let Some(&(at, _)) = templates.first() {
-        if !is_role {
-            return Err((
-                Code::UserSessionTemplate,
-                format!(
-                    "the username {username:?} of an IAM user holds a session template, which only role sessions fill"
-                ),
-            ));
-        }
-        if !username[..at].contains(':') {
-            return Err((
-                Code::TemplateWithoutColon,
-                format!(
-                    "the username {username:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
-                ),
-            ));
-        }
-    }
+    entry_username(username, is_role)?;
     let mut kubernetes_groups: Vec<String> = Vec::new();
     let mut policies = Vec::new();
     let mut system = Vec::new();

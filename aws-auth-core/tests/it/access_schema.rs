@@ -37,6 +37,15 @@ fn cases() -> Vec<(Value, bool)> {
             json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "AmazonEKSAutoNodePolicy"}]}]}),
             true,
         ),
+        (
+            json!({"entries": [{"principalArn": "arn:aws:iam::111122223333:role/Dev", "username": "dev:{{SessionNameRaw}}"}]}),
+            true,
+        ),
+        // An unclosed `{{` is no template.
+        (
+            json!({"entries": [{"principalArn": alice, "username": "a{{b"}]}),
+            true,
+        ),
         // Refused by both.
         (json!([]), false),
         (json!({"entries": {}}), false),
@@ -68,11 +77,27 @@ fn cases() -> Vec<(Value, bool)> {
             false,
         ),
         (
+            json!({"entries": [{"principalArn": "arn:aws:iam::111122223333:role/Dev", "username": "dev:{{AccountID}}"}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": "arn:aws:iam::111122223333:role/Dev", "username": "{{SessionName}}"}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": "arn:aws:iam::111122223333:role/Dev", "username": "x {{a}} dev:{{SessionName}}"}]}),
+            false,
+        ),
+        (
             json!({"entries": [{"principalArn": alice, "kubernetesGroups": ["system:masters"]}]}),
             false,
         ),
         (
             json!({"entries": [{"principalArn": alice, "kubernetesGroups": "dev"}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": alice, "kubernetesGroups": ["dev", ""]}]}),
             false,
         ),
         (
