@@ -90,9 +90,10 @@ pub fn read_entries(text: &str) -> Result<Vec<EntryRequest>, EntriesError> {
     for (i, e) in list.iter().enumerate() {
         let position = starts.get(i).map(|&offset| lines.position(text, offset));
         let r = entry(i, e).map_err(|message| EntriesError { message, position })?;
+        // IAM names are unique without case: `user/Alice` is `user/alice`.
         if out
             .iter()
-            .any(|o| o.principal.canonical() == r.principal.canonical())
+            .any(|o| super::same_principal(&o.principal, &r.principal))
         {
             return Err(EntriesError {
                 message: format!("entries[{i}]: {} is named twice", r.principal),
