@@ -283,7 +283,7 @@ fn sync_makes_the_entries_what_the_file_says_and_prunes_only_when_asked() {
 #[test]
 fn sync_refuses_a_bad_file_before_any_call() {
     let s = migrated();
-    let cases: [(&str, &str); 10] = [
+    let cases: [(&str, &str); 11] = [
         (
             "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    kubernetesGroups: [system:masters]\n",
             "line 2, column 5: entries[0]: arn:aws:iam::111122223333:user/a: the group \"system:masters\" starts with system:",
@@ -311,6 +311,10 @@ fn sync_refuses_a_bad_file_before_any_call() {
         (
             "entries:\n  - principalArn: arn:aws:iam::111122223333:role/teams/Dev\n  - principalArn: arn:aws:iam::111122223333:role/dev\n",
             "line 3, column 5: entries[1]: arn:aws:iam::111122223333:role/dev is named twice",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    accessPolicies: [{policy: view, namespaces: []}]\n",
+            "line 2, column 5: entries[0].accessPolicies[0].namespaces: an empty list (leave namespaces out for cluster scope)",
         ),
         (
             "entries:\n  - principalArn: arn:aws:sts::111122223333:assumed-role/Dev/s\n",

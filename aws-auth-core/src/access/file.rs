@@ -205,6 +205,14 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
             ));
         }
         let namespaces = strings(&p["namespaces"], &format!("{f}.namespaces"))?;
+        // An empty list would be cluster scope: the widest grant from what
+        // reads like the narrowest. Leaving the field out says it plainly.
+        if namespaces.is_empty() && p["namespaces"].is_array() {
+            return Err(format!(
+                "{}: an empty list (leave namespaces out for cluster scope)",
+                at(&format!("{f}.namespaces"))
+            ));
+        }
         r.policies.push(association(arn, &namespaces));
     }
     r.check().map_err(|x| format!("{}: {x}", at("")))?;

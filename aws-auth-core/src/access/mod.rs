@@ -156,6 +156,14 @@ impl EntryRequest {
         if self.groups.iter().any(|g| g.is_empty()) {
             return Err(format!("{p}: an empty group name"));
         }
+        if self.policies.iter().any(|x| {
+            x.access_scope
+                .namespaces
+                .iter()
+                .any(|n| n.trim().is_empty())
+        }) {
+            return Err(format!("{p}: an empty namespace name"));
+        }
         Ok(())
     }
 
@@ -364,6 +372,13 @@ mod tests {
                 Some("an access entry is for an IAM role or user"),
             ),
         ];
+        let mut scoped = request(ROLE, std.clone(), None, &[]);
+        scoped.policies.push(association(
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy".to_owned(),
+            &["dev".to_owned(), String::new()],
+        ));
+        let mut cases = cases;
+        cases.push((scoped, Some("an empty namespace name")));
         for (r, want) in cases {
             match (r.check(), want) {
                 (Ok(()), None) => {}

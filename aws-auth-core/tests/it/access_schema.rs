@@ -124,6 +124,18 @@ fn cases() -> Vec<(Value, bool)> {
             json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "view", "namespaces": "dev"}]}]}),
             false,
         ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "view", "namespaces": []}]}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "view", "namespaces": ["dev", " "]}]}]}),
+            false,
+        ),
+        (
+            json!({"entries": [{"principalArn": alice, "accessPolicies": [{"policy": "view", "namespaces": null}]}]}),
+            true,
+        ),
     ]
 }
 
