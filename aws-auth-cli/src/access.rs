@@ -330,12 +330,16 @@ async fn entry_guards(eks: &Eks, guards: &Guards) -> (EntryGuards, String) {
 /// Carries `plan` out with a progress bar on a terminal: grants first, then
 /// (only when every grant succeeded) what takes access away, so a failure
 /// never leaves someone removed before their replacement is in place.
+/// Carries `plan` out: grants first, then (when every grant succeeded and
+/// one of `keepers`, the entries the last-admin guard counted on, still
+/// holds cluster-admin) what it takes away.
 async fn execute(
     cli: &Cli,
     eks: &Eks,
     info: &ClusterInfo,
     plan: &Plan,
     update_existing: bool,
+    keepers: &[String],
 ) -> anyhow::Result<Report> {
     if cli.global.dry_run.is_some() {
         return crate::migrate::report::plan(plan, cli.global.output);
@@ -359,23 +363,56 @@ async fn execute(
     let mut outcomes = eks
         .apply(&phase(give), CONCURRENCY, update_existing, tick.clone())
         .await;
-    if outcomes.iter().all(|o| o.status.ok()) {
-        outcomes.extend(
+    let mut lost_admin = None;
+    let held = if !outcomes.iter().all(|o| o.status.ok()) {
+        Err("an earlier grant did not succeed, so nothing is taken away yet".to_owned())
+    } else if let Some(why) = admin_taken_meanwhile(eks, keepers, &take).await {
+        lost_admin = Some(why.clone());
+        Err(why)
+    } else {
+        Ok(())
+    };
+    match held {
+        Ok(()) => outcomes.extend(
             eks.apply(&phase(take), CONCURRENCY, update_existing, tick)
                 .await,
-        );
-    } else {
-        outcomes.extend(take.into_iter().map(|action| Outcome {
+        ),
+        Err(why) => outcomes.extend(take.into_iter().map(|action| Outcome {
             action,
-            status: Status::Skipped(
-                "an earlier grant did not succeed, so nothing is taken away yet".to_owned(),
-            ),
-        }));
+            status: Status::Skipped(why.clone()),
+        })),
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    crate::migrate::report::apply(plan, info, &outcomes, &[], cli.global.output)
+    let mut report = crate::migrate::report::apply(plan, info, &outcomes, &[], cli.global.output)?;
+    if let Some(why) = lost_admin {
+        report.code = REFUSED;
+        report.stderr.push_str(&format!("aws-auth: {why}\n"));
+    }
+    Ok(report)
+}
+
+/// Why taking `take` away now would leave no entry with cluster-admin
+/// although the guard saw `keepers` keep it: another writer took it from
+/// them since. Each is read again until one is seen keeping it (one read in
+/// the usual case); `None` when one does, or when nobody was counted on.
+async fn admin_taken_meanwhile(eks: &Eks, keepers: &[String], take: &[Action]) -> Option<String> {
+    if keepers.is_empty() || take.is_empty() {
+        return None;
+    }
+    for p in keepers {
+        // An unreadable keeper counts as gone: erring keeps access.
+        if let Ok(Some(e)) = eks.entry(p).await
+            && aws_auth_core::access::keeps_cluster_admin(&e, take)
+        {
+            return None;
+        }
+    }
+    Some(format!(
+        "another writer took AmazonEKSClusterAdminPolicy at cluster scope from {} since the guard read the entries: taking away now would leave nobody with it, so nothing was taken away (run again to plan afresh)",
+        keepers.join(", ")
+    ))
 }
 
 async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
@@ -407,6 +444,7 @@ async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Re
             .map_err(|e| fail(INVALID, format!("{e}; nothing was created")))?;
     }
     let mut note = String::new();
+    let mut keepers = Vec::new();
     if a.update_existing
         && plan
             .actions
@@ -422,8 +460,9 @@ async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Re
             state.entries.clone()
         };
         note = guard(cli, &entries, &plan.actions, &entry_guards)?;
+        keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
     }
-    let mut report = execute(cli, &eks, &info, &plan, a.update_existing).await?;
+    let mut report = execute(cli, &eks, &info, &plan, a.update_existing, &keepers).await?;
     report.stderr.insert_str(0, &note);
     Ok(report)
 }
@@ -468,7 +507,8 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
         }
     }
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
-    let mut report = execute(cli, &eks, &info, &plan, false).await?;
+    let keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
+    let mut report = execute(cli, &eks, &info, &plan, false, &keepers).await?;
     report.stderr.insert_str(0, &format!("{note}{forced}"));
     Ok(report)
 }
@@ -548,7 +588,8 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
         state.entries
     };
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
-    let mut report = execute(cli, &eks, &info, &plan, true).await?;
+    let keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
+    let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
     report.stderr.insert_str(0, &forced);
     Ok(report)
 }
@@ -588,7 +629,8 @@ async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<
     aws_auth_core::access::within_limit(state.entries.len(), &plan.actions)
         .map_err(|e| fail(INVALID, format!("{e}; nothing was changed")))?;
     let forced = guard(cli, &state.entries, &plan.actions, &entry_guards)?;
-    let mut report = execute(cli, &eks, &info, &plan, true).await?;
+    let keepers = aws_auth_core::access::admin_keepers(&state.entries, &plan.actions);
+    let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
     report.stderr.insert_str(0, &format!("{note}{forced}"));
     Ok(report)
 }

@@ -570,6 +570,61 @@ fn a_concurrent_writer_is_met_and_made_to_match() {
     assert_eq!(bob.username, "arn:aws:iam::111122223333:user/bob");
 }
 
+/// The last-admin guard counted on our own entry keeping cluster-admin;
+/// another writer takes it from us while the sync grants. Nothing is taken
+/// away (exit 4) instead of leaving nobody with cluster-admin; a re-run
+/// plans afresh, gives it back first, and converges.
+#[test]
+fn an_admin_taken_meanwhile_stops_the_deletes() {
+    let s = Setup::new("API");
+    s.aws.role("/", "Admin");
+    s.aws.user("alice");
+    s.aws.user("carol");
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let carol = "arn:aws:iam::111122223333:user/carol";
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries
+            .insert(ME.to_owned(), entry("STANDARD", "admin", &[ADMIN_POLICY]));
+        c.entries.insert(
+            alice.to_owned(),
+            entry("STANDARD", "alice", &[ADMIN_POLICY]),
+        );
+    });
+    let file = write(
+        &s,
+        "entries.yaml",
+        &format!(
+            "entries:\n  - principalArn: {ME}\n    username: admin\n    accessPolicies: [{{policy: cluster-admin}}]\n  - principalArn: {carol}\n    accessPolicies: [{{policy: view}}]\n"
+        ),
+    );
+    s.aws.after_next("CreateAccessEntry", |clusters| {
+        let me = clusters
+            .get_mut(CLUSTER)
+            .unwrap()
+            .entries
+            .get_mut(ME)
+            .unwrap();
+        me.policies.remove(ADMIN_POLICY);
+    });
+    let a = s.access(&["sync", &file, "--prune"]).assert().code(4);
+    assert!(
+        err(&a).contains("another writer took AmazonEKSClusterAdminPolicy"),
+        "{}",
+        err(&a)
+    );
+    let entries = s.entries();
+    assert!(
+        entries[alice].policies.contains_key(ADMIN_POLICY),
+        "alice was deleted"
+    );
+    assert!(entries.contains_key(carol), "the grant was made");
+    // Run again: our cluster-admin back first, then alice goes.
+    s.access(&["sync", &file, "--prune"]).assert().success();
+    let entries = s.entries();
+    assert!(!entries.contains_key(alice));
+    assert!(entries[ME].policies.contains_key(ADMIN_POLICY));
+}
+
 /// On a terminal the calls show as a progress bar; the summary follows.
 #[test]
 fn on_a_terminal_add_shows_progress() {

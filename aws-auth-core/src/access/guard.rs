@@ -147,6 +147,52 @@ pub fn takes_cluster_admin(known: &BTreeMap<String, ExistingEntry>, actions: &[A
         .any(|(p, _)| !later.get(p).is_some_and(holds_cluster_admin))
 }
 
+/// The entries the last-admin guard counts on to hold cluster-admin once
+/// `actions` are carried out on `entries`, when `actions` take it from
+/// someone; empty when they take it from nobody (or leave nobody with it:
+/// then the guard has already refused or been forced).
+///
+/// EKS has no conditional writes: between the read the guard judged and the
+/// calls that take cluster-admin away, another writer may take it from the
+/// entries counted on. Reading one of these again just before, and asking
+/// [`keeps_cluster_admin`], narrows that window to one call.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use aws_auth_core::access::admin_keepers;
+/// use aws_auth_core::migrate::{AccessScope, Action, EntryType, ExistingEntry, PolicyAssociation};
+/// let admin = |p: &str| (p.to_owned(), ExistingEntry {
+///     principal_arn: p.to_owned(), kind: EntryType::Standard, username: None,
+///     kubernetes_groups: vec![], created_at: None,
+///     policies: vec![PolicyAssociation {
+///         policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy".into(),
+///         access_scope: AccessScope::cluster(),
+///     }],
+/// });
+/// let (a, b) = ("arn:aws:iam::111122223333:user/a", "arn:aws:iam::111122223333:user/b");
+/// let entries = BTreeMap::from([admin(a), admin(b)]);
+/// let take = [Action::DeleteAccessEntry { principal_arn: a.to_owned() }];
+/// assert_eq!(admin_keepers(&entries, &take), [b]);
+/// assert!(admin_keepers(&entries, &[]).is_empty());
+/// ```
+pub fn admin_keepers(entries: &BTreeMap<String, ExistingEntry>, actions: &[Action]) -> Vec<String> {
+    if !takes_cluster_admin(entries, actions) {
+        return Vec::new();
+    }
+    after(entries, actions)
+        .into_iter()
+        .filter(|(_, e)| holds_cluster_admin(e))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Whether `entry` (read now) still holds cluster-admin at cluster scope
+/// after `actions`.
+pub fn keeps_cluster_admin(entry: &ExistingEntry, actions: &[Action]) -> bool {
+    let one = BTreeMap::from([(entry.principal_arn.clone(), entry.clone())]);
+    after(&one, actions).values().any(holds_cluster_admin)
+}
+
 /// Why carrying `actions` out on a cluster whose entries are `entries` (all
 /// of them, for the last-admin guard) would be refused, one sentence each;
 /// empty when nothing trips.
@@ -257,6 +303,74 @@ mod tests {
     const A: &str = "arn:aws:iam::111122223333:user/a";
     const B: &str = "arn:aws:iam::111122223333:user/b";
     const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+    /// Who the guard counts on: the holders left once cluster-admin is
+    /// taken (by a delete or by narrowing it to a namespace), including one
+    /// the same plan grants it to; nobody when nothing takes it.
+    #[test]
+    fn admin_keepers_are_who_holds_it_afterwards() {
+        let entries = BTreeMap::from([
+            entry(A, EntryType::Standard, true),
+            entry(B, EntryType::Standard, true),
+        ]);
+        let narrow_a = Action::AssociateAccessPolicy {
+            principal_arn: A.into(),
+            policy_arn: ADMIN.into(),
+            access_scope: AccessScope {
+                kind: "namespace".into(),
+                namespaces: vec!["dev".into()],
+            },
+            path_verified: true,
+        };
+        assert_eq!(
+            admin_keepers(&entries, std::slice::from_ref(&narrow_a)),
+            [B]
+        );
+        let view_b = Action::AssociateAccessPolicy {
+            principal_arn: B.into(),
+            policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy".into(),
+            access_scope: AccessScope::cluster(),
+            path_verified: true,
+        };
+        assert!(admin_keepers(&entries, std::slice::from_ref(&view_b)).is_empty());
+        // B, read again, lost it meanwhile; A read again still has it but
+        // the plan narrows it.
+        let (_, b_now) = entry(B, EntryType::Standard, false);
+        assert!(!keeps_cluster_admin(
+            &b_now,
+            std::slice::from_ref(&narrow_a)
+        ));
+        assert!(!keeps_cluster_admin(
+            &entries[A],
+            std::slice::from_ref(&narrow_a)
+        ));
+        assert!(keeps_cluster_admin(
+            &entries[B],
+            std::slice::from_ref(&narrow_a)
+        ));
+        // Granted in the same plan: counted on once granted.
+        let c = "arn:aws:iam::111122223333:user/c";
+        let only_a = BTreeMap::from([entry(A, EntryType::Standard, true)]);
+        let plan = [
+            Action::CreateAccessEntry {
+                principal_arn: c.into(),
+                kind: EntryType::Standard,
+                username: None,
+                kubernetes_groups: vec![],
+                path_verified: true,
+            },
+            Action::AssociateAccessPolicy {
+                principal_arn: c.into(),
+                policy_arn: ADMIN.into(),
+                access_scope: AccessScope::cluster(),
+                path_verified: true,
+            },
+            Action::DeleteAccessEntry {
+                principal_arn: A.into(),
+            },
+        ];
+        assert_eq!(admin_keepers(&only_a, &plan), [c]);
+    }
 
     #[test]
     fn the_last_admin_may_be_replaced_but_not_lost() {

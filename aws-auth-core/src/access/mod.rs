@@ -8,7 +8,10 @@ mod guard;
 mod sync;
 
 pub use file::{EntriesError, read_entries, to_file};
-pub use guard::{EntryGuards, after, same_principal, takes_cluster_admin, tripped};
+pub use guard::{
+    EntryGuards, admin_keepers, after, keeps_cluster_admin, same_principal, takes_cluster_admin,
+    tripped,
+};
 pub use sync::{Kept, SyncOptions, SyncPlan, aws_owned, sync};
 
 use crate::arn::{Arn, PrincipalKind};
