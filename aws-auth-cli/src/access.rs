@@ -529,10 +529,15 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
             .collect()
     };
     let (add, drop) = (resolve(&a.add_policies)?, resolve(&a.remove_policies)?);
-    if a.username.is_none() && a.groups.is_empty() && add.is_empty() && drop.is_empty() {
+    if a.username.is_none()
+        && a.groups.is_empty()
+        && !a.no_groups
+        && add.is_empty()
+        && drop.is_empty()
+    {
         return Err(fail(
             crate::exit::USAGE,
-            "nothing to update: give --username, --group, --add-policy or --remove-policy",
+            "nothing to update: give --username, --group, --no-groups, --add-policy or --remove-policy",
         ));
     }
     let (eks, info) = session(cli, &a.aws).await?;
@@ -553,7 +558,9 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
     }
     let mut request = EntryRequest::standard(principal.clone());
     request.username = a.username.clone().or_else(|| existing.username.clone());
-    request.groups = if a.groups.is_empty() {
+    request.groups = if a.no_groups {
+        Vec::new()
+    } else if a.groups.is_empty() {
         existing.kubernetes_groups.clone()
     } else {
         a.groups.clone()

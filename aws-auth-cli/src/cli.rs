@@ -297,6 +297,9 @@ pub(crate) struct AccessUpdateArgs {
     /// The new Kubernetes groups (repeatable, or comma-separated; they replace the old).
     #[arg(long = "group", short = 'g', value_delimiter = ',')]
     pub(crate) groups: Vec<String>,
+    /// Take every Kubernetes group away.
+    #[arg(long, conflicts_with = "groups")]
+    pub(crate) no_groups: bool,
     /// Associate this access policy (repeatable).
     #[arg(long = "add-policy", value_name = "POLICY")]
     pub(crate) add_policies: Vec<String>,

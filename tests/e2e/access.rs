@@ -872,6 +872,39 @@ fn namespace_on_add_and_update_scopes_the_policies() {
     assert!(!out(&help).contains("ConfigMap"), "{}", out(&help));
 }
 
+/// `update -g` replaces the groups, `--no-groups` takes them all away (EKS
+/// replaces the list it is given, an empty one too); both at once is a
+/// usage error.
+#[test]
+fn update_replaces_or_clears_the_groups() {
+    let s = Setup::new("API");
+    s.aws.user("alice");
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    s.access(&["add", alice, "-g", "dev"]).assert().success();
+    s.access(&["update", alice, "-g", "ops,oncall"])
+        .assert()
+        .success();
+    assert_eq!(s.entries()[alice].groups, ["ops", "oncall"]);
+    s.access(&["update", alice, "--no-groups"])
+        .assert()
+        .success();
+    assert!(s.entries()[alice].groups.is_empty());
+    s.aws.clear_calls();
+    s.access(&["update", alice, "-g", "x", "--no-groups"])
+        .assert()
+        .code(64);
+    assert!(s.aws.calls().is_empty());
+    // Nothing to clear: nothing sent but reads.
+    s.access(&["update", alice, "--no-groups"])
+        .assert()
+        .success();
+    assert!(
+        s.aws.calls().iter().all(|c| !c.op.starts_with("Update")),
+        "{:?}",
+        s.aws.calls()
+    );
+}
+
 /// `get --as-file` writes the file a sync leaves as it is: the start of a
 /// declarative file for a cluster that has entries already.
 #[test]
