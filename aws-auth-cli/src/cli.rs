@@ -907,6 +907,10 @@ fn kept(cmd: &clap::Command, path: &mut Vec<String>) -> Vec<&'static str> {
     all
 }
 
+/// Where the options a command inherits start in its help: after its own,
+/// before `--help` and `--version` (clap lists those at 999).
+const INHERITED_ORDER: usize = 500;
+
 /// Gives the command at `path` a hidden copy of each global option it does
 /// not use (clap then propagates the global to it no more: it keeps the copy),
 /// and its examples and wording; then its subcommands.
@@ -923,16 +927,24 @@ fn shape(mut cmd: clap::Command, globals: &[clap::Arg], path: &mut Vec<String>) 
     if !path.is_empty() {
         for arg in globals {
             let id = arg.get_id().as_str();
-            if let Some(text) = reworded(path, id).filter(|_| keep.contains(&id)) {
-                // A visible copy in the command's own words.
-                // (`--dry-run`'s values speak of diffs and the API server.)
-                let copy = arg.clone().help(text).long_help(text);
-                cmd = cmd.arg(if id == "dry_run" {
-                    copy.hide_possible_values(true)
-                } else {
-                    copy
-                });
+            if !keep.contains(&id) || arg.is_hide_set() {
+                continue;
             }
+            // A visible copy, listed after the command's own options (clap
+            // numbers each command's options from 0: the inherited ones
+            // would be shuffled in among them).
+            let mut copy = arg
+                .clone()
+                .display_order(INHERITED_ORDER + arg.get_display_order());
+            if let Some(text) = reworded(path, id) {
+                // In the command's own words. (`--dry-run`'s values speak
+                // of diffs and the API server.)
+                copy = copy.help(text).long_help(text);
+                if id == "dry_run" {
+                    copy = copy.hide_possible_values(true);
+                }
+            }
+            cmd = cmd.arg(copy);
         }
     }
     if let Some(text) = examples(path) {
@@ -1024,6 +1036,37 @@ mod tests {
     fn the_shaped_commands_pass_claps_checks() {
         for plugin in [false, true] {
             command(plugin).debug_assert();
+        }
+    }
+
+    /// Every command's help lists its own options first, then the ones it
+    /// inherits, then --help and --version.
+    #[test]
+    fn own_options_come_first_in_every_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            let order = |global: bool| {
+                cmd.get_arguments()
+                    .filter(|a| !a.is_hide_set() && !a.is_positional())
+                    .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+                    .filter(move |a| a.is_global_set() == global)
+                    .map(|a| (a.get_display_order(), a.get_id().to_string()))
+                    .collect::<Vec<_>>()
+            };
+            let (own, inherited) = (order(false), order(true));
+            if let (Some(last), Some(first)) = (own.iter().max(), inherited.iter().min()) {
+                assert!(last.0 < first.0, "{path}: {last:?} after {first:?}");
+            }
+            if let Some(last) = inherited.iter().max() {
+                assert!(last.0 < 999, "{path}: {last:?} after --help");
+            }
+            for sc in cmd.get_subcommands() {
+                walk(sc, &format!("{path} {}", sc.get_name()));
+            }
+        }
+        let mut cmd = command(false);
+        cmd.build();
+        for sc in cmd.get_subcommands() {
+            walk(sc, sc.get_name());
         }
     }
 
