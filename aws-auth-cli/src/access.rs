@@ -44,18 +44,60 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
         .enable_all()
         .build()
         .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let aws = match cmd {
+        AccessCommand::Get(a) => &a.aws,
+        AccessCommand::Add(a) => &a.aws,
+        AccessCommand::Update(a) => &a.aws,
+        AccessCommand::Remove(a) => &a.aws,
+        AccessCommand::Sync(a) => &a.aws,
+    };
+    let (t, note) = target(cli, aws)?;
+    let mut report = runtime.block_on(async {
         match cmd {
-            AccessCommand::Get(a) => get(cli, a).await,
-            AccessCommand::Add(a) => add(cli, a, guards).await,
-            AccessCommand::Update(a) => update(cli, a, guards).await,
-            AccessCommand::Remove(a) => remove(cli, a, guards).await,
-            AccessCommand::Sync(a) => sync(cli, a, guards).await,
+            AccessCommand::Get(a) => get(cli, &t, a).await,
+            AccessCommand::Add(a) => add(cli, &t, a, guards).await,
+            AccessCommand::Update(a) => update(cli, &t, a, guards).await,
+            AccessCommand::Remove(a) => remove(cli, &t, a, guards).await,
+            AccessCommand::Sync(a) => sync(cli, &t, a, guards).await,
         }
-    })
+    })?;
+    report.stderr.insert_str(0, &note);
+    Ok(report)
 }
 
-async fn session(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Eks, ClusterInfo)> {
+/// The cluster a command works on, and how its AWS calls reach it.
+struct Target {
+    cluster: String,
+    region: Option<String>,
+    profile: Option<String>,
+}
+
+/// `--cluster`, else the EKS cluster the kubeconfig context names (with
+/// its region and profile unless `--region`/`--profile` say otherwise), and
+/// then a line saying where it came from.
+fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
+    if let Some(cluster) = &a.cluster {
+        let t = Target {
+            cluster: cluster.clone(),
+            region: a.region.clone(),
+            profile: a.profile.clone(),
+        };
+        return Ok((t, String::new()));
+    }
+    let found = crate::eks_context::from_kubeconfig(&cli.global.cluster)?;
+    let note = format!(
+        "aws-auth: cluster {} (from the kubeconfig context {:?})\n",
+        found.name, found.context
+    );
+    let t = Target {
+        cluster: found.name,
+        region: a.region.clone().or(found.region),
+        profile: a.profile.clone().or(found.profile),
+    };
+    Ok((t, note))
+}
+
+async fn session(cli: &Cli, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
     let args = MigrateArgs {
         cluster: Some(a.cluster.clone()),
         region: a.region.clone(),
@@ -97,8 +139,8 @@ async fn all_entries(
     Ok(state.entries)
 }
 
-async fn get(cli: &Cli, a: &AccessGetArgs) -> anyhow::Result<Report> {
-    let (eks, info) = session(cli, &a.aws).await?;
+async fn get(cli: &Cli, t: &Target, a: &AccessGetArgs) -> anyhow::Result<Report> {
+    let (eks, info) = session(cli, t).await?;
     let entries = all_entries(&eks, &info).await?;
     if a.as_file {
         let (file, left_out) = aws_auth_core::access::to_file(entries.values());
@@ -415,10 +457,10 @@ async fn admin_taken_meanwhile(eks: &Eks, keepers: &[String], take: &[Action]) -
     ))
 }
 
-async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
+async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
     // Checked before the first call.
     let probe = requests(a, "aws")?;
-    let (eks, info) = session(cli, &a.aws).await?;
+    let (eks, info) = session(cli, t).await?;
     let partition = probe
         .first()
         .map(|r| r.principal.partition().to_string())
@@ -467,7 +509,12 @@ async fn add(cli: &Cli, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Re
     Ok(report)
 }
 
-async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Result<Report> {
+async fn remove(
+    cli: &Cli,
+    t: &Target,
+    a: &AccessRemoveArgs,
+    guards: &Guards,
+) -> anyhow::Result<Report> {
     let mut named: Vec<(String, Arn)> = Vec::new();
     for x in &a.arns {
         let arn: Arn = x.parse().map_err(|e| fail(INVALID, format!("{x}: {e}")))?;
@@ -487,11 +534,11 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
             named.push((x, arn));
         }
     }
-    let (eks, info) = session(cli, &a.aws).await?;
+    let (eks, info) = session(cli, t).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
     let entries = entries?;
-    let mut plan = Plan::empty(&a.aws.cluster, Some(info.mode));
+    let mut plan = Plan::empty(&t.cluster, Some(info.mode));
     for (written, arn) in &named {
         let found = entries
             .keys()
@@ -513,7 +560,12 @@ async fn remove(cli: &Cli, a: &AccessRemoveArgs, guards: &Guards) -> anyhow::Res
     Ok(report)
 }
 
-async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Result<Report> {
+async fn update(
+    cli: &Cli,
+    t: &Target,
+    a: &AccessUpdateArgs,
+    guards: &Guards,
+) -> anyhow::Result<Report> {
     let principal: Arn = a
         .arn
         .parse()
@@ -540,11 +592,11 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
             "nothing to update: give --username, --group, --no-groups, --add-policy or --remove-policy",
         ));
     }
-    let (eks, info) = session(cli, &a.aws).await?;
+    let (eks, info) = session(cli, t).await?;
     let existing = eks.entry(&a.arn).await.map_err(eks_error)?.ok_or_else(|| {
         fail(
             crate::exit::NOT_FOUND,
-            format!("{} has no access entry in cluster {}", a.arn, a.aws.cluster),
+            format!("{} has no access entry in cluster {}", a.arn, t.cluster),
         )
     })?;
     if existing.kind != EntryType::Standard {
@@ -576,7 +628,7 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
         request.policies.push(association(p, &a.namespaces));
     }
     request.check().map_err(|e| fail(INVALID, e))?;
-    let mut state = ClusterState::empty(&a.aws.cluster, Some(info.mode));
+    let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries.insert(a.arn.clone(), existing);
     let mut resolutions = Resolutions::default();
@@ -601,7 +653,12 @@ async fn update(cli: &Cli, a: &AccessUpdateArgs, guards: &Guards) -> anyhow::Res
     Ok(report)
 }
 
-async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<Report> {
+async fn sync(
+    cli: &Cli,
+    t: &Target,
+    a: &AccessSyncArgs,
+    guards: &Guards,
+) -> anyhow::Result<Report> {
     let path = &a.entries;
     let text = crate::commands::read_text(path)?;
     // Checked before the first call.
@@ -611,11 +668,11 @@ async fn sync(cli: &Cli, a: &AccessSyncArgs, guards: &Guards) -> anyhow::Result<
             format!("{}: {e}; nothing was sent", path.display()),
         )
     })?;
-    let (eks, info) = session(cli, &a.aws).await?;
+    let (eks, info) = session(cli, t).await?;
     let resolutions = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
-    let mut state = ClusterState::empty(&a.aws.cluster, Some(info.mode));
+    let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries = entries?;
     let planned = aws_auth_core::access::sync(

@@ -320,9 +320,10 @@ pub(crate) struct AccessUpdateArgs {
 /// The cluster and the AWS configuration.
 #[derive(Debug, Args)]
 pub(crate) struct AccessCluster {
-    /// The EKS cluster.
+    /// The EKS cluster (default: the one the kubeconfig context names, as
+    /// `aws eks update-kubeconfig` and eksctl write it).
     #[arg(long, value_name = "NAME")]
-    pub(crate) cluster: String,
+    pub(crate) cluster: Option<String>,
     /// The AWS region (default: the usual AWS configuration).
     #[arg(long, value_name = "REGION")]
     pub(crate) region: Option<String>,
@@ -738,7 +739,16 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["migrate", ..] => ids.push("no_headers"),
         ["completions", ..] => ids.clear(),
         ["check", ..] => ids = vec!["output", "verbose", "protect"],
-        ["access", "get"] => ids = vec!["output", "verbose", "request_timeout", "no_headers"],
+        ["access", "get"] => {
+            ids = vec![
+                "output",
+                "verbose",
+                "request_timeout",
+                "no_headers",
+                "kubeconfig",
+                "context",
+            ]
+        }
         ["access", ..] => {
             ids = vec![
                 "output",
@@ -747,6 +757,8 @@ fn shown(path: &[String]) -> Vec<&'static str> {
                 "dry_run",
                 "force",
                 "protect",
+                "kubeconfig",
+                "context",
             ]
         }
         ["webhook", "serve"] => ids = vec!["verbose", "protect"],
@@ -871,6 +883,12 @@ fn reworded(path: &[String], id: &str) -> Option<&'static str> {
         }
         (["access", ..], "force") => {
             "Carry out what a guard refused: deleting or rewriting a node entry, your own or a protected principal's entry, or the last cluster-admin"
+        }
+        (["access", ..], "kubeconfig") => {
+            "The kubeconfig whose context names the EKS cluster when --cluster is not given (default: $KUBECONFIG, then ~/.kube/config)"
+        }
+        (["access", ..], "context") => {
+            "The kubeconfig context that names the EKS cluster when --cluster is not given (default: its current context)"
         }
         (["access", ..], "protect") => {
             "Protect this principal's access entry from deletion or rewriting (repeatable); the caller's own entry is protected too"

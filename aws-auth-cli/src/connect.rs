@@ -25,7 +25,7 @@ pub(crate) struct Connection {
 }
 
 /// The value of `--flag V` or `--flag=V` among an exec plugin's arguments.
-fn exec_arg(exec: &kube::config::ExecConfig, flag: &str) -> Option<String> {
+pub(crate) fn exec_arg(exec: &kube::config::ExecConfig, flag: &str) -> Option<String> {
     let args = exec.args.as_deref().unwrap_or_default();
     args.iter()
         .enumerate()
@@ -39,7 +39,7 @@ fn exec_arg(exec: &kube::config::ExecConfig, flag: &str) -> Option<String> {
 }
 
 /// The AWS profile an exec credential plugin uses, when it names one.
-fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
+pub(crate) fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
     let from_args = exec_arg(exec, "--profile");
     let from_env = exec
         .env
@@ -55,7 +55,7 @@ fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
 }
 
 /// Where the kubeconfig comes from, when there is one.
-fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
+pub(crate) fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
     if let Some(path) = &args.kubeconfig {
         return Some(path.display().to_string());
     }

@@ -10,6 +10,7 @@ mod commands;
 mod confirm;
 mod connect;
 mod credentials;
+mod eks_context;
 mod exit;
 mod file;
 mod identity;

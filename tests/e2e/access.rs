@@ -872,6 +872,90 @@ fn namespace_on_add_and_update_scopes_the_policies() {
     assert!(!out(&help).contains("ConfigMap"), "{}", out(&help));
 }
 
+/// Without `--cluster`, the EKS cluster the kubeconfig context names (as
+/// `aws eks update-kubeconfig` writes it), said on stderr; `--context`
+/// picks another context; `--cluster` wins; a context that names no EKS
+/// cluster is a usage error naming it, before any call.
+#[test]
+fn without_cluster_the_kubeconfig_context_names_it() {
+    let s = Setup::new("API");
+    s.aws.user("alice");
+    let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": arn, "cluster": {"server": "https://127.0.0.1:1"}},
+            {"name": "kind-dev", "cluster": {"server": "https://127.0.0.1:2"}},
+        ],
+        "users": [
+            {"name": arn, "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": "aws",
+                "args": ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", CLUSTER, "--output", "json"],
+            }}},
+            {"name": "kind-dev", "user": {"token": "t"}},
+        ],
+        "contexts": [
+            {"name": arn, "context": {"cluster": arn, "user": arn}},
+            {"name": "kind-dev", "context": {"cluster": "kind-dev", "user": "kind-dev"}},
+        ],
+        "current-context": arn,
+    });
+    let kubeconfig = write(&s, "eks-kubeconfig", &config.to_string());
+    let access = |args: &[&str]| {
+        let mut cmd = s.cmd();
+        cmd.arg("access")
+            .args(args)
+            .args(["--kubeconfig", &kubeconfig]);
+        cmd
+    };
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let a = access(&["add", alice, "--policy", "view"])
+        .assert()
+        .success();
+    assert!(
+        err(&a).contains(&format!(
+            "cluster {CLUSTER} (from the kubeconfig context {arn:?})"
+        )),
+        "{}",
+        err(&a)
+    );
+    assert!(s.entries()[alice].policies.contains_key(VIEW));
+    let a = access(&["get", "-o", "json"]).assert().success();
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["principalArn"] == alice),
+        "{v}"
+    );
+    // Another context that names no EKS cluster: refused before any call.
+    s.aws.clear_calls();
+    let a = access(&["get", "--context", "kind-dev"]).assert().code(64);
+    assert!(
+        err(&a).contains(
+            "give --cluster NAME: the kubeconfig context \"kind-dev\" names no EKS cluster"
+        ),
+        "{}",
+        err(&a)
+    );
+    assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    // --cluster wins, and needs no kubeconfig.
+    let a = access(&["get", "--context", "kind-dev", "--cluster", CLUSTER])
+        .assert()
+        .success();
+    assert!(!err(&a).contains("kubeconfig context"), "{}", err(&a));
+    // The suite's own kubeconfig (a token user, context "test").
+    let a = s.cmd().args(["access", "get"]).assert().code(64);
+    assert!(
+        err(&a).contains("context \"test\" names no EKS cluster"),
+        "{}",
+        err(&a)
+    );
+}
+
 /// `update -g` replaces the groups, `--no-groups` takes them all away (EKS
 /// replaces the list it is given, an empty one too); both at once is a
 /// usage error.
