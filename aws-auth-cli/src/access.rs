@@ -560,6 +560,30 @@ async fn remove(
     Ok(report)
 }
 
+/// The entry `written` names, and its principal as EKS has it: found
+/// directly, else among all entries as IAM would (a role's path left out,
+/// a name in another case).
+async fn named_entry(
+    eks: &Eks,
+    written: &str,
+    principal: &Arn,
+) -> anyhow::Result<Option<(String, ExistingEntry)>> {
+    if let Some(e) = eks.entry(written).await.map_err(eks_error)? {
+        return Ok(Some((written.to_owned(), e)));
+    }
+    let found = eks
+        .list_entries()
+        .await
+        .map_err(eks_error)?
+        .into_iter()
+        .find(|p| {
+            p.parse::<Arn>()
+                .is_ok_and(|p| same_principal(principal, &p))
+        });
+    let Some(p) = found else { return Ok(None) };
+    Ok(eks.entry(&p).await.map_err(eks_error)?.map(|e| (p, e)))
+}
+
 async fn update(
     cli: &Cli,
     t: &Target,
@@ -593,12 +617,14 @@ async fn update(
         ));
     }
     let (eks, info) = session(cli, t).await?;
-    let existing = eks.entry(&a.arn).await.map_err(eks_error)?.ok_or_else(|| {
-        fail(
-            crate::exit::NOT_FOUND,
-            format!("{} has no access entry in cluster {}", a.arn, t.cluster),
-        )
-    })?;
+    let (arn, existing) = named_entry(&eks, &a.arn, &principal)
+        .await?
+        .ok_or_else(|| {
+            fail(
+                crate::exit::NOT_FOUND,
+                format!("{} has no access entry in cluster {}", a.arn, t.cluster),
+            )
+        })?;
     if existing.kind != EntryType::Standard {
         return Err(fail(
             INVALID,
@@ -630,9 +656,9 @@ async fn update(
     request.check().map_err(|e| fail(INVALID, e))?;
     let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
     state.account = info.account.clone();
-    state.entries.insert(a.arn.clone(), existing);
+    state.entries.insert(arn.clone(), existing);
     let mut resolutions = Resolutions::default();
-    resolutions.insert(&a.arn, Resolution::Resolved(a.arn.clone()));
+    resolutions.insert(&principal.to_string(), Resolution::Resolved(arn));
     let plan = aws_auth_core::access::plan(
         &[request],
         &state,

@@ -288,7 +288,7 @@ pub(crate) struct AccessGetArgs {
 pub(crate) struct AccessUpdateArgs {
     #[command(flatten)]
     pub(crate) aws: AccessCluster,
-    /// The principal's ARN, as the entry has it.
+    /// The principal's ARN (a role's IAM path may be left out).
     #[arg(value_name = "ARN")]
     pub(crate) arn: String,
     /// The new Kubernetes username.

@@ -958,7 +958,7 @@ fn without_cluster_the_kubeconfig_context_names_it() {
 
 /// `update -g` replaces the groups, `--no-groups` takes them all away (EKS
 /// replaces the list it is given, an empty one too); both at once is a
-/// usage error.
+/// usage error. A role may be named without its IAM path.
 #[test]
 fn update_replaces_or_clears_the_groups() {
     let s = Setup::new("API");
@@ -987,6 +987,18 @@ fn update_replaces_or_clears_the_groups() {
         "{:?}",
         s.aws.calls()
     );
+    // A role named without its IAM path, as in the map: found as `remove`
+    // finds it.
+    s.aws.role("/teams/", "Dev");
+    let dev = "arn:aws:iam::111122223333:role/Dev";
+    s.access(&["add", dev, "-g", "dev"]).assert().success();
+    s.access(&["update", dev, "-g", "ops"]).assert().success();
+    let entries = s.entries();
+    assert_eq!(
+        entries["arn:aws:iam::111122223333:role/teams/Dev"].groups,
+        ["ops"]
+    );
+    assert_eq!(entries.len(), 2, "{entries:?}");
 }
 
 /// `get --as-file` writes the file a sync leaves as it is: the start of a
