@@ -70,6 +70,9 @@ struct Target {
     cluster: String,
     region: Option<String>,
     profile: Option<String>,
+    /// The role the kubeconfig context of this cluster logs in as (its
+    /// exec plugin's `--role-arn`): the caller's own entry for kubectl.
+    login: Option<String>,
 }
 
 /// `--cluster`, else the EKS cluster the kubeconfig context names (with
@@ -77,10 +80,17 @@ struct Target {
 /// then a line saying where it came from.
 fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
     if let Some(cluster) = &a.cluster {
+        // The kubeconfig, when its context is this cluster, only for whom
+        // it logs in as.
+        let login = crate::eks_context::from_kubeconfig(&cli.global.cluster)
+            .ok()
+            .filter(|found| found.name == *cluster)
+            .and_then(|found| found.role);
         let t = Target {
             cluster: cluster.clone(),
             region: a.region.clone(),
             profile: a.profile.clone(),
+            login,
         };
         return Ok((t, String::new()));
     }
@@ -93,6 +103,7 @@ fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
         cluster: found.name,
         region: a.region.clone().or(found.region),
         profile: a.profile.clone().or(found.profile),
+        login: found.role,
     };
     Ok((t, note))
 }
@@ -350,7 +361,7 @@ fn guard(
 /// Who the guards keep: the `--protect`ed principals and, when STS says who
 /// is calling (with the same credentials and profile as the EKS calls), the
 /// caller.
-async fn entry_guards(eks: &Eks, guards: &Guards) -> (EntryGuards, String) {
+async fn entry_guards(eks: &Eks, guards: &Guards, t: &Target) -> (EntryGuards, String) {
     let me = eks.caller().await;
     let note = match &me {
         Ok(_) => String::new(),
@@ -364,14 +375,12 @@ async fn entry_guards(eks: &Eks, guards: &Guards) -> (EntryGuards, String) {
     (
         EntryGuards::new()
             .caller(me.ok())
+            .login(t.login.as_deref().and_then(|r| r.parse::<Arn>().ok()))
             .protected(guards.protected.clone()),
         note,
     )
 }
 
-/// Carries `plan` out with a progress bar on a terminal: grants first, then
-/// (only when every grant succeeded) what takes access away, so a failure
-/// never leaves someone removed before their replacement is in place.
 /// Carries `plan` out: grants first, then (when every grant succeeded and
 /// one of `keepers`, the entries the last-admin guard counted on, still
 /// holds cluster-admin) what it takes away.
@@ -495,7 +504,7 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
     {
         // Rewriting existing entries passes the guards; the last-admin one
         // needs every entry only when cluster-admin is being taken.
-        let (entry_guards, _) = entry_guards(&eks, guards).await;
+        let (entry_guards, _) = entry_guards(&eks, guards, t).await;
         let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
             all_entries(&eks, &info).await?
         } else {
@@ -536,7 +545,7 @@ async fn remove(
     }
     let (eks, info) = session(cli, t).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, guards, t), all_entries(&eks, &info));
     let entries = entries?;
     let mut plan = Plan::empty(&t.cluster, Some(info.mode));
     for (written, arn) in &named {
@@ -665,7 +674,7 @@ async fn update(
         &resolutions,
         &PlanOptions::new().update_existing(true),
     );
-    let (entry_guards, _) = entry_guards(&eks, guards).await;
+    let (entry_guards, _) = entry_guards(&eks, guards, t).await;
     // Taking cluster-admin asks whether anyone else holds it: every entry.
     let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
         all_entries(&eks, &info).await?
@@ -697,7 +706,7 @@ async fn sync(
     let (eks, info) = session(cli, t).await?;
     let resolutions = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(&eks, guards), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, guards, t), all_entries(&eks, &info));
     let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries = entries?;

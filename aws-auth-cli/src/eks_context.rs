@@ -23,6 +23,9 @@ pub(crate) struct EksCluster {
     pub(crate) region: Option<String>,
     /// The AWS profile the context's exec plugin logs in with.
     pub(crate) profile: Option<String>,
+    /// The role the exec plugin assumes (`--role-arn`): whom the cluster
+    /// sees.
+    pub(crate) role: Option<String>,
     /// The context.
     pub(crate) context: String,
 }
@@ -94,6 +97,7 @@ fn find(kubeconfig: &Kubeconfig, context: &str) -> Option<EksCluster> {
         .find_map(cluster_arn);
     let from_exec = exec.and_then(|e| Some((e, plugin_cluster(e)?)));
     let profile = exec.and_then(exec_profile);
+    let role = exec.and_then(plugin_role);
     match (from_exec, from_arn) {
         (Some((exec, name)), arn) => Some(EksCluster {
             region: exec_arg(exec, "--region")
@@ -102,12 +106,14 @@ fn find(kubeconfig: &Kubeconfig, context: &str) -> Option<EksCluster> {
                 .or_else(|| arn.filter(|(n, _)| *n == name).map(|(_, r)| r)),
             name,
             profile,
+            role,
             context: context.to_owned(),
         }),
         (None, Some((name, region))) => Some(EksCluster {
             name,
             region: Some(region),
             profile,
+            role,
             context: context.to_owned(),
         }),
         (None, None) => None,
@@ -128,6 +134,19 @@ fn plugin_cluster(exec: &ExecConfig) -> Option<String> {
         return exec_arg(exec, "--cluster-name");
     }
     None
+}
+
+/// The role an EKS token plugin assumes: `aws eks get-token --role-arn R`,
+/// `aws-iam-authenticator token -r R`.
+fn plugin_role(exec: &ExecConfig) -> Option<String> {
+    exec_arg(exec, "--role-arn").or_else(|| {
+        let program = Path::new(exec.command.as_deref()?).file_name()?.to_str()?;
+        if program.starts_with("aws-iam-authenticator") {
+            exec_arg(exec, "-r").or_else(|| exec_arg(exec, "--role"))
+        } else {
+            None
+        }
+    })
 }
 
 /// A variable of the exec plugin's environment.
@@ -234,6 +253,27 @@ mod tests {
             found(&k, "alice@prod.eu-west-1.eksctl.io"),
             Some(("prod".into(), s("eu-west-1"), None))
         );
+        // A role assumed for the cluster.
+        let k = kubeconfig(
+            "ctx",
+            "c",
+            exec(
+                "aws",
+                &[
+                    "eks",
+                    "get-token",
+                    "--cluster-name",
+                    "prod",
+                    "--role-arn",
+                    "arn:aws:iam::111122223333:role/K8sAdmin",
+                ],
+                &[],
+            ),
+        );
+        assert_eq!(
+            find(&k, "ctx").and_then(|c| c.role).as_deref(),
+            Some("arn:aws:iam::111122223333:role/K8sAdmin")
+        );
         // eksctl with aws-iam-authenticator.
         let k = kubeconfig(
             "ctx",
@@ -245,6 +285,25 @@ mod tests {
             ),
         );
         assert_eq!(found(&k, "ctx"), Some(("prod".into(), None, None)));
+        let k = kubeconfig(
+            "ctx",
+            "c",
+            exec(
+                "aws-iam-authenticator",
+                &[
+                    "token",
+                    "-i",
+                    "prod",
+                    "-r",
+                    "arn:aws:iam::111122223333:role/K8sAdmin",
+                ],
+                &[],
+            ),
+        );
+        assert_eq!(
+            find(&k, "ctx").and_then(|c| c.role).as_deref(),
+            Some("arn:aws:iam::111122223333:role/K8sAdmin")
+        );
         // Only the ARN (a token user): name and region from it.
         let k = kubeconfig(ARN, ARN, serde_json::Value::Null);
         assert_eq!(found(&k, ARN), Some(("prod".into(), s("eu-west-1"), None)));

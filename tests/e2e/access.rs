@@ -872,15 +872,22 @@ fn namespace_on_add_and_update_scopes_the_policies() {
     assert!(!out(&help).contains("ConfigMap"), "{}", out(&help));
 }
 
-/// Without `--cluster`, the EKS cluster the kubeconfig context names (as
-/// `aws eks update-kubeconfig` writes it), said on stderr; `--context`
-/// picks another context; `--cluster` wins; a context that names no EKS
-/// cluster is a usage error naming it, before any call.
-#[test]
-fn without_cluster_the_kubeconfig_context_names_it() {
-    let s = Setup::new("API");
-    s.aws.user("alice");
+/// A kubeconfig as `aws eks update-kubeconfig` writes it for the test
+/// cluster (the exec plugin with `extra` arguments), current, beside a kind
+/// cluster's context.
+fn eks_kubeconfig(s: &Setup, extra: &[&str]) -> String {
     let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let mut args = vec![
+        "--region",
+        "eu-west-1",
+        "eks",
+        "get-token",
+        "--cluster-name",
+        CLUSTER,
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
@@ -892,7 +899,7 @@ fn without_cluster_the_kubeconfig_context_names_it() {
             {"name": arn, "user": {"exec": {
                 "apiVersion": "client.authentication.k8s.io/v1beta1",
                 "command": "aws",
-                "args": ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", CLUSTER, "--output", "json"],
+                "args": args,
             }}},
             {"name": "kind-dev", "user": {"token": "t"}},
         ],
@@ -902,7 +909,82 @@ fn without_cluster_the_kubeconfig_context_names_it() {
         ],
         "current-context": arn,
     });
-    let kubeconfig = write(&s, "eks-kubeconfig", &config.to_string());
+    write(s, "eks-kubeconfig", &config.to_string())
+}
+
+/// The role the kubeconfig's exec plugin assumes is whom kubectl logs in
+/// as: its entry is the caller's own, guarded like the STS caller's,
+/// whether the cluster came from the kubeconfig or from `--cluster`.
+#[test]
+fn the_role_the_kubeconfig_logs_in_with_is_guarded() {
+    let s = Setup::new("API");
+    let k8s_admin = s.aws.role("/", "K8sAdmin");
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries
+            .insert(ME.to_owned(), entry("STANDARD", "admin", &[ADMIN_POLICY]));
+        c.entries.insert(
+            k8s_admin.clone(),
+            entry("STANDARD", "k8s-admin", &[ADMIN_POLICY]),
+        );
+    });
+    let kubeconfig = eks_kubeconfig(&s, &["--role-arn", &k8s_admin]);
+    for cluster in [&[][..], &["--cluster", CLUSTER]] {
+        let a = s
+            .cmd()
+            .args(["access", "remove", &k8s_admin, "--kubeconfig", &kubeconfig])
+            .args(cluster)
+            .assert()
+            .code(4);
+        assert!(
+            err(&a).contains("the entry your kubeconfig logs in with"),
+            "{cluster:?}: {}",
+            err(&a)
+        );
+        assert!(s.entries().contains_key(&k8s_admin));
+    }
+    // Another cluster's kubeconfig protects nothing here.
+    let other = write(
+        &s,
+        "other-kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n",
+    );
+    s.cmd()
+        .args([
+            "access",
+            "remove",
+            &k8s_admin,
+            "--kubeconfig",
+            &other,
+            "--cluster",
+            CLUSTER,
+            "--dry-run",
+        ])
+        .assert()
+        .success();
+    s.cmd()
+        .args([
+            "access",
+            "remove",
+            &k8s_admin,
+            "--kubeconfig",
+            &kubeconfig,
+            "--force",
+        ])
+        .assert()
+        .success();
+    assert!(!s.entries().contains_key(&k8s_admin));
+}
+
+/// Without `--cluster`, the EKS cluster the kubeconfig context names (as
+/// `aws eks update-kubeconfig` writes it), said on stderr; `--context`
+/// picks another context; `--cluster` wins; a context that names no EKS
+/// cluster is a usage error naming it, before any call.
+#[test]
+fn without_cluster_the_kubeconfig_context_names_it() {
+    let s = Setup::new("API");
+    s.aws.user("alice");
+    let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let kubeconfig = eks_kubeconfig(&s, &[]);
     let access = |args: &[&str]| {
         let mut cmd = s.cmd();
         cmd.arg("access")

@@ -14,6 +14,10 @@ use crate::migrate::{Action, EntryType, ExistingEntry, PolicyAssociation, policy
 pub struct EntryGuards {
     /// The principal making the calls, when known.
     pub caller: Option<Arn>,
+    /// The principal the caller logs in to the cluster as, when it is not
+    /// the caller (a kubeconfig exec plugin's `--role-arn`): their own entry
+    /// for kubectl.
+    pub login: Option<Arn>,
     /// Principals whose entries are never deleted or rewritten.
     pub protected: Vec<Arn>,
 }
@@ -28,6 +32,12 @@ impl EntryGuards {
     /// [`EntryGuards::caller`].
     pub fn caller(mut self, caller: Option<Arn>) -> EntryGuards {
         self.caller = caller;
+        self
+    }
+
+    /// [`EntryGuards::login`].
+    pub fn login(mut self, login: Option<Arn>) -> EntryGuards {
+        self.login = login;
         self
     }
 
@@ -251,6 +261,14 @@ pub fn tripped(
             .is_some_and(|me| same_principal(me, &arn))
         {
             out.push(format!("would {how} your own entry ({p})"));
+        } else if guards
+            .login
+            .as_ref()
+            .is_some_and(|me| same_principal(me, &arn))
+        {
+            out.push(format!(
+                "would {how} the entry your kubeconfig logs in with ({p}, its exec plugin's --role-arn)"
+            ));
         }
         if guards.protected.iter().any(|x| same_principal(x, &arn)) {
             out.push(format!(
@@ -459,5 +477,18 @@ mod tests {
             path_verified: true,
         };
         assert!(tripped(&entries, &[grant], &guards).is_empty());
+        // The role the kubeconfig logs in with is the caller's too.
+        let login = EntryGuards::new()
+            .caller(Some(A.parse().unwrap()))
+            .login(Some("arn:aws:iam::111122223333:user/B".parse().unwrap()));
+        let delete_b = Action::DeleteAccessEntry {
+            principal_arn: B.into(),
+        };
+        assert_eq!(
+            tripped(&entries, &[delete_b], &login),
+            [format!(
+                "would delete the entry your kubeconfig logs in with ({B}, its exec plugin's --role-arn)"
+            )]
+        );
     }
 }
