@@ -291,7 +291,11 @@ fn too_many(n: usize) -> anyhow::Result<()> {
 
 /// The IAM paths of the requested roles and the existence of the requested
 /// users, learnt from IAM.
-async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<Resolutions> {
+///
+/// IAM answers for the credentials' own account only: a role of another
+/// account is taken as written (the entry needs its path, so the request
+/// must carry it), as users of other accounts are, and the note says so.
+async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<(Resolutions, String)> {
     let account = eks.caller_account().await.map_err(eks_error)?;
     let of = |kind: PrincipalKind| -> Vec<Arn> {
         requests
@@ -300,13 +304,30 @@ async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<Resolut
             .map(|r| r.principal.clone())
             .collect()
     };
-    let mut resolutions = eks
-        .resolve_roles(
-            of(PrincipalKind::Role),
-            &account,
-            &Default::default(),
-            CONCURRENCY,
+    let elsewhere: Vec<Arn> = requests
+        .iter()
+        .map(|r| r.principal.clone())
+        .filter(|p| p.account() != account)
+        .collect();
+    let as_written: BTreeMap<String, String> = elsewhere
+        .iter()
+        .filter(|p| p.kind() == PrincipalKind::Role)
+        .map(|p| (aws_auth_core::migrate::eks::role_key(p), p.to_string()))
+        .collect();
+    let note = if elsewhere.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "note: not checked in IAM (another account than {account}'s credentials), taken as written: {}\n",
+            elsewhere
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
+    };
+    let mut resolutions = eks
+        .resolve_roles(of(PrincipalKind::Role), &account, &as_written, CONCURRENCY)
         .await;
     eks.check_users(
         of(PrincipalKind::User),
@@ -315,7 +336,7 @@ async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<Resolut
         CONCURRENCY,
     )
     .await;
-    Ok(resolutions)
+    Ok((resolutions, note))
 }
 
 /// Refuses a plan with blocked principals, before any call.
@@ -475,7 +496,7 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
         .map(|r| r.principal.partition().to_string())
         .unwrap_or_else(|| "aws".to_owned());
     let requests = requests(a, &partition)?;
-    let resolutions = resolve(&eks, &requests).await?;
+    let (resolutions, unchecked) = resolve(&eks, &requests).await?;
     let principals =
         aws_auth_core::access::principals(&requests, &resolutions, info.account.as_deref());
     let state = eks
@@ -514,7 +535,7 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
         keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
     }
     let mut report = execute(cli, &eks, &info, &plan, a.update_existing, &keepers).await?;
-    report.stderr.insert_str(0, &note);
+    report.stderr.insert_str(0, &format!("{unchecked}{note}"));
     Ok(report)
 }
 
@@ -704,7 +725,7 @@ async fn sync(
         )
     })?;
     let (eks, info) = session(cli, t).await?;
-    let resolutions = resolve(&eks, &requests).await?;
+    let (resolutions, unchecked) = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(&eks, guards, t), all_entries(&eks, &info));
     let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
@@ -730,6 +751,8 @@ async fn sync(
     let forced = guard(cli, &state.entries, &plan.actions, &entry_guards)?;
     let keepers = aws_auth_core::access::admin_keepers(&state.entries, &plan.actions);
     let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
-    report.stderr.insert_str(0, &format!("{note}{forced}"));
+    report
+        .stderr
+        .insert_str(0, &format!("{unchecked}{note}{forced}"));
     Ok(report)
 }

@@ -1083,6 +1083,42 @@ fn update_replaces_or_clears_the_groups() {
     assert_eq!(entries.len(), 2, "{entries:?}");
 }
 
+/// A role of another account (a CI role in a tooling account) cannot be
+/// looked up in IAM with these credentials: it is taken as written, path
+/// and all, and the note says it was not checked. As a node type it is
+/// still refused.
+#[test]
+fn roles_of_other_accounts_are_taken_as_written() {
+    let s = Setup::new("API");
+    let ci = "arn:aws:iam::444455556666:role/ci/Deployer";
+    let a = s
+        .access(&["add", ci, "--policy", "edit", "-n", "apps"])
+        .assert()
+        .success();
+    assert!(
+        err(&a).contains(&format!("not checked in IAM (another account than 111122223333's credentials), taken as written: {ci}")),
+        "{}",
+        err(&a)
+    );
+    assert!(s.entries()[ci].policies.contains_key(EDIT));
+    assert!(
+        s.aws.calls().iter().all(|c| c.op != "GetRole"),
+        "{:?}",
+        s.aws.calls()
+    );
+    // The same from a sync file: converged, nothing to do.
+    let file = write(
+        &s,
+        "ci.yaml",
+        &format!(
+            "entries:\n  - principalArn: {ci}\n    accessPolicies: [{{policy: edit, namespaces: [apps]}}]\n"
+        ),
+    );
+    let a = s.access(&["sync", &file, "-o", "json"]).assert().success();
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert_eq!(v["results"].as_array().map_or(0, Vec::len), 0, "{v}");
+}
+
 /// `get --as-file` writes the file a sync leaves as it is: the start of a
 /// declarative file for a cluster that has entries already.
 #[test]
