@@ -321,6 +321,44 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
         c["cluster"]["createdAt"].as_f64().expect("a timestamp") < created,
         "{c}"
     );
+    // Updating, as `access update` does: groups replaced, then emptied
+    // (`--no-groups` sends an empty list; the CLI's own flag cannot).
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "update-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            &sso,
+            "--username",
+            "admin:{{SessionName}}",
+            "--kubernetes-groups",
+            "ops",
+            "oncall",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        v["accessEntry"]["kubernetesGroups"],
+        json!(["ops", "oncall"])
+    );
+    let input = json!({"clusterName": "prod", "principalArn": sso, "kubernetesGroups": []});
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "update-access-entry",
+            "--cli-input-json",
+            &input.to_string(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["accessEntry"]["kubernetesGroups"], json!([]), "{v}");
+    assert_eq!(v["accessEntry"]["username"], "admin:{{SessionName}}");
     // Disassociating and deleting, as `access sync --prune` does; a second
     // delete is the 404 the CLI names.
     let (ok, _, err) = run(
