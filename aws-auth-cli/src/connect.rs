@@ -67,6 +67,59 @@ pub(crate) fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
     default.exists().then(|| default.display().to_string())
 }
 
+/// The kubeconfig `args` select, found at `source` (see
+/// [`kubeconfig_source`]).
+pub(crate) fn read_kubeconfig(args: &ClusterArgs, source: &str) -> anyhow::Result<Kubeconfig> {
+    match &args.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| {
+        fail(
+            CONFIG,
+            format!("cannot read the kubeconfig {source}: {}", chain(&e)),
+        )
+    })
+}
+
+/// `--context`, else the kubeconfig's current context; an error naming the
+/// contexts there are when it has no such context.
+pub(crate) fn selected_context(
+    args: &ClusterArgs,
+    kubeconfig: &Kubeconfig,
+    source: &str,
+) -> anyhow::Result<String> {
+    let context = args
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .ok_or_else(|| {
+            fail(
+                CONFIG,
+                format!("the kubeconfig {source} has no current context; give --context"),
+            )
+        })?;
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(fail(
+            CONFIG,
+            format!(
+                "the kubeconfig {source} has no context {context:?} (it has: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(context)
+}
+
 pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let timeout = args.request_timeout;
     let mut secrets = crate::credentials::Secrets::default();
@@ -75,44 +128,8 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     let mut aws_role: Option<String> = None;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
-            let mut kubeconfig = match &args.kubeconfig {
-                Some(path) => Kubeconfig::read_from(path),
-                None => Kubeconfig::read(),
-            }
-            .map_err(|e| {
-                fail(
-                    CONFIG,
-                    format!("cannot read the kubeconfig {source}: {}", chain(&e)),
-                )
-            })?;
-            let context = args
-                .context
-                .clone()
-                .or_else(|| kubeconfig.current_context.clone())
-                .ok_or_else(|| {
-                    fail(
-                        CONFIG,
-                        format!("the kubeconfig {source} has no current context; give --context"),
-                    )
-                })?;
-            if !kubeconfig.contexts.iter().any(|c| c.name == context) {
-                let known: Vec<&str> = kubeconfig
-                    .contexts
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect();
-                return Err(fail(
-                    CONFIG,
-                    format!(
-                        "the kubeconfig {source} has no context {context:?} (it has: {})",
-                        if known.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                ));
-            }
+            let mut kubeconfig = read_kubeconfig(args, &source)?;
+            let context = selected_context(args, &kubeconfig, &source)?;
             // The user and cluster of the context, for the exec plugin and
             // for keeping their secrets out of every message.
             let ctx = kubeconfig

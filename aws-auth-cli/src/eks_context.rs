@@ -11,8 +11,10 @@ use std::path::Path;
 use kube::config::{ExecConfig, Kubeconfig};
 
 use crate::cli::ClusterArgs;
-use crate::connect::{exec_arg, exec_profile, kubeconfig_source};
-use crate::exit::{CONFIG, USAGE, fail};
+use crate::connect::{
+    exec_arg, exec_profile, kubeconfig_source, read_kubeconfig, selected_context,
+};
+use crate::exit::{USAGE, fail};
 
 /// An EKS cluster found in a kubeconfig context.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,29 +42,8 @@ pub(crate) fn from_kubeconfig(args: &ClusterArgs) -> anyhow::Result<EksCluster> 
             "give --cluster NAME (no kubeconfig was found to take the EKS cluster from)",
         ));
     };
-    let kubeconfig = match &args.kubeconfig {
-        Some(path) => Kubeconfig::read_from(Path::new(path)),
-        None => Kubeconfig::read(),
-    }
-    .map_err(|e| {
-        fail(
-            CONFIG,
-            format!(
-                "cannot read the kubeconfig {source}: {}",
-                crate::connect::chain(&e)
-            ),
-        )
-    })?;
-    let context = args
-        .context
-        .clone()
-        .or_else(|| kubeconfig.current_context.clone())
-        .ok_or_else(|| {
-            fail(
-                USAGE,
-                format!("give --cluster NAME (the kubeconfig {source} has no current context)"),
-            )
-        })?;
+    let kubeconfig = read_kubeconfig(args, &source)?;
+    let context = selected_context(args, &kubeconfig, &source)?;
     find(&kubeconfig, &context).ok_or_else(|| {
         fail(
             USAGE,

@@ -1024,6 +1024,13 @@ fn without_cluster_the_kubeconfig_context_names_it() {
         err(&a)
     );
     assert!(s.aws.calls().is_empty(), "{:?}", s.aws.calls());
+    // A context the kubeconfig does not have: named with those it has.
+    let a = access(&["get", "--context", "nope"]).assert().code(78);
+    assert!(
+        err(&a).contains("has no context \"nope\" (it has: "),
+        "{}",
+        err(&a)
+    );
     // --cluster wins, and needs no kubeconfig.
     let a = access(&["get", "--context", "kind-dev", "--cluster", CLUSTER])
         .assert()
