@@ -310,8 +310,7 @@ impl Eks {
         concurrency: usize,
     ) -> Resolutions {
         let mut resolutions = Resolutions::default();
-        let limit = Arc::new(Semaphore::new(concurrency));
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut ask = Vec::new();
         for role in roles {
             let key = role_key(&role);
             if let Some(full) = role_map.get(&key) {
@@ -328,11 +327,13 @@ impl Eks {
                 );
                 continue;
             }
-            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
+            ask.push(role);
+        }
+        let answers = each_bounded(ask, concurrency, |role| {
+            let iam = self.iam.clone();
+            async move {
                 let out = iam.get_role().role_name(role.name()).send().await;
-                let r = match out {
+                match out {
                     Ok(o) => match o.role() {
                         Some(r) => Resolution::Resolved(r.arn().to_owned()),
                         None => Resolution::Failed("iam:GetRole returned no role".to_owned()),
@@ -347,14 +348,12 @@ impl Eks {
                         role.name(),
                         chain(&e)
                     )),
-                };
-                (role, r)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            if let Ok((role, r)) = done {
-                resolutions.insert(&role.to_string(), r);
+                }
             }
+        })
+        .await;
+        for (role, r) in answers {
+            resolutions.insert(&role.to_string(), r);
         }
         resolutions
     }
@@ -369,17 +368,15 @@ impl Eks {
         resolutions: &mut Resolutions,
         concurrency: usize,
     ) {
-        let limit = Arc::new(Semaphore::new(concurrency));
-        let mut tasks = tokio::task::JoinSet::new();
-        for user in users {
-            if user.account() != caller_account {
-                continue;
-            }
-            let (iam, limit) = (self.iam.clone(), Arc::clone(&limit));
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
+        let ours = users
+            .into_iter()
+            .filter(|u| u.account() == caller_account)
+            .collect();
+        let answers = each_bounded(ours, concurrency, |user| {
+            let iam = self.iam.clone();
+            async move {
                 let out = iam.get_user().user_name(user.name()).send().await;
-                let r = match out {
+                match out {
                     Ok(o) => match o.user().map(|u| u.arn().to_owned()) {
                         Some(arn) if arn == user.to_string() => Resolution::Resolved(arn),
                         Some(arn) => Resolution::Failed(format!(
@@ -397,14 +394,12 @@ impl Eks {
                         user.name(),
                         chain(&e)
                     )),
-                };
-                (user, r)
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            if let Ok((user, r)) = done {
-                resolutions.insert(&user.to_string(), r);
+                }
             }
+        })
+        .await;
+        for (user, r) in answers {
+            resolutions.insert(&user.to_string(), r);
         }
     }
 
@@ -719,7 +714,89 @@ impl Eks {
     }
 }
 
+/// `look` at each of `arns`, at most `concurrency` at once; the answers in
+/// the order they come. A lookup that panicked answers `Failed`: a principal
+/// left without an answer would pass unchecked.
+async fn each_bounded<F, Fut>(arns: Vec<Arn>, concurrency: usize, look: F) -> Vec<(Arn, Resolution)>
+where
+    F: Fn(Arn) -> Fut,
+    Fut: std::future::Future<Output = Resolution> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut asked = std::collections::HashMap::new();
+    for arn in arns {
+        let (limit, answer) = (Arc::clone(&limit), look(arn.clone()));
+        let task = tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            answer.await
+        });
+        asked.insert(task.id(), arn);
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next_with_id().await {
+        let (id, answer) = match done {
+            Ok((id, answer)) => (id, answer),
+            Err(e) => (
+                e.id(),
+                Resolution::Failed(format!("the IAM lookup failed: {e}")),
+            ),
+        };
+        if let Some(arn) = asked.remove(&id) {
+            out.push((arn, answer));
+        }
+    }
+    out
+}
+
 /// A role's account and name, lower-cased: what the authenticator compares.
 pub fn role_key(arn: &Arn) -> String {
     format!("{}:{}", arn.account(), arn.name()).to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every principal gets an answer, a panicking lookup a `Failed` one, and
+    /// no more than `concurrency` run at once.
+    #[test]
+    fn each_bounded_answers_for_everyone_within_the_bound() {
+        let arns: Vec<Arn> = (0..20)
+            .map(|i| {
+                format!("arn:aws:iam::111122223333:user/u{i}")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let answers = runtime.block_on(each_bounded(arns.clone(), 3, |arn| {
+            let (now, most) = (Arc::clone(&now), Arc::clone(&most));
+            async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                assert!(arn.name() != "u7", "a lookup that panics");
+                Resolution::Resolved(arn.to_string())
+            }
+        }));
+        assert_eq!(answers.len(), 20);
+        assert!(most.load(Ordering::SeqCst) <= 3);
+        for (arn, r) in answers {
+            match r {
+                Resolution::Failed(why) => {
+                    assert_eq!(arn.name(), "u7");
+                    assert!(why.contains("the IAM lookup failed"), "{why}");
+                }
+                Resolution::Resolved(full) => assert_eq!(full, arn.to_string()),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }
