@@ -324,10 +324,12 @@ pub(crate) struct AccessCluster {
     /// `aws eks update-kubeconfig` and eksctl write it).
     #[arg(long, value_name = "NAME")]
     pub(crate) cluster: Option<String>,
-    /// The AWS region (default: the usual AWS configuration).
+    /// The AWS region (default: without --cluster, the kubeconfig
+    /// context's; else the usual AWS configuration).
     #[arg(long, value_name = "REGION")]
     pub(crate) region: Option<String>,
-    /// The AWS profile (default: $AWS_PROFILE, then default).
+    /// The AWS profile (default: without --cluster, the kubeconfig
+    /// context's; else $AWS_PROFILE, then default).
     #[arg(long, value_name = "NAME")]
     pub(crate) profile: Option<String>,
 }
