@@ -1266,8 +1266,7 @@ fn failing_and_hanging_credential_processes_are_reported() {
     let hang = dir.join("hang.sh");
     std::fs::write(&hang, "#!/bin/sh\nexec sleep 120\n").unwrap();
     for f in [&fail, &hang] {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::cluster::make_executable(f);
     }
     let config = dir.join("aws-config");
     std::fs::write(

@@ -201,7 +201,7 @@ fn the_exec_credential_plugin_of_aws_eks_update_kubeconfig_works() {
     );
 }
 
-fn make_executable(path: &Path) {
+pub(crate) fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
