@@ -363,7 +363,18 @@ fn guard(
     actions: &[Action],
     guards: &EntryGuards,
 ) -> anyhow::Result<String> {
-    let tripped = aws_auth_core::access::tripped(entries, actions, guards);
+    guard_also(cli, entries, actions, guards, Vec::new())
+}
+
+/// [`guard`], with what a plan tripped by itself first.
+fn guard_also(
+    cli: &Cli,
+    entries: &BTreeMap<String, ExistingEntry>,
+    actions: &[Action],
+    guards: &EntryGuards,
+    mut tripped: Vec<String>,
+) -> anyhow::Result<String> {
+    tripped.extend(aws_auth_core::access::tripped(entries, actions, guards));
     if tripped.is_empty() {
         return Ok(String::new());
     }
@@ -737,8 +748,12 @@ async fn sync(
         &resolutions,
         &SyncOptions::new()
             .prune(a.prune)
+            // The reader refuses an empty, null or cut-short file: an empty
+            // list was written out, and wants no entries on purpose.
+            .prune_all(requests.is_empty())
             .cluster_created_at(info.created_at),
     );
+    let own_guards = planned.guards;
     let mut plan = planned.plan;
     refuse_blocked(&plan)?;
     plan.unchanged
@@ -748,7 +763,13 @@ async fn sync(
         }));
     aws_auth_core::access::within_limit(state.entries.len(), &plan.actions)
         .map_err(|e| fail(INVALID, format!("{e}; nothing was changed")))?;
-    let forced = guard(cli, &state.entries, &plan.actions, &entry_guards)?;
+    let forced = guard_also(
+        cli,
+        &state.entries,
+        &plan.actions,
+        &entry_guards,
+        own_guards,
+    )?;
     let keepers = aws_auth_core::access::admin_keepers(&state.entries, &plan.actions);
     let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
     report

@@ -130,6 +130,13 @@ fn report(d: &Decision, old: &str, new: &str, format: Output) -> anyhow::Result<
                     let _ = writeln!(s, "allowed by {}: {why}", admission::ALLOW_ANNOTATION);
                 }
                 (None, true) => s.push_str("allowed\n"),
+                (None, false) if d.override_ignored.is_some() => {
+                    let _ = writeln!(
+                        s,
+                        "denied: the change makes the map worse; {}",
+                        d.override_ignored.as_deref().unwrap_or_default()
+                    );
+                }
                 (None, false) => {
                     let _ = writeln!(
                         s,

@@ -78,10 +78,14 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
                 .map_err(|e| fail(exit::IO, format!("cannot read {}: {e}", file.display())))?;
             let (roles, users) = aws_auth_core::edit::read_desired(&text)
                 .map_err(|e| fail(exit::INVALID, format!("{}: {e}", file.display())))?;
+            // The reader refuses an empty, null or cut-short file: empty
+            // lists here were written out, and want nothing on purpose.
+            let explicitly_empty = roles.is_empty() && users.is_empty();
             let mut spec = SyncSpec::new(owner)
                 .marker(marker)
                 .prune(*prune)
-                .adopt(*adopt);
+                .adopt(*adopt)
+                .prune_all(explicitly_empty);
             spec.roles = roles;
             spec.users = users;
             let ops = Ops {

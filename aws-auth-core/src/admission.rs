@@ -13,8 +13,13 @@
 //!
 //! An explicit, auditable override: the annotation [`ALLOW_ANNOTATION`] on
 //! the new object, carrying a reason, lets a denied change through (the
-//! reason is returned for the audit log). A delete carries no new object: it
-//! is allowed when the object being deleted carries the annotation.
+//! reason is returned for the audit log). It counts only for the change that
+//! sets it: a value the old object already had overrides nothing, so an
+//! annotation left behind never waves later changes through. A delete
+//! carries no new object: it is allowed when the object being deleted
+//! carries the annotation with an expiry (`REASON (until
+//! 2026-12-07T13:00:00Z)`, see [`delete_override`]) that has not passed and
+//! lies at most [`DELETE_OVERRIDE_MAX`] ahead.
 //!
 //! ```
 //! use aws_auth_core::Document;
@@ -30,6 +35,8 @@
 //! # Ok::<(), aws_auth_core::Error>(())
 //! ```
 
+use std::time::{Duration, SystemTime};
+
 use serde::Serialize;
 
 use crate::arn::Arn;
@@ -41,6 +48,37 @@ use crate::position::Position;
 /// The annotation that lets a denied change through; its value is the
 /// reason, returned for the audit log.
 pub const ALLOW_ANNOTATION: &str = "aws-auth/allow-change";
+
+/// The furthest ahead a delete's override may expire: an override for a
+/// delete is meant for the delete that follows it, not for one months later.
+pub const DELETE_OVERRIDE_MAX: Duration = Duration::from_secs(3600);
+
+/// The [`ALLOW_ANNOTATION`] value that lets the object be deleted until
+/// `now + ttl` (at most [`DELETE_OVERRIDE_MAX`] counts): `REASON (until
+/// 2026-12-07T13:00:00Z)`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use aws_auth_core::admission::{delete_override, override_expiry};
+/// let now = UNIX_EPOCH + Duration::from_secs(1_796_641_200);
+/// let value = delete_override("migrated, OPS-7", now, Duration::from_secs(600));
+/// assert_eq!(value, "migrated, OPS-7 (until 2026-12-07T11:10:00Z)");
+/// assert_eq!(override_expiry(&value), Some(now + Duration::from_secs(600)));
+/// ```
+pub fn delete_override(reason: &str, now: SystemTime, ttl: Duration) -> String {
+    format!("{reason} (until {})", crate::time::format_utc(now + ttl))
+}
+
+/// The expiry an override value names (`until YYYY-MM-DDTHH:MM:SSZ`, the
+/// last one written), if any.
+pub fn override_expiry(value: &str) -> Option<SystemTime> {
+    let at = value.rfind("until ")?;
+    let rest = &value[at + "until ".len()..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | ',' | ';'))
+        .unwrap_or(rest.len());
+    crate::time::parse_utc(&rest[..end])
+}
 
 /// The annotation listing protected principals (ARNs separated by commas or
 /// white space): their mappings may not be removed or rewritten, nor their
@@ -132,12 +170,26 @@ pub struct Decision {
     /// The override's reason, when it let a change with reasons through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overridden: Option<String>,
+    /// Why an [`ALLOW_ANNOTATION`] present did not override (the old object
+    /// already had it, or its expiry passed), when the change needed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_ignored: Option<String>,
 }
 
 /// Decides on a change from `old` (`None`: a create) to `new` (`None`: a
-/// delete). `protected` adds to the principals the old object's
+/// delete), now. `protected` adds to the principals the old object's
 /// [`PROTECTED_ANNOTATION`] protects.
 pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn]) -> Decision {
+    decide_at(old, new, protected, SystemTime::now())
+}
+
+/// [`decide`] at the time `now` (an override's expiry is judged against it).
+pub fn decide_at(
+    old: Option<&Document>,
+    new: Option<&Document>,
+    protected: &[Arn],
+    now: SystemTime,
+) -> Decision {
     let notes = |d: Option<&Document>| Annotations {
         allow: d
             .and_then(|d| d.annotation(ALLOW_ANNOTATION))
@@ -146,7 +198,7 @@ pub fn decide(old: Option<&Document>, new: Option<&Document>, protected: &[Arn])
             .and_then(|d| d.annotation(PROTECTED_ANNOTATION))
             .map(str::to_owned),
     };
-    decide_annotated(old, new, protected, &notes(old), &notes(new))
+    decide_annotated(old, new, protected, &notes(old), &notes(new), now)
 }
 
 /// The annotations a decision reads, for objects that are not manifests
@@ -176,13 +228,14 @@ impl Annotations {
     }
 }
 
-/// [`decide`], with each object's annotations given apart.
+/// [`decide_at`], with each object's annotations given apart.
 pub fn decide_annotated(
     old: Option<&Document>,
     new: Option<&Document>,
     protected: &[Arn],
     old_notes: &Annotations,
     new_notes: &Annotations,
+    now: SystemTime,
 ) -> Decision {
     let empty = Document::from_data(std::iter::empty::<(String, String)>());
     let before = old.unwrap_or(&empty);
@@ -194,7 +247,7 @@ pub fn decide_annotated(
             key: None,
             position: None,
         });
-        return finish(reasons, Vec::new(), old_notes.allow.as_deref());
+        return finish(reasons, Vec::new(), delete_allowed(old_notes, now));
     };
     // Keys that become unreadable.
     for key in DataKey::ALL {
@@ -267,16 +320,72 @@ pub fn decide_annotated(
             position: Some(d.position),
         })
         .collect();
-    finish(reasons, warnings, new_notes.allow.as_deref())
+    finish(reasons, warnings, change_allowed(old_notes, new_notes, now))
 }
 
-fn finish(reasons: Vec<Reason>, warnings: Vec<Warning>, allow: Option<&str>) -> Decision {
-    let allow = allow.map(str::trim).filter(|r| !r.is_empty());
+/// The override of a create or an update: the new object's value, when it
+/// is new in this change and has not expired.
+fn change_allowed(old: &Annotations, new: &Annotations, now: SystemTime) -> Override {
+    let Some(value) = given(&new.allow) else {
+        return Override::None;
+    };
+    if given(&old.allow) == Some(value) {
+        return Override::Ignored(format!(
+            "the object already had {ALLOW_ANNOTATION}: {value:?}; an override counts only for the change that sets it, so give this change its own reason"
+        ));
+    }
+    match override_expiry(value) {
+        Some(until) if until < now => {
+            Override::Ignored(format!("the {ALLOW_ANNOTATION} value {value:?} expired"))
+        }
+        _ => Override::Allow(value.to_owned()),
+    }
+}
+
+/// The override of a delete: the deleted object's value, with an expiry
+/// that has not passed and is not too far ahead.
+fn delete_allowed(old: &Annotations, now: SystemTime) -> Override {
+    let Some(value) = given(&old.allow) else {
+        return Override::None;
+    };
+    match override_expiry(value) {
+        None => Override::Ignored(format!(
+            "a delete is let through only by an {ALLOW_ANNOTATION} value that expires within the hour, such as \"REASON (until {})\"",
+            crate::time::format_utc(now + Duration::from_secs(600))
+        )),
+        Some(until) if until < now => {
+            Override::Ignored(format!("the {ALLOW_ANNOTATION} value {value:?} expired"))
+        }
+        Some(until) if until > now + DELETE_OVERRIDE_MAX => Override::Ignored(format!(
+            "the {ALLOW_ANNOTATION} value {value:?} expires more than an hour from now; a delete's override must expire within the hour"
+        )),
+        Some(_) => Override::Allow(value.to_owned()),
+    }
+}
+
+/// A non-empty override value.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|r| !r.is_empty())
+}
+
+/// What the override annotation does to a decision.
+enum Override {
+    None,
+    Allow(String),
+    Ignored(String),
+}
+
+fn finish(reasons: Vec<Reason>, warnings: Vec<Warning>, allow: Override) -> Decision {
+    let needed = !reasons.is_empty();
+    let (overridden, override_ignored) = match allow {
+        Override::Allow(why) if needed => (Some(why), None),
+        Override::Ignored(why) if needed => (None, Some(why)),
+        _ => (None, None),
+    };
     Decision {
-        allowed: reasons.is_empty() || allow.is_some(),
-        overridden: (!reasons.is_empty())
-            .then(|| allow.map(str::to_owned))
-            .flatten(),
+        allowed: !needed || overridden.is_some(),
+        overridden,
+        override_ignored,
         reasons,
         warnings,
     }
@@ -376,6 +485,7 @@ pub fn review(review: &serde_json::Value, protected: &[Arn]) -> Review {
         protected,
         &notes(&request["oldObject"]),
         &notes(&request["object"]),
+        SystemTime::now(),
     );
     // Warnings go back to the client (kubectl prints them), each short.
     let mut warnings: Vec<String> = decision
@@ -405,10 +515,16 @@ pub fn review(review: &serde_json::Value, protected: &[Arn]) -> Review {
         extra["status"] = json!({
             "code": 403,
             "reason": "Forbidden",
-            "message": format!(
-                "aws-auth: this change {}; annotate the object with {ALLOW_ANNOTATION}: REASON to make it anyway",
-                reasons.join("; and ")
-            ),
+            "message": match &decision.override_ignored {
+                None => format!(
+                    "aws-auth: this change {}; annotate the object with {ALLOW_ANNOTATION}: REASON to make it anyway",
+                    reasons.join("; and ")
+                ),
+                Some(why) => format!(
+                    "aws-auth: this change {}; {why}",
+                    reasons.join("; and ")
+                ),
+            },
         });
     }
     if let Some(why) = &decision.overridden {

@@ -149,6 +149,10 @@ pub enum ArnErrorKind {
     Resource,
     /// Contains `*` or `?`: the authenticator compares literally.
     Wildcard,
+    /// A role, user or session name, or an IAM path, that IAM never gives a
+    /// principal (a character outside `[\w+=,.@-]`, such as an unrendered
+    /// `${var.name}`, or a name over 64 characters): no caller has it.
+    Name,
 }
 
 impl ArnError {
@@ -406,6 +410,8 @@ impl FromStr for Arn {
                 if rest.contains("//") {
                     return Err(bad_resource("has an empty path segment"));
                 }
+                check_name(s, kind.as_str(), name)?;
+                check_path(s, path)?;
                 Ok(Arn {
                     partition,
                     account,
@@ -425,6 +431,8 @@ impl FromStr for Arn {
                     if name.is_empty() || session.is_empty() || session.contains('/') {
                         return Err(bad_resource("is not of the form assumed-role/NAME/SESSION"));
                     }
+                    check_name(s, "role", name)?;
+                    check_name(s, "session", session)?;
                     Ok(Arn {
                         partition,
                         account,
@@ -437,6 +445,7 @@ impl FromStr for Arn {
                     if name.is_empty() || name.contains('/') {
                         return Err(bad_resource("is not of the form federated-user/NAME"));
                     }
+                    check_name(s, "federated user", name)?;
                     Ok(Arn {
                         partition,
                         account,
@@ -453,6 +462,69 @@ impl FromStr for Arn {
             }
         }
     }
+}
+
+/// The longest role, user or session name IAM and STS give.
+pub const MAX_NAME: usize = 64;
+
+/// The longest IAM path (its slashes included).
+pub const MAX_PATH: usize = 512;
+
+/// True for a byte IAM allows in a role, user or session name:
+/// `[\w+=,.@-]`, ASCII only.
+pub const fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-')
+}
+
+/// A name IAM could have given: 1 to [`MAX_NAME`] bytes of
+/// [`is_name_byte`]. Anything else (an unrendered `${var.x}`, a `:`, a
+/// non-ASCII letter) names no principal, so no caller ever matches it.
+fn check_name(arn: &str, what: &str, name: &str) -> Result<(), ArnError> {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !c.is_ascii() || !is_name_byte(*c as u8))
+    {
+        return Err(ArnError::new(
+            ArnErrorKind::Name,
+            format!(
+                "{arn:?} has the {what} name {name:?}, which no IAM principal can have: {c:?} is not allowed (names are letters, digits and + = , . @ _ -)"
+            ),
+        ));
+    }
+    if name.len() > MAX_NAME {
+        return Err(ArnError::new(
+            ArnErrorKind::Name,
+            format!(
+                "{arn:?} has a {what} name of {} characters, which no IAM principal can have (at most {MAX_NAME})",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An IAM path: printable ASCII without spaces, at most [`MAX_PATH`] bytes
+/// with its slashes.
+fn check_path(arn: &str, path: &str) -> Result<(), ArnError> {
+    // `path` is what stands between `role/` and the name, its last `/` included.
+    if let Some(c) = path.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(ArnError::new(
+            ArnErrorKind::Name,
+            format!(
+                "{arn:?} has the IAM path /{path}, which no IAM principal can have: {c:?} is not allowed (paths are printable ASCII)"
+            ),
+        ));
+    }
+    if path.len() + 1 > MAX_PATH {
+        return Err(ArnError::new(
+            ArnErrorKind::Name,
+            format!(
+                "{arn:?} has an IAM path of {} characters, which no IAM principal can have (at most {MAX_PATH})",
+                path.len() + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -592,12 +664,76 @@ mod tests {
                 ArnErrorKind::Resource,
                 "session",
             ),
+            (
+                "arn:aws:iam::111122223333:role/${var.admin_role}",
+                ArnErrorKind::Name,
+                "'$' is not allowed",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/a:b",
+                ArnErrorKind::Name,
+                "':' is not allowed",
+            ),
+            (
+                "arn:aws:iam::111122223333:user/J\u{f6}rg",
+                ArnErrorKind::Name,
+                "no IAM principal can have",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/teams/[x]",
+                ArnErrorKind::Name,
+                "'[' is not allowed",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/a'b",
+                ArnErrorKind::Name,
+                "not allowed",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/100%",
+                ArnErrorKind::Name,
+                "not allowed",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/a\\b",
+                ArnErrorKind::Name,
+                "not allowed",
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/${role}/s",
+                ArnErrorKind::Name,
+                "role name",
+            ),
+            (
+                "arn:aws:iam::111122223333:role/p\u{e4}th/Admin",
+                ArnErrorKind::Name,
+                "IAM path",
+            ),
         ];
         for (input, kind, needle) in cases {
             let e = err(input);
             assert_eq!(e.kind(), kind, "{input}: {e}");
             assert!(e.to_string().contains(needle), "{input}: {e}");
         }
+    }
+
+    #[test]
+    fn names_and_paths_keep_to_iam_limits() {
+        let name = |n: usize| "a".repeat(n);
+        parse(&format!("arn:aws:iam::111122223333:role/{}", name(64)));
+        parse(&format!("arn:aws:iam::111122223333:user/{}", name(64)));
+        let e = err(&format!("arn:aws:iam::111122223333:role/{}", name(65)));
+        assert_eq!(e.kind(), ArnErrorKind::Name);
+        assert!(e.to_string().contains("65 characters"), "{e}");
+        // A path of 512 with its slashes is IAM's longest.
+        let path = format!("{}/", name(510));
+        parse(&format!("arn:aws:iam::111122223333:role/{path}Admin"));
+        let e = err(&format!("arn:aws:iam::111122223333:role/a{path}Admin"));
+        assert_eq!(e.kind(), ArnErrorKind::Name);
+        // Every byte IAM allows, and a path of printable ASCII.
+        parse("arn:aws:iam::111122223333:role/a-z_A+Z=0,9.x@y");
+        parse("arn:aws:iam::111122223333:role/odd!#$%/path~/Admin");
+        parse("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
     }
 
     #[test]

@@ -230,6 +230,22 @@ pub struct Grant<'v> {
     pub groups: &'v [Text],
 }
 
+impl Grant<'_> {
+    /// The same username and the same groups, in any order: the order of
+    /// groups means nothing to Kubernetes.
+    pub fn same_as(&self, other: &Grant<'_>) -> bool {
+        self.username == other.username && same_groups(self.groups, other.groups)
+    }
+}
+
+/// Two lists of groups that grant the same: compared as sets.
+pub fn same_groups<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> bool {
+    use std::collections::BTreeSet;
+    let a: BTreeSet<&str> = a.iter().map(AsRef::as_ref).collect();
+    let b: BTreeSet<&str> = b.iter().map(AsRef::as_ref).collect();
+    a == b
+}
+
 impl<'v> Resolved<'v> {
     /// What the caller may be given: one grant, several when ambiguous, none
     /// when unmapped.
@@ -679,8 +695,7 @@ const NAME_BYTE: [bool; 256] = {
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric()
-            || matches!(b, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-');
+        t[c] = crate::arn::is_name_byte(b);
         c += 1;
     }
     t
@@ -724,6 +739,7 @@ fn plain_principal(arn: &str) -> bool {
     }
     let kind = &rest[18..23];
     (is(kind, b"role/") || is(kind, b"user/"))
+        && rest.len() - 23 <= crate::arn::MAX_NAME
         && rest[23..].iter().all(|&c| NAME_BYTE[usize::from(c)])
 }
 
@@ -861,6 +877,14 @@ mod tests {
                 Some("session"),
             ),
             ("<role>", Some("placeholder")),
+            (
+                "arn:aws:iam::111122223333:role/${var.admin_role}",
+                Some("no IAM principal can have"),
+            ),
+            (
+                "arn:aws:iam::111122223333:role/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                Some("65 characters"),
+            ),
             (" arn:aws:iam::111122223333:role/B", Some("white space")),
         ] {
             let got = never_matches(arn);

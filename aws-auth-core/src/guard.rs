@@ -124,6 +124,9 @@ pub enum GuardKind {
     Protected,
     /// The last mapping that grants `system:masters`.
     LastAdmin,
+    /// A pruning sync that would remove every mapping its owner has
+    /// ([`SyncSpec::prune_all`](crate::edit::SyncSpec::prune_all)).
+    PruneAll,
 }
 
 impl GuardKind {
@@ -142,6 +145,7 @@ impl GuardKind {
             GuardKind::WindowsNodeRole => "Windows node role",
             GuardKind::Protected => "protected principal",
             GuardKind::LastAdmin => "last administrator",
+            GuardKind::PruneAll => "owner's mappings",
         }
     }
 
@@ -152,6 +156,7 @@ impl GuardKind {
             GuardKind::WindowsNodeRole => "Windows nodes would stop joining or lose DNS",
             GuardKind::Protected => "the principal would lose its access",
             GuardKind::LastAdmin => "nobody could administer the cluster",
+            GuardKind::PruneAll => "everyone the owner maps would lose access",
         }
     }
 }
@@ -300,9 +305,10 @@ pub fn check(before: &Document, after: &MapView, protected: &[Arn]) -> Vec<Guard
 }
 
 /// A principal's grants are the same before and after (the same username and
-/// groups, whichever entry holds them).
+/// groups in any order, whichever entry holds them).
 fn same_grants(before: &Resolved<'_>, after: &Resolved<'_>) -> bool {
-    before.grants() == after.grants()
+    let (before, after) = (before.grants(), after.grants());
+    before.len() == after.len() && before.iter().zip(&after).all(|(b, a)| b.same_as(a))
 }
 
 fn verb(after: &Resolved<'_>) -> &'static str {

@@ -37,6 +37,7 @@ pub(crate) mod read;
 pub(crate) mod reread;
 pub(crate) mod template;
 mod text;
+mod time;
 pub(crate) mod yaml;
 
 /// The crate README's examples, run as doctests.

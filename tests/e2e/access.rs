@@ -283,7 +283,19 @@ fn sync_makes_the_entries_what_the_file_says_and_prunes_only_when_asked() {
 #[test]
 fn sync_refuses_a_bad_file_before_any_call() {
     let s = migrated();
-    let cases: [(&str, &str); 11] = [
+    let cases: [(&str, &str); 16] = [
+        // Issue 20.5: what could be an empty or cut-short file.
+        ("", "line 1, column 1: the file is empty"),
+        ("{}\n", "line 1, column 1: the file has no `entries`"),
+        ("entries:\n", "line 1, column 1: `entries` is empty (null)"),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n...\n  - principalArn: arn:aws:iam::111122223333:user/b\n",
+            "line 3, column 1: a `...` marker ends the YAML document here",
+        ),
+        (
+            "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n---\nentries: []\n",
+            "line 3, column 1: a `---` marker starts a second YAML document",
+        ),
         (
             "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    kubernetesGroups: [system:masters]\n",
             "line 2, column 5: entries[0]: arn:aws:iam::111122223333:user/a: the group \"system:masters\" starts with system:",

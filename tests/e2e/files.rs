@@ -1385,3 +1385,292 @@ fn check_decides_on_a_change_for_ci() {
             .starts_with("error: bad.yaml:2:7: YAML syntax error")
     );
 }
+
+/// Issue 20.1: a `system:masters` mapping whose ARN no principal can have (an
+/// unrendered Terraform variable, a character IAM refuses, a name too long)
+/// keeps nobody in: `remove` of the real admin is refused, `lint` calls it an
+/// error, and `check` denies the change.
+#[test]
+fn an_admin_no_principal_can_be_is_no_admin() {
+    let impossible = [
+        "role/${var.admin_role}",
+        "role/[admin]",
+        "role/o'brien",
+        "role/100%admin",
+        "role/a\\\\b",
+        "role/J\u{f6}rg",
+        "role/team:admin",
+        &format!("role/{}", "A".repeat(65)),
+        "role/p\u{e4}th/Admin",
+    ];
+    for name in impossible {
+        let map = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: admin\n      groups: [system:masters]\n    - rolearn: \"arn:aws:iam::111122223333:{name}\"\n      username: admin2\n      groups: [system:masters]\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("aws-auth.yaml"), &map).unwrap();
+        let run = |args: &[&str]| {
+            aws_auth(dir.path())
+                .current_dir(dir.path())
+                .args(args)
+                .assert()
+        };
+        let a = run(&[
+            "--file",
+            "aws-auth.yaml",
+            "remove",
+            "role",
+            "arn:aws:iam::111122223333:role/Admin",
+        ])
+        .code(4);
+        assert!(
+            stderr(&a).contains("would remove the last mapping that grants system:masters"),
+            "{name}: {}",
+            stderr(&a)
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("aws-auth.yaml")).unwrap(),
+            map
+        );
+        let a = run(&["--file", "aws-auth.yaml", "lint"]).code(1);
+        let out = stdout(&a);
+        assert!(
+            out.contains("error") && out.contains("invalid-name") && out.contains(":11:"),
+            "{name}: {out}"
+        );
+        // The change as a pull request would make it: check denies it.
+        let without = map.replace(
+            "    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: admin\n      groups: [system:masters]\n",
+            "",
+        );
+        std::fs::write(dir.path().join("new.yaml"), &without).unwrap();
+        let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml"]).code(4);
+        assert!(stdout(&a).contains("last-admin"), "{name}: {}", stdout(&a));
+    }
+}
+
+/// Issue 20.4: writing a node role's groups in another order changes no
+/// grant, so no guard trips (the map's text changes, its meaning does not).
+#[test]
+fn a_node_role_with_its_groups_swapped_is_not_rewritten() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let node = "arn:aws:iam::111122223333:role/prod-nodes";
+    let a = s
+        .run(&[
+            "update",
+            "role",
+            node,
+            "-g",
+            "system:nodes,system:bootstrappers",
+        ])
+        .success();
+    assert!(s.text().contains("system:nodes"), "{}", stderr(&a));
+    let a = s
+        .run(&["update", "role", node, "-g", "system:nodes"])
+        .code(4);
+    assert!(
+        stderr(&a).contains("would rewrite the node role mapping"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+/// Issue 20.3: `check` honours an override only in the change that sets it:
+/// a base that already carries it lets nothing more through.
+#[test]
+fn check_honours_an_override_only_where_it_is_set() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let dir = s.dir.path();
+    let old = s.text();
+    let annotate = |text: &str, reason: &str| {
+        text.replace(
+            "  namespace: kube-system\n",
+            &format!(
+                "  namespace: kube-system\n  annotations:\n    aws-auth/allow-change: {reason}\n"
+            ),
+        )
+    };
+    let without_nodes = old.replace("role/prod-nodes ", "role/other-nodes ");
+    assert_ne!(without_nodes, old);
+    let run = |args: &[&str]| aws_auth(dir).current_dir(dir).args(args).assert();
+    // The base carries the annotation (an earlier change set it): it does not
+    // count for this one.
+    std::fs::write(dir.join("base.yaml"), annotate(&old, "OPS-41")).unwrap();
+    std::fs::write(dir.join("new.yaml"), annotate(&without_nodes, "OPS-41")).unwrap();
+    let a = run(&["check", "--base", "base.yaml", "new.yaml"]).code(4);
+    assert!(
+        stdout(&a).contains("counts only for the change that sets it"),
+        "{}",
+        stdout(&a)
+    );
+    let a = run(&["check", "--base", "base.yaml", "new.yaml", "-o", "json"]).code(4);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["allowed"], false);
+    assert!(v["overrideIgnored"].is_string(), "{v}");
+    // A new reason for this change: allowed.
+    std::fs::write(dir.join("new.yaml"), annotate(&without_nodes, "OPS-42")).unwrap();
+    let a = run(&["check", "--base", "base.yaml", "new.yaml"]).code(0);
+    assert!(stdout(&a).contains("allowed by aws-auth/allow-change: OPS-42"));
+}
+
+/// Issue 20.2: the items of a `kind: List` (or `ConfigMapList`) are objects
+/// kubectl applies one by one: `check` judges the aws-auth among them, an
+/// edit edits it, and two are refused.
+#[test]
+fn the_aws_auth_inside_a_list_is_judged_and_edited() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let dir = s.dir.path();
+    let old = s.text();
+    // The same map as an item of a List, indented under `items:`.
+    let as_item = |text: &str| {
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let prefix = if i == 0 { "- " } else { "  " };
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                out.push_str(prefix);
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    };
+    let other = "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: other\n    namespace: default\n  data:\n    x: y\n";
+    for kind in ["List", "ConfigMapList"] {
+        let list = |map: &str| {
+            format!(
+                "apiVersion: v1\nkind: {kind}\nitems:\n{other}{}",
+                as_item(map)
+            )
+        };
+        let without_nodes = old.replace("role/prod-nodes ", "role/other-nodes ");
+        std::fs::write(dir.join("new.yaml"), list(&without_nodes)).unwrap();
+        let a = aws_auth(dir)
+            .current_dir(dir)
+            .args(["check", "--base", "aws-auth.yaml", "new.yaml"])
+            .assert()
+            .code(4);
+        assert!(stdout(&a).contains("node-role"), "{kind}: {}", stdout(&a));
+        // Two aws-auth ConfigMaps in one file: refused, whichever holds them.
+        let two = format!("{}{}", list(&old), as_item(&without_nodes));
+        std::fs::write(dir.join("two.yaml"), &two).unwrap();
+        let a = aws_auth(dir)
+            .current_dir(dir)
+            .args(["check", "--base", "aws-auth.yaml", "two.yaml"])
+            .assert()
+            .code(5);
+        assert!(
+            stderr(&a).contains("more than one kube-system/aws-auth ConfigMap"),
+            "{kind}: {}",
+            stderr(&a)
+        );
+        // An edit of the file edits the item, and leaves the rest byte for byte.
+        std::fs::write(dir.join("list.yaml"), list(&old)).unwrap();
+        aws_auth(dir)
+            .current_dir(dir)
+            .args([
+                "--file",
+                "list.yaml",
+                "add",
+                "user",
+                "arn:aws:iam::111122223333:user/alice",
+                "-g",
+                "devs",
+            ])
+            .assert()
+            .success();
+        let edited = std::fs::read_to_string(dir.join("list.yaml")).unwrap();
+        assert!(edited.starts_with(&format!("apiVersion: v1\nkind: {kind}\nitems:\n{other}")));
+        let a = aws_auth(dir)
+            .current_dir(dir)
+            .args(["--file", "list.yaml", "get", "-o", "json"])
+            .assert()
+            .success();
+        assert!(stdout(&a).contains("user/alice"), "{kind}: {edited}");
+        // And the guards hold there too.
+        let a = aws_auth(dir)
+            .current_dir(dir)
+            .args([
+                "--file",
+                "list.yaml",
+                "remove",
+                "role",
+                "arn:aws:iam::111122223333:role/prod-nodes",
+            ])
+            .assert()
+            .code(4);
+        assert!(stderr(&a).contains("node role"), "{}", stderr(&a));
+    }
+}
+
+/// Issue 20.5: a pruning sync of an empty or cut-short desired file is
+/// refused at its line with nothing written; one that would leave the owner
+/// nothing needs the empty lists written out, or `--force`.
+#[test]
+fn a_pruning_sync_never_acts_on_an_empty_or_truncated_file() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let dir = s.dir.path();
+    let two = "mapUsers:\n  - userarn: arn:aws:iam::111122223333:user/a\n    username: a\n  - userarn: arn:aws:iam::111122223333:user/b\n    username: b\n";
+    let sync = |desired: &str, extra: &[&str]| {
+        std::fs::write(dir.join("team-a.yaml"), desired).unwrap();
+        aws_auth(dir)
+            .current_dir(dir)
+            .args([
+                "--file",
+                "aws-auth.yaml",
+                "sync",
+                "team-a.yaml",
+                "--owner",
+                "team-a",
+                "--prune",
+            ])
+            .args(extra)
+            .assert()
+    };
+    sync(two, &[]).success();
+    let synced = s.text();
+    assert!(synced.contains("user/b"));
+    for (desired, line, needle) in [
+        ("", 1, "the file is empty"),
+        ("{}\n", 1, "neither mapRoles nor mapUsers"),
+        ("mapUsers:\n", 1, "mapUsers is empty (null)"),
+        (
+            "mapUsers:\n  - userarn: arn:aws:iam::111122223333:user/a\n    username: a\n...\n  - userarn: arn:aws:iam::111122223333:user/b\n    username: b\n",
+            4,
+            "`...` marker",
+        ),
+        (
+            "mapUsers:\n  - userarn: arn:aws:iam::111122223333:user/a\n    username: a\n---\nmapUsers: []\n",
+            4,
+            "second YAML document",
+        ),
+    ] {
+        let a = sync(desired, &[]).code(5);
+        let err = stderr(&a);
+        assert!(
+            err.contains(&format!("team-a.yaml: line {line}, column")) && err.contains(needle),
+            "{desired:?}: {err}"
+        );
+        assert_eq!(s.text(), synced, "{desired:?} wrote");
+    }
+    // The owner left with nothing: refused as a guard unless the file says so.
+    let others =
+        "mapRoles:\n  - rolearn: arn:aws:iam::111122223333:role/prod-nodes\n    username: x\n";
+    let a = sync(others, &[]).code(4);
+    assert!(
+        stderr(&a).contains("would remove every mapping team-a has (2)"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(s.text(), synced);
+    let a = sync("mapRoles: []\nmapUsers: []\n", &["--dry-run"]).success();
+    assert!(
+        stdout(&a).contains("-  - userarn: arn:aws:iam::111122223333:user/a")
+            || stdout(&a).contains("user/a"),
+        "{}",
+        stdout(&a)
+    );
+    sync(others, &["--force", "--yes"]).success();
+    assert!(!s.text().contains("user/b"));
+}

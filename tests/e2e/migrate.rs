@@ -664,6 +664,13 @@ fn finalize_of_a_clean_map_deletes_the_config_map_after_a_backup() {
         reason.starts_with("deleted by aws-auth migrate finalize"),
         "{reason}"
     );
+    // With an expiry the webhook honours for a delete: soon, not later.
+    let until = aws_auth_core::admission::override_expiry(reason).expect(reason);
+    let now = std::time::SystemTime::now();
+    assert!(
+        until > now && until <= now + aws_auth_core::admission::DELETE_OVERRIDE_MAX,
+        "{reason}"
+    );
 }
 
 #[test]

@@ -385,10 +385,16 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
         let dir = crate::backup::default_dir(&live.context)?;
         let path = crate::backup::save(&live.snapshot.config_map, &dir, None)?;
         // Annotated first, with the reason: a validating webhook (aws-auth
-        // webhook serve) lets a delete through only when the object says so.
-        let reason = format!(
-            "deleted by aws-auth migrate finalize: cluster {name} uses access entries only; backup {}",
-            path.display()
+        // webhook serve) lets a delete through only when the object says so,
+        // with an expiry close enough that the override serves this delete
+        // alone.
+        let reason = aws_auth_core::admission::delete_override(
+            &format!(
+                "deleted by aws-auth migrate finalize: cluster {name} uses access entries only; backup {}",
+                path.display()
+            ),
+            std::time::SystemTime::now(),
+            std::time::Duration::from_secs(600),
         );
         let annotated = live
             .cluster

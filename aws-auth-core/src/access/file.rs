@@ -58,12 +58,23 @@ const FIELDS: [&str; 5] = [
 /// ```
 pub fn read_entries(text: &str) -> Result<Vec<EntryRequest>, EntriesError> {
     let lines = LineIndex::new(text);
+    // A file that could be an empty or cut-short one is refused, never read
+    // as "no entries": a pruning sync would delete on it.
+    if let Some((offset, why)) = crate::yaml::second_document(text) {
+        return Err(EntriesError {
+            message: why.to_owned(),
+            position: Some(lines.position(text, offset)),
+        });
+    }
     let tree = crate::yaml::full::parse(text).map_err(|e| EntriesError {
         message: format!("YAML syntax error: {}", e.message),
         position: Some(lines.position(text, e.offset)),
     })?;
     let Some(root) = tree.root else {
-        return Ok(Vec::new());
+        return Err(EntriesError {
+            message: "the file is empty: write `entries: []` to want no entries".to_owned(),
+            position: Some(lines.position(text, 0)),
+        });
     };
     let at_root = |message: String| EntriesError {
         message,
@@ -80,9 +91,18 @@ pub fn read_entries(text: &str) -> Result<Vec<EntryRequest>, EntriesError> {
             "unknown key {k:?}: the file holds `entries`"
         )));
     }
-    let list = match &json["entries"] {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(a) => a,
+    let list = match top.get("entries") {
+        None => {
+            return Err(at_root(
+                "the file has no `entries`: write `entries: []` to want no entries".to_owned(),
+            ));
+        }
+        Some(Value::Null) => {
+            return Err(at_root(
+                "`entries` is empty (null): write `entries: []` to want no entries".to_owned(),
+            ));
+        }
+        Some(Value::Array(a)) => a,
         _ => return Err(at_root("`entries` is not a list".to_owned())),
     };
     let starts = item_starts(&tree, text, root);
@@ -304,4 +324,33 @@ pub fn to_file<'e>(
         out.push(Value::Object(m));
     }
     (json!({ "entries": out }), left_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_entries;
+
+    /// Issue 20.5: a file that could be empty or cut short is refused where
+    /// it ends, never read as "no entries".
+    #[test]
+    fn empty_or_truncated_files_are_refused_where_they_end() {
+        let alice = "  - principalArn: arn:aws:iam::111122223333:user/alice\n";
+        for (text, line, needle) in [
+            ("", 1, "the file is empty"),
+            ("# later\n", 1, "the file is empty"),
+            ("{}\n", 1, "has no `entries`"),
+            ("entries:\n", 1, "`entries` is empty (null)"),
+            (&format!("entries:\n{alice}...\n{alice}"), 3, "`...` marker"),
+            (
+                &format!("entries:\n{alice}---\nentries: []\n"),
+                3,
+                "second YAML document",
+            ),
+        ] {
+            let e = read_entries(text).expect_err(text);
+            assert_eq!(e.position.map(|p| p.line), Some(line), "{text:?}: {e}");
+            assert!(e.message.contains(needle), "{text:?}: {e}");
+        }
+        assert!(read_entries("entries: []\n").unwrap().is_empty());
+    }
 }

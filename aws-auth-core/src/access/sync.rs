@@ -34,6 +34,11 @@ pub struct SyncOptions {
     /// When the cluster was created (seconds since the Unix epoch), to tell
     /// the creator's bootstrap entry.
     pub cluster_created_at: Option<i64>,
+    /// The file may leave the cluster with no entry of its own: without it,
+    /// a prune that deletes every entry the file owns and names none in
+    /// their place is refused ([`SyncPlan::guards`]), since an empty or
+    /// cut-short file looks just like that.
+    pub prune_all: bool,
 }
 
 impl SyncOptions {
@@ -45,6 +50,12 @@ impl SyncOptions {
     /// [`SyncOptions::prune`].
     pub fn prune(mut self, prune: bool) -> SyncOptions {
         self.prune = prune;
+        self
+    }
+
+    /// [`SyncOptions::prune_all`].
+    pub fn prune_all(mut self, prune_all: bool) -> SyncOptions {
+        self.prune_all = prune_all;
         self
     }
 
@@ -75,6 +86,11 @@ pub struct SyncPlan {
     pub plan: Plan,
     /// Unnamed entries that stay.
     pub kept: Vec<Kept>,
+    /// What the plan would do that only a forced run may (deleting every
+    /// entry the file owns, with nothing in their place, without
+    /// [`SyncOptions::prune_all`]); the guards of [`tripped`](super::tripped)
+    /// come on top.
+    pub guards: Vec<String>,
 }
 
 impl SyncPlan {
@@ -222,9 +238,23 @@ pub fn sync(
             reason,
         });
     }
+    // Deleting every entry the file owns, with none named in their place, is
+    // what an empty or cut-short file does.
+    let deleted = planned
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::DeleteAccessEntry { .. }))
+        .count();
+    let mut guards = Vec::new();
+    if deleted > 0 && requests.is_empty() && !options.prune_all {
+        guards.push(format!(
+            "would delete every entry the file owns ({deleted}) and name none in their place: a file that wants no entries is refused unless it says so (`entries: []`)"
+        ));
+    }
     SyncPlan {
         plan: planned,
         kept,
+        guards,
     }
 }
 
@@ -362,6 +392,38 @@ mod tests {
             first.actions.len() + second.actions.len(),
             p.plan.actions.len()
         );
+    }
+
+    /// Issue 20.5: a prune that names nothing and deletes every entry the
+    /// file owns is a guard, unless the caller says an empty file is meant.
+    #[test]
+    fn an_empty_file_deletes_nothing_unless_it_says_so() {
+        let options = SyncOptions::new()
+            .prune(true)
+            .cluster_created_at(Some(1000));
+        let p = sync(&[], &cluster(), &Resolutions::default(), &options);
+        assert!(
+            p.guards
+                .first()
+                .is_some_and(|g| g.contains("would delete every entry the file owns (2)")),
+            "{:?}",
+            p.guards
+        );
+        let p = sync(
+            &[],
+            &cluster(),
+            &Resolutions::default(),
+            &options.clone().prune_all(true),
+        );
+        assert!(p.guards.is_empty());
+        // A file that names someone: no such guard.
+        let p = sync(
+            &alice_with_view(),
+            &cluster(),
+            &Resolutions::default(),
+            &options,
+        );
+        assert!(p.guards.is_empty(), "{:?}", p.guards);
     }
 
     #[test]

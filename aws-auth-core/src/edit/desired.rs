@@ -13,7 +13,11 @@
 //!
 //! It is read strictly (a misspelled field is an error, not a mapping
 //! silently left out) and with the authenticator's YAML rules, so a value
-//! reads here as it would in the map.
+//! reads here as it would in the map. A file that could be a truncated or
+//! empty one is refused rather than read as "nothing wanted", because a
+//! pruning sync would act on that: an empty file, one without either key, a
+//! key left empty (`mapUsers:` reads as null; write `mapUsers: []` to want
+//! none), a `...` marker or a second document.
 
 use super::MappingSpec;
 use crate::position::{LineIndex, Position};
@@ -47,11 +51,18 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
         message,
         position: index.position(text, offset),
     };
+    if let Some((offset, why)) = crate::yaml::second_document(text) {
+        return Err(fail(offset, why.to_owned()));
+    }
     let tree = full::parse(text)
         .map_err(|e| fail(e.offset, format!("YAML syntax error: {}", e.message)))?;
     let (mut roles, mut users) = (Vec::new(), Vec::new());
     let Some(root) = tree.root else {
-        return Ok((roles, users));
+        return Err(fail(
+            0,
+            "the file is empty: write `mapRoles: []` and `mapUsers: []` to want no mappings"
+                .to_owned(),
+        ));
     };
     let at = |id: NodeId| tree.node(id).start as usize;
     let Some(pairs) = tree.map_pairs(tree.resolve(root)) else {
@@ -60,7 +71,9 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
             "the file is not a mapping of mapRoles and mapUsers".to_owned(),
         ));
     };
+    let mut named = false;
     for (k, v) in pairs {
+        named = true;
         let key = string(&tree, text, k).unwrap_or_default();
         let (out, arn_field) = match key {
             "mapRoles" => (&mut roles, "rolearn"),
@@ -75,7 +88,10 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
             }
         };
         if json_type(&tree, text, v) == JsonType::Null {
-            continue;
+            return Err(fail(
+                at(k),
+                format!("{key} is empty (null): write `{key}: []` to want none of them"),
+            ));
         }
         let Some(items) = tree.seq_items(tree.resolve(v)) else {
             return Err(fail(at(v), format!("{key} is not a list")));
@@ -83,6 +99,12 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
         for &item in items {
             out.push(mapping(&tree, text, item, arn_field).map_err(|(o, m)| fail(o, m))?);
         }
+    }
+    if !named {
+        return Err(fail(
+            at(root),
+            "the file names neither mapRoles nor mapUsers: write `mapRoles: []` and `mapUsers: []` to want no mappings".to_owned(),
+        ));
     }
     Ok((roles, users))
 }
@@ -141,4 +163,38 @@ fn mapping(
         return Err((at(item), format!("a mapping has no {arn_field}")));
     }
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_desired;
+
+    /// Issue 20.5: what could be a truncated or empty file is refused at its
+    /// line, never read as "nothing wanted".
+    #[test]
+    fn empty_or_truncated_files_are_refused_where_they_end() {
+        let role = "  - rolearn: arn:aws:iam::111122223333:role/A\n    username: a\n";
+        for (text, line, needle) in [
+            ("", 1, "the file is empty"),
+            ("# nothing yet\n", 1, "the file is empty"),
+            ("{}\n", 1, "neither mapRoles nor mapUsers"),
+            ("mapUsers:\n", 1, "mapUsers is empty (null)"),
+            ("mapRoles: ~\nmapUsers: []\n", 1, "mapRoles is empty"),
+            (&format!("mapRoles:\n{role}...\n{role}"), 4, "`...` marker"),
+            (
+                &format!("mapRoles:\n{role}---\nmapUsers: []\n"),
+                4,
+                "second YAML document",
+            ),
+        ] {
+            let e = read_desired(text).expect_err(text);
+            assert_eq!(e.position.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(needle), "{text:?}: {e}");
+        }
+        // Empty lists written out want nothing, and say so.
+        let (r, u) = read_desired("mapRoles: []\nmapUsers: []\n").unwrap();
+        assert!(r.is_empty() && u.is_empty());
+        let (r, _) = read_desired(&format!("---\nmapRoles:\n{role}")).unwrap();
+        assert_eq!(r.len(), 1);
+    }
 }

@@ -149,6 +149,13 @@ pub struct SyncSpec {
     /// Take over unowned entries that already say what a wanted mapping says.
     #[serde(default)]
     pub adopt: bool,
+    /// The desired set may leave the owner with nothing: without it, a prune
+    /// that would remove every entry the owner has trips
+    /// [`GuardKind::PruneAll`](crate::guard::GuardKind::PruneAll), since an
+    /// empty or cut-short source (a failed listing, a truncated file) looks
+    /// just like that.
+    #[serde(default)]
+    pub prune_all: bool,
 }
 
 fn default_marker() -> String {
@@ -165,6 +172,7 @@ impl SyncSpec {
             users: Vec::new(),
             prune: false,
             adopt: false,
+            prune_all: false,
         }
     }
 
@@ -195,6 +203,12 @@ impl SyncSpec {
     /// [`SyncSpec::adopt`].
     pub fn adopt(mut self, adopt: bool) -> SyncSpec {
         self.adopt = adopt;
+        self
+    }
+
+    /// [`SyncSpec::prune_all`].
+    pub fn prune_all(mut self, prune_all: bool) -> SyncSpec {
+        self.prune_all = prune_all;
         self
     }
 }
@@ -922,6 +936,13 @@ impl EditError {
 }
 
 impl Document {
+    /// The guards a plan trips: its own (judged on the operations), then
+    /// those judged on the map before and after.
+    fn tripped(&self, mut own: Vec<Guard>, expected: &MapView, guards: &Guards) -> Vec<Guard> {
+        own.extend(crate::guard::check(self, expected, &guards.protected));
+        own
+    }
+
     /// [`GuardPolicy::SkipGuarded`]: the operations taken one by one, each
     /// kept when it and those kept before it trip no guard.
     fn edit_skipping_guarded(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
@@ -933,8 +954,8 @@ impl Document {
                 .map(|(_, o)| o.clone())
                 .chain([op.clone()])
                 .collect();
-            let (_, expected) = plan::plan(self, &trial).map_err(|e| e.renumbered(|_| i))?;
-            let tripped = crate::guard::check(self, &expected, &guards.protected);
+            let (plan, expected) = plan::plan(self, &trial).map_err(|e| e.renumbered(|_| i))?;
+            let tripped = self.tripped(plan.guards, &expected, guards);
             if tripped.is_empty() {
                 kept.push((i, op.clone()));
             } else {
@@ -973,8 +994,8 @@ impl Document {
 
     /// Applies operations together, with guards; see the [module](crate::edit) docs.
     pub fn edit(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
-        let (plan, expected) = plan::plan(self, ops)?;
-        let tripped = crate::guard::check(self, &expected, &guards.protected);
+        let (mut plan, expected) = plan::plan(self, ops)?;
+        let tripped = self.tripped(std::mem::take(&mut plan.guards), &expected, guards);
         if !tripped.is_empty() && guards.policy == GuardPolicy::SkipGuarded && !guards.forcing() {
             return self.edit_skipping_guarded(ops, guards);
         }

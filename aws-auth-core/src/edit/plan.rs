@@ -7,6 +7,8 @@ use std::sync::Arc;
 use super::{Change, EditError, GroupsChange, MappingSpec, Op, SyncSpec};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
+use crate::effective::same_groups;
+use crate::guard::{Guard, GuardKind};
 use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
 use crate::template;
 use crate::text::Text;
@@ -70,6 +72,9 @@ pub(crate) struct Plan {
     pub(crate) users: KeyPlan,
     pub(crate) accounts: KeyPlan,
     pub(crate) changes: Vec<Change>,
+    /// Guards only the operations can judge (a sync knows whose entries are
+    /// whose; the map's before and after do not).
+    pub(crate) guards: Vec<Guard>,
 }
 
 impl Plan {
@@ -315,13 +320,6 @@ fn groups_after(current: &[Text], change: &GroupsChange) -> Vec<String> {
     }
 }
 
-/// Groups compare as sets: their order means nothing to Kubernetes.
-fn same_groups(have: &[Text], want: &[String]) -> bool {
-    let have: std::collections::BTreeSet<&str> = have.iter().map(|g| &**g).collect();
-    let want: std::collections::BTreeSet<&str> = want.iter().map(String::as_str).collect();
-    have == want
-}
-
 /// A spec's extra fields as the reader holds them.
 fn extra_values(spec: &MappingSpec) -> BTreeMap<String, serde_json::Value> {
     spec.extra
@@ -439,6 +437,7 @@ struct Planner<'d> {
     users: Lazy<'d, UserMapping>,
     accounts: Lazy<'d, String>,
     changes: Vec<Change>,
+    guards: Vec<Guard>,
 }
 
 impl<'d> Planner<'d> {
@@ -450,6 +449,7 @@ impl<'d> Planner<'d> {
             users: Lazy::new(&view.users),
             accounts: Lazy::new(&view.accounts),
             changes: Vec::new(),
+            guards: Vec::new(),
         }
     }
 
@@ -549,8 +549,22 @@ impl<'d> Planner<'d> {
         }
         self.readable(DataKey::MapRoles)?;
         self.readable(DataKey::MapUsers)?;
-        sync_key(&mut self.roles, &roles, spec, op_index, &mut self.changes);
-        sync_key(&mut self.users, &users, spec, op_index, &mut self.changes);
+        let (roles_left, roles_pruned) =
+            sync_key(&mut self.roles, &roles, spec, op_index, &mut self.changes);
+        let (users_left, users_pruned) =
+            sync_key(&mut self.users, &users, spec, op_index, &mut self.changes);
+        let pruned = roles_pruned + users_pruned;
+        if pruned > 0 && roles_left + users_left == 0 && !spec.prune_all {
+            self.guards.push(Guard {
+                kind: GuardKind::PruneAll,
+                principal: None,
+                position: None,
+                message: format!(
+                    "would remove every mapping {} has ({pruned}) and leave it none: a desired set that leaves its owner nothing is refused unless it says so (empty lists written out, or prune_all)",
+                    spec.owner
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -607,6 +621,7 @@ impl<'d> Planner<'d> {
                 users,
                 accounts,
                 changes: self.changes,
+                guards: self.guards,
             },
             MapView {
                 roles: expected_roles,
@@ -732,17 +747,19 @@ fn remove<T: Mapped>(
     Ok(())
 }
 
-/// One key's part of a sync: `desired` already carries the marker.
+/// One key's part of a sync: `desired` already carries the marker. Returns
+/// how many entries the owner has after it, and how many the prune removed.
 fn sync_key<T: Mapped>(
     state: &mut Lazy<'_, T>,
     desired: &[MappingSpec],
     spec: &SyncSpec,
     op: usize,
     changes: &mut Vec<Change>,
-) {
+) -> (usize, usize) {
     let owned =
         |m: &T| m.extra().get(&spec.marker).and_then(|v| v.as_str()) == Some(spec.owner.as_str());
     let w = state.get();
+    let mut pruned = 0;
     for want in desired {
         let same = |m: &T| T::same_principal(m.arn(), &want.arn);
         let mine: Vec<usize> = (0..w.list.len())
@@ -832,7 +849,10 @@ fn sync_key<T: Mapped>(
                 count: removed,
             });
         }
+        pruned = removed;
     }
+    let left = w.list.iter().filter(|(_, m)| owned(m)).count();
+    (left, pruned)
 }
 
 /// Removes the mappings of an ARN with exactly this username.

@@ -199,11 +199,7 @@ fn clean_arn(arn: &str, key: DataKey) -> bool {
         DataKey::MapAccounts => None,
     };
     name.is_some_and(|n| {
-        !n.is_empty()
-            && n.bytes().all(|c| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, b'+' | b'=' | b',' | b'.' | b'@' | b'_' | b'-')
-            })
+        !n.is_empty() && n.len() <= crate::arn::MAX_NAME && n.bytes().all(crate::arn::is_name_byte)
     })
 }
 
@@ -234,6 +230,15 @@ fn arn_checks(arn: &str, key: DataKey, at: &dyn Fn() -> usize, sink: &mut Sink<'
     let parsed: Result<Arn, _> = arn.parse();
     let parsed = match parsed {
         Ok(p) => p,
+        Err(e) if e.kind() == ArnErrorKind::Name => {
+            sink.push(
+                Code::InvalidName,
+                key,
+                at(),
+                format!("{field}: {e}: the mapping grants nothing (and counts for no guard), so fix or remove it"),
+            );
+            return;
+        }
         Err(e) if e.kind() == ArnErrorKind::Wildcard => {
             sink.push(Code::WildcardArn, key, at(), format!("{field} {arn} has a wildcard, but the authenticator compares ARNs literally: it never matches. Map each role or user"));
             return;

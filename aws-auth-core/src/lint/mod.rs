@@ -86,6 +86,7 @@ codes! {
     RoleArnInMapUsers => "role-arn-in-mapusers", Warning, "An IAM role ARN under mapUsers.";
     AssumedRoleArn => "assumed-role-arn", Warning, "An sts assumed-role ARN never matches: map the role ARN.";
     WildcardArn => "wildcard-arn", Warning, "Wildcards in ARNs are compared literally and never match.";
+    InvalidName => "invalid-name", Error, "A role or user name no IAM principal can have (an unrendered `${var}`, a character outside `[\\w+=,.@-]`, over 64 characters): the mapping grants nothing.";
     InvalidArn => "invalid-arn", Warning, "A value that is not an IAM principal ARN never matches.";
     SsoEntry => "sso-entry", Warning, "sso entries need the SSORoleMatch feature gate, which EKS does not enable.";
     UnknownTemplate => "unknown-template", Warning, "A template the reader does not know (or mis-cased) stays literal text.";

@@ -396,9 +396,11 @@ fn block_hint(text: &str, offset: usize) -> Option<String> {
 
 const TAB_MESSAGE: &str = "a tab in the indentation: YAML (and so kubectl) allows only spaces to indent; replace it with spaces";
 
-/// Picks the ConfigMap among the documents of a file.
+/// Picks the ConfigMap among the documents of a file, the items of a
+/// `kind: List` (or `ConfigMapList`, any `*List`) counting as documents:
+/// `kubectl apply` applies each item as its own object.
 fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, Rejection> {
-    if docs.len() <= 1 {
+    if docs.len() <= 1 && !docs.first().is_some_and(|d| list_items(text, d).is_some()) {
         return docs
             .into_iter()
             .next()
@@ -429,17 +431,18 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, R
             return Err(Rejection::new(at, TAB_MESSAGE));
         }
     }
-    let field = |tree: &Tree, path: &[&str]| -> Option<String> {
-        let mut node = tree.root?;
-        for name in path {
-            let (_, v) = tree
-                .map_pairs(node)?
-                .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == *name))?;
-            node = v;
+    let field = |tree: &Tree, path: &[&str]| field_of(text, tree, path);
+    let mut objects = Vec::with_capacity(docs.len());
+    for d in docs {
+        match list_items(text, &d) {
+            Some(items) => objects.extend(items.into_iter().map(|item| Tree {
+                root: Some(item),
+                ..d.clone()
+            })),
+            None => objects.push(d),
         }
-        tree.scalar(text, node).map(|(s, _)| s.to_owned())
-    };
-    let mut config_maps: Vec<Tree> = docs
+    }
+    let mut config_maps: Vec<Tree> = objects
         .into_iter()
         .filter(|d| field(d, &["kind"]).as_deref() == Some("ConfigMap"))
         .collect();
@@ -487,6 +490,38 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, R
             "the file holds several ConfigMaps and none is named aws-auth",
         )),
     }
+}
+
+/// The scalar at `path` of fields from a tree's root.
+fn field_of(text: &str, tree: &Tree, path: &[&str]) -> Option<String> {
+    let mut node = tree.root?;
+    for name in path {
+        let (_, v) = tree
+            .map_pairs(node)?
+            .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == *name))?;
+        node = v;
+    }
+    tree.scalar(text, node).map(|(s, _)| s.to_owned())
+}
+
+/// The items of a list object (`kind: List`, `ConfigMapList`, any kind
+/// ending in `List` with an `items` sequence), as kubectl flattens it.
+fn list_items(text: &str, tree: &Tree) -> Option<Vec<NodeId>> {
+    let kind = field_of(text, tree, &["kind"])?;
+    if !kind.ends_with("List") {
+        return None;
+    }
+    let (_, items) = tree
+        .map_pairs(tree.root?)?
+        .find(|(k, _)| tree.scalar(text, *k).is_some_and(|(s, _)| s == "items"))?;
+    let items = tree.resolve(items);
+    Some(
+        tree.seq_items(items)?
+            .iter()
+            .map(|&i| tree.resolve(i))
+            .filter(|&i| matches!(tree.node(i).kind, Kind::Map { .. }))
+            .collect(),
+    )
 }
 
 /// kubectl cuts a file into documents at lines that start with `---` before
@@ -1568,6 +1603,45 @@ mod tests {
             "the block was decoded again"
         );
         assert_eq!(b.token.start, a.token.start + 5);
+    }
+
+    #[test]
+    fn items_of_a_list_are_documents() {
+        let item = |name: &str, roles: &str| {
+            format!(
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: {name}\n    namespace: kube-system\n  data:\n    mapRoles: |\n      {roles}\n"
+            )
+        };
+        let node = "- rolearn: arn:aws:iam::111122223333:role/Nodes";
+        for kind in ["List", "ConfigMapList"] {
+            // One aws-auth among the items: it is the one judged and edited.
+            let text = format!(
+                "apiVersion: v1\nkind: {kind}\nitems:\n{}{}",
+                item("other", "[]"),
+                item("aws-auth", node)
+            );
+            let m = Manifest::parse(&text).unwrap();
+            assert_eq!(m.name.as_deref(), Some("aws-auth"), "{kind}");
+            let v = m.value("mapRoles").unwrap();
+            assert!(text[v.key_start..].starts_with("mapRoles"), "{kind}");
+            assert!(v.key_start > text.find("name: aws-auth").unwrap(), "{kind}");
+            // Two: refused, as two documents are.
+            let two = format!(
+                "apiVersion: v1\nkind: {kind}\nitems:\n{}{}",
+                item("aws-auth", node),
+                item("aws-auth", "[]")
+            );
+            assert!(
+                err(&two).contains("more than one kube-system/aws-auth"),
+                "{kind}"
+            );
+        }
+        // A List beside a document that is aws-auth too.
+        let mixed = format!(
+            "{HEAD}data:\n  mapRoles: \"\"\n---\napiVersion: v1\nkind: List\nitems:\n{}",
+            item("aws-auth", node)
+        );
+        assert!(err(&mixed).contains("more than one kube-system/aws-auth"));
     }
 
     #[test]

@@ -98,8 +98,71 @@ pub(crate) fn printable(text: &str) -> bool {
             }))
 }
 
+/// Where a file meant to hold one YAML document holds a marker that ends it
+/// early or starts another (`...`, or a `---` after content): everything
+/// after such a marker is ignored or taken as another document, so a reader
+/// of desired state must refuse it rather than act on the part before it.
+/// A `---` before any content (a common first line) is fine.
+pub(crate) fn second_document(text: &str) -> Option<(usize, &'static str)> {
+    let mut offset = 0;
+    let mut content = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let marker = |m: &str| {
+            body.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+        };
+        if marker("...") {
+            return Some((
+                offset,
+                "a `...` marker ends the YAML document here: what follows would be left out",
+            ));
+        }
+        if marker("---") {
+            if content {
+                return Some((
+                    offset,
+                    "a `---` marker starts a second YAML document here: the file must hold one",
+                ));
+            }
+            let rest = body[3..].trim_start();
+            content = !rest.is_empty() && !rest.starts_with('#');
+        } else {
+            let t = body.trim_start();
+            content |= !t.is_empty() && !t.starts_with('#');
+        }
+        offset += line.len();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    use super::second_document;
+
+    #[test]
+    fn one_document_or_where_the_second_starts() {
+        for ok in [
+            "",
+            "a: 1\n",
+            "---\na: 1\n",
+            "# c\n---\na: 1\n",
+            "a: |\n  ---\n  ...\n",
+            "a: ----\nb: ...x\n",
+        ] {
+            assert_eq!(second_document(ok), None, "{ok:?}");
+        }
+        for (bad, at) in [
+            ("a:\n- 1\n...\n- 2\n", 7),
+            ("a: 1\n---\nb: 2\n", 5),
+            ("--- a: 1\n---\n", 9),
+            ("a: 1\n...", 5),
+            ("a: 1\r\n--- \r\n", 6),
+        ] {
+            assert_eq!(second_document(bad).map(|(o, _)| o), Some(at), "{bad:?}");
+        }
+    }
+
     /// The set the full parser refuses, character by character.
     #[test]
     fn printable_matches_the_full_parser() {

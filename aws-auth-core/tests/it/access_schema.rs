@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 fn cases() -> Vec<(Value, bool)> {
     let alice = "arn:aws:iam::111122223333:user/alice";
     vec![
-        (json!({}), true),
-        (json!({"entries": null}), true),
+        // Issue 20.5: no entries, or null ones, could be a file cut short.
+        (json!({}), false),
+        (json!({"entries": null}), false),
+        (json!({"entries": []}), true),
         (json!({"entries": []}), true),
         (json!({"entries": [{"principalArn": alice}]}), true),
         (

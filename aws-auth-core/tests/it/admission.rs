@@ -1,7 +1,11 @@
 //! Issue 11: the decision on a change of the map, for every writer.
 
 use aws_auth_core::Document;
-use aws_auth_core::admission::{ALLOW_ANNOTATION, PROTECTED_ANNOTATION, ReasonCode, decide};
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_auth_core::admission::{
+    ALLOW_ANNOTATION, PROTECTED_ANNOTATION, ReasonCode, decide, decide_at, delete_override,
+};
 
 use crate::mutants::seeds;
 
@@ -93,10 +97,86 @@ fn an_override_lets_a_change_through_and_says_why() {
     // An empty reason is no override.
     let empty = map(&format!("    {ALLOW_ANNOTATION}: \"\"\n"), ADMIN);
     assert!(!decide(Some(&old), Some(&empty), &[]).allowed);
-    // A delete is allowed when the object deleted was annotated first.
-    let annotated = map(&allow, &format!("{NODES}{ADMIN}"));
-    assert!(decide(Some(&annotated), None, &[]).allowed);
-    assert!(!decide(Some(&old), None, &[]).allowed);
+    // A delete is allowed when the object deleted was annotated first, with
+    // an expiry within the hour.
+    let now = UNIX_EPOCH + Duration::from_secs(1_796_641_200);
+    let soon = delete_override("finalized", now, Duration::from_secs(600));
+    let annotated = map(
+        &format!("    {ALLOW_ANNOTATION}: \"{soon}\"\n"),
+        &format!("{NODES}{ADMIN}"),
+    );
+    assert!(decide_at(Some(&annotated), None, &[], now).allowed);
+    assert!(!decide_at(Some(&old), None, &[], now).allowed);
+}
+
+/// Issue 20.3: an override counts for the change that sets it, never for
+/// the later ones that keep it; a delete's expires.
+#[test]
+fn an_override_is_given_for_one_change_only() {
+    let now = UNIX_EPOCH + Duration::from_secs(1_796_641_200);
+    let allow = |v: &str| format!("    {ALLOW_ANNOTATION}: \"{v}\"\n");
+    let kept = allow("node group retired, OPS-42");
+    let base = map("", &format!("{NODES}{ADMIN}{DEV}"));
+    // Set with the change that needs it: allowed.
+    let first = map(&kept, &format!("{ADMIN}{DEV}"));
+    assert!(decide_at(Some(&base), Some(&first), &[], now).allowed);
+    // Months later, the annotation still there: a change that takes the last
+    // admin is denied, and says why the annotation did not count.
+    let later = map(&kept, DEV);
+    let d = decide_at(Some(&first), Some(&later), &[], now);
+    assert!(!d.allowed, "{d:?}");
+    assert_eq!(d.reasons[0].code, ReasonCode::LastAdmin);
+    assert!(
+        d.override_ignored
+            .as_deref()
+            .is_some_and(|w| w.contains("counts only for the change that sets it")),
+        "{d:?}"
+    );
+    // A new reason for this change: allowed.
+    let renewed = map(&allow("break-glass drill, OPS-43"), DEV);
+    let d = decide_at(Some(&first), Some(&renewed), &[], now);
+    assert_eq!(d.overridden.as_deref(), Some("break-glass drill, OPS-43"));
+    // A change that needs nothing is not concerned by a kept annotation.
+    let harmless = map(&kept, &format!("{ADMIN}{DEV}{DEV}"));
+    let d = decide_at(Some(&first), Some(&harmless), &[], now);
+    assert!(d.allowed && d.override_ignored.is_none(), "{d:?}");
+    // An expired value overrides nothing, new or not.
+    let expired = map(
+        &allow("retired (until 2026-12-07T10:00:00Z)"),
+        &format!("{ADMIN}{DEV}"),
+    );
+    let d = decide_at(Some(&base), Some(&expired), &[], now);
+    assert!(
+        !d.allowed
+            && d.override_ignored
+                .as_deref()
+                .is_some_and(|w| w.contains("expired"))
+    );
+    // A delete: only a value that expires within the hour, not yet passed.
+    let with = |v: &str| map(&allow(v), &format!("{NODES}{ADMIN}"));
+    for (value, ok) in [
+        ("finalized".to_owned(), false),
+        (
+            delete_override("finalized", now, Duration::from_secs(600)),
+            true,
+        ),
+        (
+            delete_override("finalized", now, Duration::from_secs(3600)),
+            true,
+        ),
+        (
+            delete_override("finalized", now, Duration::from_secs(3601)),
+            false,
+        ),
+        ("finalized (until 2026-12-07T10:59:59Z)".to_owned(), false),
+        ("finalized (until 2099-01-01T00:00:00Z)".to_owned(), false),
+    ] {
+        let d = decide_at(Some(&with(&value)), None, &[], now);
+        assert_eq!(d.allowed, ok, "{value}: {d:?}");
+        if !ok {
+            assert!(d.override_ignored.is_some(), "{value}: {d:?}");
+        }
+    }
 }
 
 #[test]
@@ -296,4 +376,44 @@ fn reviews_are_answered_in_the_api_reference_shape() {
     );
     assert_eq!(answer.log["user"], "admin");
     assert_eq!(answer.log["dryRun"], false);
+}
+
+/// Issue 20.1: an administrator whose ARN names no possible principal is
+/// none; the webhook's decision is the editor's.
+#[test]
+fn an_impossible_admin_counts_for_nothing() {
+    let fake = "    - rolearn: arn:aws:iam::111122223333:role/${var.admin_role}\n      username: admin\n      groups: [system:masters]\n";
+    let old = map("", &format!("{NODES}{ADMIN}{fake}"));
+    let new = map("", &format!("{NODES}{fake}"));
+    assert_eq!(codes(Some(&old), Some(&new)), ["last-admin"]);
+    // Adding one is a new lint error, which the decision reports.
+    let d = decide(Some(&map("", &format!("{NODES}{ADMIN}"))), Some(&old), &[]);
+    assert!(d.allowed);
+    assert_eq!(d.warnings[0].code, "invalid-name", "{d:?}");
+}
+
+/// Issue 20.4: a node role's groups in another order grant the same: the
+/// guards compare groups as sets, before the webhook as in the editor.
+#[test]
+fn groups_in_another_order_are_the_same_grant() {
+    let old = map("", &format!("{NODES}{ADMIN}"));
+    let swapped = NODES.replace(
+        "[system:bootstrappers, system:nodes]",
+        "[system:nodes, system:bootstrappers]",
+    );
+    let twice = NODES.replace(
+        "[system:bootstrappers, system:nodes]",
+        "[system:nodes, system:bootstrappers, system:nodes]",
+    );
+    for nodes in [swapped, twice] {
+        let new = map("", &format!("{nodes}{ADMIN}"));
+        let d = decide(Some(&old), Some(&new), &[]);
+        assert!(d.allowed && d.reasons.is_empty(), "{nodes}: {d:?}");
+    }
+    // A group taken away is still a rewrite.
+    let fewer = NODES.replace("[system:bootstrappers, system:nodes]", "[system:nodes]");
+    assert_eq!(
+        codes(Some(&old), Some(&map("", &format!("{fewer}{ADMIN}")))),
+        ["node-role"]
+    );
 }
