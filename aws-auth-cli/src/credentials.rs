@@ -7,6 +7,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use kube::config::{AuthInfo, ExecConfig, ExecInteractiveMode, Kubeconfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -257,8 +259,8 @@ pub(crate) async fn resolve_exec(
             client_key_data: Some(key),
             ..
         } => {
-            auth.client_certificate_data = Some(base64(cert.as_bytes()));
-            auth.client_key_data = Some(SecretString::from(base64(key.as_bytes())));
+            auth.client_certificate_data = Some(BASE64.encode(cert.as_bytes()));
+            auth.client_key_data = Some(SecretString::from(BASE64.encode(key.as_bytes())));
         }
         _ => {
             return Err(fail(
@@ -391,27 +393,6 @@ async fn run(
     })
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,12 +443,5 @@ mod tests {
         s.add("s3cr3t-value");
         s.add("ab");
         assert_eq!(s.redact("x=s3cr3t-value; ab"), "x=[redacted]; ab");
-    }
-
-    #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
-        assert_eq!(base64(b"a"), "YQ==");
     }
 }

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -222,7 +224,10 @@ impl ApiServer {
             service["port"].as_u64().unwrap_or(443),
             service["path"].as_str().unwrap_or("/")
         );
-        let ca = base64_decode(hook["clientConfig"]["caBundle"].as_str().unwrap_or(""));
+        let ca = BASE64
+            .decode(hook["clientConfig"]["caBundle"].as_str().unwrap_or(""))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         self.state.lock().unwrap().webhook = Some(Webhook {
             name: hook["name"].as_str().unwrap_or("").to_owned(),
             url,
@@ -319,7 +324,8 @@ impl ApiServer {
     pub(crate) fn kubeconfig(&self, dir: &Path, auth: Value) -> PathBuf {
         let mut cluster = json!({ "server": self.url() });
         if let Some(tls) = &self.tls {
-            cluster["certificate-authority-data"] = Value::String(base64(tls.ca_pem.as_bytes()));
+            cluster["certificate-authority-data"] =
+                Value::String(BASE64.encode(tls.ca_pem.as_bytes()));
         }
         let config = json!({
             "apiVersion": "v1",
@@ -363,27 +369,6 @@ fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, TlsFiles) {
         tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         TlsFiles { ca_pem },
     )
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 type Answer = Response<Full<Bytes>>;
@@ -691,26 +676,6 @@ async fn call_webhook(url: &str, address: &str, ca_pem: &str, body: &str) -> Res
         ));
     }
     serde_json::from_str(rest).map_err(|e| e.to_string())
-}
-
-fn base64_decode(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let Some(v) = T.iter().position(|t| *t == c) else {
-            continue;
-        };
-        bits = (bits << 6) | v as u32;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn query_has(query: &str, key: &str, value: &str) -> bool {

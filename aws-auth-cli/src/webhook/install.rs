@@ -1,5 +1,7 @@
 //! What installing the webhook takes: `webhook manifests` and `webhook certs`.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use crate::cli::{CertsArgs, FailurePolicy, ManifestsArgs, Output, Placement};
@@ -61,7 +63,7 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
                 "issuerRef": {"name": name, "kind": "Issuer"}}}));
         meta["annotations"] = json!({"cert-manager.io/inject-ca-from": format!("{ns}/{name}")});
     } else if let Some(pem) = ca_pem {
-        client["caBundle"] = json!(base64(pem.as_bytes()));
+        client["caBundle"] = json!(BASE64.encode(pem.as_bytes()));
     }
     let policy = match args.failure_policy {
         FailurePolicy::Ignore => "Ignore",
@@ -178,37 +180,4 @@ fn set_validity(params: &mut rcgen::CertificateParams, from: u64, until: u64) {
     // From yesterday: clocks drift.
     params.not_before = at(from.saturating_sub(86_400));
     params.not_after = at(until);
-}
-
-/// Standard base64, as a caBundle holds the PEM.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_is_standard() {
-        assert_eq!(super::base64(b"Man"), "TWFu");
-        assert_eq!(super::base64(b"Ma"), "TWE=");
-        assert_eq!(super::base64(b"M"), "TQ==");
-        assert_eq!(super::base64(b""), "");
-    }
 }
