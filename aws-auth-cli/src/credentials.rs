@@ -18,6 +18,32 @@ use crate::exit::{CONFIG, fail};
 /// What stands in for a credential in output.
 const REDACTED: &str = "[redacted]";
 
+/// Remembers the secret parts of AWS credentials a provider resolved (a
+/// profile's keys, a `credential_process`'s answer), for [`redact_known`].
+pub(crate) fn remember_aws(credentials: &aws_sdk_eks::config::Credentials) {
+    remember_secret(credentials.secret_access_key());
+    if let Some(token) = credentials.session_token() {
+        remember_secret(token);
+    }
+}
+
+/// A provider's error without what a `credential_process` printed on
+/// stderr (the AWS SDK quotes it after `Stderr:`): that may be the secret it
+/// failed to hand over, so it is logged (redacted, for `-v`) and the
+/// message says where to see it.
+pub(crate) fn without_process_output(message: &str) -> String {
+    match message.split_once(" Stderr: ") {
+        Some((head, said)) => {
+            tracing::info!("the credential_process said:\n{}", said.trim_end());
+            format!(
+                "{}; run with -v to see what it said",
+                head.trim_end_matches(['.', ' '])
+            )
+        }
+        None => message.to_owned(),
+    }
+}
+
 /// The secrets of the kubeconfig in use, for the last look at every error
 /// message before it is printed.
 static KNOWN: std::sync::Mutex<Option<Secrets>> = std::sync::Mutex::new(None);
@@ -27,14 +53,71 @@ pub(crate) fn remember(secrets: &Secrets) {
     *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(secrets.clone());
 }
 
+/// Adds a credential learnt while running (an exec plugin's token, the AWS
+/// credentials a profile resolved to) to those [`redact_known`] removes.
+pub(crate) fn remember_secret(value: &str) {
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    known.get_or_insert_with(|| Secrets::of(None)).add(value);
+}
+
 /// `text` without any secret of the kubeconfig in use (and of the AWS
-/// environment).
+/// environment, and those learnt since), and without the credential of any
+/// `Authorization` value (`Bearer ...`, `Basic ...`): a server or proxy
+/// that echoes the request's header in its error must not get it printed.
 pub(crate) fn redact_known(text: &str) -> String {
     let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-    match known.as_ref() {
+    let text = match known.as_ref() {
         Some(s) => s.redact(text),
         None => Secrets::of(None).redact(text),
+    };
+    redact_schemes(&text)
+}
+
+/// The credential after an HTTP authentication scheme (`Bearer`, `Basic`,
+/// `Negotiate`, `Digest`, `AWS4-HMAC-SHA256`), whatever surrounds it.
+fn redact_schemes(text: &str) -> String {
+    const SCHEMES: [&str; 5] = ["bearer", "basic", "negotiate", "digest", "aws4-hmac-sha256"];
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let found = SCHEMES.iter().find(|s| {
+            lower[i..].starts_with(*s)
+                // A word of its own: `Basic` in `BasicAuth` is not one.
+                && (i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric())
+                && lower.as_bytes().get(i + s.len()).is_some_and(|&b| b == b' ')
+        });
+        let Some(scheme) = found else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let value_start = i + scheme.len() + 1;
+        let rest = &text[value_start..];
+        let len = rest
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | ']' | ')' | '}')
+            })
+            .unwrap_or(rest.len());
+        // `Basic auth is off` names the scheme; a credential is one token of
+        // its alphabet (base64, a JWT, a SigV4 credential).
+        let value = &rest[..len];
+        if value.len() >= 4
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=._-~:".contains(c))
+            && value
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == '=' || c == '.')
+        {
+            out.push_str(&text[at..value_start]);
+            out.push_str(REDACTED);
+            at = value_start + len;
+        }
+        i = value_start + len;
     }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// `text` without any known secret and without anything that looks like a
@@ -81,6 +164,11 @@ impl Secrets {
             .flatten()
         {
             s.add(secret.expose_secret());
+        }
+        // What goes on the wire for basic auth: base64 of `user:password`.
+        if let Some(password) = &auth.password {
+            let user = auth.username.as_deref().unwrap_or_default();
+            s.add(&BASE64.encode(format!("{user}:{}", password.expose_secret())));
         }
         if let Some(exec) = &auth.exec {
             for env in exec.env.iter().flatten() {
@@ -209,9 +297,12 @@ fn redact_patterns(text: &str) -> String {
                 out.push_str(word);
             }
             out.push_str(tail);
-            // `token: x`, `"token": "x"`, `--token x`: the next word.
-            redact_next = (word.ends_with(':') || word.starts_with("--"))
-                && secret_flag(word.trim_end_matches(':').trim_matches('"'));
+            // `token: x`, `"token": "x"`, `--token x`, `token x`: the next
+            // word.
+            redact_next = ((word.ends_with(':') || word.starts_with("--"))
+                && secret_flag(word.trim_end_matches(':').trim_matches('"')))
+                || ["token", "password", "passwd", "secret"]
+                    .contains(&word.to_ascii_lowercase().as_str());
         }
     }
     out
@@ -252,6 +343,12 @@ pub(crate) async fn resolve_exec(
         return Ok(());
     };
     let status = run(&exec, server, deadline, secrets).await?;
+    for secret in [&status.token, &status.client_key_data]
+        .into_iter()
+        .flatten()
+    {
+        remember_secret(secret);
+    }
     match status {
         ExecStatus { token: Some(t), .. } => auth.token = Some(SecretString::from(t)),
         ExecStatus {
@@ -273,6 +370,31 @@ pub(crate) async fn resolve_exec(
         }
     }
     Ok(())
+}
+
+/// Every value a plugin printed on stdout, as secrets: the string values of
+/// its JSON, or its words when it printed no JSON.
+fn remember_output(stdout: &[u8]) {
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let text = String::from_utf8_lossy(stdout);
+    let mut values = Vec::new();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        // An ExecCredential's secrets are in its status; its apiVersion and
+        // kind are words our own messages use.
+        Ok(v) if v.get("status").is_some() => strings(&v["status"], &mut values),
+        Ok(v) => strings(&v, &mut values),
+        Err(_) => values.extend(text.split_whitespace().map(str::to_owned)),
+    }
+    for v in values.iter().filter(|v| v.len() >= 8) {
+        remember_secret(v);
+    }
 }
 
 /// The plugin's command, for messages: the program only, never arguments.
@@ -334,7 +456,12 @@ async fn run(
             format!("cannot run the kubeconfig's credential plugin {plugin}: {e}"),
         )
     })?;
-    let out = match tokio::time::timeout(deadline, child.wait_with_output()).await {
+    let pid = child.id();
+    // Pinned here, so that the plugin is still alive (and its children
+    // still its own) when the deadline kills them all.
+    let waiting = child.wait_with_output();
+    tokio::pin!(waiting);
+    let out = match tokio::time::timeout(deadline, &mut waiting).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
             return Err(fail(
@@ -342,8 +469,11 @@ async fn run(
                 format!("the kubeconfig's credential plugin {plugin} failed to run: {e}"),
             ));
         }
-        // Dropping the future kills the plugin.
+        // The plugin and what it started.
         Err(_) => {
+            if let Some(pid) = pid {
+                crate::reap::kill_tree(pid);
+            }
             return Err(fail(
                 CONFIG,
                 format!(
@@ -353,6 +483,11 @@ async fn run(
             ));
         }
     };
+    if !out.status.success() {
+        // A plugin that fails may still have printed its credential (or
+        // half of one): whatever it printed is a secret from here on.
+        remember_output(&out.stdout);
+    }
     let said = String::from_utf8_lossy(&out.stderr);
     if !said.trim().is_empty() {
         tracing::info!(
@@ -396,6 +531,51 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorization_values_are_redacted_wherever_they_stand() {
+        for (said, want) in [
+            (
+                "Unauthorized: the credentials Basic Ym9iOlNFQ1JFVA== were refused",
+                "Unauthorized: the credentials Basic [redacted] were refused",
+            ),
+            (
+                "{\"message\":\"bad Authorization: Bearer k8s-aws-v1.abc_123\"}",
+                "{\"message\":\"bad Authorization: Bearer [redacted]\"}",
+            ),
+            ("bearer eyJhbGciOi.x.y, retry", "bearer [redacted], retry"),
+            // The scheme named in prose, not a credential: kept.
+            (
+                "Basic auth is off; use a Bearer token",
+                "Basic auth is off; use a Bearer token",
+            ),
+            ("BasicAuth Ym9iOlNFQ1JFVA==", "BasicAuth Ym9iOlNFQ1JFVA=="),
+        ] {
+            assert_eq!(redact_schemes(said), want, "{said}");
+        }
+    }
+
+    #[test]
+    fn a_bare_secret_word_hides_the_next() {
+        assert_eq!(
+            redact_patterns("refreshing: token plain-words-value expired"),
+            "refreshing: token [redacted] expired"
+        );
+        assert_eq!(
+            redact_patterns("the Password hunter2x was wrong"),
+            "the Password [redacted] was wrong"
+        );
+    }
+
+    #[test]
+    fn a_process_output_is_cut_from_the_message() {
+        let said = "Error retrieving credentials: external process exited with code exit status: 1. Stderr: token=x";
+        assert_eq!(
+            without_process_output(said),
+            "Error retrieving credentials: external process exited with code exit status: 1; run with -v to see what it said"
+        );
+        assert_eq!(without_process_output("no profile"), "no profile");
+    }
 
     #[test]
     fn credential_looking_words_and_secret_values_are_redacted() {

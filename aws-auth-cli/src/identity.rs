@@ -50,12 +50,26 @@ pub(crate) async fn caller(
             loader = loader.profile_name(p);
         }
         let config = loader.load().await;
+        // Resolved first (the client then uses the cached credentials), so
+        // that their secrets are known to the redaction.
+        if let Some(provider) = config.credentials_provider()
+            && let Ok(credentials) =
+                aws_sdk_sts::config::ProvideCredentials::provide_credentials(&provider).await
+        {
+            crate::credentials::remember_aws(&credentials);
+        }
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()
             .await
     };
-    match tokio::time::timeout(timeout, lookup).await {
+    let children = crate::reap::Children::now();
+    let answer = tokio::time::timeout(timeout, lookup).await;
+    if answer.is_err() {
+        // A credential_process the SDK started is left running otherwise.
+        children.kill_newer();
+    }
+    match answer {
         Ok(Ok(out)) => {
             let Some(arn) = out.arn() else {
                 return Err("STS returned no ARN".to_owned());

@@ -19,6 +19,7 @@ mod live;
 mod logging;
 mod migrate;
 mod output;
+mod reap;
 mod source;
 mod webhook;
 

@@ -1264,7 +1264,9 @@ fn aws_secrets_are_never_printed_at_any_verbosity() {
 }
 
 /// A credential_process that fails or hangs is one clear sentence, soon, with
-/// nothing sent to EKS and nothing it printed repeated.
+/// nothing sent to EKS and nothing it printed repeated; what it said is shown
+/// only with -v, redacted (issue 20.6). A hanging one is cut at
+/// --request-timeout, and it and what it started are ended (issue 20.12).
 #[test]
 fn failing_and_hanging_credential_processes_are_reported() {
     let s = migrated();
@@ -1272,11 +1274,19 @@ fn failing_and_hanging_credential_processes_are_reported() {
     let fail = dir.join("fail.sh");
     std::fs::write(
         &fail,
-        "#!/bin/sh\necho 'token=aws-SECRET-from-plugin expired' >&2\nexit 1\n",
+        "#!/bin/sh\necho 'token=aws-SECRET-from-plugin expired; token aws-SECRET-second-shape' >&2\nexit 1\n",
     )
     .unwrap();
+    let pid_file = dir.join("hang.pid");
     let hang = dir.join("hang.sh");
-    std::fs::write(&hang, "#!/bin/sh\nexec sleep 120\n").unwrap();
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\nsleep 120 &\necho $! > {}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
     for f in [&fail, &hang] {
         crate::cluster::make_executable(f);
     }
@@ -1290,11 +1300,17 @@ fn failing_and_hanging_credential_processes_are_reported() {
         ),
     )
     .unwrap();
-    for profile in ["failing", "hanging"] {
+    for (profile, verbosity) in [
+        ("failing", None),
+        ("failing", Some("-v")),
+        ("failing", Some("-vvv")),
+        ("hanging", None),
+    ] {
         s.aws.clear_calls();
         let started = Instant::now();
-        let mut cmd = s.access(&["get", "--profile", profile, "-vvv"]);
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
+        let mut cmd = s.access(&["get", "--profile", profile, "--request-timeout", "3"]);
+        cmd.args(verbosity)
+            .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env("AWS_CONFIG_FILE", &config)
             .timeout(Duration::from_secs(60));
@@ -1302,19 +1318,43 @@ fn failing_and_hanging_credential_processes_are_reported() {
         let took = started.elapsed();
         let e = err(&a);
         assert!(
-            took < Duration::from_secs(45),
+            took < Duration::from_secs(15),
             "{profile}: took {took:?}: {e}"
         );
+        let last = e.lines().last().unwrap_or_default();
         assert!(
-            e.contains(&format!("no AWS credentials for profile {profile}")),
+            last.contains(&format!("no AWS credentials for profile {profile}")),
             "{profile}: {e}"
         );
         assert!(!e.contains("SECRET"), "{profile} printed a secret: {e}");
+        if profile == "failing" {
+            // What it said: never in the sentence, in the log with -v.
+            assert!(!last.contains("expired"), "{e}");
+            assert!(last.contains("run with -v to see what it said"), "{e}");
+            assert_eq!(
+                verbosity.is_some(),
+                e.contains("token=[redacted] expired; token [redacted]"),
+                "{verbosity:?}: {e}"
+            );
+        } else {
+            assert!(last.contains("(--request-timeout)"), "{e}");
+        }
         assert!(
             s.aws.calls().iter().all(|c| !c.op.contains("Access")),
             "{profile}: {:?}",
             s.aws.calls()
         );
+    }
+    // The hanging process's child is gone, not left running.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = std::path::PathBuf::from(format!("/proc/{}/stat", pid.trim()));
+    let started = Instant::now();
+    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the credential_process's child {pid} was left running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -431,7 +431,14 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Answer {
         if let Some(token) = &s.token
             && authorization.as_deref() != Some(&format!("Bearer {token}"))
         {
-            return status(401, "Unauthorized", "Unauthorized", None);
+            // The real API server says only "Unauthorized"; some proxies and
+            // API gateways in front of it echo the header they refused.
+            // Answering like them keeps the client's redaction honest.
+            let echoed = format!(
+                "Unauthorized: the credentials {} were refused",
+                authorization.as_deref().unwrap_or("(none)")
+            );
+            return status(401, "Unauthorized", &echoed, None);
         }
         let i = s.rules.iter().position(|r| r.method == method);
         i.map(|i| s.rules.remove(i).fault)

@@ -1337,7 +1337,8 @@ fn write_failures_are_told_apart() {
 }
 
 /// Recognisable fake secrets, none of which may ever be printed.
-const SECRETS: [&str; 9] = [
+const SECRETS: [&str; 10] = [
+    "stdout-SECRET-only-printed",
     "tok-SECRET-kubeconfig-token",
     "pw-SECRET-basic-password",
     "key-SECRET-client-key",
@@ -1350,9 +1351,13 @@ const SECRETS: [&str; 9] = [
 ];
 
 fn assert_no_secret(what: &str, text: &str) {
+    use base64::Engine as _;
     for s in SECRETS {
         assert!(!text.contains(s), "{what} printed {s}:\n{text}");
     }
+    // Basic auth as it goes on the wire.
+    let basic = base64::engine::general_purpose::STANDARD.encode("admin:pw-SECRET-basic-password");
+    assert!(!text.contains(&basic), "{what} printed {basic}:\n{text}");
     // Any part of one (the names of variables such as AWS_SECRET_ACCESS_KEY
     // may be shown).
     for part in ["-SECRET", "SECRET-", "SECRETplugin"] {
@@ -1492,6 +1497,52 @@ fn credentials_are_never_printed() {
             }
         }
     }
+    // Issue 20.6: the server echoes the Authorization header it refused (as
+    // some proxies do): the credential in it is not printed, whichever kind.
+    for auth in [
+        json!({"username": "admin", "password": "pw-SECRET-basic-password"}),
+        exec(&working),
+    ] {
+        let env = Env::with(
+            Options {
+                tls: true,
+                token: Some("another-token".to_owned()),
+            },
+            auth,
+        );
+        for verbosity in [None, Some("-vvv")] {
+            let a = env.cmd().arg("get").args(verbosity).assert().code(77);
+            let err = stderr(&a);
+            assert_no_secret("an echoed Authorization header", &err);
+            if verbosity.is_none() {
+                assert!(
+                    err.contains("Basic [redacted]") || err.contains("Bearer [redacted]"),
+                    "the echo is not in the message, so this test tests nothing: {err}"
+                );
+            }
+        }
+    }
+    // A failing plugin that prints `token VALUE` on stderr and its token on
+    // stdout: neither shape is shown, even at -vvv.
+    let leaky = dir.path().join("leaky-plugin");
+    std::fs::write(
+        &leaky,
+        "#!/bin/sh\nprintf '%s\\n' 'refreshing: token out-SECRET-plugin-output expired; cached as stdout-SECRET-only-printed' >&2\nprintf '%s' 'stdout-SECRET-only-printed'\nexit 1\n",
+    )
+    .unwrap();
+    make_executable(&leaky);
+    let env = Env::with(
+        Options {
+            tls: true,
+            token: None,
+        },
+        exec(&leaky),
+    );
+    for verbosity in [None, Some("-v"), Some("-vvv")] {
+        let a = env.cmd().arg("get").args(verbosity).assert().code(78);
+        assert_no_secret("a plugin saying token VALUE", &stderr(&a));
+        assert_no_secret("a plugin saying token VALUE", &stdout(&a));
+    }
     // With -v the failing plugin's stderr is shown, redacted.
     let env = Env::with(
         Options {
@@ -1518,7 +1569,19 @@ fn credentials_are_never_printed() {
 #[test]
 fn a_hanging_credential_plugin_ends_in_bounded_time() {
     let dir = tempfile::tempdir().unwrap();
-    let hanging = plugin(dir.path(), "hanging-plugin", "", 0, 600);
+    // It hangs in a child of its own, which must not outlive the command
+    // (issue 20.12).
+    let pid_file = dir.path().join("plugin.pid");
+    let hanging = dir.path().join("hanging-plugin");
+    std::fs::write(
+        &hanging,
+        format!(
+            "#!/bin/sh\nsleep 600 &\necho $! > {}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    make_executable(&hanging);
     let env = Env::with(
         Options {
             tls: true,
@@ -1543,6 +1606,16 @@ fn a_hanging_credential_plugin_ends_in_bounded_time() {
         stderr(&a)
     );
     assert!(env.server.seen().is_empty());
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = PathBuf::from(format!("/proc/{}/stat", pid.trim()));
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the plugin's child {pid} was left running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

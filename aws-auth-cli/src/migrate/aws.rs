@@ -31,9 +31,8 @@ pub(crate) fn eks_error(e: EksError) -> anyhow::Error {
 /// Loads the AWS configuration and checks it has a region and
 /// credentials, so that a missing profile or expired login is one
 /// sentence before any call rather than a dispatch failure in the middle.
-/// How long finding AWS credentials may take.
-const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(20);
-
+/// Finding the credentials (a `credential_process`, an SSO refresh) may
+/// take `--request-timeout`; what was started for it is then ended.
 pub(crate) async fn connect(
     args: &MigrateArgs,
     cluster: &str,
@@ -93,21 +92,32 @@ pub(crate) async fn connect(
         // the command forever (the SDK's own load timeout applies only to
         // its cache, not to this first look).
         Some(provider) => {
-            match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
-                Ok(Ok(_)) => None,
+            let children = crate::reap::Children::now();
+            match tokio::time::timeout(request_timeout, provider.provide_credentials()).await {
+                Ok(Ok(credentials)) => {
+                    crate::credentials::remember_aws(&credentials);
+                    None
+                }
                 // A credential_process's stderr is quoted in the error: it
-                // may hold what it failed to hand over, so it is redacted.
-                // The chain's "Attempted:" list spans lines; chain() keeps
-                // only its first, so drop the dangling heading.
+                // may hold what it failed to hand over, so it is shown only
+                // with -v, and redacted. The chain's "Attempted:" list spans
+                // lines; chain() keeps only its first, so drop the dangling
+                // heading.
                 Ok(Err(e)) => Some(crate::credentials::redact_untrusted(
-                    crate::connect::chain(&e)
-                        .trim_end_matches("Attempted:")
-                        .trim_end_matches([' ', '.']),
+                    &crate::credentials::without_process_output(
+                        crate::connect::chain(&e)
+                            .trim_end_matches("Attempted:")
+                            .trim_end_matches([' ', '.']),
+                    ),
                 )),
-                Err(_) => Some(format!(
-                    "finding them took more than {} s: a credential_process or SSO login that does not finish",
-                    CREDENTIALS_TIMEOUT.as_secs()
-                )),
+                Err(_) => {
+                    // The SDK leaves the process it started running.
+                    children.kill_newer();
+                    Some(format!(
+                        "finding them took more than {} s (--request-timeout): a credential_process or SSO login that does not finish",
+                        request_timeout.as_secs_f64()
+                    ))
+                }
             }
         }
         None => Some("no credentials provider".to_owned()),
