@@ -198,6 +198,27 @@ pub(crate) struct ManifestsArgs {
     /// Let cert-manager issue the certificate and inject the caBundle.
     #[arg(long)]
     pub(crate) cert_manager: bool,
+    /// Where the API server's calls come from (repeatable; on EKS the
+    /// cluster VPC's CIDR): the NetworkPolicy admits only these to the
+    /// webhook's port. Without it, the port is open to any address and
+    /// every other port and all egress are closed.
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    pub(crate) api_server_cidr: Vec<String>,
+}
+
+/// An IPv4 or IPv6 CIDR, as a NetworkPolicy's ipBlock takes it.
+fn parse_cidr(s: &str) -> Result<String, String> {
+    let (addr, bits) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not a CIDR (ADDRESS/BITS, such as 10.0.0.0/16)"))?;
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IP address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    match bits.parse::<u8>() {
+        Ok(b) if b <= max => Ok(s.to_owned()),
+        _ => Err(format!("{bits:?} is not a prefix length (0 to {max})")),
+    }
 }
 
 /// `failurePolicy`.

@@ -1,11 +1,11 @@
-//! Ctrl-C and SIGTERM: the temporary files being written beside a manifest
-//! are removed before the process ends (exit 130 or 143, as a shell reports
-//! death by these signals).
+//! Ctrl-C, SIGTERM and SIGHUP (a closed terminal): the temporary files being
+//! written beside a manifest are removed before the process ends (exit 130,
+//! 143 or 129, as a shell reports death by these signals).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 /// Temporary files that must not outlive the process.
@@ -15,15 +15,16 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// (the webhook's graceful shutdown); a second signal exits.
 static ON_SIGNAL: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
 
-/// Makes the first SIGINT or SIGTERM call `f` instead of ending the process.
+/// Makes the first SIGINT, SIGTERM or SIGHUP call `f` instead of ending the
+/// process.
 pub(crate) fn on_signal(f: impl Fn() + Send + Sync + 'static) {
     let _ = ON_SIGNAL.set(Box::new(f));
 }
 
-/// Starts the thread that waits for SIGINT and SIGTERM. Without it (it could
+/// Starts the thread that waits for SIGINT, SIGTERM and SIGHUP. Without it (it could
 /// not be started) the signals keep their default action.
 pub(crate) fn install() {
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
     let _ = std::thread::Builder::new()

@@ -1674,3 +1674,70 @@ fn a_pruning_sync_never_acts_on_an_empty_or_truncated_file() {
     sync(others, &["--force", "--yes"]).success();
     assert!(!s.text().contains("user/b"));
 }
+
+/// Issue 20.11: a data key written as YAML allows but the editor cannot
+/// place a value beside (a tab before its colon, an explicit `? key`, a
+/// block scalar key) is read, and an edit is refused with exit 5, its line
+/// and what to write instead; never exit 70.
+#[test]
+fn keys_written_oddly_are_read_and_edits_refused_clearly() {
+    let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n";
+    let role = "    - rolearn: arn:aws:iam::111122223333:role/a\n      username: a\n";
+    for (data, key, why) in [
+        (
+            format!("  mapRoles\t: |\n{role}"),
+            "mapRoles",
+            "a tab before its colon",
+        ),
+        (
+            format!("  ? mapRoles\n  : |\n{role}"),
+            "mapRoles",
+            "explicit key",
+        ),
+        (
+            format!("  ? |-\n    mapRoles\n  : |\n{role}"),
+            "mapRoles",
+            "colon on another line",
+        ),
+        (
+            format!("  mapUsers:  |\n    []\n  ? mapRoles\n  : |\n{role}"),
+            "mapRoles",
+            "explicit key",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{head}{data}");
+        std::fs::write(dir.path().join("aws-auth.yaml"), &text).unwrap();
+        let run = |args: &[&str]| {
+            aws_auth(dir.path())
+                .current_dir(dir.path())
+                .args(["--file", "aws-auth.yaml"])
+                .args(args)
+                .assert()
+        };
+        let a = run(&["get", "-o", "json"]).success();
+        assert!(stdout(&a).contains("role/a"), "{data:?}: {}", stdout(&a));
+        for args in [
+            &["add", "user", "arn:aws:iam::111122223333:user/b"][..],
+            &["add", "role", "arn:aws:iam::111122223333:role/b"][..],
+            &[
+                "remove",
+                "role",
+                "arn:aws:iam::111122223333:role/a",
+                "--force",
+                "--yes",
+            ][..],
+        ] {
+            let a = run(args).code(5);
+            let err = stderr(&a);
+            assert!(
+                err.contains(&format!("data.{key} (line")) && err.contains(why),
+                "{data:?} {args:?}: {err}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join("aws-auth.yaml")).unwrap(),
+                text
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod kubectl;
 mod migrate;
 mod proxy;
 mod webhook;
+mod webhook_client;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
+use crate::webhook_client::{connect, post, read_response, tls_config};
+
 const HEAD: &str = "- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [system:masters]\n";
 
 struct Webhook {
@@ -92,18 +94,25 @@ impl Webhook {
         new: Option<&str>,
         annotations: Value,
     ) -> Value {
-        let object = |roles: Option<&str>| match roles {
+        // The annotations are the new object's (the change sets them); a
+        // DELETE's are the deleted object's.
+        let object = |roles: Option<&str>, annotations: &Value| match roles {
             None => Value::Null,
             Some(r) => json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "aws-auth", "namespace": "kube-system", "annotations": annotations},
                 "data": {"mapRoles": r}}),
+        };
+        let (old_notes, new_notes) = if operation == "DELETE" {
+            (annotations, json!({}))
+        } else {
+            (json!({}), annotations)
         };
         let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
             "uid": "u-1", "operation": operation, "namespace": "kube-system", "name": "aws-auth",
             "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
             "resource": {"group": "", "version": "v1", "resource": "configmaps"},
             "userInfo": {"username": "alice"}, "dryRun": false,
-            "object": object(new), "oldObject": object(old)}});
+            "object": object(new, &new_notes), "oldObject": object(old, &old_notes)}});
         let (code, body) = self.curl("/validate", Some(&review));
         assert_eq!(code, 200, "{body}");
         serde_json::from_str(&body).unwrap()
@@ -326,6 +335,7 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
             "Deployment",
             "PodDisruptionBudget",
             "Service",
+            "NetworkPolicy",
             "ValidatingWebhookConfiguration"
         ]
     );
@@ -337,7 +347,18 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
         pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
         true
     );
-    let hook = &list["items"][5]["webhooks"][0];
+    // Issue 20.8: out of the endpoints before SIGTERM, time to drain after.
+    assert_eq!(
+        pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"],
+        10
+    );
+    assert_eq!(pod["terminationGracePeriodSeconds"], 40);
+    // Only the webhook's port, and no egress.
+    let policy = &list["items"][5];
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], 8443);
+    assert!(policy["spec"]["ingress"][0].get("from").is_none());
+    assert_eq!(policy["spec"]["egress"], json!([]));
+    let hook = &list["items"][6]["webhooks"][0];
     assert_eq!(hook["failurePolicy"], "Ignore");
     assert_eq!(hook["sideEffects"], "None");
     assert_eq!(
@@ -377,6 +398,29 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
     let items = list["items"].as_array().unwrap();
     let hook = items.last().unwrap();
     assert_eq!(hook["webhooks"][0]["failurePolicy"], "Fail");
+    // The NetworkPolicy narrowed to where the API server calls from.
+    let list: Value = serde_json::from_str(&run(&[
+        "webhook",
+        "manifests",
+        "--cert-manager",
+        "--api-server-cidr",
+        "10.0.0.0/16",
+        "--api-server-cidr",
+        "fd00::/8",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let policy = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "NetworkPolicy")
+        .unwrap();
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"],
+        json!([{"ipBlock": {"cidr": "10.0.0.0/16"}}, {"ipBlock": {"cidr": "fd00::/8"}}])
+    );
     assert_eq!(
         hook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
         "aws-auth-system/aws-auth-webhook"
@@ -667,4 +711,207 @@ fn failure_policy_fail_refuses_what_cannot_be_checked() {
         None,
     );
     assert!(!ok && out.contains("failed calling webhook"), "{out}");
+}
+
+/// An UPDATE review of a map of `n` roles, adding one.
+fn big_review(n: usize) -> Vec<u8> {
+    let mut roles = String::from(HEAD);
+    for i in 0..n {
+        roles.push_str(&format!(
+            "- rolearn: arn:aws:iam::111122223333:role/Team{i}\n  username: team{i}:{{{{SessionName}}}}\n  groups: [team-{i}]\n"
+        ));
+    }
+    let object = |r: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": {"mapRoles": r}})
+    };
+    let more = format!("{roles}- rolearn: arn:aws:iam::111122223333:role/New\n  username: new\n");
+    serde_json::to_vec(
+        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "u", "operation": "UPDATE", "namespace": "kube-system", "name": "aws-auth",
+        "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+        "userInfo": {"username": "load"}, "object": object(&more), "oldObject": object(&roles)}}),
+    )
+    .unwrap()
+}
+
+/// Issue 20.10 and 20.7: a review the webhook cannot judge is answered with
+/// an HTTP error (the API server then applies the failure policy), never
+/// with `allowed: true`; one larger than any the API server can send is
+/// refused from its Content-Length, unread.
+#[test]
+fn malformed_and_oversized_reviews_are_errors() {
+    let w = Webhook::start();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": {"mapRoles": HEAD}});
+    let request = |operation: &str, object: Value, old: Value| {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u", "operation": operation, "namespace": "kube-system", "name": "aws-auth",
+            "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "userInfo": {"username": "mallory"}, "object": object, "oldObject": old}})
+    };
+    for (body, why) in [
+        (
+            json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": null}),
+            "no request",
+        ),
+        (json!([]), "not an AdmissionReview"),
+        (
+            request("UPDATE", json!({"data": {}}), Value::Null),
+            "UPDATE without oldObject",
+        ),
+        (
+            request("DELETE", Value::Null, Value::Null),
+            "DELETE without oldObject",
+        ),
+    ] {
+        let (code, text) = w.curl("/validate", Some(&body));
+        assert_eq!(code, 400, "{body}: {text}");
+        assert!(text.contains(why), "{body}: {text}");
+    }
+    // The well-formed one beside them is still judged.
+    let (code, text) = w.curl("/validate", Some(&request("UPDATE", cm.clone(), cm)));
+    assert_eq!(code, 200, "{text}");
+    // Larger than any review: 413 from the header alone.
+    let config = tls_config(w.dir.path());
+    let mut stream = connect(&w.address, &config);
+    use std::io::Write as _;
+    stream
+        .write_all(b"POST /validate HTTP/1.1\r\nhost: w\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n{")
+        .unwrap();
+    assert_eq!(read_response(&mut stream).unwrap().0, 413);
+    let logged: Vec<String> = w.log.try_iter().collect();
+    assert!(
+        logged
+            .iter()
+            .filter(|l| l.contains("review refused"))
+            .count()
+            >= 5,
+        "{logged:?}"
+    );
+}
+
+/// Issue 20.9: a certificate replaced without its key is not loaded (every
+/// handshake would fail); the old pair is served, the log says why, and the
+/// new pair is taken once the key matches.
+#[test]
+fn a_certificate_without_its_key_keeps_the_old_pair() {
+    let w = Webhook::start();
+    let old = tls_config(w.dir.path());
+    let other = tempfile::tempdir().unwrap();
+    write_cert(other.path());
+    std::fs::copy(other.path().join("tls.crt"), w.dir.path().join("tls.crt")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // Still the old pair: a client trusting it completes its handshake, twice
+    // (the second after the reload was tried).
+    for _ in 0..2 {
+        let mut s = connect(&w.address, &old);
+        use std::io::Write as _;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: w\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut s).unwrap().0, 200);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let logged: Vec<String> = w.log.try_iter().collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("certificate not reloaded") && l.contains("does not match")),
+        "{logged:?}"
+    );
+    // The key follows: the new pair is served.
+    std::fs::copy(other.path().join("tls.key"), w.dir.path().join("tls.key")).unwrap();
+    let new = tls_config(other.path());
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let tcp = std::net::TcpStream::connect(&w.address).unwrap();
+        let conn = tokio_rustls::rustls::ClientConnection::new(
+            new.clone(),
+            "127.0.0.1".try_into().unwrap(),
+        )
+        .unwrap();
+        let mut s = tokio_rustls::rustls::StreamOwned::new(conn, tcp);
+        let ok = (|| {
+            while s.conn.is_handshaking() {
+                s.conn.complete_io(&mut s.sock)?;
+            }
+            Ok::<_, std::io::Error>(())
+        })()
+        .is_ok();
+        if ok {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the matching pair was not loaded"
+        );
+    }
+}
+
+/// Issue 20.8: SIGTERM drains. Requests sent before the signal, on many
+/// connections, are all answered (none reset); a keep-alive connection
+/// idle at the signal is still served a request sent just after, with
+/// `Connection: close`; then the process exits 0 and accepts no more.
+#[test]
+fn sigterm_finishes_every_request_in_flight() {
+    use std::io::Write as _;
+    let mut w = Webhook::start();
+    let config = tls_config(w.dir.path());
+    let body = std::sync::Arc::new(post(&big_review(2_000)));
+    const N: usize = 200;
+    let sent = std::sync::Arc::new(std::sync::Barrier::new(N + 1));
+    let idle = connect(&w.address, &config);
+    let clients: Vec<_> = (0..N)
+        .map(|_| {
+            let (address, config, body, sent) = (
+                w.address.clone(),
+                config.clone(),
+                body.clone(),
+                sent.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut s = connect(&address, &config);
+                s.write_all(&body).unwrap();
+                s.flush().unwrap();
+                sent.wait();
+                read_response(&mut s)
+            })
+        })
+        .collect();
+    sent.wait();
+    let pid = w.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The idle connection's request, sent after the signal.
+    let mut idle = idle;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: w\r\n\r\n")
+        .unwrap();
+    let answer = read_response(&mut idle);
+    let mut failures = Vec::new();
+    for c in clients {
+        match c.join().unwrap() {
+            Ok((200, _)) => {}
+            other => failures.push(format!("{other:?}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {N} not answered: {failures:?}",
+        failures.len()
+    );
+    assert_eq!(answer, Ok((200, Some("close".to_owned()))));
+    let status = w.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(std::net::TcpStream::connect(&w.address).is_err());
+    let logged: Vec<String> = w.log.try_iter().collect();
+    assert!(
+        logged.iter().any(|l| l.contains("\"drained\":true")),
+        "{logged:?}"
+    );
 }

@@ -30,6 +30,8 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
             "metadata": {"labels": labels},
             "spec": {
                 "serviceAccountName": name,
+                // The preStop pause, then the drain (at most 20 s), with room.
+                "terminationGracePeriodSeconds": 40,
                 // The webhook reads only the review it is sent.
                 "automountServiceAccountToken": false,
                 "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
@@ -39,6 +41,9 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
                     "image": args.image,
                     "args": ["webhook", "serve", "--cert", "/tls/tls.crt", "--key", "/tls/tls.key", "--listen", format!("0.0.0.0:{PORT}")],
                     "ports": [{"name": "https", "containerPort": PORT}],
+                    // The Service's endpoints drop the pod before SIGTERM,
+                    // so that no new connection arrives while it drains.
+                    "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
                     "readinessProbe": probe("/readyz"),
                     "livenessProbe": probe("/healthz"),
                     "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
@@ -52,6 +57,7 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
             "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
             "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": PORT}]}}),
+        network_policy(args, &labels),
     ];
     let mut client =
         json!({"service": {"namespace": ns, "name": name, "path": "/validate", "port": 443}});
@@ -83,6 +89,28 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
             "matchConditions": [{"name": "aws-auth-only", "expression": "(object != null ? object.metadata.name : oldObject.metadata.name) == 'aws-auth'"}],
         }]}));
     docs
+}
+
+/// Only the webhook's port is reachable, from `--api-server-cidr` (the
+/// cluster VPC's CIDR on EKS, where the control plane's network interfaces
+/// and the kubelets' probes come from) or, without it, from anywhere; the
+/// webhook itself calls nothing, so no egress. Enforced only where the CNI
+/// enforces NetworkPolicies.
+fn network_policy(args: &ManifestsArgs, labels: &Value) -> Value {
+    let p = &args.placement;
+    let mut rule = json!({"ports": [{"protocol": "TCP", "port": PORT}]});
+    if !args.api_server_cidr.is_empty() {
+        rule["from"] = Value::Array(
+            args.api_server_cidr
+                .iter()
+                .map(|c| json!({"ipBlock": {"cidr": c}}))
+                .collect(),
+        );
+    }
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": p.service, "namespace": p.webhook_namespace},
+        "spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [rule], "egress": []}})
 }
 
 pub(crate) fn manifests(args: &ManifestsArgs, format: Output) -> anyhow::Result<Report> {

@@ -112,6 +112,19 @@ fn manifest_text(
     let mut splices = Vec::new();
     let mut written = Vec::new();
     let mut created: Vec<(DataKey, &InnerEdit<'_>)> = Vec::new();
+    // Any key of the section: a new key goes after the last one.
+    for value in &manifest.values {
+        if let Some(why) = odd_key(text, value) {
+            return Err(EditError::Layout {
+                message: format!(
+                    "data.{} (line {}) is written {why}: YAML allows it, but this edit cannot place a value beside it safely; write it as `{}: |` and run the edit again",
+                    value.key,
+                    text[..value.key_start].matches('\n').count() + 1,
+                    value.key
+                ),
+            });
+        }
+    }
     for (key, edit) in edits {
         let Some(value) = manifest.value(key.as_str()) else {
             created.push((*key, edit));
@@ -173,6 +186,31 @@ fn manifest_text(
         written,
         changes,
     })
+}
+
+/// How a data key is written, when it is not `KEY:` (or `"KEY":`) with
+/// spaces at most before the colon: an explicit `? KEY` key, or a tab or a
+/// line break before the colon. The reader reads these as yaml.v2 does; an
+/// edit would have to guess where the value starts.
+fn odd_key(text: &str, value: &DataValue) -> Option<&'static str> {
+    let line_start = text[..value.key_start].rfind('\n').map_or(0, |i| i + 1);
+    if text[line_start..value.key_start].contains('?') {
+        return Some("as an explicit key (`? KEY`)");
+    }
+    let rest = &text[value.key_start..];
+    let key_len = match rest.as_bytes().first() {
+        Some(&q @ (b'"' | b'\'')) => rest[1..].find(q as char).map_or(rest.len(), |i| i + 2),
+        _ => rest
+            .find(|c: char| c == ':' || c.is_whitespace())
+            .unwrap_or(rest.len()),
+    };
+    let after_key = &rest[key_len..];
+    let gap = after_key.len() - after_key.trim_start_matches([' ', '\t', '\n', '\r']).len();
+    match &after_key[..gap] {
+        g if g.contains(['\n', '\r']) => Some("with its colon on another line"),
+        g if g.contains('\t') => Some("with a tab before its colon"),
+        _ => None,
+    }
 }
 
 fn style_name(style: ScalarStyle) -> &'static str {

@@ -400,7 +400,7 @@ const TAB_MESSAGE: &str = "a tab in the indentation: YAML (and so kubectl) allow
 /// `kind: List` (or `ConfigMapList`, any `*List`) counting as documents:
 /// `kubectl apply` applies each item as its own object.
 fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, Rejection> {
-    if docs.len() <= 1 && !docs.first().is_some_and(|d| list_items(text, d).is_some()) {
+    if docs.len() <= 1 && docs.first().is_none_or(|d| list_items(text, d).is_none()) {
         return docs
             .into_iter()
             .next()

@@ -361,7 +361,7 @@ fn reviews_are_answered_in_the_api_reference_shape() {
             "dryRun": false
         }
     });
-    let answer = aws_auth_core::admission::review(&review, &[]);
+    let answer = aws_auth_core::admission::review(&review, &[]).unwrap();
     let r = &answer.response;
     assert_eq!(r["apiVersion"], "admission.k8s.io/v1");
     assert_eq!(r["kind"], "AdmissionReview");
