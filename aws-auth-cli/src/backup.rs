@@ -170,15 +170,48 @@ fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
             ),
         ));
     }
-    if meta.mode() & 0o002 != 0 {
+    if meta.mode() & 0o022 != 0 {
+        let who = if meta.mode() & 0o002 != 0 {
+            "anyone"
+        } else {
+            "its group"
+        };
         return Err(fail(
             IO,
             format!(
-                "the backup directory {} can be written by anyone (mode {:04o}); refusing to keep backups there (chmod o-w it)",
+                "the backup directory {} can be written by {who} (mode {:04o}); refusing to keep backups there (chmod go-w it)",
                 dir.display(),
                 meta.mode() & 0o7777
             ),
         ));
+    }
+    // Whoever can write to a directory above can move this one aside and
+    // put theirs in its place, unless the sticky bit (as on /tmp) stops
+    // them from renaming what is not theirs.
+    for parent in dir.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(parent) else {
+            continue;
+        };
+        let owner_ok = meta.uid() == me || meta.uid() == 0;
+        let shared = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
+        if !owner_ok || shared {
+            let why = if owner_ok {
+                format!(
+                    "can be written by others (mode {:04o})",
+                    meta.mode() & 0o7777
+                )
+            } else {
+                format!("belongs to uid {}", meta.uid())
+            };
+            return Err(fail(
+                IO,
+                format!(
+                    "the backup directory {} is inside {}, which {why}: whoever can write there could swap the backups; refusing to keep backups there (fix it, or set XDG_STATE_HOME)",
+                    dir.display(),
+                    parent.display()
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -415,14 +415,30 @@ pub(crate) fn guards(global: &Global) -> anyhow::Result<Guards> {
     let protected = global
         .protect
         .iter()
-        .map(|a| {
-            a.parse::<Arn>()
-                .map_err(|e| fail(INVALID, format!("--protect: {e}")))
-        })
+        .map(|a| one_arn(a).map_err(|e| fail(INVALID, format!("--protect: {e}"))))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(protected
         .into_iter()
         .fold(Guards::new().forced(global.force), Guards::protect))
+}
+
+/// One principal ARN, as a protection names it. A list in one argument
+/// (`A,B`, `A B`) is refused rather than read as one odd ARN: IAM paths may
+/// hold commas and colons, so `role/A,arn:...:role/B` would parse as the
+/// role `B` with a strange path and protect someone nobody named.
+pub(crate) fn one_arn(text: &str) -> Result<Arn, String> {
+    let more = text.matches("arn:").count() > 1 || text.contains([',', ' ', '\t', '\n']);
+    if more {
+        let parts = text
+            .split([',', ' ', '\t', '\n'])
+            .filter(|p| !p.is_empty())
+            .count()
+            .max(text.matches("arn:").count());
+        return Err(format!(
+            "{text:?} is not one ARN (it holds {parts}): give one ARN per argument"
+        ));
+    }
+    text.parse::<Arn>().map_err(|e| e.to_string())
 }
 
 /// The one rule of confirmation for what `--force` overrides (tripped guards,

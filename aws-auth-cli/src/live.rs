@@ -140,8 +140,7 @@ impl Session {
         let g = &cli.global;
         let mut given = Vec::new();
         for a in arns {
-            let arn: aws_auth_core::arn::Arn =
-                a.parse().map_err(|e| fail(INVALID, format!("{a}: {e}")))?;
+            let arn = crate::commands::one_arn(a).map_err(|e| fail(INVALID, e))?;
             given.push(arn.canonical());
         }
         let snapshot = self.read().await?;

@@ -1154,7 +1154,29 @@ fn an_unsafe_backup_directory_is_refused() {
     assert!(env.server.writes().is_empty());
     let a = env.cmd().arg("backup").assert().code(74);
     assert!(one_sentence(&a).contains("refusing to keep backups there"));
+    // Issue 20.15: writable by its group, or inside a directory others can
+    // write to (without the sticky bit): refused too.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(74);
+    assert!(
+        one_sentence(&a).contains("can be written by its group (mode 0770)"),
+        "{}",
+        stderr(&a)
+    );
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let parent = dir.parent().unwrap();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let a = env.cmd().args(["add", "user", ALICE]).assert().code(74);
+    assert!(
+        one_sentence(&a).contains("which can be written by others (mode 0777)"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(env.server.writes().is_empty());
+    // With the sticky bit, as /tmp has it, others cannot swap it.
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    env.cmd().arg("backup").assert().success();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700)).unwrap();
     if std::os::unix::fs::chown(&dir, Some(1234), None).is_ok() {
         let a = env.cmd().args(["add", "user", ALICE]).assert().code(74);
         assert!(
@@ -1943,6 +1965,22 @@ fn protections_travel_with_the_map() {
     // A second time: nothing to change.
     let a = env.cmd().args(["protect", admin]).assert().success();
     assert!(stdout(&a).contains("nothing to change"), "{}", stdout(&a));
+    // Issue 20.15: two ARNs in one argument would parse as the second role
+    // with an odd IAM path: refused, from protect and from --protect alike.
+    let writes = env.server.writes().len();
+    let two = format!("{admin},arn:aws:iam::111122223333:role/Bob");
+    for args in [
+        vec!["protect", two.as_str()],
+        vec!["--protect", two.as_str(), "remove", "role", admin],
+    ] {
+        let a = env.cmd().args(&args).assert().code(5);
+        assert!(
+            one_sentence(&a).contains("is not one ARN (it holds 2): give one ARN per argument"),
+            "{args:?}: {}",
+            stderr(&a)
+        );
+    }
+    assert_eq!(env.server.writes().len(), writes);
     // Removing the protected mapping is refused, --protect or not.
     let a = env.cmd().args(["remove", "role", admin]).assert().code(4);
     assert!(stderr(&a).contains("protected principal"), "{}", stderr(&a));

@@ -753,7 +753,8 @@ fn manifests_keep_their_mode_owner_group_and_links() {
 /// was.
 #[test]
 fn an_interrupted_write_leaves_no_temporary_file() {
-    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+    // SIGHUP: the terminal closed (issue 20.15).
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("aws-auth.yaml");
         let original = fixture("hand-written-comments.yaml");
