@@ -19,7 +19,7 @@ use crate::cli::{
     AccessUpdateArgs, Cli, DEFAULT_NAMESPACE, MigrateArgs, Output,
 };
 use crate::commands::Report;
-use crate::exit::{INTERNAL, INVALID, OK, REFUSED, USAGE, fail};
+use crate::exit::{INTERNAL, INVALID, OK, REFUSED, UNAVAILABLE, USAGE, fail};
 use crate::migrate::aws::{connect, eks_error};
 use crate::output;
 
@@ -52,14 +52,36 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
         AccessCommand::Sync(a) => &a.aws,
     };
     let (t, note) = target(cli, aws)?;
+    // --timeout: no EKS call is sent after the deadline (what was not is
+    // reported, exit 69); a call in flight then gets a moment to answer,
+    // and after that the command ends whatever is under way.
+    let timeout = cli.global.cluster.timeout;
+    let grace = cli
+        .global
+        .cluster
+        .request_timeout
+        .min(std::time::Duration::from_secs(10));
     let mut report = runtime.block_on(async {
-        match cmd {
-            AccessCommand::Get(a) => get(cli, &t, a).await,
-            AccessCommand::Add(a) => add(cli, &t, a, guards).await,
-            AccessCommand::Update(a) => update(cli, &t, a, guards).await,
-            AccessCommand::Remove(a) => remove(cli, &t, a, guards).await,
-            AccessCommand::Sync(a) => sync(cli, &t, a, guards).await,
-        }
+        let work = async {
+            match cmd {
+                AccessCommand::Get(a) => get(cli, &t, a).await,
+                AccessCommand::Add(a) => add(cli, &t, a, guards).await,
+                AccessCommand::Update(a) => update(cli, &t, a, guards).await,
+                AccessCommand::Remove(a) => remove(cli, &t, a, guards).await,
+                AccessCommand::Sync(a) => sync(cli, &t, a, guards).await,
+            }
+        };
+        tokio::time::timeout(timeout + grace, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(fail(
+                    UNAVAILABLE,
+                    format!(
+                        "the command did not finish within --timeout {} s: a call under way may or may not have been carried out; run it again to finish (it picks up where this one stopped), or give a longer --timeout",
+                        timeout.as_secs_f64()
+                    ),
+                ))
+            })
     })?;
     report.stderr.insert_str(0, &note);
     Ok(report)
@@ -73,12 +95,15 @@ struct Target {
     /// The role the kubeconfig context of this cluster logs in as (its
     /// exec plugin's `--role-arn`): the caller's own entry for kubectl.
     login: Option<String>,
+    /// When `--timeout` runs out: no EKS call is sent after it.
+    deadline: std::time::Instant,
 }
 
 /// `--cluster`, else the EKS cluster the kubeconfig context names (with
 /// its region and profile unless `--region`/`--profile` say otherwise), and
 /// then a line saying where it came from.
 fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
+    let deadline = std::time::Instant::now() + cli.global.cluster.timeout;
     if let Some(cluster) = &a.cluster {
         // The kubeconfig, when its context is this cluster, only for whom
         // it logs in as.
@@ -91,6 +116,7 @@ fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
             region: a.region.clone(),
             profile: a.profile.clone(),
             login,
+            deadline,
         };
         return Ok((t, String::new()));
     }
@@ -104,6 +130,7 @@ fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
         region: a.region.clone().or(found.region),
         profile: a.profile.clone().or(found.profile),
         login: found.role,
+        deadline,
     };
     Ok((t, note))
 }
@@ -117,7 +144,9 @@ async fn session(cli: &Cli, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
         update_existing: false,
         poll_interval: std::time::Duration::from_secs(5),
     };
-    let eks = connect(&args, &a.cluster, cli.global.cluster.request_timeout).await?;
+    let eks = connect(&args, &a.cluster, cli.global.cluster.request_timeout)
+        .await?
+        .with_deadline(Some(a.deadline));
     let info = eks.describe_cluster().await.map_err(eks_error)?;
     if info.mode == AuthenticationMode::ConfigMap {
         return Err(fail(
@@ -469,6 +498,18 @@ async fn execute(
         bar.finish_and_clear();
     }
     let mut report = crate::migrate::report::apply(plan, info, &outcomes, &[], cli.global.output)?;
+    let not_sent = outcomes
+        .iter()
+        .filter(|o| o.status.deadline_passed())
+        .count();
+    if not_sent > 0 {
+        report.code = UNAVAILABLE;
+        report.stderr.push_str(&format!(
+            "aws-auth: --timeout {} s passed with {not_sent} of {} calls not sent (listed as skipped); run the command again to finish (it picks up where this one stopped), or give a longer --timeout\n",
+            cli.global.cluster.timeout.as_secs_f64(),
+            outcomes.len()
+        ));
+    }
     if let Some(why) = lost_admin {
         report.code = REFUSED;
         report.stderr.push_str(&format!("aws-auth: {why}\n"));

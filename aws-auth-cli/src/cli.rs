@@ -87,8 +87,9 @@ pub(crate) struct ClusterArgs {
     /// day); an AWS call gives up after four unanswered attempts.
     #[arg(long, global = true, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
     pub(crate) request_timeout: Duration,
-    /// How long an edit, backup or restore may take in all, retries included
-    /// (at most a day).
+    /// How long an edit, backup, restore or access command may take in all,
+    /// retries and throttled waits included (at most a day); an access
+    /// command sends no call after it and reports what it did not send.
     #[arg(long, global = true, value_name = "SECONDS", default_value = "120", value_parser = seconds)]
     pub(crate) timeout: Duration,
     /// The first wait before a throttled, failed or unanswered request is
@@ -767,6 +768,7 @@ fn shown(path: &[String]) -> Vec<&'static str> {
                 "output",
                 "verbose",
                 "request_timeout",
+                "timeout",
                 "no_headers",
                 "kubeconfig",
                 "context",
@@ -777,6 +779,7 @@ fn shown(path: &[String]) -> Vec<&'static str> {
                 "output",
                 "verbose",
                 "request_timeout",
+                "timeout",
                 "dry_run",
                 "force",
                 "protect",

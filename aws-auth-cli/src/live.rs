@@ -39,11 +39,12 @@ impl Budget {
         }
     }
 
-    /// Runs `work` on what is left of the budget; `writes` says whether a
-    /// write may be under way when the time runs out.
+    /// Runs `work` on what is left of the budget; `writes` is the cluster
+    /// it may write to, which says whether a write's outcome is unknown when
+    /// the time runs out.
     async fn spend<T>(
         &self,
-        writes: bool,
+        writes: Option<&Cluster>,
         work: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
         let start = std::time::Instant::now();
@@ -54,7 +55,7 @@ impl Budget {
             let total = self.total.as_secs_f64();
             Err(fail(
                 UNAVAILABLE,
-                if writes {
+                if writes.is_some_and(Cluster::write_outcome_unknown) {
                     format!("the API server did not answer in time (--timeout {total} s): a write may or may not have landed; see with `aws-auth get`")
                 } else {
                     format!("the API server did not answer in time (--timeout {total} s); nothing was written")
@@ -93,7 +94,7 @@ impl Session {
     /// The ConfigMap, which must exist.
     pub(crate) async fn read(&self) -> anyhow::Result<Snapshot> {
         self.budget
-            .spend(false, async {
+            .spend(None, async {
                 self.cluster
                     .require()
                     .await
@@ -197,7 +198,7 @@ impl Session {
         }
         let value = (!now.is_empty()).then(|| now.join(","));
         self.budget
-            .spend(true, async {
+            .spend(Some(&self.cluster), async {
                 self.cluster
                     .annotate(&snapshot, PROTECTED_ANNOTATION, value.as_deref())
                     .await
@@ -350,7 +351,7 @@ async fn edit(
     let mut guards = guards.clone();
     let lookup = may_trip_protection(&ops.ops);
     let (current, me) = tokio::join!(
-        budget.spend(false, async {
+        budget.spend(None, async {
             cluster
                 .get()
                 .await
@@ -421,7 +422,7 @@ async fn edit(
         .create(g.cluster.create)
         .server_dry_run(server_dry_run);
     let outcome = budget
-        .spend(true, async {
+        .spend(Some(&cluster), async {
             cluster
                 .edit(current, &ops.ops, &guards, &options, |prior, _| {
                     if let (Some(prior), false) = (prior, server_dry_run) {
@@ -503,7 +504,7 @@ async fn restore(
     let backup = backup::read(file)?;
     let mut protected = guards.protected.clone();
     let (current, me) = tokio::join!(
-        budget.spend(false, async {
+        budget.spend(None, async {
             cluster
                 .require()
                 .await
@@ -655,7 +656,7 @@ async fn restore(
         None
     };
     let after = budget
-        .spend(true, async {
+        .spend(Some(&cluster), async {
             cluster
                 .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
                 .await

@@ -406,6 +406,9 @@ pub struct Cluster {
     name: String,
     retry: RetryPolicy,
     observer: Option<Observer>,
+    /// A write was sent and no answer said whether it was carried out (it
+    /// is in flight, its answer was lost, or a gateway answered 502/504).
+    write_unknown: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -427,7 +430,16 @@ impl Cluster {
             name: name.to_owned(),
             retry: RetryPolicy::default(),
             observer: None,
+            write_unknown: Default::default(),
         }
+    }
+
+    /// True when a write was sent whose outcome no answer told: it is in
+    /// flight, or its answer was lost. A caller that gives up at a deadline
+    /// says "a write may have landed" only then: after answers that all said
+    /// the write was not carried out (429, 503, 409), nothing was written.
+    pub fn write_outcome_unknown(&self) -> bool {
+        self.write_unknown.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Replaces the retry policy.
@@ -443,9 +455,23 @@ impl Cluster {
         self
     }
 
-    /// Tells the observer, then waits.
+    /// Tells the observer, then waits: the back-off, or longer when the API
+    /// server said when to come back (a 429's `retryAfterSeconds`, which it
+    /// also sends as `Retry-After`).
     async fn wait_to_retry(&self, request: &'static str, e: &kube::Error, attempt: u32) {
-        let wait = self.retry.transient_wait(attempt);
+        let asked = match e {
+            kube::Error::Api(s) => s
+                .details
+                .as_ref()
+                .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
+                .filter(|d| !d.is_zero()),
+            _ => None,
+        };
+        let wait = self.retry.transient_wait(attempt).max(
+            asked
+                .unwrap_or_default()
+                .min(self.retry.transient_max_delay * 4),
+        );
         let (status, reason) = retry_reason(e);
         let notice = RetryNotice {
             request,
@@ -475,8 +501,21 @@ impl Cluster {
         Fut: std::future::Future<Output = Result<T, kube::Error>>,
     {
         let mut attempt = 1;
+        let unknown = |yes: bool| {
+            if request == "write" {
+                self.write_unknown
+                    .store(yes, std::sync::atomic::Ordering::SeqCst);
+            }
+        };
         loop {
-            match call().await {
+            unknown(true);
+            let answer = call().await;
+            // What the answer says of a write: carried out, or not, or
+            // nothing (no answer, a gateway's 502/504, a server's 500).
+            unknown(
+                matches!(&answer, Err(e) if matches!(transient(e), Transient::Unknown | Transient::ReadsOnly)),
+            );
+            match answer {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     let again = match transient(&e) {

@@ -1424,3 +1424,96 @@ fn the_own_entry_guard_follows_the_profile_in_use() {
     );
     assert!(s.entries().contains_key(ME));
 }
+
+/// Issue 20.13: `--timeout` bounds an access command as it bounds a map
+/// edit: at one call a second, no call is sent after the deadline, the
+/// command exits 69 saying how many were not, and a re-run finishes. A
+/// throttled answer's Retry-After holds the next call back.
+#[test]
+fn access_commands_stop_at_their_timeout_and_honour_retry_after() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let mut list = String::new();
+    for i in 0..10 {
+        list.push_str(&format!("{}\n", s.aws.user(&format!("late{i}"))));
+    }
+    let file = write(&s, "late.txt", &list);
+    s.aws.set_throttle(1.0, 1.0);
+    let started = Instant::now();
+    let mut cmd = s.access(&[
+        "add",
+        "--from-file",
+        &file,
+        "--policy",
+        "view",
+        "--timeout",
+        "3",
+        "-o",
+        "json",
+    ]);
+    cmd.timeout(Duration::from_secs(60));
+    let a = cmd.assert().code(69);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    let e = err(&a);
+    assert!(
+        e.contains("--timeout 3 s passed with") && e.contains("calls not sent"),
+        "{e}"
+    );
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "skipped" && r["detail"] == "not sent: the deadline passed"),
+        "{v}"
+    );
+    // No call was sent after the deadline (and its grace for one in flight).
+    let last = s.aws.calls().len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.aws.calls().len(), last);
+    // Again, with time enough: it finishes what was left.
+    s.aws.set_throttle(50.0, 50.0);
+    let a = s
+        .access(&[
+            "add",
+            "--from-file",
+            &file,
+            "--policy",
+            "view",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&out(&a)).unwrap();
+    assert_eq!(v["summary"]["failed"], 0, "{v}");
+    let entries = s.entries();
+    assert_eq!(
+        (0..10)
+            .filter(|i| entries
+                .get(&format!("arn:aws:iam::{ACCOUNT}:user/late{i}"))
+                .is_some_and(|e| e.policies.contains_key(VIEW)))
+            .count(),
+        10
+    );
+    // Retry-After: 2 on every throttled answer: the call after one waits it.
+    s.aws.set_throttle(1.0, 1.0);
+    s.aws.set_retry_after(2);
+    s.aws.clear_calls();
+    let user = s.aws.user("patient");
+    s.access(&["add", &user, "--policy", "view"])
+        .assert()
+        .success();
+    let calls = s.aws.calls();
+    let throttled = calls
+        .iter()
+        .position(|c| c.status == 429)
+        .expect("throttled once");
+    let next = &calls[throttled + 1];
+    let gap = next.at.duration_since(calls[throttled].at);
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "the call after Retry-After came {gap:?} later"
+    );
+}

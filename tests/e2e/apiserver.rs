@@ -34,6 +34,8 @@ pub(crate) struct Seen {
     pub(crate) query: String,
     pub(crate) content_type: String,
     pub(crate) body: String,
+    /// When it arrived.
+    pub(crate) at: std::time::Instant,
 }
 
 impl Seen {
@@ -57,6 +59,9 @@ pub(crate) enum Fault {
     /// Answer 200 with a body that is not a Kubernetes object (a proxy's
     /// error page).
     Garbage,
+    /// 429 as the API server's priority and fairness sends it: come back
+    /// in this many seconds (`Retry-After` and `details.retryAfterSeconds`).
+    TooManyRequests(u32),
 }
 
 struct Rule {
@@ -427,6 +432,7 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Answer {
             query: query.clone(),
             content_type: content_type.clone(),
             body: body.clone(),
+            at: std::time::Instant::now(),
         });
         if let Some(token) = &s.token
             && authorization.as_deref() != Some(&format!("Bearer {token}"))
@@ -453,6 +459,18 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Answer {
                 _ => format!("injected {code} {reason}"),
             };
             return status(code, reason, &message, None);
+        }
+        Some(Fault::TooManyRequests(seconds)) => {
+            let mut answer = answer(
+                429,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "Too many requests, please try again later.", "reason": "TooManyRequests",
+                    "details": {"retryAfterSeconds": seconds}, "code": 429}),
+            );
+            answer
+                .headers_mut()
+                .insert("retry-after", seconds.to_string().parse().unwrap());
+            return answer;
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Hang(d)) => {

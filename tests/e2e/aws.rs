@@ -75,6 +75,8 @@ pub(crate) struct Call {
     pub(crate) op: String,
     pub(crate) target: String,
     pub(crate) status: u16,
+    /// When it was answered.
+    pub(crate) at: Instant,
 }
 
 #[derive(Default)]
@@ -127,6 +129,8 @@ struct State {
     after: Vec<(String, Hook)>,
     /// The credential scope of every signed request: `KEY-ID/REGION/SERVICE`.
     scopes: Vec<String>,
+    /// Throttled answers say `Retry-After: SECONDS`.
+    retry_after: Option<u64>,
 }
 
 type Hook = Box<dyn FnOnce(&mut BTreeMap<String, Cluster>) + Send>;
@@ -167,6 +171,7 @@ impl Aws {
             next_id: 1,
             after: Vec::new(),
             scopes: Vec::new(),
+            retry_after: None,
         }));
         let st = Arc::clone(&state);
         runtime.spawn(async move {
@@ -279,6 +284,12 @@ impl Aws {
             tokens: burst,
             last: None,
         });
+    }
+
+    /// Throttled answers carry `Retry-After: seconds` (AWS APIs do not
+    /// promise it; an API gateway in front of one may send it).
+    pub(crate) fn set_retry_after(&self, seconds: u64) {
+        self.state.lock().unwrap().retry_after = Some(seconds);
     }
 
     /// The next calls of `op` are answered with these statuses instead.
@@ -518,7 +529,12 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
             .get_mut(&op)
             .and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
         let answer = if throttled {
-            eks_error(429, "ThrottlingException", "Rate exceeded")
+            let mut a = eks_error(429, "ThrottlingException", "Rate exceeded");
+            if let Some(secs) = s.retry_after {
+                a.headers_mut()
+                    .insert("retry-after", secs.to_string().parse().unwrap());
+            }
+            a
         } else if let Some((code, kind)) = fault {
             eks_error(code, kind, &format!("injected {kind}"))
         } else {
@@ -537,7 +553,12 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
                 .headers_mut()
                 .insert(DROP, hyper::header::HeaderValue::from_static("1"));
         }
-        s.calls.push(Call { op, target, status });
+        s.calls.push(Call {
+            op,
+            target,
+            status,
+            at: Instant::now(),
+        });
         answer
     }
 }
@@ -1226,6 +1247,7 @@ fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>
             .cloned()
             .unwrap_or_default(),
         status,
+        at: Instant::now(),
     });
     answer
 }

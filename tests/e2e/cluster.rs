@@ -2084,3 +2084,73 @@ fn the_own_mapping_guard_follows_the_exec_plugins_profile() {
         stderr(&a)
     );
 }
+
+/// Issue 20.13: a 429 that says when to come back is waited for, however
+/// short the back-off; writes the API server answered 503 to, until the
+/// deadline, are reported as not written (no "may or may not have landed").
+#[test]
+fn retry_after_is_honoured_and_refused_writes_are_not_in_doubt() {
+    let env = Env::new();
+    env.server.inject(Method::PATCH, Fault::TooManyRequests(2));
+    env.cmd()
+        .args(["add", "user", ALICE, "--retry-delay", "0.01"])
+        .assert()
+        .success();
+    let patches: Vec<std::time::Instant> = env
+        .server
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(patches.len(), 2, "one refused, one written");
+    let gap = patches[1].duration_since(patches[0]);
+    assert!(gap >= Duration::from_millis(1900), "retried after {gap:?}");
+    // 503 to every write until --timeout: nothing was written, and it says so.
+    let env = Env::new();
+    for _ in 0..200 {
+        env.server
+            .inject(Method::PATCH, Fault::Status(503, "ServiceUnavailable"));
+    }
+    let a = env
+        .cmd()
+        .args([
+            "add",
+            "user",
+            ALICE,
+            "--timeout",
+            "2",
+            "--retry-delay",
+            "0.2",
+        ])
+        .assert()
+        .code(69);
+    let e = one_line_error(&a);
+    assert!(
+        e.contains("did not answer in time (--timeout 2 s); nothing was written"),
+        "{e}"
+    );
+    assert!(!env.data("mapUsers").unwrap_or_default().contains("alice"));
+    // A write whose answer never comes before the deadline: in doubt, said so.
+    let env = Env::new();
+    env.server
+        .inject(Method::PATCH, Fault::DelayAnswer(Duration::from_secs(5)));
+    let a = env
+        .cmd()
+        .args([
+            "add",
+            "user",
+            ALICE,
+            "--timeout",
+            "2",
+            "--request-timeout",
+            "10",
+        ])
+        .assert()
+        .code(69);
+    assert!(
+        one_line_error(&a).contains("a write may or may not have landed"),
+        "{}",
+        stderr(&a)
+    );
+}

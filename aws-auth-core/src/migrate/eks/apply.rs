@@ -36,6 +36,11 @@ impl Status {
     pub fn ok(&self) -> bool {
         matches!(self, Status::Done | Status::AlreadyPresent)
     }
+
+    /// Not sent because the deadline ([`Eks::with_deadline`]) passed.
+    pub fn deadline_passed(&self) -> bool {
+        matches!(self, Status::Skipped(why) if why == super::DEADLINE_PASSED)
+    }
 }
 
 /// An action and how it went.
@@ -102,12 +107,22 @@ pub(crate) async fn execute(
             for (i, action) in group {
                 let status = match &stop {
                     Some(why) => Status::Skipped(why.clone()),
+                    None if aws.pace.deadline_passed() => {
+                        Status::Skipped(super::DEADLINE_PASSED.to_owned())
+                    }
                     None => {
                         let _permit = limit.acquire().await;
-                        run(&aws, &action, update_existing).await
+                        match run(&aws, &action, update_existing).await {
+                            Status::Failed(why) if why.contains(super::DEADLINE_PASSED) => {
+                                Status::Skipped(super::DEADLINE_PASSED.to_owned())
+                            }
+                            status => status,
+                        }
                     }
                 };
-                if !status.ok() && stop.is_none() {
+                if status.deadline_passed() {
+                    stop = Some(super::DEADLINE_PASSED.to_owned());
+                } else if !status.ok() && stop.is_none() {
                     stop = Some(format!(
                         "an earlier call for {} did not succeed",
                         action.principal_arn()

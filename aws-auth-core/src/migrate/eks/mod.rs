@@ -19,7 +19,7 @@ use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Semaphore;
 
 pub use apply::{Outcome, Status, Tick};
-pub use pace::{NoThrottleRetries, Pacer};
+pub use pace::{DEADLINE_PASSED, NoThrottleRetries, Pacer};
 
 use crate::arn::Arn;
 use crate::migrate::{
@@ -118,6 +118,9 @@ impl EksError {
                     chain(&e)
                 ),
             ),
+            SdkError::TimeoutError(_) if chain(&e).contains(DEADLINE_PASSED) => {
+                EksError::unavailable(format!("{what}: {DEADLINE_PASSED}"))
+            }
             _ => EksError::unavailable(format!("{what}: cannot reach AWS: {}", chain(&e))),
         }
     }
@@ -204,6 +207,14 @@ impl Eks {
     /// The cluster's name.
     pub fn cluster(&self) -> &str {
         &self.cluster
+    }
+
+    /// No EKS call is sent after `at`: what would have been is reported
+    /// [`DEADLINE_PASSED`] (a command's overall `--timeout`; a controller's
+    /// reconcile budget).
+    pub fn with_deadline(self, at: Option<std::time::Instant>) -> Eks {
+        self.pace.set_deadline(at);
+        self
     }
 
     /// Deletes a principal's access entry (and with it its policy

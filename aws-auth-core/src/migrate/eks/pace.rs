@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_eks::config::interceptors::InterceptorContext;
 use aws_sdk_eks::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
 
 /// Calls per second before anything is known: more than EKS accepts.
@@ -35,7 +36,17 @@ struct State {
     rate: f64,
     next: Instant,
     last_cut: Option<Instant>,
+    /// No call is sent after it.
+    deadline: Option<Instant>,
 }
+
+/// What a call not sent because the deadline passed fails with.
+pub const DEADLINE_PASSED: &str = "not sent: the deadline passed";
+
+/// A call's turn would come after the deadline.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("{DEADLINE_PASSED}")]
+pub(crate) struct DeadlinePassed;
 
 /// The shared pace of one migration's calls.
 #[derive(Debug)]
@@ -51,20 +62,40 @@ impl Pacer {
                 rate: INITIAL_RATE,
                 next: Instant::now(),
                 last_cut: None,
+                deadline: None,
             }),
         })
     }
 
-    /// Waits for this call's turn; returns when it was.
-    pub(crate) async fn wait(&self) -> Instant {
+    /// No call is sent after `at` (the calls it would have made fail with
+    /// [`DEADLINE_PASSED`]).
+    pub fn set_deadline(&self, at: Option<Instant>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .deadline = at;
+    }
+
+    /// True once the deadline has passed.
+    pub fn deadline_passed(&self) -> bool {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Waits for this call's turn; returns when it was, or that it would
+    /// come after the deadline (then nothing is waited).
+    pub(crate) async fn wait(&self) -> Result<Instant, DeadlinePassed> {
         let at = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let at = s.next.max(Instant::now());
+            if s.deadline.is_some_and(|d| at >= d) {
+                return Err(DeadlinePassed);
+            }
             s.next = at + Duration::from_secs_f64(1.0 / s.rate);
             at
         };
         tokio::time::sleep_until(at.into()).await;
-        at
+        Ok(at)
     }
 
     /// An attempt sent at `sent` was throttled.
@@ -77,6 +108,15 @@ impl Pacer {
         }
     }
 
+    /// The API said when to come back (`Retry-After`): no call goes before.
+    fn not_before(&self, at: Instant) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if at > s.next {
+            tracing::debug!(wait = ?at.saturating_duration_since(Instant::now()), "Retry-After: waiting");
+            s.next = at;
+        }
+    }
+
     fn accepted(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.rate = (s.rate * GROWTH).min(MAX_RATE);
@@ -84,18 +124,24 @@ impl Pacer {
 }
 
 /// Runs `call` on the pace, again while EKS throttles it.
-pub(crate) async fn paced<T, E, R, F, Fut>(pacer: &Pacer, mut call: F) -> Result<T, SdkError<E, R>>
+pub(crate) async fn paced<T, E, F, Fut>(
+    pacer: &Pacer,
+    mut call: F,
+) -> Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
     let mut throttled = 0;
     loop {
-        let sent = pacer.wait().await;
+        let sent = pacer.wait().await.map_err(SdkError::timeout_error)?;
         match call().await {
             Err(e) if is_throttling(&e) && throttled < MAX_THROTTLED => {
                 pacer.throttled(sent);
+                if let Some(wait) = e.raw_response().and_then(retry_after) {
+                    pacer.not_before(Instant::now() + wait);
+                }
                 throttled += 1;
             }
             Ok(v) => {
@@ -105,6 +151,16 @@ where
             other => return other,
         }
     }
+}
+
+/// The most a `Retry-After` is waited: a broken header must not stall a run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A response's `Retry-After`, in seconds (the HTTP-date form is not used
+/// by AWS APIs).
+fn retry_after(r: &HttpResponse) -> Option<Duration> {
+    let secs: f64 = r.headers().get("retry-after")?.trim().parse().ok()?;
+    (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
 }
 
 fn is_throttling<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
@@ -156,6 +212,35 @@ impl ClassifyRetry for NoThrottleRetries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_holds_back_the_next_call() {
+        let p = Pacer::new();
+        let at = Instant::now() + Duration::from_secs(3);
+        p.not_before(at);
+        assert_eq!(p.state.lock().unwrap().next, at);
+        // An earlier one changes nothing.
+        p.not_before(Instant::now());
+        assert_eq!(p.state.lock().unwrap().next, at);
+        let response = |v: &str| {
+            let mut r = HttpResponse::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(429).unwrap(),
+                aws_smithy_types::body::SdkBody::empty(),
+            );
+            r.headers_mut().insert("retry-after", v.to_owned());
+            r
+        };
+        assert_eq!(retry_after(&response("2")), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after(&response("0.5")),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(retry_after(&response("9999")), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after(&response("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+    }
 
     #[test]
     fn cuts_once_per_round_and_grows_back() {
