@@ -422,7 +422,7 @@ async fn edit(
         .create(g.cluster.create)
         .server_dry_run(server_dry_run);
     let outcome = budget
-        .spend(Some(&cluster), async {
+        .spend(Some(cluster), async {
             cluster
                 .edit(current, &ops.ops, &guards, &options, |prior, _| {
                     if let (Some(prior), false) = (prior, server_dry_run) {
@@ -656,7 +656,7 @@ async fn restore(
         None
     };
     let after = budget
-        .spend(Some(&cluster), async {
+        .spend(Some(cluster), async {
             cluster
                 .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
                 .await
