@@ -12,6 +12,8 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/aws.rs"]
 mod aws;
+#[path = "../../tests/e2e/tls.rs"]
+mod tls;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -222,25 +222,31 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
     // kube would retry 429 and 5xx for up to 15 minutes without a word; the
     // library retries a bounded number of times and says so (see cluster()).
     config.default_retry = false;
-    // The proxy, as kubectl chooses it: the kubeconfig's proxy-url, else the
-    // environment's for the server's scheme unless NO_PROXY exempts it (kube
-    // alone takes HTTPS_PROXY for any scheme and matches NO_PROXY against the
-    // proxy).
-    config.proxy_url = proxy_for(&config.cluster_url, explicit_proxy.as_deref())?;
-    if let Some(p) = &config.proxy_url {
+    // The proxy, as kubectl chooses it (see crate::proxy): kube alone takes
+    // HTTPS_PROXY for any scheme, matches NO_PROXY against the proxy, and
+    // tunnels plain http too.
+    let proxy = proxy_for(&config.cluster_url, explicit_proxy.as_deref())?;
+    if let Some(p) = &proxy {
         tracing::debug!(proxy = %redact_userinfo(p), "through a proxy");
     }
     let server = config.cluster_url.to_string();
     tracing::debug!(%server, %context, "connecting");
-    let client = kube::Client::try_from(config).map_err(|e| {
+    let set_up = |e: String| {
         fail(
             CONFIG,
-            secrets.redact(&format!(
-                "cannot set up a client for {server}: {}",
-                chain(&e)
-            )),
+            secrets.redact(&format!("cannot set up a client for {server}: {e}")),
         )
-    })?;
+    };
+    let forward = proxy.as_ref().filter(|p| {
+        p.scheme_str() == Some("http") && config.cluster_url.scheme_str() == Some("http")
+    });
+    let client = match forward {
+        Some(p) => crate::proxy::forwarding_client(config, p).map_err(set_up)?,
+        None => {
+            config.proxy_url = proxy;
+            kube::Client::try_from(config).map_err(|e| set_up(chain(&e)))?
+        }
+    };
     Ok(Connection {
         client,
         context,
@@ -266,8 +272,7 @@ pub(crate) fn cluster(conn: &Connection, args: &ClusterArgs) -> aws_auth_core::c
 }
 
 /// The proxy for `server`: `explicit` (a kubeconfig's proxy-url), else the
-/// environment's (`HTTPS_PROXY` for https, `HTTP_PROXY` for http, `ALL_PROXY`
-/// for either; lower case too) unless `NO_PROXY` names the host.
+/// environment's as kubectl chooses it ([`crate::proxy::for_url`]).
 fn proxy_for(server: &http::Uri, explicit: Option<&str>) -> anyhow::Result<Option<http::Uri>> {
     let parse = |p: &str, from: &str| {
         p.parse::<http::Uri>()
@@ -277,22 +282,10 @@ fn proxy_for(server: &http::Uri, explicit: Option<&str>) -> anyhow::Result<Optio
     if let Some(p) = explicit {
         return parse(p, "the kubeconfig (proxy-url)");
     }
-    if hyper_util::client::proxy::matcher::Matcher::from_env()
-        .intercept(server)
-        .is_none()
-    {
-        return Ok(None);
+    match crate::proxy::for_url(server, &crate::proxy::NoProxy::from_env()) {
+        Some((p, name)) => parse(&p, &format!("${name}")),
+        None => Ok(None),
     }
-    let names: &[&str] = match server.scheme_str() {
-        Some("https") => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
-        _ => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
-    };
-    for name in names {
-        if let Some(p) = std::env::var(name).ok().filter(|p| !p.is_empty()) {
-            return parse(&p, &format!("${name}"));
-        }
-    }
-    Ok(None)
 }
 
 /// A proxy URL without its user and password, for logs.

@@ -49,6 +49,11 @@ pub(crate) async fn caller(
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
+        // Best effort: a CA bundle that cannot be read is said by the
+        // commands that need AWS; here the caller is then not known.
+        if let Ok(client) = crate::aws_http::client(profile) {
+            loader = loader.http_client(client);
+        }
         let config = loader.load().await;
         // Resolved first (the client then uses the cached credentials), so
         // that their secrets are known to the redaction.

@@ -3,6 +3,7 @@
 //! `kubectl-aws_auth`, the name kubectl looks for to run `kubectl aws-auth`.
 
 mod access;
+mod aws_http;
 mod backup;
 mod check;
 mod cli;
@@ -19,6 +20,7 @@ mod live;
 mod logging;
 mod migrate;
 mod output;
+mod proxy;
 mod reap;
 mod source;
 mod webhook;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::aws::{ACCOUNT, ADMIN_POLICY, Entry};
+use crate::aws::{ACCOUNT, ADMIN_POLICY, Aws, Entry};
 use crate::migrate::{CLUSTER, Setup};
 
 const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
@@ -1516,4 +1516,78 @@ fn access_commands_stop_at_their_timeout_and_honour_retry_after() {
         gap >= Duration::from_millis(1900),
         "the call after Retry-After came {gap:?} later"
     );
+}
+
+/// Issue 20.14: behind TLS interception every AWS answer is signed by a
+/// corporate CA: AWS_CA_BUNDLE, else the profile's `ca_bundle`, is trusted
+/// as the AWS CLI trusts it; without it the handshake fails; a bundle that
+/// cannot be read is one sentence, exit 78, before any call.
+#[test]
+fn the_aws_ca_bundle_is_trusted_for_every_aws_call() {
+    let env = crate::cluster::Env::new();
+    let aws = Aws::start_tls("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com");
+    aws.cluster(CLUSTER, "API", &env.server.url());
+    let dir = env.home.path();
+    let bundle = dir.join("corporate-ca.pem");
+    std::fs::write(&bundle, aws.ca_pem.as_deref().unwrap()).unwrap();
+    let run = |extra: &[(&str, String)]| {
+        let mut cmd = env.cmd();
+        cmd.args([
+            "access",
+            "get",
+            "--cluster",
+            CLUSTER,
+            "--request-timeout",
+            "1",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ENDPOINT_URL", aws.url());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.assert()
+    };
+    // The system's roots do not know the corporate CA.
+    let a = run(&[]).code(69);
+    assert!(err(&a).contains("cluster prod"), "{}", err(&a));
+    assert!(aws.calls().is_empty(), "{:?}", aws.calls());
+    // AWS_CA_BUNDLE.
+    run(&[("AWS_CA_BUNDLE", bundle.display().to_string())]).success();
+    assert!(aws.calls().iter().any(|c| c.op == "DescribeCluster"));
+    // The profile's ca_bundle, with ~ for the home directory.
+    let config = dir.join("aws-config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = eu-west-1\n\n[profile corp]\nregion = eu-west-1\nca_bundle = ~/corporate-ca.pem\n",
+    )
+    .unwrap();
+    run(&[
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        ("AWS_PROFILE", "corp".to_owned()),
+    ])
+    .success();
+    // Not for another profile.
+    run(&[("AWS_CONFIG_FILE", config.display().to_string())]).code(69);
+    // A bundle that is not there, or holds no certificate: said, exit 78.
+    aws.clear_calls();
+    for (path, said) in [
+        (dir.join("missing.pem"), "cannot be read"),
+        (dir.join("aws-config"), "holds no PEM certificate"),
+    ] {
+        let a = run(&[("AWS_CA_BUNDLE", path.display().to_string())]).code(78);
+        assert!(
+            err(&a).contains(&format!(
+                "the CA bundle {} (AWS_CA_BUNDLE) {said}",
+                path.display()
+            )),
+            "{}",
+            err(&a)
+        );
+    }
+    assert!(aws.calls().is_empty());
 }

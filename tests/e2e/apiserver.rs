@@ -130,14 +130,9 @@ struct State {
 /// A running server; it stops when dropped.
 pub(crate) struct ApiServer {
     pub(crate) addr: SocketAddr,
-    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) tls: Option<crate::tls::TlsFiles>,
     state: Arc<Mutex<State>>,
     runtime: Option<tokio::runtime::Runtime>,
-}
-
-/// A self-signed server certificate, PEM.
-pub(crate) struct TlsFiles {
-    pub(crate) ca_pem: String,
 }
 
 /// How to start a server.
@@ -171,7 +166,7 @@ impl ApiServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (acceptor, tls) = if options.tls {
-            let (acceptor, files) = tls_acceptor();
+            let (acceptor, files) = crate::tls::acceptor();
             (Some(acceptor), Some(files))
         } else {
             (None, None)
@@ -352,28 +347,6 @@ impl Drop for ApiServer {
             rt.shutdown_background();
         }
     }
-}
-
-fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, TlsFiles) {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("certificate");
-    let ca_pem = cert.cert.pem();
-    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(
-        cert.signing_key.serialize_der().into(),
-    );
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocols")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .expect("server config");
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    (
-        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-        TlsFiles { ca_pem },
-    )
 }
 
 type Answer = Response<Full<Bytes>>;

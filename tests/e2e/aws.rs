@@ -140,11 +140,29 @@ pub(crate) struct Aws {
     pub(crate) addr: SocketAddr,
     state: Arc<Mutex<State>>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The CA of its certificate, when it serves HTTPS.
+    pub(crate) ca_pem: Option<String>,
 }
 
 impl Aws {
     /// An AWS whose caller is `caller` (an STS ARN of account [`ACCOUNT`]).
     pub(crate) fn start(caller: &str) -> Aws {
+        Aws::start_with(caller, false)
+    }
+
+    /// The same over HTTPS, with a certificate no system trusts (its CA in
+    /// `ca_pem`), as behind TLS interception.
+    pub(crate) fn start_tls(caller: &str) -> Aws {
+        Aws::start_with(caller, true)
+    }
+
+    fn start_with(caller: &str, tls: bool) -> Aws {
+        let (acceptor, ca_pem) = if tls {
+            let (acceptor, files) = crate::tls::acceptor();
+            (Some(acceptor), Some(files.ca_pem))
+        } else {
+            (None, None)
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -180,6 +198,7 @@ impl Aws {
                     continue;
                 };
                 let st = Arc::clone(&st);
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let st = Arc::clone(&st);
@@ -192,9 +211,20 @@ impl Aws {
                             Ok(answer)
                         }
                     });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                            }
+                        }
+                        None => {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    }
                 });
             }
         });
@@ -202,11 +232,17 @@ impl Aws {
             addr,
             state,
             runtime: Some(runtime),
+            ca_pem,
         }
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// An IAM role of the caller's account, with its path (`/` for none).

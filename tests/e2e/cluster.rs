@@ -55,6 +55,12 @@ impl Env {
         )
     }
 
+    /// Over plain HTTP without credentials (`kubectl proxy`, a bastion's
+    /// forwarded port).
+    pub(crate) fn plain() -> Env {
+        Env::with(Options::default(), json!({}))
+    }
+
     pub(crate) fn with(mut options: Options, auth: Value) -> Env {
         if options.token.is_none() {
             options.token = auth["token"].as_str().map(str::to_owned);

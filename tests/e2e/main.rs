@@ -11,6 +11,7 @@ mod files;
 mod kubectl;
 mod migrate;
 mod proxy;
+mod tls;
 mod webhook;
 mod webhook_client;
 

@@ -1084,50 +1084,100 @@ fn users_iam_does_not_know_are_blocked_in_the_plan() {
     );
 }
 
-/// Issue 13.15: the Kubernetes API and every AWS call go through the proxy
-/// kubectl would use: the kubeconfig's proxy-url, else HTTPS_PROXY (https)
-/// and HTTP_PROXY (http), unless NO_PROXY names the host. A forwarding proxy
-/// counts what passes.
+/// Issue 13.15 and 20.14: the Kubernetes API and every AWS call go through
+/// the proxy kubectl would use: the kubeconfig's proxy-url, else HTTPS_PROXY
+/// (https) and HTTP_PROXY (http), never for a loopback address, and not
+/// where NO_PROXY (`*`, a host, a host:port) says so. The servers are
+/// named `kube.test` and `aws.test`, which only the forwarding proxy
+/// resolves: a request that bypasses it cannot reach them.
 #[test]
 fn proxies_are_honoured_for_kubernetes_and_aws() {
     let s = Setup::new("API_AND_CONFIG_MAP");
     let proxy = crate::proxy::Proxy::start();
     let kube_port = s.env.server.addr.port();
-    let aws_port: u16 = s.aws.url().rsplit(':').next().unwrap().parse().unwrap();
+    let aws_port = s.aws.addr.port();
+    let kube_url = format!("https://kube.test:{kube_port}");
+    let aws_url = format!("http://aws.test:{aws_port}");
+    // EKS names the cluster's endpoint by the name, as the kubeconfig does.
+    s.aws
+        .with_cluster(CLUSTER, |c| c.endpoint = kube_url.clone());
+    let original = std::fs::read_to_string(&s.env.kubeconfig).unwrap();
+    let mut kubeconfig: serde_json::Value = serde_json::from_str(&original).unwrap();
+    kubeconfig["clusters"][0]["cluster"]["server"] = kube_url.clone().into();
+    std::fs::write(&s.env.kubeconfig, kubeconfig.to_string()).unwrap();
+    let by_name = |cmd: &mut Command| {
+        cmd.env("AWS_ENDPOINT_URL_EKS", &aws_url)
+            .env("AWS_ENDPOINT_URL_IAM", &aws_url)
+            .env("AWS_ENDPOINT_URL_STS", &aws_url)
+            .env("HTTPS_PROXY", proxy.url())
+            .env("HTTP_PROXY", proxy.url());
+    };
     // Through the environment's proxies: kube over HTTPS (a CONNECT tunnel),
-    // EKS, IAM and STS over HTTP.
-    let a = s
-        .migrate(&["plan"])
-        .env("HTTPS_PROXY", proxy.url())
-        .env("HTTP_PROXY", proxy.url())
-        .assert()
-        .success();
+    // EKS, IAM and STS over HTTP (absolute form).
+    let mut cmd = s.migrate(&["plan"]);
+    by_name(&mut cmd);
+    let a = cmd.assert().success();
     assert!(stdout(&a).contains("to do (8)"), "{}", stdout(&a));
     assert!(proxy.count_to(kube_port) >= 1, "{:?}", proxy.seen());
+    assert!(
+        proxy
+            .seen()
+            .contains(&format!("CONNECT kube.test:{kube_port}")),
+        "{:?}",
+        proxy.seen()
+    );
     let aws_through = proxy.count_to(aws_port);
-    let aws_calls = s.aws.calls().len();
-    assert!(aws_through >= 1 && aws_calls >= 3, "{:?}", proxy.seen());
-    // NO_PROXY exempts the host: nothing more passes.
-    let before = proxy.seen().len();
+    assert!(aws_through >= 3, "{:?}", proxy.seen());
+    // NO_PROXY naming a host, a host:port, or everything: nothing passes,
+    // so the names cannot be resolved and the command fails to connect.
+    for (no_proxy, kube_bypassed, aws_bypassed) in [
+        ("kube.test", true, false),
+        (format!("kube.test:{kube_port}").leak() as &str, true, false),
+        ("kube.test:1", false, false),
+        ("aws.test", false, true),
+        ("*", true, true),
+        (".test", true, true),
+    ] {
+        let (kube_before, aws_before) = (proxy.count_to(kube_port), proxy.count_to(aws_port));
+        let mut cmd = s.migrate(&["plan", "--request-timeout", "1"]);
+        by_name(&mut cmd);
+        let out = cmd.env("NO_PROXY", no_proxy).output().unwrap();
+        let kube_through = proxy.count_to(kube_port) > kube_before;
+        let aws_through = proxy.count_to(aws_port) > aws_before;
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(!aws_through, aws_bypassed, "NO_PROXY={no_proxy}: {said}");
+        // EKS is asked first: the Kubernetes API only when AWS answered.
+        if !aws_bypassed {
+            assert_eq!(!kube_through, kube_bypassed, "NO_PROXY={no_proxy}: {said}");
+        }
+        assert_eq!(
+            out.status.success(),
+            !kube_bypassed && !aws_bypassed,
+            "NO_PROXY={no_proxy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A loopback server is never proxied, whatever the environment says (a
+    // proxy that does not answer would otherwise fail the command).
+    std::fs::write(&s.env.kubeconfig, &original).unwrap();
+    let loopback = s.env.server.url();
+    s.aws
+        .with_cluster(CLUSTER, |c| c.endpoint = loopback.clone());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
     s.migrate(&["plan"])
-        .env("HTTPS_PROXY", proxy.url())
-        .env("HTTP_PROXY", proxy.url())
-        .env("NO_PROXY", "127.0.0.1")
+        .env("HTTPS_PROXY", &dead)
+        .env("HTTP_PROXY", &dead)
         .assert()
         .success();
-    assert_eq!(proxy.seen().len(), before, "{:?}", proxy.seen());
     // The kubeconfig's proxy-url, with no proxy in the environment.
-    let mut kubeconfig: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&s.env.kubeconfig).unwrap()).unwrap();
     kubeconfig["clusters"][0]["cluster"]["proxy-url"] = proxy.url().into();
     std::fs::write(&s.env.kubeconfig, kubeconfig.to_string()).unwrap();
     let before = proxy.count_to(kube_port);
     s.env.cmd().arg("get").assert().success();
     assert_eq!(proxy.count_to(kube_port), before + 1, "{:?}", proxy.seen());
     // A proxy that does not answer is not worked around.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
     kubeconfig["clusters"][0]["cluster"]
         .as_object_mut()
         .unwrap()
@@ -1145,6 +1195,48 @@ fn proxies_are_honoured_for_kubernetes_and_aws() {
         "{}",
         stderr(&a)
     );
+}
+
+/// Issue 20.14: a plain-http API server behind a proxy is reached the way
+/// kubectl reaches it, with requests forwarded in absolute form, not through
+/// a CONNECT tunnel that a default Squid refuses for ports other than 443;
+/// the proxy's credentials go in Proxy-Authorization and are never printed.
+#[test]
+fn a_plain_http_api_server_is_forwarded_not_tunnelled() {
+    let env = crate::cluster::Env::plain();
+    let proxy = crate::proxy::Proxy::start_squid_like();
+    let port = env.server.addr.port();
+    let mut kubeconfig: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&env.kubeconfig).unwrap()).unwrap();
+    kubeconfig["clusters"][0]["cluster"]["server"] = format!("http://kube.test:{port}").into();
+    std::fs::write(&env.kubeconfig, kubeconfig.to_string()).unwrap();
+    let a = env
+        .cmd()
+        .args([
+            "add",
+            "user",
+            "arn:aws:iam::111122223333:user/alice",
+            "-vvv",
+        ])
+        .env(
+            "HTTP_PROXY",
+            format!("http://squid:pr0xy-SECRET@{}", proxy.addr),
+        )
+        .assert()
+        .success();
+    // The proxy parses the first request of a connection (the rest of a
+    // kept-alive one passes as bytes).
+    let seen = proxy.seen();
+    assert!(seen.contains(&format!("GET kube.test:{port}")), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.starts_with("CONNECT")), "{seen:?}");
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("squid:pr0xy-SECRET");
+    assert!(
+        seen.contains(&format!("Proxy-Authorization Basic {basic}")),
+        "{seen:?}"
+    );
+    assert!(!stderr(&a).contains("pr0xy-SECRET"), "{}", stderr(&a));
+    assert!(env.data("mapUsers").unwrap().contains("user/alice"));
 }
 
 impl Setup {

@@ -18,6 +18,16 @@ pub(crate) struct Proxy {
 
 impl Proxy {
     pub(crate) fn start() -> Proxy {
+        Proxy::start_with(false)
+    }
+
+    /// A proxy that tunnels (`CONNECT`) only to port 443, as a default
+    /// Squid does (`http_access deny CONNECT !SSL_ports`).
+    pub(crate) fn start_squid_like() -> Proxy {
+        Proxy::start_with(true)
+    }
+
+    fn start_with(strict: bool) -> Proxy {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -33,7 +43,7 @@ impl Proxy {
             while let Ok((client, _)) = listener.accept().await {
                 let log = Arc::clone(&log);
                 tokio::spawn(async move {
-                    let _ = serve(client, log).await;
+                    let _ = serve(client, log, strict).await;
                 });
             }
         });
@@ -68,7 +78,20 @@ impl Drop for Proxy {
     }
 }
 
-async fn serve(mut client: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+/// Where the proxy connects for `host:port`: names under `.test` are its
+/// own, all on this machine (a client can reach them only through it).
+fn upstream(authority: &str) -> String {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if host.ends_with(".test") => format!("127.0.0.1:{port}"),
+        _ => authority.to_owned(),
+    }
+}
+
+async fn serve(
+    mut client: TcpStream,
+    log: Arc<Mutex<Vec<String>>>,
+    strict: bool,
+) -> std::io::Result<()> {
     // The request head: up to the blank line.
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -86,7 +109,13 @@ async fn serve(mut client: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::
     );
     if method == "CONNECT" {
         log.lock().unwrap().push(format!("CONNECT {target}"));
-        let mut upstream = TcpStream::connect(&target).await?;
+        if strict && !target.ends_with(":443") {
+            client
+                .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                .await?;
+            return Ok(());
+        }
+        let mut upstream = TcpStream::connect(upstream(&target)).await?;
         client
             .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
             .await?;
@@ -102,7 +131,16 @@ async fn serve(mut client: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::
     };
     let authority = rest.split('/').next().unwrap_or_default().to_owned();
     log.lock().unwrap().push(format!("{method} {authority}"));
-    let mut upstream = TcpStream::connect(&authority).await?;
+    if let Some(auth) = text.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("proxy-authorization"))
+            .map(|(_, v)| v.trim().to_owned())
+    }) {
+        log.lock()
+            .unwrap()
+            .push(format!("Proxy-Authorization {auth}"));
+    }
+    let mut upstream = TcpStream::connect(upstream(&authority)).await?;
     upstream.write_all(&head).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())

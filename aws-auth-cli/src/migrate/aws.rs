@@ -62,6 +62,7 @@ pub(crate) async fn connect(
     if let Some(p) = &args.profile {
         loader = loader.profile_name(p);
     }
+    loader = loader.http_client(crate::aws_http::client(args.profile.as_deref())?);
     if let Some(r) = &args.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
