@@ -2160,3 +2160,60 @@ fn retry_after_is_honoured_and_refused_writes_are_not_in_doubt() {
         stderr(&a)
     );
 }
+
+/// Issue 20.12: the own-identity lookup of a map edit gives up after its
+/// few seconds when the credential_process hangs, and ends it and what it
+/// started instead of leaving them running.
+#[test]
+fn a_hanging_credential_process_of_the_identity_lookup_is_ended() {
+    let env = Env::new();
+    let dir = env.home.path();
+    let pid_file = dir.join("hang.pid");
+    let hang = dir.join("hang.sh");
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\nsleep 120 &\necho $! > {}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    make_executable(&hang);
+    let config = dir.join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\nregion = eu-west-1\ncredential_process = {}\n",
+            hang.display()
+        ),
+    )
+    .unwrap();
+    let a = env
+        .cmd()
+        .args([
+            "remove",
+            "user",
+            "arn:aws:iam::111122223333:user/ops",
+            "--force",
+            "--yes",
+        ])
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("your own AWS identity was not found"),
+        "{}",
+        stderr(&a)
+    );
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = PathBuf::from(format!("/proc/{}/stat", pid.trim()));
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the credential_process's child {pid} was left running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
