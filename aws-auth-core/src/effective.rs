@@ -238,6 +238,15 @@ impl Grant<'_> {
     }
 }
 
+/// True when a lookup of one ARN finds a mapping of the other: the
+/// authenticator looks callers up without case, in roles and in users alike
+/// (users are stored as written, so two spellings of one user are both
+/// kept, and which one answers is unpredictable). Every edit decides "is
+/// this principal mapped already" with this one rule.
+pub fn same_principal(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Two lists of groups that grant the same: compared as sets.
 pub fn same_groups<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> bool {
     use std::collections::BTreeSet;

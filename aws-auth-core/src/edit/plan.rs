@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Change, EditError, GroupsChange, MappingSpec, Op, SyncSpec};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
-use crate::effective::same_groups;
+use crate::effective::{same_groups, same_principal};
 use crate::guard::{Guard, GuardKind};
 use crate::model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, UserMapping};
 use crate::template;
@@ -115,7 +115,10 @@ fn principal(arn: &str, want: PrincipalKind, op: usize) -> Result<Arn, EditError
             ));
         }
     }
-    if parsed.has_path() {
+    // Only a role loses its path: callers arrive as sessions of the role,
+    // whose ARNs carry none; STS names a user with its path, and the
+    // authenticator compares user ARNs as written.
+    if parsed.has_path() && want == PrincipalKind::Role {
         return Err(EditError::invalid(
             op,
             format!(
@@ -343,8 +346,6 @@ trait Mapped: Clone {
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>);
     fn extra(&self) -> &BTreeMap<String, serde_json::Value>;
     fn username(&self) -> &str;
-    /// True when two ARNs name the same principal to the authenticator.
-    fn same_principal(a: &str, b: &str) -> bool;
 }
 
 impl Mapped for RoleMapping {
@@ -379,10 +380,6 @@ impl Mapped for RoleMapping {
     }
     fn username(&self) -> &str {
         &self.username
-    }
-    // Roles are stored by their lower-cased ARN.
-    fn same_principal(a: &str, b: &str) -> bool {
-        a.eq_ignore_ascii_case(b)
     }
 }
 
@@ -422,10 +419,6 @@ impl Mapped for UserMapping {
     }
     fn username(&self) -> &str {
         &self.username
-    }
-    // Users are stored by their ARN as written.
-    fn same_principal(a: &str, b: &str) -> bool {
-        a == b
     }
 }
 
@@ -539,7 +532,7 @@ impl<'d> Planner<'d> {
             for (i, m) in list.iter().enumerate() {
                 principal(&m.arn, kind, op_index)?;
                 check_spec(m, op_index)?;
-                if list[..i].iter().any(|o| o.arn.eq_ignore_ascii_case(&m.arn)) {
+                if list[..i].iter().any(|o| same_principal(&o.arn, &m.arn)) {
                     return Err(EditError::invalid(
                         op_index,
                         format!("{} is wanted twice", m.arn),
@@ -648,7 +641,7 @@ fn add<T: Mapped>(
         .list
         .iter()
         .rev()
-        .find(|(_, m)| m.arn().eq_ignore_ascii_case(&spec.arn));
+        .find(|(_, m)| same_principal(m.arn(), &spec.arn));
     match existing {
         Some((_, m)) if m.same_as(spec) => {
             changes.push(Change::Unchanged {
@@ -700,7 +693,7 @@ fn update_mapping<T: Mapped>(
     let Some(pos) = working
         .list
         .iter()
-        .rposition(|(_, m)| m.arn().eq_ignore_ascii_case(arn))
+        .rposition(|(_, m)| same_principal(m.arn(), arn))
     else {
         return Err(EditError::NotFound {
             op: op_index,
@@ -729,9 +722,7 @@ fn remove<T: Mapped>(
     op_index: usize,
     changes: &mut Vec<Change>,
 ) -> Result<(), EditError> {
-    let n = state
-        .get()
-        .remove_where(|m| m.arn().eq_ignore_ascii_case(arn));
+    let n = state.get().remove_where(|m| same_principal(m.arn(), arn));
     if n == 0 {
         return Err(EditError::NotFound {
             op: op_index,
@@ -761,7 +752,7 @@ fn sync_key<T: Mapped>(
     let w = state.get();
     let mut pruned = 0;
     for want in desired {
-        let same = |m: &T| T::same_principal(m.arn(), &want.arn);
+        let same = |m: &T| same_principal(m.arn(), &want.arn);
         let mine: Vec<usize> = (0..w.list.len())
             .filter(|&p| same(&w.list[p].1) && owned(&w.list[p].1))
             .collect();
@@ -839,7 +830,7 @@ fn sync_key<T: Mapped>(
         });
     }
     if spec.prune {
-        let wanted = |m: &T| desired.iter().any(|d| T::same_principal(m.arn(), &d.arn));
+        let wanted = |m: &T| desired.iter().any(|d| same_principal(m.arn(), &d.arn));
         let removed = w.remove_where(|m| owned(m) && !wanted(m));
         if removed > 0 {
             changes.push(Change::Removed {
@@ -865,7 +856,7 @@ fn remove_exact<T: Mapped>(
 ) -> Result<(), EditError> {
     let n = state
         .get()
-        .remove_where(|m| T::same_principal(m.arn(), arn) && m.username() == username);
+        .remove_where(|m| same_principal(m.arn(), arn) && m.username() == username);
     if n == 0 {
         return Err(EditError::NotFound {
             op: op_index,

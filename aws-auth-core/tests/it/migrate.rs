@@ -337,3 +337,39 @@ fn offline_plans_mark_role_actions_unverified_in_json() {
         .unwrap();
     assert!(user.get("pathVerified").is_none(), "{user}");
 }
+
+/// Issue 21.1: a user ARN with an IAM path is the user's ARN: the migrator
+/// creates the entry for it as written, guards protect it as written, and
+/// `explain` finds it.
+#[test]
+fn a_user_with_a_path_is_taken_as_written_everywhere() {
+    let jane = "arn:aws:iam::111122223333:user/ops/jane";
+    let d = doc(
+        "",
+        &format!("- userarn: {jane}\n  username: jane\n  groups: [ops, system:masters]\n"),
+    );
+    let cluster = ClusterState::empty("c", Some(AuthenticationMode::ApiAndConfigMap));
+    let plan = migrate::plan(
+        &d,
+        &cluster,
+        &Resolutions::offline(),
+        &PlanOptions::default(),
+    );
+    assert!(
+        plan.actions.iter().any(|a| matches!(a,
+            Action::CreateAccessEntry { principal_arn, .. } if principal_arn == jane)),
+        "{plan:?}"
+    );
+    assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
+    // The guards: the last admin, and a protection, by the ARN as written.
+    let empty = Document::from_data([("mapUsers", "[]\n")]);
+    let tripped = aws_auth_core::guard::check(&d, empty.view(), &[jane.parse().unwrap()]);
+    let kinds: Vec<_> = tripped.iter().map(|g| g.kind).collect();
+    assert!(
+        kinds.contains(&aws_auth_core::guard::GuardKind::Protected)
+            && kinds.contains(&aws_auth_core::guard::GuardKind::LastAdmin),
+        "{tripped:?}"
+    );
+    let e = d.explain(jane).unwrap();
+    assert_eq!(e.username.as_deref(), Some("jane"), "{e:?}");
+}

@@ -315,3 +315,84 @@ fn sync_holds_on_the_mutant_stream() {
     }
     assert!(checked > total / 3, "only {checked} of {total} synced");
 }
+
+/// Issue 21.1: a user keeps its IAM path (STS names a user with it, and the
+/// authenticator compares user ARNs as written); only a role loses it.
+#[test]
+fn a_users_path_is_kept_and_a_roles_refused() {
+    let doc = Document::from_data([("mapUsers", "[]\n")]);
+    let jane = "arn:aws:iam::111122223333:user/ops/jane";
+    for op in [
+        Op::add_user(jane, "jane", ["ops"]),
+        Op::Sync(SyncSpec::new("team").user(MappingSpec::new(jane, "jane", ["ops"]))),
+    ] {
+        let edited = doc.edit(&[op], &Guards::new()).unwrap();
+        let caller = jane.parse().unwrap();
+        let effective = edited.document.view().effective();
+        let aws_auth_core::effective::Resolved::Mapping(m) = effective.resolve(&caller) else {
+            panic!("{jane} does not resolve");
+        };
+        assert_eq!(m.username, "jane");
+        // No finding about the path (the marker is the sync's own).
+        assert!(
+            edited
+                .document
+                .lint()
+                .iter()
+                .all(|d| d.message.contains("syncedBy")),
+            "{:?}",
+            edited.document.lint()
+        );
+    }
+    let e = doc
+        .edit(
+            &[Op::add_role(
+                "arn:aws:iam::111122223333:role/teams/Dev",
+                "dev",
+                ["dev"],
+            )],
+            &Guards::new(),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("write arn:aws:iam::111122223333:role/Dev"),
+        "{e}"
+    );
+}
+
+/// Issue 21.2: the lookup ignores case, so a sync never adds `user/alice`
+/// beside an unowned `user/Alice` (which one a login gets would be a coin
+/// toss): it is skipped, as `add` refuses it.
+#[test]
+fn a_principal_in_another_case_is_the_same_principal_for_every_op() {
+    let doc = Document::from_data([(
+        "mapUsers",
+        "- userarn: arn:aws:iam::999900001111:user/Alice\n  username: alice\n  groups: [admin]\n",
+    )]);
+    let edited = doc
+        .edit(
+            &[Op::Sync(
+                SyncSpec::new("team-a").user(user("alice", &["view"])),
+            )],
+            &Guards::new(),
+        )
+        .unwrap();
+    assert_eq!(edited.document.view().users.entries.len(), 1);
+    assert!(
+        matches!(edited.changes[0], Change::Skipped { .. }),
+        "{:?}",
+        edited.changes
+    );
+    let e = doc
+        .edit(
+            &[Op::add_user(
+                "arn:aws:iam::999900001111:user/alice",
+                "alice",
+                ["view"],
+            )],
+            &Guards::new(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, EditError::Conflict { .. }), "{e}");
+}
