@@ -5,7 +5,7 @@ use std::path::Path;
 
 use aws_auth_core::arn::Arn;
 use aws_auth_core::edit::{
-    Change, EditError, Edited, GroupsChange, Guards, MappingSpec, Op, Written,
+    EditError, Edited, Effect, GroupsChange, Guards, MappingSpec, Op, Written,
 };
 use aws_auth_core::effective::Standing;
 use aws_auth_core::explain::{Explanation, LoginContext};
@@ -579,10 +579,10 @@ pub(crate) fn edit_report(
     // A mapping added that has no access-entry form: said now, not when the
     // migration stops on it.
     for c in &edited.changes {
-        let Change::Added { op, .. } = c else {
+        if c.effect != Effect::Added {
             continue;
-        };
-        if let Some(Op::AddRole(spec) | Op::AddUser(spec)) = ops.ops.get(*op)
+        }
+        if let Some(Op::AddRole(spec) | Op::AddUser(spec)) = ops.ops.get(c.op)
             && let Some((_, why)) =
                 aws_auth_core::migrate::blocks_migration(&spec.arn, &spec.username, &spec.groups)
         {

@@ -71,9 +71,15 @@ pub enum GuardPolicy {
     #[default]
     Refuse,
     /// Leave out the operations that trip a guard, apply the rest, and report
-    /// each one left out (`Change::Skipped`, and
+    /// each one left out (a [`Change`](crate::edit::Change) with
+    /// [`Cause::Guarded`](crate::edit::Cause::Guarded), and
     /// [`Edited::skipped`](crate::edit::Edited::skipped)): what a sync
-    /// controller wants when one mapping of many is guarded.
+    /// controller wants when one mapping of many is guarded. A sync is
+    /// guarded entry by entry: the principals a guard names are left as they
+    /// are and reported, and the rest of the sync goes through (a departed
+    /// admin is still pruned while the owner's node role is held); a guard
+    /// that names none of its principals ([`GuardKind::PruneAll`]) leaves
+    /// the sync out whole.
     SkipGuarded,
     /// Carry on despite the guards.
     Force,

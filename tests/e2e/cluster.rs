@@ -459,7 +459,7 @@ fn edits_report_in_every_format() {
     // Issue 10.13: structured, camelCase.
     assert_eq!(
         v["changes"][0],
-        json!({"op": 0, "result": "added", "kind": "user", "key": "mapUsers", "principal": ALICE, "message": format!("added {ALICE} to mapUsers")})
+        json!({"op": 0, "result": "added", "reason": "requested", "kind": "user", "key": "mapUsers", "principal": ALICE, "principals": [ALICE], "message": format!("added {ALICE} to mapUsers")})
     );
     assert_eq!(v["dryRun"], false);
     assert!(v.get("dry_run").is_none());
@@ -478,7 +478,7 @@ fn edits_report_in_every_format() {
         .success();
     assert!(
         stdout(&a)
-            .contains("changes:\n  - op: 0\n    result: removed\n    kind: user\n    key: mapUsers\n    principal: arn:aws:iam::111122223333:user/alice\n    count: 1\n"),
+            .contains("changes:\n  - op: 0\n    result: removed\n    reason: requested\n    kind: user\n    key: mapUsers\n    principal: arn:aws:iam::111122223333:user/alice\n    principals:\n      - arn:aws:iam::111122223333:user/alice\n    count: 1\n"),
         "{}",
         stdout(&a)
     );

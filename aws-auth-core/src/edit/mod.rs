@@ -30,6 +30,7 @@
 //! # Ok::<(), aws_auth_core::Error>(())
 //! ```
 
+mod change;
 mod desired;
 mod layout;
 pub(crate) mod plan;
@@ -156,6 +157,11 @@ pub struct SyncSpec {
     /// just like that.
     #[serde(default)]
     pub prune_all: bool,
+    /// Principals (compared without case) this sync leaves as they are,
+    /// whatever the desired set says: those a guard holds back under
+    /// [`GuardPolicy::SkipGuarded`](crate::guard::GuardPolicy::SkipGuarded).
+    #[serde(skip)]
+    pub(crate) held: Vec<String>,
 }
 
 fn default_marker() -> String {
@@ -173,6 +179,7 @@ impl SyncSpec {
             prune: false,
             adopt: false,
             prune_all: false,
+            held: Vec::new(),
         }
     }
 
@@ -423,186 +430,8 @@ impl Op {
 }
 
 pub use crate::guard::{Guard, GuardKind, GuardPolicy, Guards};
+pub use change::{Cause, Change, Effect};
 pub use desired::{DesiredError, read_desired};
-
-/// What one operation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Change {
-    /// A mapping or account was added.
-    Added {
-        /// Index of the operation.
-        op: usize,
-        /// Where.
-        key: DataKey,
-        /// The ARN or account.
-        principal: String,
-    },
-    /// A mapping was rewritten.
-    Updated {
-        /// Index of the operation.
-        op: usize,
-        /// Where.
-        key: DataKey,
-        /// The ARN.
-        principal: String,
-    },
-    /// Mappings were removed.
-    Removed {
-        /// Index of the operation.
-        op: usize,
-        /// Where.
-        key: DataKey,
-        /// The ARN, account or username.
-        principal: String,
-        /// How many entries.
-        count: usize,
-    },
-    /// Nothing to do: already so.
-    Unchanged {
-        /// Index of the operation.
-        op: usize,
-        /// What was already so.
-        what: String,
-    },
-    /// Left alone on purpose (a sync does not take over another owner's or
-    /// an unowned mapping unless asked).
-    Skipped {
-        /// Index of the operation.
-        op: usize,
-        /// What and why.
-        what: String,
-    },
-}
-
-/// `{"op": 0, "result": "added", "kind": "user", "key": "mapUsers",
-/// "principal": "arn:...", "count": 1, "message": "added ... to mapUsers"}`:
-/// what `aws-auth ... -o json` prints for each operation.
-impl serde::Serialize for Change {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let (op, result, key, principal, count) = match self {
-            Change::Added {
-                op, key, principal, ..
-            } => (op, "added", Some(key), Some(principal), None),
-            Change::Updated {
-                op, key, principal, ..
-            } => (op, "updated", Some(key), Some(principal), None),
-            Change::Removed {
-                op,
-                key,
-                principal,
-                count,
-            } => (op, "removed", Some(key), Some(principal), Some(count)),
-            Change::Unchanged { op, .. } => (op, "unchanged", None, None, None),
-            Change::Skipped { op, .. } => (op, "skipped", None, None, None),
-        };
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("op", op)?;
-        m.serialize_entry("result", result)?;
-        if let Some(key) = key {
-            let kind = match key {
-                DataKey::MapRoles => "role",
-                DataKey::MapUsers => "user",
-                DataKey::MapAccounts => "account",
-            };
-            m.serialize_entry("kind", kind)?;
-            m.serialize_entry("key", key)?;
-        }
-        if let Some(p) = principal {
-            m.serialize_entry("principal", p)?;
-        }
-        if let Some(c) = count {
-            m.serialize_entry("count", c)?;
-        }
-        m.serialize_entry("message", &self.to_string())?;
-        m.end()
-    }
-}
-
-impl Change {
-    /// The index of the operation the change comes from.
-    pub fn op(&self) -> usize {
-        match self {
-            Change::Added { op, .. }
-            | Change::Updated { op, .. }
-            | Change::Removed { op, .. }
-            | Change::Unchanged { op, .. }
-            | Change::Skipped { op, .. } => *op,
-        }
-    }
-
-    fn renumber(&mut self, to: impl Fn(usize) -> usize) {
-        match self {
-            Change::Added { op, .. }
-            | Change::Updated { op, .. }
-            | Change::Removed { op, .. }
-            | Change::Unchanged { op, .. }
-            | Change::Skipped { op, .. } => *op = to(*op),
-        }
-    }
-
-    /// The change as a plan rather than a fact, for dry runs:
-    /// "would add … to mapRoles".
-    ///
-    /// ```
-    /// use aws_auth_core::{DataKey, edit::Change};
-    /// let c = Change::Removed { op: 0, key: DataKey::MapUsers, principal: "arn:aws:iam::111122223333:user/a".into(), count: 1 };
-    /// assert_eq!(c.planned().to_string(), "would remove arn:aws:iam::111122223333:user/a from mapUsers");
-    /// ```
-    pub fn planned(&self) -> impl fmt::Display + '_ {
-        Tense(self, true)
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Tense(self, false).fmt(f)
-    }
-}
-
-/// A change told as done (`false`) or as planned (`true`).
-struct Tense<'a>(&'a Change, bool);
-
-impl fmt::Display for Tense<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = |done: &'static str, planned: &'static str| if self.1 { planned } else { done };
-        match self.0 {
-            Change::Added { key, principal, .. } => {
-                write!(f, "{} {principal} to {key}", verb("added", "would add"))
-            }
-            Change::Updated { key, principal, .. } => {
-                write!(
-                    f,
-                    "{} {principal} in {key}",
-                    verb("updated", "would update")
-                )
-            }
-            Change::Removed {
-                key,
-                principal,
-                count: 1,
-                ..
-            } => write!(
-                f,
-                "{} {principal} from {key}",
-                verb("removed", "would remove")
-            ),
-            Change::Removed {
-                key,
-                principal,
-                count,
-                ..
-            } => write!(
-                f,
-                "{} {count} mappings of {principal} from {key}",
-                verb("removed", "would remove")
-            ),
-            Change::Unchanged { what, .. } => write!(f, "unchanged: {what}"),
-            Change::Skipped { what, .. } => write!(f, "skipped: {what}"),
-        }
-    }
-}
 
 /// How a data value was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -944,50 +773,117 @@ impl Document {
     }
 
     /// [`GuardPolicy::SkipGuarded`]: the operations taken one by one, each
-    /// kept when it and those kept before it trip no guard.
+    /// kept when it and those kept before it trip no guard. A sync is
+    /// guarded principal by principal: the principals a tripped guard names
+    /// are held (left as they are) and the rest of the sync goes through;
+    /// only a guard that names none of its principals skips it whole.
     fn edit_skipping_guarded(&self, ops: &[Op], guards: &Guards) -> Result<Edited, EditError> {
         let mut kept: Vec<(usize, Op)> = Vec::new();
         let mut skipped: Vec<(usize, Vec<Guard>)> = Vec::new();
+        // Principals held back inside a sync, and why.
+        let mut held: Vec<(usize, Option<DataKey>, String, Vec<Guard>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
-            let trial: Vec<Op> = kept
-                .iter()
-                .map(|(_, o)| o.clone())
-                .chain([op.clone()])
-                .collect();
-            let (plan, expected) = plan::plan(self, &trial).map_err(|e| e.renumbered(|_| i))?;
-            let tripped = self.tripped(plan.guards, &expected, guards);
-            if tripped.is_empty() {
-                kept.push((i, op.clone()));
-            } else {
-                skipped.push((i, tripped));
+            let mut op = op.clone();
+            let mut op_held: Vec<(String, Option<DataKey>, Vec<Guard>)> = Vec::new();
+            let verdict = loop {
+                let trial: Vec<Op> = kept
+                    .iter()
+                    .map(|(_, o)| o.clone())
+                    .chain([op.clone()])
+                    .collect();
+                let (plan, expected) = plan::plan(self, &trial).map_err(|e| e.renumbered(|_| i))?;
+                let tripped = self.tripped(plan.guards, &expected, guards);
+                if tripped.is_empty() {
+                    break Ok(());
+                }
+                let Op::Sync(spec) = &mut op else {
+                    break Err(tripped);
+                };
+                // The tripped guards' principals this sync touches (and in
+                // which key), not yet held.
+                let touched = |p: &str| {
+                    plan.changes
+                        .iter()
+                        .filter(|c| c.op == trial.len() - 1)
+                        .find(|c| c.principals.iter().any(|x| x.eq_ignore_ascii_case(p)))
+                        .map(|c| c.key)
+                };
+                let mut more: Vec<(String, Option<DataKey>, Vec<Guard>)> = Vec::new();
+                for g in &tripped {
+                    let Some(p) = g.principal.as_deref() else {
+                        continue;
+                    };
+                    let Some(key) = touched(p) else { continue };
+                    if spec.held.iter().any(|h| h.eq_ignore_ascii_case(p)) {
+                        continue;
+                    }
+                    match more.iter_mut().find(|(q, _, _)| q.eq_ignore_ascii_case(p)) {
+                        Some((_, _, gs)) => gs.push(g.clone()),
+                        None => more.push((p.to_owned(), key, vec![g.clone()])),
+                    }
+                }
+                if more.is_empty() {
+                    break Err(tripped);
+                }
+                spec.held.extend(more.iter().map(|(p, _, _)| p.clone()));
+                op_held.extend(more);
+            };
+            match verdict {
+                Ok(()) => {
+                    for (p, key, gs) in op_held {
+                        held.push((i, key, p, gs));
+                    }
+                    kept.push((i, op));
+                }
+                Err(tripped) => skipped.push((i, tripped)),
             }
         }
         let index: Vec<usize> = kept.iter().map(|(i, _)| *i).collect();
-        let ops: Vec<Op> = kept.into_iter().map(|(_, o)| o).collect();
+        let kept_ops: Vec<Op> = kept.into_iter().map(|(_, o)| o).collect();
         let strict = Guards {
             policy: GuardPolicy::Refuse,
             ..guards.clone()
         };
         let mut edited = self
-            .edit(&ops, &strict)
+            .edit(&kept_ops, &strict)
             .map_err(|e| e.renumbered(|k| index[k]))?;
         for change in &mut edited.changes {
             change.renumber(|k| index[k]);
         }
+        let told = |gs: &[Guard]| {
+            gs.iter()
+                .map(|g| g.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; and ")
+        };
         for (op, tripped) in &skipped {
-            edited.changes.push(Change::Skipped {
-                op: *op,
-                what: format!(
-                    "not applied: it {}",
-                    tripped
-                        .iter()
-                        .map(|g| g.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; and ")
-                ),
-            });
+            let principal = ops[*op].principal().to_owned();
+            edited.changes.push(
+                Change::skipped(
+                    *op,
+                    ops[*op].key(),
+                    vec![principal],
+                    Cause::Guarded,
+                    format!("not applied: it {}", told(tripped)),
+                )
+                .guarded(tripped.iter().map(|g| g.kind).collect()),
+            );
+        }
+        for (op, key, principal, gs) in held {
+            edited.changes.push(
+                Change::skipped(
+                    op,
+                    key,
+                    vec![principal.clone()],
+                    Cause::Guarded,
+                    format!("{principal} left as it is: changing it {}", told(&gs)),
+                )
+                .guarded(gs.iter().map(|g| g.kind).collect()),
+            );
+            skipped.push((op, gs));
         }
         edited.changes.sort_by_key(Change::op);
+        skipped.sort_by_key(|(op, _)| *op);
         edited.skipped = skipped;
         Ok(edited)
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Change, EditError, GroupsChange, MappingSpec, Op, SyncSpec};
+use super::{Cause, Change, EditError, GroupsChange, MappingSpec, Op, SyncSpec};
 use crate::arn::{Arn, PrincipalKind};
 use crate::document::Document;
 use crate::effective::{same_groups, same_principal};
@@ -231,38 +231,36 @@ impl<T: Clone> Working<T> {
         }
     }
 
-    /// Removes the item at `pos` of the list.
-    fn remove_at(&mut self, pos: usize) {
-        let target = self.list[pos].0;
-        self.remove_where_origin(|o| o == target);
-    }
-
-    fn remove_where_origin(&mut self, pick: impl Fn(Origin) -> bool) {
-        let before: Vec<Origin> = self.list.iter().map(|(o, _)| *o).collect();
+    /// Removes the items at these positions of the list, in one pass;
+    /// returns them.
+    fn remove_positions(&mut self, positions: &std::collections::HashSet<usize>) -> Vec<T> {
         let mut i = 0;
-        let keep: Vec<bool> = before.iter().map(|o| !pick(*o)).collect();
         self.remove_where(|_| {
-            let k = keep[i];
+            let hit = positions.contains(&i);
             i += 1;
-            !k
-        });
+            hit
+        })
     }
 
-    fn remove_where(&mut self, mut pred: impl FnMut(&T) -> bool) -> usize {
-        let before = self.list.len();
+    /// Removes the items `pred` picks, in one pass; returns them.
+    fn remove_where(&mut self, mut pred: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut removed = Vec::new();
         let mut removed_new = Vec::new();
-        self.list.retain(|(origin, v)| {
-            if !pred(v) {
-                return true;
+        let mut kept = Vec::with_capacity(self.list.len());
+        for (origin, v) in std::mem::take(&mut self.list) {
+            if !pred(&v) {
+                kept.push((origin, v));
+                continue;
             }
             match origin {
                 Origin::Old(i) => {
-                    self.plan.fates.insert(*i, Fate::Remove);
+                    self.plan.fates.insert(i, Fate::Remove);
                 }
-                Origin::New(n) => removed_new.push(*n),
+                Origin::New(n) => removed_new.push(n),
             }
-            false
-        });
+            removed.push(v);
+        }
+        self.list = kept;
         // New items are dropped from the plan; later indices shift down.
         removed_new.sort_unstable();
         for n in removed_new.into_iter().rev() {
@@ -275,7 +273,7 @@ impl<T: Clone> Working<T> {
                 }
             }
         }
-        before - self.list.len()
+        removed
     }
 }
 
@@ -344,6 +342,7 @@ trait Mapped: Clone {
     /// How the existing mapping is described in a conflict.
     fn describe(&self) -> String;
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>);
+    fn groups(&self) -> &[Text];
     fn extra(&self) -> &BTreeMap<String, serde_json::Value>;
     fn username(&self) -> &str;
 }
@@ -374,6 +373,9 @@ impl Mapped for RoleMapping {
     }
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
         (&mut self.username, &mut self.groups)
+    }
+    fn groups(&self) -> &[Text] {
+        &self.groups
     }
     fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
         &self.extra
@@ -413,6 +415,9 @@ impl Mapped for UserMapping {
     }
     fn username_and_groups(&mut self) -> (&mut Text, &mut Vec<Text>) {
         (&mut self.username, &mut self.groups)
+    }
+    fn groups(&self) -> &[Text] {
+        &self.groups
     }
     fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
         &self.extra
@@ -501,22 +506,33 @@ impl<'d> Planner<'d> {
         }
         self.readable(DataKey::MapRoles)?;
         self.readable(DataKey::MapUsers)?;
-        let r = self.roles.get().remove_where(|r| r.username == username);
-        let u = self.users.get().remove_where(|x| x.username == username);
-        if r + u == 0 {
+        let r: Vec<String> = (self.roles.get())
+            .remove_where(|r| r.username == username)
+            .iter()
+            .map(|m| m.rolearn.to_string())
+            .collect();
+        let u: Vec<String> = (self.users.get())
+            .remove_where(|x| x.username == username)
+            .iter()
+            .map(|m| m.userarn.to_string())
+            .collect();
+        if r.is_empty() && u.is_empty() {
             return Err(EditError::NotFound {
                 op: op_index,
                 message: format!("no mapping has the username {username:?}"),
             });
         }
-        for (key, count) in [(DataKey::MapRoles, r), (DataKey::MapUsers, u)] {
-            if count > 0 {
-                self.changes.push(Change::Removed {
-                    op: op_index,
+        for (key, arns) in [(DataKey::MapRoles, r), (DataKey::MapUsers, u)] {
+            if !arns.is_empty() {
+                let count = arns.len();
+                self.changes.push(Change::removed(
+                    op_index,
                     key,
-                    principal: format!("username {username}"),
+                    arns,
                     count,
-                });
+                    Cause::Requested,
+                    Some(format!("username {username}")),
+                ));
             }
         }
         Ok(())
@@ -565,10 +581,12 @@ impl<'d> Planner<'d> {
         check_account(id, op_index)?;
         let accounts = self.accounts.get();
         if accounts.list.iter().any(|(_, a)| a == id) {
-            self.changes.push(Change::Unchanged {
-                op: op_index,
-                what: format!("account {id} is already mapped"),
-            });
+            self.changes.push(Change::unchanged(
+                op_index,
+                DataKey::MapAccounts,
+                id,
+                format!("account {id} is already mapped"),
+            ));
             return Ok(());
         }
         accounts.plan.new.push(NewItem {
@@ -579,28 +597,31 @@ impl<'d> Planner<'d> {
         });
         let n = accounts.plan.new.len() - 1;
         accounts.list.push((Origin::New(n), id.to_owned()));
-        self.changes.push(Change::Added {
-            op: op_index,
-            key: DataKey::MapAccounts,
-            principal: id.to_owned(),
-        });
+        self.changes.push(Change::added(
+            op_index,
+            DataKey::MapAccounts,
+            id,
+            Cause::Requested,
+        ));
         Ok(())
     }
 
     fn remove_account(&mut self, id: &str, op_index: usize) -> Result<(), EditError> {
-        let n = self.accounts.get().remove_where(|a| a == id);
+        let n = self.accounts.get().remove_where(|a| a == id).len();
         if n == 0 {
             return Err(EditError::NotFound {
                 op: op_index,
                 message: format!("account {id} is not in mapAccounts"),
             });
         }
-        self.changes.push(Change::Removed {
-            op: op_index,
-            key: DataKey::MapAccounts,
-            principal: id.to_owned(),
-            count: n,
-        });
+        self.changes.push(Change::removed(
+            op_index,
+            DataKey::MapAccounts,
+            vec![id.to_owned()],
+            n,
+            Cause::Requested,
+            None,
+        ));
         Ok(())
     }
 
@@ -644,10 +665,12 @@ fn add<T: Mapped>(
         .find(|(_, m)| same_principal(m.arn(), &spec.arn));
     match existing {
         Some((_, m)) if m.same_as(spec) => {
-            changes.push(Change::Unchanged {
-                op: op_index,
-                what: format!("{} {} is already mapped this way", T::NOUN, spec.arn),
-            });
+            changes.push(Change::unchanged(
+                op_index,
+                T::KEY,
+                &spec.arn,
+                format!("{} {} is already mapped this way", T::NOUN, spec.arn),
+            ));
             Ok(())
         }
         Some((origin, m)) => Err(EditError::Conflict {
@@ -664,11 +687,7 @@ fn add<T: Mapped>(
             working.plan.new.push(NewItem::from(spec));
             let n = working.plan.new.len() - 1;
             working.list.push((Origin::New(n), T::from_spec(spec)));
-            changes.push(Change::Added {
-                op: op_index,
-                key: T::KEY,
-                principal: spec.arn.clone(),
-            });
+            changes.push(Change::added(op_index, T::KEY, &spec.arn, Cause::Requested));
             Ok(())
         }
     }
@@ -701,16 +720,14 @@ fn update_mapping<T: Mapped>(
         });
     };
     if update(working, pos, username, groups, T::username_and_groups) {
-        changes.push(Change::Updated {
-            op: op_index,
-            key: T::KEY,
-            principal: arn.to_owned(),
-        });
+        changes.push(Change::updated(op_index, T::KEY, arn, Cause::Requested));
     } else {
-        changes.push(Change::Unchanged {
-            op: op_index,
-            what: format!("{arn} already has that username and those groups"),
-        });
+        changes.push(Change::unchanged(
+            op_index,
+            T::KEY,
+            arn,
+            format!("{arn} already has that username and those groups"),
+        ));
     }
     Ok(())
 }
@@ -722,24 +739,30 @@ fn remove<T: Mapped>(
     op_index: usize,
     changes: &mut Vec<Change>,
 ) -> Result<(), EditError> {
-    let n = state.get().remove_where(|m| same_principal(m.arn(), arn));
-    if n == 0 {
+    let removed = state.get().remove_where(|m| same_principal(m.arn(), arn));
+    if removed.is_empty() {
         return Err(EditError::NotFound {
             op: op_index,
             message: format!("{} {arn} is not mapped in {}", T::NOUN, T::KEY),
         });
     }
-    changes.push(Change::Removed {
-        op: op_index,
-        key: T::KEY,
-        principal: arn.to_owned(),
-        count: n,
-    });
+    let arns: Vec<String> = removed.iter().map(|m| m.arn().to_owned()).collect();
+    changes.push(Change::removed(
+        op_index,
+        T::KEY,
+        arns,
+        removed.len(),
+        Cause::Requested,
+        Some(arn.to_owned()),
+    ));
     Ok(())
 }
 
-/// One key's part of a sync: `desired` already carries the marker. Returns
-/// how many entries the owner has after it, and how many the prune removed.
+/// One key's part of a sync: `desired` already carries the marker; the
+/// principals in `held` are left as they are. Returns how many entries the
+/// owner has after it, and how many the prune removed. One pass to index
+/// the entries by principal, one per desired mapping, one to remove: linear
+/// in the map and the desired set.
 fn sync_key<T: Mapped>(
     state: &mut Lazy<'_, T>,
     desired: &[MappingSpec],
@@ -747,103 +770,146 @@ fn sync_key<T: Mapped>(
     op: usize,
     changes: &mut Vec<Change>,
 ) -> (usize, usize) {
-    let owned =
-        |m: &T| m.extra().get(&spec.marker).and_then(|v| v.as_str()) == Some(spec.owner.as_str());
+    use std::collections::{HashMap, HashSet};
+    let marker = |m: &T| {
+        m.extra()
+            .get(&spec.marker)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let owned = |m: &T| marker(m).as_deref() == Some(spec.owner.as_str());
+    let held: HashSet<String> = spec.held.iter().map(|p| p.to_ascii_lowercase()).collect();
     let w = state.get();
-    let mut pruned = 0;
+    // Entries by principal, as the lookup finds them (without case).
+    let mut by_principal: HashMap<String, Vec<usize>> = HashMap::with_capacity(w.list.len());
+    for (pos, (_, m)) in w.list.iter().enumerate() {
+        by_principal
+            .entry(m.arn().to_ascii_lowercase())
+            .or_default()
+            .push(pos);
+    }
+    let mut gone: HashSet<usize> = HashSet::new();
     for want in desired {
-        let same = |m: &T| same_principal(m.arn(), &want.arn);
-        let mine: Vec<usize> = (0..w.list.len())
-            .filter(|&p| same(&w.list[p].1) && owned(&w.list[p].1))
+        let principal = want.arn.to_ascii_lowercase();
+        if held.contains(&principal) {
+            continue;
+        }
+        let found: &[usize] = by_principal.get(&principal).map_or(&[], Vec::as_slice);
+        let mine: Vec<usize> = found
+            .iter()
+            .copied()
+            .filter(|&p| owned(&w.list[p].1))
             .collect();
         if let Some((&last, earlier)) = mine.split_last() {
             // Earlier duplicates of the owner's own entry go: the last is the
             // one the authenticator uses.
-            for &p in earlier.iter().rev() {
-                w.remove_at(p);
-            }
-            let pos = last - earlier.len();
-            if w.list[pos].1.same_as(want) {
-                changes.push(Change::Unchanged {
+            gone.extend(earlier.iter().copied());
+            if w.list[last].1.same_as(want) {
+                changes.push(Change::unchanged(
                     op,
-                    what: format!("{} {} is already mapped this way", T::NOUN, want.arn),
-                });
+                    T::KEY,
+                    &want.arn,
+                    format!("{} {} is already mapped this way", T::NOUN, want.arn),
+                ));
             } else {
-                let mut entry = w.list[pos].1.clone();
                 // Groups in another order are the same groups: kept as written.
-                let groups = if same_groups(entry.username_and_groups().1, &want.groups) {
+                let groups = if same_groups(w.list[last].1.groups(), &want.groups) {
                     GroupsChange::Keep
                 } else {
                     GroupsChange::Replace(want.groups.clone())
                 };
                 update(
                     w,
-                    pos,
+                    last,
                     &Some(want.username.clone()),
                     &groups,
                     T::username_and_groups,
                 );
-                changes.push(Change::Updated {
-                    op,
-                    key: T::KEY,
-                    principal: want.arn.clone(),
-                });
+                changes.push(Change::updated(op, T::KEY, &want.arn, Cause::Wanted));
             }
             if !earlier.is_empty() {
-                changes.push(Change::Removed {
+                let arns = earlier
+                    .iter()
+                    .map(|&p| w.list[p].1.arn().to_owned())
+                    .collect();
+                changes.push(Change::removed(
                     op,
-                    key: T::KEY,
-                    principal: format!("{} (duplicates)", want.arn),
-                    count: earlier.len(),
-                });
+                    T::KEY,
+                    arns,
+                    earlier.len(),
+                    Cause::Duplicate,
+                    None,
+                ));
             }
             continue;
         }
-        if let Some(p) = (0..w.list.len()).rev().find(|&p| same(&w.list[p].1)) {
-            if !(spec.adopt && w.list[p].1.same_as(want)) {
-                changes.push(Change::Skipped {
+        let mut cause = Cause::Wanted;
+        if let Some(&p) = found.iter().rev().find(|p| !gone.contains(p)) {
+            let entry = &w.list[p].1;
+            if !(spec.adopt && entry.same_as(want)) {
+                let (why, whose) = match marker(entry) {
+                    Some(other) => (Cause::OwnedByAnother, format!("{other}'s entry")),
+                    None => (
+                        Cause::NotOwned,
+                        format!("an entry {} does not own", spec.owner),
+                    ),
+                };
+                changes.push(Change::skipped(
                     op,
-                    what: format!(
-                        "{} {} is mapped by an entry {} does not own; not taking it over{}",
+                    Some(T::KEY),
+                    vec![want.arn.clone()],
+                    why,
+                    format!(
+                        "{} {} is mapped by {whose}; not taking it over{}",
                         T::NOUN,
                         want.arn,
-                        spec.owner,
                         if spec.adopt {
                             " (it says something else)"
                         } else {
                             " (adopt would, if it said the same)"
                         }
                     ),
-                });
+                ));
                 continue;
             }
             // Adopted: written again with the marker.
-            w.remove_at(p);
+            gone.insert(p);
+            cause = Cause::Adopted;
         }
         w.plan.new.push(NewItem::from(want));
         let n = w.plan.new.len() - 1;
         w.list.push((Origin::New(n), T::from_spec(want)));
-        changes.push(Change::Added {
-            op,
-            key: T::KEY,
-            principal: want.arn.clone(),
-        });
+        changes.push(Change::added(op, T::KEY, &want.arn, cause));
     }
+    let mut pruned = Vec::new();
     if spec.prune {
-        let wanted = |m: &T| desired.iter().any(|d| same_principal(m.arn(), &d.arn));
-        let removed = w.remove_where(|m| owned(m) && !wanted(m));
-        if removed > 0 {
-            changes.push(Change::Removed {
-                op,
-                key: T::KEY,
-                principal: format!("entries of {} no longer wanted", spec.owner),
-                count: removed,
-            });
+        let wanted: HashSet<String> = desired.iter().map(|d| d.arn.to_ascii_lowercase()).collect();
+        for (pos, (_, m)) in w.list.iter().enumerate() {
+            let principal = m.arn().to_ascii_lowercase();
+            if owned(m)
+                && !wanted.contains(&principal)
+                && !held.contains(&principal)
+                && gone.insert(pos)
+            {
+                pruned.push(m.arn().to_owned());
+            }
         }
-        pruned = removed;
+    }
+    w.remove_positions(&gone);
+    let pruned_count = pruned.len();
+    if !pruned.is_empty() {
+        let count = pruned.len();
+        changes.push(Change::removed(
+            op,
+            T::KEY,
+            pruned,
+            count,
+            Cause::NoLongerWanted,
+            None,
+        ));
     }
     let left = w.list.iter().filter(|(_, m)| owned(m)).count();
-    (left, pruned)
+    (left, pruned_count)
 }
 
 /// Removes the mappings of an ARN with exactly this username.
@@ -854,10 +920,10 @@ fn remove_exact<T: Mapped>(
     op_index: usize,
     changes: &mut Vec<Change>,
 ) -> Result<(), EditError> {
-    let n = state
+    let removed = state
         .get()
         .remove_where(|m| same_principal(m.arn(), arn) && m.username() == username);
-    if n == 0 {
+    if removed.is_empty() {
         return Err(EditError::NotFound {
             op: op_index,
             message: format!(
@@ -866,12 +932,15 @@ fn remove_exact<T: Mapped>(
             ),
         });
     }
-    changes.push(Change::Removed {
-        op: op_index,
-        key: T::KEY,
-        principal: format!("{arn} ({username})"),
-        count: n,
-    });
+    let arns: Vec<String> = removed.iter().map(|m| m.arn().to_owned()).collect();
+    changes.push(Change::removed(
+        op_index,
+        T::KEY,
+        arns,
+        removed.len(),
+        Cause::Requested,
+        Some(format!("{arn} ({username})")),
+    ));
     Ok(())
 }
 

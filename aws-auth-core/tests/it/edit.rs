@@ -1062,7 +1062,7 @@ fn one_mapping_of_an_arn_is_removed_exactly() {
 /// and reported while the others apply; every guard names its principal.
 #[test]
 fn guarded_operations_can_be_skipped_while_the_rest_applies() {
-    use aws_auth_core::edit::{Change, GuardPolicy};
+    use aws_auth_core::edit::{Cause, Effect, GuardPolicy};
     let roles = "- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [system:masters]\n";
     let doc = Document::from_data([("mapRoles", roles)]);
     let ops = [
@@ -1083,9 +1083,23 @@ fn guarded_operations_can_be_skipped_while_the_rest_applies() {
     for (_, guards) in &edited.skipped {
         assert!(guards.iter().all(|g| g.principal.is_some()), "{guards:?}");
     }
-    assert!(matches!(edited.changes[0], Change::Skipped { op: 0, .. }));
-    assert!(matches!(edited.changes[1], Change::Added { op: 1, .. }));
-    assert!(matches!(edited.changes[2], Change::Skipped { op: 2, .. }));
+    let effects: Vec<(usize, Effect, Cause)> = edited
+        .changes
+        .iter()
+        .map(|c| (c.op, c.effect, c.cause))
+        .collect();
+    assert_eq!(
+        effects,
+        [
+            (0, Effect::Skipped, Cause::Guarded),
+            (1, Effect::Added, Cause::Requested),
+            (2, Effect::Skipped, Cause::Guarded)
+        ]
+    );
+    assert_eq!(
+        edited.changes[0].principals,
+        ["arn:aws:iam::111122223333:role/Nodes"]
+    );
     assert_eq!(edited.document.view().roles.entries.len(), 2);
     assert_eq!(edited.document.view().users.entries.len(), 1);
     // Forcing is a policy too.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_auth_core::edit::{Change, EditError, Guards, MappingSpec, Op, SyncSpec};
+use aws_auth_core::edit::{Cause, EditError, Effect, Guards, MappingSpec, Op, SyncSpec};
 use aws_auth_core::{DataKey, Document, MapView};
 
 use crate::mutants::{Lcg, mutate, seeds};
@@ -123,10 +123,7 @@ fn check_sync(name: &str, text: &str, spec: &SyncSpec) -> Option<String> {
         others(&before),
         "{name}: other entries changed"
     );
-    let skipped = edited
-        .changes
-        .iter()
-        .any(|c| matches!(c, Change::Skipped { .. }));
+    let skipped = edited.changes.iter().any(|c| c.effect == Effect::Skipped);
     if !skipped {
         assert_eq!(owned_by(&now, &spec.owner), expected(spec), "{name}");
     }
@@ -208,10 +205,9 @@ fn the_ports_four_cases() {
             .edit(&[Op::Sync(team_a().adopt(adopt))], &Guards::new())
             .unwrap();
         assert!(
-            edited
-                .changes
-                .iter()
-                .any(|c| matches!(c, Change::Skipped { what, .. } if what.contains("user/alice"))),
+            edited.changes.iter().any(|c| c.effect == Effect::Skipped
+                && c.cause == Cause::NotOwned
+                && c.principals == ["arn:aws:iam::999900001111:user/alice"]),
             "{:?}",
             edited.changes
         );
@@ -277,7 +273,7 @@ fn adding_the_same_groups_in_another_order_is_unchanged() {
         )
         .unwrap();
     assert!(edited.is_noop());
-    assert!(matches!(edited.changes[0], Change::Unchanged { .. }));
+    assert_eq!(edited.changes[0].effect, Effect::Unchanged);
 }
 
 /// For any readable map of the mutant stream and a random desired set: the
@@ -380,7 +376,7 @@ fn a_principal_in_another_case_is_the_same_principal_for_every_op() {
         .unwrap();
     assert_eq!(edited.document.view().users.entries.len(), 1);
     assert!(
-        matches!(edited.changes[0], Change::Skipped { .. }),
+        edited.changes[0].effect == Effect::Skipped && edited.changes[0].cause == Cause::NotOwned,
         "{:?}",
         edited.changes
     );
@@ -395,4 +391,85 @@ fn a_principal_in_another_case_is_the_same_principal_for_every_op() {
         )
         .unwrap_err();
     assert!(matches!(e, EditError::Conflict { .. }), "{e}");
+}
+
+/// Issues 21.3 and 21.4: under `SkipGuarded` a sync is guarded entry by
+/// entry: the owner's node role (whose removal trips a guard) is held and
+/// reported, while the departed admin is pruned in the same round; every
+/// change names its principals and a reason code.
+#[test]
+fn a_guarded_entry_of_a_sync_is_held_and_the_rest_goes_through() {
+    use aws_auth_core::guard::{GuardKind, GuardPolicy};
+    let doc = Document::from_data([
+        (
+            "mapRoles",
+            "- rolearn: arn:aws:iam::999900001111:role/Admin\n  username: admin\n  groups: [system:masters]\n\
+             - rolearn: arn:aws:iam::999900001111:role/Nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n  syncedBy: team-a\n",
+        ),
+        (
+            "mapUsers",
+            "- userarn: arn:aws:iam::999900001111:user/departed\n  username: departed\n  groups: [system:masters]\n  syncedBy: team-a\n\
+             - userarn: arn:aws:iam::999900001111:user/bob\n  username: bob\n  groups: [old]\n  syncedBy: team-a\n",
+        ),
+    ]);
+    let spec = SyncSpec::new("team-a")
+        .user(user("bob", &["view"]))
+        .prune(true);
+    // Refused whole by default.
+    assert!(matches!(
+        doc.edit(&[Op::Sync(spec.clone())], &Guards::new()),
+        Err(EditError::Guarded { .. })
+    ));
+    let edited = doc
+        .edit(
+            &[Op::Sync(spec)],
+            &Guards::new().policy(GuardPolicy::SkipGuarded),
+        )
+        .unwrap();
+    let seen: Vec<(Effect, Cause, Vec<String>)> = edited
+        .changes
+        .iter()
+        .map(|c| (c.effect, c.cause, c.principals.clone()))
+        .collect();
+    let arn = |s: &str| format!("arn:aws:iam::999900001111:{s}");
+    assert!(
+        seen.contains(&(Effect::Updated, Cause::Wanted, vec![arn("user/bob")])),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            Effect::Removed,
+            Cause::NoLongerWanted,
+            vec![arn("user/departed")]
+        )),
+        "{seen:?}"
+    );
+    let held = edited
+        .changes
+        .iter()
+        .find(|c| c.effect == Effect::Skipped)
+        .expect("the node role is reported");
+    assert_eq!(
+        (held.cause, &held.principals, &held.guards),
+        (
+            Cause::Guarded,
+            &vec![arn("role/Nodes")],
+            &vec![GuardKind::NodeRole]
+        )
+    );
+    assert_eq!(held.key, Some(DataKey::MapRoles));
+    let view = edited.document.view();
+    assert_eq!(view.roles.entries.len(), 2, "the node role stays");
+    assert_eq!(view.users.entries.len(), 1, "the departed admin goes");
+    // As JSON: principals, reason, guards, and a message.
+    let json = serde_json::to_value(&edited.changes).unwrap();
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"] == "guarded"
+                && c["guards"] == serde_json::json!(["node-role"])
+                && c["kind"] == "role"),
+        "{json}"
+    );
 }
