@@ -421,10 +421,12 @@ async fn edit(
     let options = WriteOptions::new()
         .create(g.cluster.create)
         .server_dry_run(server_dry_run);
+    // The edit decided above is the first one written; a conflict plans the
+    // operations again on the fresh read.
     let outcome = budget
         .spend(Some(cluster), async {
             cluster
-                .edit(current, &ops.ops, &guards, &options, |prior, _| {
+                .edit_checked(current, edited, &ops.ops, &guards, &options, |prior, _| {
                     if let (Some(prior), false) = (prior, server_dry_run) {
                         // One backup per version of the object, however many
                         // attempts the write takes.

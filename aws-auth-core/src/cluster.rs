@@ -34,6 +34,7 @@ use kube::core::ObjectMeta;
 
 use crate::Document;
 use crate::edit::{EditError, Edited, Guard, Guards, Op};
+use crate::store::{Failure, MapStore, Store, StoreError};
 
 /// The field manager our writes are recorded under.
 pub const FIELD_MANAGER: &str = "aws-auth";
@@ -63,153 +64,11 @@ impl Snapshot {
     }
 }
 
-/// How often, and how patiently, requests are tried again.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Attempts of an edit in all (the first included), each a read and a
-    /// write, while other writers' conflicting writes (409) make it start over.
-    pub max_attempts: u32,
-    /// The first back-off after a conflict; it doubles up to `max_delay`, and
-    /// a random part of it is waited (full jitter), so that racing writers
-    /// spread out.
-    pub base_delay: Duration,
-    /// The longest back-off after a conflict.
-    pub max_delay: Duration,
-    /// Attempts of one request (the first included) while the API server
-    /// throttles (429), is unavailable (5xx) or does not answer.
-    pub transient_attempts: u32,
-    /// The first wait before such a request is tried again; it doubles up to
-    /// `transient_max_delay`.
-    pub transient_delay: Duration,
-    /// The longest wait before such a request is tried again.
-    pub transient_max_delay: Duration,
-}
+pub use crate::store::{RetryNotice, RetryPolicy, WriteOptions};
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        // Enough for a few dozen writers racing on one map, and bounded; an
-        // unavailable server gets about half a minute.
-        RetryPolicy {
-            max_attempts: 24,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(1000),
-            transient_attempts: 6,
-            transient_delay: Duration::from_millis(500),
-            transient_max_delay: Duration::from_secs(8),
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.max_delay);
-        ceiling.mul_f64(fastrand::f64())
-    }
-
-    /// The wait before attempt `attempt + 1` of a request: half of it fixed,
-    /// half random.
-    fn transient_wait(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .transient_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.transient_max_delay);
-        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
-    }
-}
-
-/// A request about to be tried again, for the caller to show ("the API server
-/// answered 503, retrying in 4 s (attempt 3)").
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryNotice {
-    /// `read` or `write`.
-    pub request: &'static str,
-    /// The HTTP status, or `None` when no answer came.
-    pub status: Option<u16>,
-    /// What went wrong, in words (`ServiceUnavailable`, `no answer in time`).
-    pub reason: String,
-    /// The attempt about to be made (2 for the first retry).
-    pub attempt: u32,
-    /// How long until then.
-    pub wait: Duration,
-}
-
-impl std::fmt::Display for RetryNotice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            Some(code) => write!(f, "the API server answered {code} {}", self.reason)?,
-            None => write!(f, "no answer from the API server ({})", self.reason)?,
-        }
-        write!(
-            f,
-            " to a {}, retrying in {:.1} s (attempt {})",
-            self.request,
-            self.wait.as_secs_f64(),
-            self.attempt
-        )
-    }
-}
-
-/// Who hears about retries.
-type Observer = std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>;
-
-/// How an edit is written.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct WriteOptions {
-    /// Create the ConfigMap when it does not exist (otherwise that is an error).
-    pub create: bool,
-    /// Send the write with `dryRun=All`: the API server validates it and
-    /// stores nothing.
-    pub server_dry_run: bool,
-}
-
-impl WriteOptions {
-    /// Write to an existing ConfigMap, for real.
-    pub fn new() -> WriteOptions {
-        WriteOptions::default()
-    }
-
-    /// [`WriteOptions::create`].
-    pub fn create(mut self, create: bool) -> WriteOptions {
-        self.create = create;
-        self
-    }
-
-    /// [`WriteOptions::server_dry_run`].
-    pub fn server_dry_run(mut self, dry_run: bool) -> WriteOptions {
-        self.server_dry_run = dry_run;
-        self
-    }
-}
-
-/// What an edit did.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)]
-pub enum Outcome {
-    /// Nothing to change: the map already says what the operations ask.
-    Unchanged {
-        /// The edit (its changes say why nothing was written).
-        edited: Edited,
-        /// The object as read.
-        current: Snapshot,
-    },
-    /// Written (or, with `server_dry_run`, accepted by the server and not stored).
-    Written {
-        /// The edit that was written.
-        edited: Edited,
-        /// The object it was applied to (`None` when it was created).
-        prior: Option<Snapshot>,
-        /// The object after the write, as the server returned it.
-        after: ConfigMap,
-        /// Attempts it took (more than one after conflicts).
-        attempts: u32,
-    },
-}
+/// What an edit did: [`store::Outcome`](crate::store::Outcome) of the
+/// ConfigMap read and the one written.
+pub type Outcome = crate::store::Outcome<Snapshot, ConfigMap>;
 
 /// Why reading or writing the ConfigMap failed.
 #[derive(Debug, thiserror::Error)]
@@ -319,34 +178,31 @@ impl ClusterError {
     }
 }
 
-/// How a failed request may be tried again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transient {
-    /// Not processed (429, 503): the same request again, reads and writes.
-    NotDone,
-    /// No answer, or one that says nothing of the outcome (502, 504, a cut
-    /// body): a read is tried again; a write may have landed.
-    Unknown,
-    /// The server failed the request (500): a read is tried again, a write
-    /// is not.
-    ReadsOnly,
-    /// Final.
-    No,
-}
-
-fn transient(e: &kube::Error) -> Transient {
+/// What a kube error means to the edit loop.
+fn failure(e: &kube::Error) -> Failure {
     match e {
-        kube::Error::Api(s) if matches!(s.code, 429 | 503) => Transient::NotDone,
+        kube::Error::Api(s) if s.is_conflict() || s.is_already_exists() => Failure::Conflict,
+        kube::Error::Api(s) if matches!(s.code, 429 | 503) => Failure::NotDone {
+            status: Some(s.code),
+            // The API server says when to come back (it also sends Retry-After).
+            retry_after: s
+                .details
+                .as_ref()
+                .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
+                .filter(|d| !d.is_zero()),
+        },
         // A gateway that lost the answer.
-        kube::Error::Api(s) if matches!(s.code, 502 | 504) => Transient::Unknown,
+        kube::Error::Api(s) if matches!(s.code, 502 | 504) => Failure::Unknown {
+            status: Some(s.code),
+        },
         // The server answered that it failed: final for a write, a read may
         // do better.
-        kube::Error::Api(s) if s.code >= 500 => Transient::ReadsOnly,
-        kube::Error::Api(_) => Transient::No,
+        kube::Error::Api(s) if s.code >= 500 => Failure::ServerFailed { status: s.code },
+        kube::Error::Api(_) => Failure::Final,
         // Nothing listens there, or the name does not resolve: trying again
         // changes nothing (kubectl does not either).
-        other if refused(other) => Transient::No,
-        _ => Transient::Unknown,
+        other if refused(other) => Failure::Final,
+        _ => Failure::Unknown { status: None },
     }
 }
 
@@ -356,26 +212,6 @@ fn refused(e: &kube::Error) -> bool {
         || text.contains("failed to lookup address")
         || text.contains("Name or service not known")
         || text.contains("dns error")
-}
-
-/// A short name for what went wrong, for a retry notice.
-fn retry_reason(e: &kube::Error) -> (Option<u16>, String) {
-    match e {
-        kube::Error::Api(s) => (Some(s.code), s.reason.clone()),
-        kube::Error::SerdeError(_) => (None, "an answer that is not a ConfigMap".to_owned()),
-        other => {
-            let text = chain(other);
-            let reason = if text.contains("elapsed")
-                || text.contains("timed out")
-                || text.contains("timeout")
-            {
-                "no answer in time".to_owned()
-            } else {
-                text.rsplit(": ").next().unwrap_or(&text).to_owned()
-            };
-            (None, reason)
-        }
-    }
 }
 
 /// An error and its causes, `: `-separated (hyper hides the useful part in
@@ -394,385 +230,55 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-fn is_conflict(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.is_conflict() || s.is_already_exists())
-}
-
-/// The aws-auth ConfigMap of one cluster.
+/// The ConfigMap through a kube client: the [`MapStore`] the loop drives.
 #[derive(Clone)]
-pub struct Cluster {
+struct KubeMap {
     api: Api<ConfigMap>,
     namespace: String,
     name: String,
-    retry: RetryPolicy,
-    observer: Option<Observer>,
-    /// A write was sent and no answer said whether it was carried out (it
-    /// is in flight, its answer was lost, or a gateway answered 502/504).
-    write_unknown: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl std::fmt::Debug for Cluster {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster")
-            .field("namespace", &self.namespace)
-            .field("name", &self.name)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+impl KubeMap {
+    fn new_object(&self, data: BTreeMap<String, String>) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                namespace: Some(self.namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            data: Some(data),
+            ..ConfigMap::default()
+        }
     }
 }
 
-impl Cluster {
-    /// The ConfigMap `namespace/name` (normally `kube-system/aws-auth`).
-    pub fn new(client: kube::Client, namespace: &str, name: &str) -> Cluster {
-        Cluster {
-            api: Api::namespaced(client, namespace),
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            retry: RetryPolicy::default(),
-            observer: None,
-            write_unknown: Default::default(),
+impl MapStore for KubeMap {
+    type Object = Snapshot;
+    type Written = ConfigMap;
+    type Error = kube::Error;
+
+    fn failure(&self, e: &kube::Error) -> Failure {
+        failure(e)
+    }
+
+    fn reason(&self, e: &kube::Error) -> String {
+        match e {
+            kube::Error::Api(s) => s.reason.clone(),
+            kube::Error::SerdeError(_) => "an answer that is not a ConfigMap".to_owned(),
+            other => crate::store::describe(other),
         }
     }
 
-    /// True when a write was sent whose outcome no answer told: it is in
-    /// flight, or its answer was lost. A caller that gives up at a deadline
-    /// says "a write may have landed" only then: after answers that all said
-    /// the write was not carried out (429, 503, 409), nothing was written.
-    pub fn write_outcome_unknown(&self) -> bool {
-        self.write_unknown.load(std::sync::atomic::Ordering::SeqCst)
+    fn document<'a>(&self, object: &'a Snapshot) -> &'a Document {
+        &object.document
     }
 
-    /// Replaces the retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Cluster {
-        self.retry = retry;
-        self
+    fn written(&self, object: Snapshot) -> ConfigMap {
+        object.config_map
     }
 
-    /// Calls `observer` before every wait to try a request again (to tell the
-    /// user why nothing seems to happen).
-    pub fn on_retry(mut self, observer: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Cluster {
-        self.observer = Some(std::sync::Arc::new(observer));
-        self
-    }
-
-    /// Tells the observer, then waits: the back-off, or longer when the API
-    /// server said when to come back (a 429's `retryAfterSeconds`, which it
-    /// also sends as `Retry-After`).
-    async fn wait_to_retry(&self, request: &'static str, e: &kube::Error, attempt: u32) {
-        let asked = match e {
-            kube::Error::Api(s) => s
-                .details
-                .as_ref()
-                .map(|d| Duration::from_secs(u64::from(d.retry_after_seconds)))
-                .filter(|d| !d.is_zero()),
-            _ => None,
-        };
-        let wait = self.retry.transient_wait(attempt).max(
-            asked
-                .unwrap_or_default()
-                .min(self.retry.transient_max_delay * 4),
-        );
-        let (status, reason) = retry_reason(e);
-        let notice = RetryNotice {
-            request,
-            status,
-            reason,
-            attempt: attempt + 1,
-            wait,
-        };
-        tracing::debug!(%notice, "retrying");
-        if let Some(observer) = &self.observer {
-            observer(&notice);
-        }
-        tokio::time::sleep(wait).await;
-    }
-
-    /// A request tried again while the API server throttles, is unavailable
-    /// or does not answer; `unknown_ok`: also when the outcome is unknown
-    /// (reads, which change nothing).
-    async fn persist<T, F, Fut>(
-        &self,
-        request: &'static str,
-        unknown_ok: bool,
-        mut call: F,
-    ) -> Result<T, kube::Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, kube::Error>>,
-    {
-        let mut attempt = 1;
-        let unknown = |yes: bool| {
-            if request == "write" {
-                self.write_unknown
-                    .store(yes, std::sync::atomic::Ordering::SeqCst);
-            }
-        };
-        loop {
-            unknown(true);
-            let answer = call().await;
-            // What the answer says of a write: carried out, or not, or
-            // nothing (no answer, a gateway's 502/504, a server's 500).
-            unknown(
-                matches!(&answer, Err(e) if matches!(transient(e), Transient::Unknown | Transient::ReadsOnly)),
-            );
-            match answer {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    let again = match transient(&e) {
-                        Transient::NotDone => true,
-                        Transient::Unknown | Transient::ReadsOnly => unknown_ok,
-                        Transient::No => false,
-                    };
-                    if !again || attempt >= self.retry.transient_attempts {
-                        return Err(e);
-                    }
-                    self.wait_to_retry(request, &e, attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    /// A final error of a request tried `attempts` times.
-    fn final_error(&self, e: kube::Error) -> ClusterError {
-        match &e {
-            kube::Error::Api(s) if s.code == 429 => ClusterError::Throttled {
-                attempts: self.retry.transient_attempts,
-            },
-            kube::Error::Api(s) if s.code == 404 => ClusterError::NotFound {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-            },
-            _ => ClusterError::from_kube(e),
-        }
-    }
-
-    /// `namespace/name`.
-    pub fn object_name(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-
-    /// Reads the ConfigMap; `None` when it does not exist. Throttling,
-    /// unavailability and lost answers are retried (see [`RetryPolicy`]).
-    pub async fn get(&self) -> Result<Option<Snapshot>, ClusterError> {
-        match self
-            .persist("read", true, || self.api.get_opt(&self.name))
-            .await
-        {
-            Ok(cm) => Ok(cm.map(Snapshot::new)),
-            Err(e) => Err(self.final_error(e)),
-        }
-    }
-
-    /// Reads the ConfigMap, which must exist.
-    pub async fn require(&self) -> Result<Snapshot, ClusterError> {
-        self.get().await?.ok_or_else(|| ClusterError::NotFound {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-        })
-    }
-
-    /// Applies `ops` and writes the changed keys back, trying again on
-    /// conflicts. `first` is a snapshot already read (saves a request); `None`
-    /// reads one. `before_write` runs before every write attempt with the object
-    /// the edit was applied to (`None` when creating it) — the place to save a
-    /// backup — and can stop the write.
-    ///
-    /// Guards forced on the first attempt are the ones the caller accepted: a
-    /// later attempt that trips others fails with
-    /// [`ClusterError::GuardsChanged`].
-    pub async fn edit<H>(
-        &self,
-        first: Option<Snapshot>,
-        ops: &[Op],
-        guards: &Guards,
-        options: &WriteOptions,
-        mut before_write: H,
-    ) -> Result<Outcome, ClusterError>
-    where
-        H: FnMut(
-            Option<&Snapshot>,
-            &Edited,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let mut current = match first {
-            Some(s) => Some(s),
-            None => self.get().await?,
-        };
-        let mut accepted: Option<Vec<Guard>> = None;
-        let empty = Document::from_data(BTreeMap::<String, String>::new());
-        // Why attempts ended without a write: a conflict is another writer;
-        // no answer is the server.
-        let (mut conflicts, mut unanswered) = (0u32, 0u32);
-        for attempt in 1..=self.retry.max_attempts {
-            let document = match &current {
-                Some(s) => &s.document,
-                None if options.create => &empty,
-                None => {
-                    return Err(ClusterError::NotFound {
-                        namespace: self.namespace.clone(),
-                        name: self.name.clone(),
-                    });
-                }
-            };
-            let edited = match document.edit(ops, guards) {
-                Ok(e) => e,
-                Err(e) if attempt == 1 => return Err(ClusterError::Edit(e)),
-                Err(source) => return Err(ClusterError::NoLongerApplies { source }),
-            };
-            match &accepted {
-                None => accepted = Some(edited.forced.clone()),
-                Some(ok) => {
-                    let new: Vec<Guard> = edited
-                        .forced
-                        .iter()
-                        .filter(|g| !ok.iter().any(|a| a.same_as(g)))
-                        .cloned()
-                        .collect();
-                    if !new.is_empty() {
-                        return Err(ClusterError::GuardsChanged { guards: new });
-                    }
-                }
-            }
-            if edited.is_noop() {
-                let current = match current {
-                    Some(s) => s,
-                    None => Snapshot::new(self.new_object(BTreeMap::new())),
-                };
-                return Ok(Outcome::Unchanged { edited, current });
-            }
-            before_write(current.as_ref(), &edited).map_err(ClusterError::Hook)?;
-            let changed = edited.changed_data();
-            let written = self
-                .persist("write", false, || async {
-                    match &current {
-                        Some(s) => self.patch(s, &changed, options.server_dry_run).await,
-                        None => self.create(&changed, options.server_dry_run).await,
-                    }
-                })
-                .await;
-            match written {
-                Ok(after) => {
-                    return Ok(Outcome::Written {
-                        edited,
-                        prior: current,
-                        after,
-                        attempts: attempt,
-                    });
-                }
-                Err(e) if is_conflict(&e) => {
-                    conflicts += 1;
-                    tracing::debug!(attempt, "conflicting write; reading the map again");
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
-                    current = self.get().await?;
-                }
-                Err(e) if transient(&e) == Transient::Unknown && !options.server_dry_run => {
-                    // The write may have landed before the answer was lost.
-                    unanswered += 1;
-                    tracing::debug!(attempt, error = %e, "no answer to the write; reading the map again");
-                    let now = self.get().await?;
-                    if let Some(s) = &now
-                        && landed(&s.config_map, &changed)
-                    {
-                        return Ok(Outcome::Written {
-                            edited,
-                            prior: current,
-                            after: s.config_map.clone(),
-                            attempts: attempt,
-                        });
-                    }
-                    if unanswered >= self.retry.transient_attempts {
-                        return Err(ClusterError::NoAnswer {
-                            attempts: unanswered,
-                        });
-                    }
-                    self.wait_to_retry("write", &e, unanswered).await;
-                    current = now;
-                }
-                Err(e) => return Err(self.final_error(e)),
-            }
-        }
-        if conflicts == 0 {
-            return Err(ClusterError::NoAnswer {
-                attempts: unanswered,
-            });
-        }
-        Err(ClusterError::Conflict {
-            attempts: self.retry.max_attempts,
-        })
-    }
-
-    /// Deletes the ConfigMap read in `prior`, on condition that nobody wrote
-    /// since.
-    pub async fn delete(&self, prior: &Snapshot) -> Result<(), ClusterError> {
-        let params = kube::api::DeleteParams {
-            preconditions: Some(kube::api::Preconditions {
-                resource_version: prior.resource_version().map(str::to_owned),
-                uid: prior.config_map.metadata.uid.clone(),
-            }),
-            ..kube::api::DeleteParams::default()
-        };
-        match self
-            .persist("write", false, || self.api.delete(&self.name, &params))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
-            Err(e) => Err(self.final_error(e)),
-        }
-    }
-
-    /// Sets (or with `None` removes) one annotation, with the snapshot's
-    /// `resourceVersion` as a precondition: a conflict when another writer
-    /// got there first. Returns the object as written.
-    pub async fn annotate(
-        &self,
-        prior: &Snapshot,
-        key: &str,
-        value: Option<&str>,
-    ) -> Result<ConfigMap, ClusterError> {
-        let patch = serde_json::json!({
-            "metadata": {
-                "resourceVersion": prior.resource_version(),
-                "annotations": {key: value},
-            }
-        });
-        let params = patch_params(false);
-        let merge = Patch::Merge(&patch);
-        match self
-            .persist("write", false, || {
-                self.api.patch(&self.name, &params, &merge)
-            })
-            .await
-        {
-            Ok(cm) => Ok(cm),
-            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
-            Err(e) => Err(self.final_error(e)),
-        }
-    }
-
-    /// Writes `data` (a value per key; `None` deletes the key) over the object
-    /// read in `prior`, once, on condition that nobody wrote since. Used to put
-    /// a backup back.
-    pub async fn write_data(
-        &self,
-        prior: &Snapshot,
-        data: &BTreeMap<String, Option<String>>,
-        server_dry_run: bool,
-    ) -> Result<ConfigMap, ClusterError> {
-        let patch = merge_patch(prior.resource_version(), data);
-        let params = patch_params(server_dry_run);
-        let merge = Patch::Merge(&patch);
-        match self
-            .persist("write", false, || {
-                self.api.patch(&self.name, &params, &merge)
-            })
-            .await
-        {
-            Ok(cm) => Ok(cm),
-            Err(e) if is_conflict(&e) => Err(ClusterError::Conflict { attempts: 1 }),
-            Err(e) => Err(self.final_error(e)),
-        }
+    async fn get(&self) -> Result<Option<Snapshot>, kube::Error> {
+        Ok(self.api.get_opt(&self.name).await?.map(Snapshot::new))
     }
 
     async fn patch(
@@ -804,17 +310,218 @@ impl Cluster {
             .create(&params, &self.new_object(data.clone()))
             .await
     }
+}
 
-    fn new_object(&self, data: BTreeMap<String, String>) -> ConfigMap {
-        ConfigMap {
-            metadata: ObjectMeta {
-                name: Some(self.name.clone()),
-                namespace: Some(self.namespace.clone()),
-                ..ObjectMeta::default()
-            },
-            data: Some(data),
-            ..ConfigMap::default()
+/// The aws-auth ConfigMap of one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    store: Store<KubeMap>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("namespace", &self.store.inner().namespace)
+            .field("name", &self.store.inner().name)
+            .field("retry", self.store.retry())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// The ConfigMap `namespace/name` (normally `kube-system/aws-auth`).
+    pub fn new(client: kube::Client, namespace: &str, name: &str) -> Cluster {
+        Cluster {
+            store: Store::new(KubeMap {
+                api: Api::namespaced(client, namespace),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            }),
         }
+    }
+
+    /// True when a write was sent whose outcome no answer told
+    /// ([`Store::write_outcome_unknown`]).
+    pub fn write_outcome_unknown(&self) -> bool {
+        self.store.write_outcome_unknown()
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Cluster {
+        self.store = self.store.with_retry(retry);
+        self
+    }
+
+    /// Calls `observer` before every wait to try a request again (to tell the
+    /// user why nothing seems to happen).
+    pub fn on_retry(mut self, observer: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Cluster {
+        self.store = self.store.on_retry(observer);
+        self
+    }
+
+    fn not_found(&self) -> ClusterError {
+        let m = self.store.inner();
+        ClusterError::NotFound {
+            namespace: m.namespace.clone(),
+            name: m.name.clone(),
+        }
+    }
+
+    /// A store error as this module says it.
+    fn error(&self, e: StoreError<kube::Error>) -> ClusterError {
+        match e {
+            StoreError::NotFound => self.not_found(),
+            StoreError::Edit(e) => ClusterError::Edit(e),
+            StoreError::NoLongerApplies { source } => ClusterError::NoLongerApplies { source },
+            StoreError::GuardsChanged { guards } => ClusterError::GuardsChanged { guards },
+            StoreError::Conflict { attempts } => ClusterError::Conflict { attempts },
+            StoreError::NoAnswer { attempts } => ClusterError::NoAnswer { attempts },
+            StoreError::Hook(e) => ClusterError::Hook(e),
+            StoreError::NotDone { attempts, source } => match &source {
+                kube::Error::Api(s) if s.code == 429 => ClusterError::Throttled { attempts },
+                _ => ClusterError::from_kube(source),
+            },
+            StoreError::Request(kube::Error::Api(s)) if s.code == 404 => self.not_found(),
+            StoreError::Request(e) => ClusterError::from_kube(e),
+        }
+    }
+
+    /// A single write request, tried again while not processed; a conflict
+    /// is one.
+    async fn write<T, F, Fut>(&self, call: F) -> Result<T, ClusterError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        match self.store.persist(false, call).await {
+            Ok(v) => Ok(v),
+            Err((e, _)) if failure(&e) == Failure::Conflict => {
+                Err(ClusterError::Conflict { attempts: 1 })
+            }
+            Err(e) => Err(self.error(self.store.final_error(e))),
+        }
+    }
+
+    /// `namespace/name`.
+    pub fn object_name(&self) -> String {
+        let m = self.store.inner();
+        format!("{}/{}", m.namespace, m.name)
+    }
+
+    /// Reads the ConfigMap; `None` when it does not exist. Throttling,
+    /// unavailability and lost answers are retried (see [`RetryPolicy`]).
+    pub async fn get(&self) -> Result<Option<Snapshot>, ClusterError> {
+        self.store.get().await.map_err(|e| self.error(e))
+    }
+
+    /// Reads the ConfigMap, which must exist.
+    pub async fn require(&self) -> Result<Snapshot, ClusterError> {
+        self.get().await?.ok_or_else(|| self.not_found())
+    }
+
+    /// Applies `ops` and writes the changed keys back, trying again on
+    /// conflicts ([`Store::edit`]). `first` is a snapshot already read (saves
+    /// a request); `None` reads one. `before_write` runs before every write
+    /// attempt with the object the edit was applied to (`None` when creating
+    /// it) — the place to save a backup — and can stop the write.
+    ///
+    /// Guards forced on the first attempt are the ones the caller accepted: a
+    /// later attempt that trips others fails with
+    /// [`ClusterError::GuardsChanged`].
+    pub async fn edit<H>(
+        &self,
+        first: Option<Snapshot>,
+        ops: &[Op],
+        guards: &Guards,
+        options: &WriteOptions,
+        before_write: H,
+    ) -> Result<Outcome, ClusterError>
+    where
+        H: FnMut(
+            Option<&Snapshot>,
+            &Edited,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.store
+            .edit(first, ops, guards, options, before_write)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// [`Cluster::edit`] of an edit already planned and checked on `current`
+    /// ([`Store::edit_checked`]): the first write sends it as it is.
+    pub async fn edit_checked<H>(
+        &self,
+        current: Option<Snapshot>,
+        edited: Edited,
+        ops: &[Op],
+        guards: &Guards,
+        options: &WriteOptions,
+        before_write: H,
+    ) -> Result<Outcome, ClusterError>
+    where
+        H: FnMut(
+            Option<&Snapshot>,
+            &Edited,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.store
+            .edit_checked(current, edited, ops, guards, options, before_write)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Deletes the ConfigMap read in `prior`, on condition that nobody wrote
+    /// since.
+    pub async fn delete(&self, prior: &Snapshot) -> Result<(), ClusterError> {
+        let params = kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                resource_version: prior.resource_version().map(str::to_owned),
+                uid: prior.config_map.metadata.uid.clone(),
+            }),
+            ..kube::api::DeleteParams::default()
+        };
+        let m = self.store.inner();
+        self.write(|| m.api.delete(&m.name, &params))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets (or with `None` removes) one annotation, with the snapshot's
+    /// `resourceVersion` as a precondition: a conflict when another writer
+    /// got there first. Returns the object as written.
+    pub async fn annotate(
+        &self,
+        prior: &Snapshot,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<ConfigMap, ClusterError> {
+        let patch = serde_json::json!({
+            "metadata": {
+                "resourceVersion": prior.resource_version(),
+                "annotations": {key: value},
+            }
+        });
+        let params = patch_params(false);
+        let merge = Patch::Merge(&patch);
+        let m = self.store.inner();
+        self.write(|| m.api.patch(&m.name, &params, &merge)).await
+    }
+
+    /// Writes `data` (a value per key; `None` deletes the key) over the object
+    /// read in `prior`, once, on condition that nobody wrote since. Used to put
+    /// a backup back.
+    pub async fn write_data(
+        &self,
+        prior: &Snapshot,
+        data: &BTreeMap<String, Option<String>>,
+        server_dry_run: bool,
+    ) -> Result<ConfigMap, ClusterError> {
+        let patch = merge_patch(prior.resource_version(), data);
+        let params = patch_params(server_dry_run);
+        let merge = Patch::Merge(&patch);
+        let m = self.store.inner();
+        self.write(|| m.api.patch(&m.name, &params, &merge)).await
     }
 }
 
@@ -859,42 +566,4 @@ pub fn merge_patch(
         ),
     );
     serde_json::Value::Object(patch)
-}
-
-/// The object holds every changed key with the value written.
-fn landed(config_map: &ConfigMap, changed: &BTreeMap<String, String>) -> bool {
-    let data = config_map.data.as_ref();
-    changed
-        .iter()
-        .all(|(k, v)| data.and_then(|d| d.get(k)) == Some(v))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn back_off_grows_and_stays_bounded() {
-        let p = RetryPolicy::default();
-        for attempt in 0..40 {
-            assert!(p.delay(attempt) <= p.max_delay);
-        }
-        let mean = |a| (0..200).map(|_| p.delay(a).as_secs_f64()).sum::<f64>() / 200.0;
-        assert!(mean(1) < mean(5));
-    }
-
-    #[test]
-    fn landed_needs_every_changed_key() {
-        let cm = ConfigMap {
-            data: Some(BTreeMap::from([("mapUsers".to_owned(), "a".to_owned())])),
-            ..ConfigMap::default()
-        };
-        let one = BTreeMap::from([("mapUsers".to_owned(), "a".to_owned())]);
-        assert!(landed(&cm, &one));
-        let two = BTreeMap::from([
-            ("mapUsers".to_owned(), "a".to_owned()),
-            ("mapRoles".to_owned(), "b".to_owned()),
-        ]);
-        assert!(!landed(&cm, &two));
-    }
 }

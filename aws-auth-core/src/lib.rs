@@ -35,6 +35,9 @@ pub mod model;
 pub mod position;
 pub(crate) mod read;
 pub(crate) mod reread;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+pub mod store;
 pub(crate) mod template;
 mod text;
 mod time;

@@ -119,6 +119,22 @@ impl Webhook {
     }
 }
 
+impl Webhook {
+    /// The log lines so far, waiting (up to 5 s) until `done` says they hold
+    /// what is expected: the log is read on a thread of its own.
+    fn logged_until(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let mut logged: Vec<String> = Vec::new();
+        let started = std::time::Instant::now();
+        loop {
+            logged.extend(self.log.try_iter());
+            if done(&logged) || started.elapsed() > std::time::Duration::from_secs(5) {
+                return logged;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Webhook {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -779,7 +795,7 @@ fn malformed_and_oversized_reviews_are_errors() {
         .write_all(b"POST /validate HTTP/1.1\r\nhost: w\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n{")
         .unwrap();
     assert_eq!(read_response(&mut stream).unwrap().0, 413);
-    let logged: Vec<String> = w.log.try_iter().collect();
+    let logged = w.logged_until(|l| l.iter().filter(|l| l.contains("review refused")).count() >= 5);
     assert!(
         logged
             .iter()
@@ -811,13 +827,10 @@ fn a_certificate_without_its_key_keeps_the_old_pair() {
         assert_eq!(read_response(&mut s).unwrap().0, 200);
         std::thread::sleep(std::time::Duration::from_millis(1100));
     }
-    let logged: Vec<String> = w.log.try_iter().collect();
-    assert!(
-        logged
-            .iter()
-            .any(|l| l.contains("certificate not reloaded") && l.contains("does not match")),
-        "{logged:?}"
-    );
+    let refused =
+        |l: &String| l.contains("certificate not reloaded") && l.contains("does not match");
+    let logged = w.logged_until(|l| l.iter().any(refused));
+    assert!(logged.iter().any(refused), "{logged:?}");
     // The key follows: the new pair is served.
     std::fs::copy(other.path().join("tls.key"), w.dir.path().join("tls.key")).unwrap();
     let new = tls_config(other.path());
@@ -909,7 +922,7 @@ fn sigterm_finishes_every_request_in_flight() {
     let status = w.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(std::net::TcpStream::connect(&w.address).is_err());
-    let logged: Vec<String> = w.log.try_iter().collect();
+    let logged = w.logged_until(|l| l.iter().any(|l| l.contains("\"drained\":true")));
     assert!(
         logged.iter().any(|l| l.contains("\"drained\":true")),
         "{logged:?}"

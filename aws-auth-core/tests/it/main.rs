@@ -10,4 +10,6 @@ mod migrate;
 mod mutants;
 mod oracle;
 mod props;
+#[cfg(feature = "store")]
+mod store;
 mod sync;
