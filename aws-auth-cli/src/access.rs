@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use aws_auth_core::access::{
-    EntryGuards, EntryRequest, SyncOptions, association, policy_arn, same_principal,
-};
+use aws_auth_core::access::{EntryGuards, EntryRequest, SyncOptions, same_principal};
 use aws_auth_core::arn::{Arn, PrincipalKind};
 use aws_auth_core::edit::Guards;
-use aws_auth_core::migrate::eks::{ClusterInfo, Eks, Outcome, Status};
-use aws_auth_core::migrate::{
+use aws_auth_core::eks::{ClusterInfo, Eks, Outcome, Status};
+use aws_auth_core::entries::{
     Action, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan, PlanOptions,
     Resolution, Resolutions, Unchanged,
 };
+use aws_auth_core::entries::{association, policy_arn};
 
 use crate::cli::{
     AccessAddArgs, AccessCluster, AccessCommand, AccessGetArgs, AccessRemoveArgs, AccessSyncArgs,
@@ -218,7 +217,7 @@ async fn get(cli: &Cli, t: &Target, a: &AccessGetArgs) -> anyhow::Result<Report>
                             .map(|p| {
                                 format!(
                                     "{} ({})",
-                                    aws_auth_core::migrate::policy_name(&p.policy_arn),
+                                    aws_auth_core::entries::policy_name(&p.policy_arn),
                                     p.access_scope
                                 )
                             })
@@ -261,8 +260,9 @@ fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryReque
         return Err(fail(
             INVALID,
             format!(
-                "--type {}: not an access entry type (STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, EC2, HYBRID_LINUX, HYPERPOD_LINUX)",
-                a.kind
+                "--type {}: not an access entry type ({})",
+                a.kind,
+                EntryType::known_names()
             ),
         ));
     }
@@ -306,12 +306,12 @@ fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryReque
 }
 
 fn too_many(n: usize) -> anyhow::Result<()> {
-    if n > aws_auth_core::access::MAX_ENTRIES {
+    if n > aws_auth_core::entries::MAX_ENTRIES {
         return Err(fail(
             INVALID,
             format!(
                 "{n} entries: a cluster holds at most {}; nothing was sent",
-                aws_auth_core::access::MAX_ENTRIES
+                aws_auth_core::entries::MAX_ENTRIES
             ),
         ));
     }
@@ -341,7 +341,7 @@ async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<(Resolu
     let as_written: BTreeMap<String, String> = elsewhere
         .iter()
         .filter(|p| p.kind() == PrincipalKind::Role)
-        .map(|p| (aws_auth_core::migrate::eks::role_key(p), p.to_string()))
+        .map(|p| (aws_auth_core::eks::role_key(p), p.to_string()))
         .collect();
     let note = if elsewhere.is_empty() {
         String::new()
@@ -564,7 +564,7 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
         .any(|x| matches!(x, Action::CreateAccessEntry { .. }))
     {
         let existing = eks.list_entries().await.map_err(eks_error)?.len();
-        aws_auth_core::access::within_limit(existing, &plan.actions)
+        aws_auth_core::entries::within_limit(existing, &plan.actions)
             .map_err(|e| fail(INVALID, format!("{e}; nothing was created")))?;
     }
     let mut note = String::new();
@@ -802,7 +802,7 @@ async fn sync(
             principal_arn: k.principal_arn,
             detail: k.reason,
         }));
-    aws_auth_core::access::within_limit(state.entries.len(), &plan.actions)
+    aws_auth_core::entries::within_limit(state.entries.len(), &plan.actions)
         .map_err(|e| fail(INVALID, format!("{e}; nothing was changed")))?;
     let forced = guard_also(
         cli,

@@ -1,4 +1,6 @@
-//! What each command does, on a manifest file.
+//! The map commands' parts shared by a manifest file and a cluster: the
+//! reports of get, lint, explain and edits, the operations built from the
+//! arguments, the guards, and the one rule of confirmation.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! `cargo run -p aws-auth-core --example access_sync`
 
 use aws_auth_core::access::{EntryGuards, SyncOptions, read_entries, sync, tripped};
-use aws_auth_core::migrate::{
+use aws_auth_core::entries::{
     AccessScope, ClusterState, EntryType, ExistingEntry, PolicyAssociation, Resolution, Resolutions,
 };
 

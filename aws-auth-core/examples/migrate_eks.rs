@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_auth_core::Document;
-use aws_auth_core::migrate::eks::{Eks, configure};
-use aws_auth_core::migrate::{self, PlanOptions};
+use aws_auth_core::eks::{Eks, configure};
+use aws_auth_core::entries::PlanOptions;
+use aws_auth_core::migrate;
 
 /// Calls in flight at once.
 const CONCURRENCY: usize = 8;

@@ -4,7 +4,8 @@
 //! `cargo run -p aws-auth-core --example plan_offline`
 
 use aws_auth_core::Document;
-use aws_auth_core::migrate::{ClusterState, PlanOptions, Resolutions, plan};
+use aws_auth_core::entries::{ClusterState, PlanOptions, Resolutions};
+use aws_auth_core::migrate::plan;
 
 fn main() {
     let doc = Document::from_data([

@@ -22,6 +22,10 @@ pub mod cluster;
 mod document;
 pub mod edit;
 pub mod effective;
+#[cfg(feature = "eks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "eks")))]
+pub mod eks;
+pub mod entries;
 mod error;
 pub mod explain;
 #[cfg(feature = "fuzzing")]

@@ -1,13 +1,13 @@
 //! The AWS side of the migrator as the command line needs it: clients built
 //! from the user's AWS configuration (checked before any call), errors as exit
 //! codes, and `--role-arn-map`. The calls themselves are the library's
-//! (`aws_auth_core::migrate::eks`).
+//! (`aws_auth_core::eks`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_auth_core::arn::{Arn, PrincipalKind};
-use aws_auth_core::migrate::eks::{self, Eks, EksError, EksErrorKind, role_key};
+use aws_auth_core::eks::{self, Eks, EksError, EksErrorKind, role_key};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_eks::config::ProvideCredentials;

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use aws_auth_core::Document;
 use aws_auth_core::cluster::{Cluster, Snapshot};
-use aws_auth_core::migrate::{
-    self, AuthenticationMode, ClusterState, Plan, PlanOptions, Resolutions,
-};
+use aws_auth_core::entries::{AuthenticationMode, ClusterState, Plan, PlanOptions, Resolutions};
+use aws_auth_core::migrate;
 
-use aws_auth_core::migrate::eks::{self, ClusterInfo, Eks};
+use aws_auth_core::eks::{self, ClusterInfo, Eks};
 
 use self::aws::eks_error;
 use crate::cli::{ApplyArgs, Cli, FinalizeArgs, MigrateArgs, MigrateCommand, Output};

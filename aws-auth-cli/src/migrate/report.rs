@@ -2,14 +2,14 @@
 
 use std::fmt::Write as _;
 
-use aws_auth_core::migrate::{Action, Plan};
+use aws_auth_core::entries::{Action, Plan};
 use serde::Serialize;
 
 use crate::cli::Output;
 use crate::commands::Report;
 use crate::exit::OK;
 use crate::output;
-use aws_auth_core::migrate::eks::{ClusterInfo, Outcome, Status};
+use aws_auth_core::eks::{ClusterInfo, Outcome, Status};
 
 /// Exit code when the cluster is not (or not yet) what the map stands for.
 const DRIFT: u8 = 1;
@@ -144,10 +144,10 @@ struct ApplyOutput<'a> {
     authentication_mode: String,
     notes: &'a [String],
     results: &'a [Outcome],
-    unchanged: &'a [aws_auth_core::migrate::Unchanged],
-    conflicts: &'a [aws_auth_core::migrate::Conflict],
-    blocked: &'a [aws_auth_core::migrate::Blocked],
-    unread: &'a [aws_auth_core::migrate::Unread],
+    unchanged: &'a [aws_auth_core::entries::Unchanged],
+    conflicts: &'a [aws_auth_core::entries::Conflict],
+    blocked: &'a [aws_auth_core::entries::Blocked],
+    unread: &'a [aws_auth_core::entries::Unread],
     summary: Summary,
 }
 
@@ -267,8 +267,8 @@ struct VerifyOutput<'a> {
     authentication_mode: String,
     in_sync: bool,
     drift: Vec<Drift>,
-    unchanged: &'a [aws_auth_core::migrate::Unchanged],
-    blocked: &'a [aws_auth_core::migrate::Blocked],
+    unchanged: &'a [aws_auth_core::entries::Unchanged],
+    blocked: &'a [aws_auth_core::entries::Blocked],
 }
 
 pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
@@ -285,7 +285,7 @@ pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
                     ..
                 } => format!(
                     "{} ({access_scope}) is not associated",
-                    aws_auth_core::migrate::policy_name(policy_arn)
+                    aws_auth_core::entries::policy_name(policy_arn)
                 ),
                 other => other.to_string(),
             },

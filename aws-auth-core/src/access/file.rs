@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
-use super::{EntryRequest, MAX_ENTRIES, association, policy_arn};
+use super::EntryRequest;
 use crate::arn::Arn;
-use crate::migrate::EntryType;
+use crate::entries::EntryType;
+use crate::entries::{MAX_ENTRIES, association, policy_arn};
 use crate::position::{LineIndex, Position};
 use crate::yaml::tree::{NodeId, Tree};
 
@@ -191,8 +192,9 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
         r.kind = EntryType::from_name(&t);
         if matches!(r.kind, EntryType::Other(_)) {
             return Err(format!(
-                "{}: {t} is not an access entry type (STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, EC2, HYBRID_LINUX, HYPERPOD_LINUX)",
-                at(".type")
+                "{}: {t} is not an access entry type ({})",
+                at(".type"),
+                EntryType::known_names()
             ));
         }
     }
@@ -248,7 +250,7 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
 ///
 /// ```
 /// use aws_auth_core::access::{read_entries, to_file};
-/// use aws_auth_core::migrate::{EntryType, ExistingEntry};
+/// use aws_auth_core::entries::{EntryType, ExistingEntry};
 /// let alice = ExistingEntry {
 ///     principal_arn: "arn:aws:iam::111122223333:user/alice".into(), kind: EntryType::Standard,
 ///     username: Some("arn:aws:iam::111122223333:user/alice".into()),
@@ -263,7 +265,7 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
 /// # Ok::<(), aws_auth_core::access::EntriesError>(())
 /// ```
 pub fn to_file<'e>(
-    entries: impl IntoIterator<Item = &'e crate::migrate::ExistingEntry>,
+    entries: impl IntoIterator<Item = &'e crate::entries::ExistingEntry>,
 ) -> (Value, Vec<String>) {
     use serde_json::{Map, json};
     const SHORT: [(&str, &str); 5] = [
@@ -300,7 +302,7 @@ pub fn to_file<'e>(
                 .policies
                 .iter()
                 .map(|p| {
-                    let name = crate::migrate::policy_name(&p.policy_arn);
+                    let name = crate::entries::policy_name(&p.policy_arn);
                     let short = SHORT
                         .iter()
                         .find(|(n, _)| *n == name)

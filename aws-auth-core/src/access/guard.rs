@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::arn::{Arn, PrincipalKind};
-use crate::migrate::{Action, EntryType, ExistingEntry, PolicyAssociation, policy_name};
+use crate::entries::{Action, EntryType, ExistingEntry, PolicyAssociation, policy_name};
 
 /// Who the guards keep: the caller (its own entry) and `--protect`ed
 /// principals.
@@ -170,7 +170,7 @@ pub fn takes_cluster_admin(known: &BTreeMap<String, ExistingEntry>, actions: &[A
 /// ```
 /// use std::collections::BTreeMap;
 /// use aws_auth_core::access::admin_keepers;
-/// use aws_auth_core::migrate::{AccessScope, Action, EntryType, ExistingEntry, PolicyAssociation};
+/// use aws_auth_core::entries::{AccessScope, Action, EntryType, ExistingEntry, PolicyAssociation};
 /// let admin = |p: &str| (p.to_owned(), ExistingEntry {
 ///     principal_arn: p.to_owned(), kind: EntryType::Standard, username: None,
 ///     kubernetes_groups: vec![], created_at: None,
@@ -210,7 +210,7 @@ pub fn keeps_cluster_admin(entry: &ExistingEntry, actions: &[Action]) -> bool {
 /// ```
 /// use std::collections::BTreeMap;
 /// use aws_auth_core::access::{EntryGuards, tripped};
-/// use aws_auth_core::migrate::{Action, EntryType, ExistingEntry};
+/// use aws_auth_core::entries::{Action, EntryType, ExistingEntry};
 /// let node = "arn:aws:iam::111122223333:role/Nodes".to_owned();
 /// let entries = BTreeMap::from([(node.clone(), ExistingEntry {
 ///     principal_arn: node.clone(), kind: EntryType::Ec2Linux, username: None,
@@ -293,7 +293,7 @@ pub fn tripped(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::AccessScope;
+    use crate::entries::AccessScope;
 
     fn entry(p: &str, kind: EntryType, admin: bool) -> (String, ExistingEntry) {
         let policies = if admin {

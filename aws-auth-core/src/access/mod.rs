@@ -15,88 +15,10 @@ pub use guard::{
 pub use sync::{Kept, SyncOptions, SyncPlan, aws_owned, sync};
 
 use crate::arn::{Arn, PrincipalKind};
-use crate::migrate::{
-    AccessScope, ClusterState, Desired, EntryType, Plan, PlanOptions, PolicyAssociation,
-    Resolutions,
+use crate::entries::{
+    ClusterState, Desired, EntryType, Plan, PlanOptions, PolicyAssociation, Resolution,
+    Resolutions, default_username,
 };
-
-/// The most access entries a cluster holds (an EKS quota).
-pub const MAX_ENTRIES: usize = 3000;
-
-/// Refuses `actions` when, on a cluster holding `existing` entries, they
-/// would take it past [`MAX_ENTRIES`] (counting creates and deletes).
-///
-/// ```
-/// use aws_auth_core::access::within_limit;
-/// use aws_auth_core::migrate::{Action, EntryType};
-/// let create = Action::CreateAccessEntry {
-///     principal_arn: "arn:aws:iam::111122223333:user/a".into(), kind: EntryType::Standard,
-///     username: None, kubernetes_groups: vec![], path_verified: true,
-/// };
-/// assert!(within_limit(2999, std::slice::from_ref(&create)).is_ok());
-/// assert!(within_limit(3000, &[create]).is_err());
-/// ```
-pub fn within_limit(existing: usize, actions: &[crate::migrate::Action]) -> Result<(), String> {
-    use crate::migrate::Action;
-    let creates = actions
-        .iter()
-        .filter(|a| matches!(a, Action::CreateAccessEntry { .. }))
-        .count();
-    let deletes = actions
-        .iter()
-        .filter(|a| matches!(a, Action::DeleteAccessEntry { .. }))
-        .count();
-    let after = (existing + creates).saturating_sub(deletes);
-    if creates > 0 && after > MAX_ENTRIES {
-        return Err(format!(
-            "the cluster holds {existing} access entries; {creates} more would make {after}, past EKS's limit of {MAX_ENTRIES}"
-        ));
-    }
-    Ok(())
-}
-
-/// The full ARN of an access policy given by its short name (`cluster-admin`,
-/// `admin`, `edit`, `view`, `admin-view`), by its name
-/// (`AmazonEKSViewPolicy`, or a service's such as `AmazonEKSAutoNodePolicy`)
-/// or by its ARN; `None` for what cannot be an EKS access policy.
-///
-/// ```
-/// use aws_auth_core::access::policy_arn;
-/// assert_eq!(policy_arn("view", "aws").as_deref(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"));
-/// assert_eq!(policy_arn("nope", "aws"), None);
-/// assert_eq!(policy_arn("AmazonEKSAutoNodePolicy", "aws").as_deref(), Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSAutoNodePolicy"));
-/// assert_eq!(policy_arn("arn:aws:iam::aws:policy/AdministratorAccess", "aws"), None);
-/// ```
-pub fn policy_arn(name: &str, partition: &str) -> Option<String> {
-    const POLICIES: [(&str, &str); 5] = [
-        ("cluster-admin", "AmazonEKSClusterAdminPolicy"),
-        ("admin", "AmazonEKSAdminPolicy"),
-        ("edit", "AmazonEKSEditPolicy"),
-        ("view", "AmazonEKSViewPolicy"),
-        ("admin-view", "AmazonEKSAdminViewPolicy"),
-    ];
-    let full = |n: &str| format!("arn:{partition}:eks::aws:cluster-access-policy/{n}");
-    if let Some((_, n)) = POLICIES.iter().find(|(short, _)| *short == name) {
-        return Some(full(n));
-    }
-    if let Some((_, n)) = POLICIES.iter().find(|(_, n)| *n == name) {
-        return Some(full(n));
-    }
-    // EKS adds service policies over time (capabilities, Auto Mode, ...):
-    // their names follow one pattern, and EKS itself refuses one it lacks.
-    let known = |n: &str| {
-        n.strip_prefix("AmazonEKS")
-            .is_some_and(|rest| rest.len() > "Policy".len() && rest.ends_with("Policy"))
-            && n.chars().all(|c| c.is_ascii_alphanumeric())
-    };
-    if known(name) {
-        return Some(full(name));
-    }
-    name.strip_prefix("arn:")
-        .and_then(|_| name.split_once(":eks::aws:cluster-access-policy/"))
-        .filter(|(_, n)| known(n))
-        .map(|_| name.to_owned())
-}
 
 /// What an access entry request holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,10 +67,10 @@ impl EntryRequest {
                 return Err(format!("{p}: {} entries are for roles", self.kind));
             }
         }
-        let refused = |(_, why): (crate::migrate::BlockedCode, String)| format!("{p}: {why}");
-        crate::migrate::translate::service_linked(p).map_err(refused)?;
+        let refused = |(_, why): (crate::entries::BlockedCode, String)| format!("{p}: {why}");
+        crate::entries::rules::service_linked(p).map_err(refused)?;
         if let Some(u) = &self.username {
-            crate::migrate::translate::entry_username(u, p.kind() == PrincipalKind::Role)
+            crate::entries::rules::entry_username(u, p.kind() == PrincipalKind::Role)
                 .map_err(refused)?;
         }
         if let Some(g) = self.groups.iter().find(|g| g.starts_with("system:")) {
@@ -184,21 +106,6 @@ impl EntryRequest {
             kubernetes_groups: self.groups.clone(),
             policies: self.policies.clone(),
         }
-    }
-}
-
-/// A policy association at cluster scope, or in these namespaces.
-pub fn association(policy_arn: String, namespaces: &[String]) -> PolicyAssociation {
-    PolicyAssociation {
-        policy_arn,
-        access_scope: if namespaces.is_empty() {
-            AccessScope::cluster()
-        } else {
-            AccessScope {
-                kind: "namespace".to_owned(),
-                namespaces: namespaces.to_vec(),
-            }
-        },
     }
 }
 
@@ -240,7 +147,7 @@ pub fn plan(
             let mut d = r.desired();
             if r.kind == EntryType::Standard && d.username.is_none() {
                 let principal = match resolutions.lookup(&d.map_arn) {
-                    Some(crate::migrate::Resolution::Resolved(full)) => full,
+                    Some(Resolution::Resolved(full)) => full,
                     _ => d.map_arn.clone(),
                 };
                 // Only against an existing entry: a create leaves the
@@ -252,33 +159,13 @@ pub fn plan(
             d
         })
         .collect();
-    crate::migrate::plan_desired(desired, cluster, resolutions, options)
-}
-
-/// The username EKS gives a STANDARD entry created without one: the user's
-/// ARN, or for a role its STS session ARN with `{{SessionName}}`.
-///
-/// ```
-/// use aws_auth_core::access::default_username;
-/// let role = "arn:aws:iam::111122223333:role/teams/Dev".parse()?;
-/// assert_eq!(default_username(&role), "arn:aws:sts::111122223333:assumed-role/Dev/{{SessionName}}");
-/// # Ok::<(), aws_auth_core::arn::ArnError>(())
-/// ```
-pub fn default_username(principal: &Arn) -> String {
-    match principal.kind() {
-        PrincipalKind::Role => format!(
-            "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
-            principal.partition(),
-            principal.account(),
-            principal.name()
-        ),
-        _ => principal.to_string(),
-    }
+    crate::entries::plan_desired(desired, cluster, resolutions, options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entries::association;
 
     fn request(
         arn: &str,

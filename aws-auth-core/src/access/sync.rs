@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{EntryRequest, default_username, plan, same_principal};
 use crate::arn::Arn;
-use crate::migrate::{
+use crate::entries::{
     Action, ClusterState, EntryType, ExistingEntry, Plan, PlanOptions, Resolutions, policy_name,
 };
 
@@ -132,7 +132,7 @@ impl SyncPlan {
 ///
 /// ```
 /// use aws_auth_core::access::aws_owned;
-/// use aws_auth_core::migrate::{EntryType, ExistingEntry};
+/// use aws_auth_core::entries::{EntryType, ExistingEntry};
 /// let nodes = ExistingEntry {
 ///     principal_arn: "arn:aws:iam::111122223333:role/NodeRole".into(),
 ///     kind: EntryType::Ec2Linux, username: None, kubernetes_groups: vec![],
@@ -261,8 +261,8 @@ pub fn sync(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::association;
-    use crate::migrate::{AccessScope, PolicyAssociation, Resolution};
+    use crate::entries::association;
+    use crate::entries::{AccessScope, PolicyAssociation, Resolution};
 
     const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
@@ -292,7 +292,7 @@ mod tests {
     /// A cluster created at t=1000 with what EKS and services made, and two
     /// people's entries, one named in the file.
     fn cluster() -> ClusterState {
-        let mut c = ClusterState::empty("prod", Some(crate::migrate::AuthenticationMode::Api));
+        let mut c = ClusterState::empty("prod", Some(crate::entries::AuthenticationMode::Api));
         c.account = Some("111122223333".into());
         for e in [
             existing(

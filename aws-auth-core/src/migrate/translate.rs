@@ -1,33 +1,15 @@
 //! One mapping to one access entry, or the reason it cannot be one.
 
-use super::{
-    AccessScope, Blocked, BlockedCode as Code, EntryType, Ignored, PolicyAssociation,
-    cluster_admin_policy,
-};
 use crate::arn::{Arn, PrincipalKind};
 use crate::effective::Standing;
+use crate::entries::rules::{entry_username, service_linked};
+use crate::entries::{
+    AccessScope, Blocked, BlockedCode as Code, Desired, EntryType, Ignored, PolicyAssociation,
+    cluster_admin_policy,
+};
 use crate::model::KeyState;
 use crate::text::Text;
 use crate::{DataKey, Document};
-
-/// The access entry a mapping stands for, before its role's IAM path is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Desired {
-    /// Where the mapping is.
-    pub key: DataKey,
-    /// The ARN as the map writes it.
-    pub map_arn: String,
-    /// The mapping's line.
-    pub line: usize,
-    /// The entry type.
-    pub kind: EntryType,
-    /// The username (STANDARD only).
-    pub username: Option<String>,
-    /// The Kubernetes groups (STANDARD only).
-    pub kubernetes_groups: Vec<String>,
-    /// Access policies (`system:masters`).
-    pub policies: Vec<PolicyAssociation>,
-}
 
 pub(super) struct Translation {
     pub(super) desired: Vec<Desired>,
@@ -38,7 +20,6 @@ pub(super) struct Translation {
 const NODE_GROUPS: [&str; 2] = ["system:bootstrappers", "system:nodes"];
 const WINDOWS_GROUP: &str = "eks:kube-proxy-windows";
 const FARGATE_GROUP: &str = "system:node-proxier";
-const FORBIDDEN_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
 
 pub(super) fn translate(doc: &Document) -> Translation {
     let view = doc.view();
@@ -181,62 +162,6 @@ impl Translation {
 }
 
 /// The access entry for one mapping, or why there is none.
-/// Why EKS refuses an access entry for `arn` although it is an IAM role:
-/// a service-linked role.
-pub(crate) fn service_linked(arn: &Arn) -> Result<(), (Code, String)> {
-    // aws-auth drops the path (/aws-service-role/...), the name still tells.
-    if arn.is_service_linked() || arn.name().starts_with("AWSServiceRoleFor") {
-        return Err((
-            Code::ServiceLinkedRole,
-            "a service-linked role: EKS refuses access entries for service-linked roles".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// Why EKS refuses `username` on a STANDARD access entry: a reserved
-/// prefix, a template other than the session's, a session template on a
-/// user (only role sessions fill it) or without a `:` before it.
-pub(crate) fn entry_username(username: &str, is_role: bool) -> Result<(), (Code, String)> {
-    if let Some(p) = FORBIDDEN_PREFIXES.iter().find(|p| username.starts_with(*p)) {
-        return Err((
-            Code::ForbiddenUsername,
-            format!("the username {username:?} starts with {p}, which access entries refuse"),
-        ));
-    }
-    let templates = crate::template::placeholders(username);
-    if let Some((_, name)) = templates
-        .iter()
-        .find(|(_, n)| !matches!(*n, "SessionName" | "SessionNameRaw"))
-    {
-        return Err((
-            Code::UnsupportedTemplate,
-            format!(
-                "the username {username:?} uses {{{{{name}}}}}; access entries accept only {{{{SessionName}}}} and {{{{SessionNameRaw}}}}"
-            ),
-        ));
-    }
-    if let Some(&(at, _)) = templates.first() {
-        if !is_role {
-            return Err((
-                Code::UserSessionTemplate,
-                format!(
-                    "the username {username:?} of an IAM user holds a session template, which only role sessions fill"
-                ),
-            ));
-        }
-        if !username[..at].contains(':') {
-            return Err((
-                Code::TemplateWithoutColon,
-                format!(
-                    "the username {username:?} has a template without a `:` before it, which access entries require (e.g. \"dev:{{{{SessionName}}}}\")"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub(super) fn mapping(
     arn_text: &str,
     username: &str,

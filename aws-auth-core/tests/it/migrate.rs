@@ -2,10 +2,11 @@
 //! comparison with what a cluster already has.
 
 use aws_auth_core::Document;
-use aws_auth_core::migrate::{
-    self, AccessScope, Action, AuthenticationMode, ClusterState, EntryType, ExistingEntry,
-    PlanOptions, PolicyAssociation, Resolution, Resolutions,
+use aws_auth_core::entries::{
+    AccessScope, Action, AuthenticationMode, ClusterState, EntryType, ExistingEntry, PlanOptions,
+    PolicyAssociation, Resolution, Resolutions,
 };
+use aws_auth_core::migrate;
 
 #[test]
 fn every_fixture_plans_as_snapshotted() {

@@ -401,9 +401,9 @@ fn a_document_end_marker_first_drops_the_key_everywhere() {
     assert_eq!(doc.effective().mappings().count(), 0);
     let plan = aws_auth_core::migrate::plan(
         &doc,
-        &aws_auth_core::migrate::ClusterState::empty("c", None),
-        &aws_auth_core::migrate::Resolutions::offline(),
-        &aws_auth_core::migrate::PlanOptions::new(),
+        &aws_auth_core::entries::ClusterState::empty("c", None),
+        &aws_auth_core::entries::Resolutions::offline(),
+        &aws_auth_core::entries::PlanOptions::new(),
     );
     assert!(plan.actions.is_empty());
     assert!(!plan.blocked.is_empty(), "{:?}", plan.blocked);

@@ -22,7 +22,7 @@ pub use apply::{Outcome, Status, Tick};
 pub use pace::{DEADLINE_PASSED, NoThrottleRetries, Pacer};
 
 use crate::arn::Arn;
-use crate::migrate::{
+use crate::entries::{
     AccessScope, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan,
     PolicyAssociation, Resolution, Resolutions,
 };

@@ -13,7 +13,7 @@ use crate::arn::{Arn, PrincipalKind};
 /// order). Empty when it matches; policies are compared apart.
 ///
 /// ```
-/// use aws_auth_core::migrate::{EntryType, ExistingEntry, entry_differences};
+/// use aws_auth_core::entries::{EntryType, ExistingEntry, entry_differences};
 ///
 /// let existing = ExistingEntry {
 ///     principal_arn: "arn:aws:iam::111122223333:role/Admin".into(),
@@ -75,7 +75,7 @@ pub(crate) fn differences_from(
     out
 }
 
-pub(super) fn compare(
+pub(crate) fn compare(
     plan: &mut Plan,
     desired: Vec<Desired>,
     cluster: &ClusterState,

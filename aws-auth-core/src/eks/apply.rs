@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::migrate::{self, Action, EntryType, Plan, policy_name};
+use crate::entries::{self, Action, EntryType, Plan, policy_name};
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{AccessScope as SdkScope, AccessScopeType};
 use serde::Serialize;
@@ -178,12 +178,12 @@ async fn run(aws: &Eks, action: &Action, update_existing: bool) -> Status {
                         (None, EntryType::Standard) => principal_arn
                             .parse::<crate::arn::Arn>()
                             .ok()
-                            .map(|a| crate::access::default_username(&a)),
+                            .map(|a| crate::entries::default_username(&a)),
                         _ => username.clone(),
                     };
                     match aws.entry(principal_arn).await {
                         Ok(Some(existing)) => {
-                            let differences = migrate::entry_differences(
+                            let differences = entries::entry_differences(
                                 &existing,
                                 kind,
                                 username.as_deref(),
