@@ -18,7 +18,7 @@ use crate::cli::{
     AccessUpdateArgs, Cli, DEFAULT_NAMESPACE, MigrateArgs, Output,
 };
 use crate::commands::Report;
-use crate::exit::{INTERNAL, INVALID, OK, REFUSED, UNAVAILABLE, USAGE, fail};
+use crate::exit::{INVALID, OK, REFUSED, UNAVAILABLE, USAGE, fail};
 use crate::migrate::aws::{connect, eks_error};
 use crate::output;
 
@@ -39,10 +39,7 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
             ),
         ));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime()?;
     let aws = match cmd {
         AccessCommand::Get(a) => &a.aws,
         AccessCommand::Add(a) => &a.aws,

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use crate::exit::{INVALID, IO, NOT_FOUND, fail};
+use crate::exit::{INVALID, IO, fail};
 
 /// `$XDG_STATE_HOME/aws-auth/backups/<context>/`, `$XDG_STATE_HOME` defaulting
 /// to `~/.local/state`.
@@ -285,14 +285,7 @@ impl Backup {
 /// A backup: a ConfigMap as JSON (what `backup` writes) or any ConfigMap
 /// manifest in YAML (`kubectl get -o yaml`).
 pub(crate) fn read(path: &Path) -> anyhow::Result<Backup> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            NOT_FOUND
-        } else {
-            IO
-        };
-        fail(code, format!("cannot read {}: {e}", path.display()))
-    })?;
+    let text = crate::commands::read_text(path)?;
     if let Ok(cm) = serde_json::from_str::<ConfigMap>(&text) {
         return Ok(Backup {
             namespace: cm.metadata.namespace,

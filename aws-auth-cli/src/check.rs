@@ -9,7 +9,7 @@ use aws_auth_core::edit::Guards;
 
 use crate::cli::{CheckArgs, Output};
 use crate::commands::Report;
-use crate::exit::{INVALID, IO, NOT_FOUND, OK, REFUSED, USAGE, fail};
+use crate::exit::{INVALID, IO, OK, REFUSED, USAGE, fail};
 use crate::output;
 
 pub(crate) fn run(args: &CheckArgs, guards: &Guards, format: Output) -> anyhow::Result<Report> {
@@ -54,14 +54,7 @@ pub(crate) fn run(args: &CheckArgs, guards: &Guards, format: Output) -> anyhow::
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            NOT_FOUND
-        } else {
-            IO
-        };
-        fail(code, format!("cannot read {}: {e}", path.display()))
-    })
+    crate::commands::read_text(path)
 }
 
 /// `git show REV:PATH` with PATH relative to the repository's top; `None`

@@ -77,7 +77,10 @@ pub(crate) fn read_kubeconfig(args: &ClusterArgs, source: &str) -> anyhow::Resul
     .map_err(|e| {
         fail(
             CONFIG,
-            format!("cannot read the kubeconfig {source}: {}", chain(&e)),
+            format!(
+                "cannot read the kubeconfig {source}: {}",
+                aws_auth_core::error_chain(&e)
+            ),
         )
     })
 }
@@ -191,7 +194,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
                         CONFIG,
                         secrets.redact(&format!(
                             "the kubeconfig {source}, context {context:?}: {}",
-                            chain(&e)
+                            aws_auth_core::error_chain(&e)
                         )),
                     )
                 })?;
@@ -244,7 +247,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
         Some(p) => crate::proxy::forwarding_client(config, p).map_err(set_up)?,
         None => {
             config.proxy_url = proxy;
-            kube::Client::try_from(config).map_err(|e| set_up(chain(&e)))?
+            kube::Client::try_from(config).map_err(|e| set_up(aws_auth_core::error_chain(&e)))?
         }
     };
     Ok(Connection {
@@ -295,28 +298,4 @@ fn redact_userinfo(uri: &http::Uri) -> String {
         (Some(s), Some(at)) if at > s => format!("{}[redacted]{}", &text[..s + 3], &text[at..]),
         _ => text,
     }
-}
-
-/// An error and its causes on one line, `: `-separated (parsers put a
-/// source snippet under their first line; that stays out).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let first_line = |e: &dyn std::error::Error| {
-        e.to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
-    let mut out = first_line(e);
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = first_line(c);
-        if !s.is_empty() && !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cause = c.source();
-    }
-    out
 }

@@ -92,7 +92,7 @@ pub(crate) async fn caller(
             }
         }
         Ok(Err(e)) => {
-            tracing::debug!(error = %crate::connect::chain(&e), "no caller identity");
+            tracing::debug!(error = %aws_auth_core::error_chain(&e), "no caller identity");
             Err(match &e {
                 aws_sdk_sts::error::SdkError::DispatchFailure(_) => {
                     "no AWS credentials, or STS cannot be reached".to_owned()

@@ -62,6 +62,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The async runtime of a command: its calls wait on the network, not the
+/// CPU, so one thread interleaves them (the webhook's server has its own).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            exit::fail(
+                exit::INTERNAL,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
 /// Prints a report; a closed stdout (`aws-auth get | head`) is not an error.
 fn finish(report: Report) -> ExitCode {
     let mut out = std::io::stdout().lock();

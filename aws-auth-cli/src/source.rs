@@ -11,7 +11,7 @@ use aws_auth_core::lint::{Diagnostic, LintOptions};
 
 use crate::cli::{Cli, DryRun, MapCommand, Output};
 use crate::commands::{self, Ops, Report};
-use crate::exit::{self, Exit, INTERNAL, USAGE, fail};
+use crate::exit::{self, Exit, USAGE, fail};
 use crate::file::{self, Target};
 use crate::live::Session;
 
@@ -25,10 +25,7 @@ enum Source {
 /// Runs a map command on the file or the cluster the options name, with the
 /// guards the options resolved to.
 pub(crate) fn run(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Result<Report> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(run_async(cli, cmd, guards))
 }
 
@@ -74,8 +71,7 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
             adopt,
             marker,
         } => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| fail(exit::IO, format!("cannot read {}: {e}", file.display())))?;
+            let text = commands::read_text(file)?;
             let (roles, users) = aws_auth_core::edit::read_desired(&text)
                 .map_err(|e| fail(exit::INVALID, format!("{}: {e}", file.display())))?;
             // The reader refuses an empty, null or cut-short file: empty

@@ -172,7 +172,7 @@ impl ClusterError {
                 message: e.to_string(),
             },
             other => ClusterError::Unreachable {
-                message: chain(&other),
+                message: crate::error_chain(&other),
             },
         }
     }
@@ -207,27 +207,11 @@ fn failure(e: &kube::Error) -> Failure {
 }
 
 fn refused(e: &kube::Error) -> bool {
-    let text = chain(e);
+    let text = crate::error_chain(e);
     text.contains("Connection refused")
         || text.contains("failed to lookup address")
         || text.contains("Name or service not known")
         || text.contains("dns error")
-}
-
-/// An error and its causes, `: `-separated (hyper hides the useful part in
-/// the innermost one: "connection refused", "deadline has elapsed").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cause = c.source();
-    }
-    out
 }
 
 /// The ConfigMap through a kube client: the [`MapStore`] the loop drives.

@@ -44,3 +44,34 @@ pub enum Error {
     #[error("the document was not read from a manifest, so it has no manifest text")]
     NotAManifest,
 }
+
+/// An error and its causes on one line, `: `-separated, each cause's first
+/// line once (hyper hides the useful part in the innermost cause:
+/// "connection refused", "deadline has elapsed"; parsers put a snippet of
+/// the source under their first line, which stays out).
+///
+/// ```
+/// let e = std::io::Error::other(std::io::Error::other("connection refused"));
+/// assert_eq!(aws_auth_core::error_chain(&e), "connection refused");
+/// ```
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let first_line = |e: &dyn std::error::Error| {
+        e.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let mut out = first_line(e);
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = first_line(c);
+        if !s.is_empty() && !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
+}

@@ -53,7 +53,7 @@ pub(crate) mod yaml;
 pub struct ReadmeDoctests;
 
 pub use document::{Document, ManifestError};
-pub use error::Error;
+pub use error::{Error, error_chain};
 pub use model::{DataKey, Entry, KeyState, KeyView, MapView, RoleMapping, SsoMatcher, UserMapping};
 pub use position::Position;
 pub use text::Text;

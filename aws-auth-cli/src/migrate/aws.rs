@@ -106,7 +106,7 @@ pub(crate) async fn connect(
                 // heading.
                 Ok(Err(e)) => Some(crate::credentials::redact_untrusted(
                     &crate::credentials::without_process_output(
-                        crate::connect::chain(&e)
+                        aws_auth_core::error_chain(&e)
                             .trim_end_matches("Attempted:")
                             .trim_end_matches([' ', '.']),
                     ),
@@ -142,12 +142,7 @@ pub(crate) async fn connect(
 
 /// `--role-arn-map`: full role ARNs, one per line, `#` comments.
 pub(crate) fn read_role_map(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(
-            crate::exit::IO,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })?;
+    let text = crate::commands::read_text(path)?;
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();

@@ -27,10 +27,7 @@ const READ_CONCURRENCY: usize = 8;
 
 pub(crate) fn run(cli: &Cli, cmd: &MigrateCommand) -> anyhow::Result<Report> {
     // The calls wait on the network, not the CPU: one thread interleaves them.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(INTERNAL, format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async {
         match cmd {
             MigrateCommand::Plan(args) => plan(cli, args).await,

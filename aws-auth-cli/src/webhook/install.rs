@@ -115,10 +115,7 @@ fn network_policy(args: &ManifestsArgs, labels: &Value) -> Value {
 
 pub(crate) fn manifests(args: &ManifestsArgs, format: Output) -> anyhow::Result<Report> {
     let ca = match &args.ca_bundle {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| fail(IO, format!("cannot read {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(crate::commands::read_text(path)?),
         None => None,
     };
     let docs = documents(args, ca.as_deref());

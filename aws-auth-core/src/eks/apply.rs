@@ -65,7 +65,7 @@ where
             s.err().code().unwrap_or("Unknown"),
             s.err().message().unwrap_or("")
         ),
-        other => super::chain(other),
+        other => crate::error_chain(other),
     }
 }
 

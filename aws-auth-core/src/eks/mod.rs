@@ -115,13 +115,16 @@ impl EksError {
                 EksErrorKind::Config,
                 format!(
                     "{what}: the AWS request could not be made ({}); check the credentials, --profile and --region",
-                    chain(&e)
+                    crate::error_chain(&e)
                 ),
             ),
-            SdkError::TimeoutError(_) if chain(&e).contains(DEADLINE_PASSED) => {
+            SdkError::TimeoutError(_) if crate::error_chain(&e).contains(DEADLINE_PASSED) => {
                 EksError::unavailable(format!("{what}: {DEADLINE_PASSED}"))
             }
-            _ => EksError::unavailable(format!("{what}: cannot reach AWS: {}", chain(&e))),
+            _ => EksError::unavailable(format!(
+                "{what}: cannot reach AWS: {}",
+                crate::error_chain(&e)
+            )),
         }
     }
 
@@ -129,29 +132,6 @@ impl EksError {
     pub fn kind(&self) -> EksErrorKind {
         self.kind
     }
-}
-
-/// An error and its causes on one line (the SDK's are nested several deep).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let first_line = |e: &dyn std::error::Error| {
-        e.to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
-    let mut out = first_line(e);
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = first_line(c);
-        if !s.is_empty() && !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cause = c.source();
-    }
-    out
 }
 
 fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
@@ -357,7 +337,7 @@ impl Eks {
                     Err(e) => Resolution::Failed(format!(
                         "iam:GetRole {} failed: {}",
                         role.name(),
-                        chain(&e)
+                        crate::error_chain(&e)
                     )),
                 }
             }
@@ -403,7 +383,7 @@ impl Eks {
                     Err(e) => Resolution::Failed(format!(
                         "iam:GetUser {} failed: {}",
                         user.name(),
-                        chain(&e)
+                        crate::error_chain(&e)
                     )),
                 }
             }
