@@ -465,9 +465,10 @@ async fn execute(
     });
     let bar = crate::migrate::progress_bar(plan.actions.len(), cli.global.output);
     let tick = crate::migrate::tick(bar.as_ref());
-    let phase = |actions: Vec<Action>| Plan {
-        actions,
-        ..plan.clone()
+    let phase = |actions: Vec<Action>| {
+        let mut phase = plan.clone();
+        phase.actions = actions;
+        phase
     };
     let mut outcomes = eks
         .apply(&phase(give), CONCURRENCY, update_existing, tick.clone())
@@ -486,10 +487,10 @@ async fn execute(
             eks.apply(&phase(take), CONCURRENCY, update_existing, tick)
                 .await,
         ),
-        Err(why) => outcomes.extend(take.into_iter().map(|action| Outcome {
-            action,
-            status: Status::Skipped(why.clone()),
-        })),
+        Err(why) => outcomes.extend(
+            take.into_iter()
+                .map(|action| Outcome::new(action, Status::Skipped(why.clone()))),
+        ),
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -626,10 +627,9 @@ async fn remove(
             Some(p) => plan.actions.push(Action::DeleteAccessEntry {
                 principal_arn: p.clone(),
             }),
-            None => plan.unchanged.push(Unchanged {
-                principal_arn: written.clone(),
-                detail: "has no access entry".to_owned(),
-            }),
+            None => plan
+                .unchanged
+                .push(Unchanged::new(written.clone(), "has no access entry")),
         }
     }
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
@@ -794,11 +794,12 @@ async fn sync(
     let own_guards = planned.guards;
     let mut plan = planned.plan;
     refuse_blocked(&plan)?;
-    plan.unchanged
-        .extend(planned.kept.into_iter().map(|k| Unchanged {
-            principal_arn: k.principal_arn,
-            detail: k.reason,
-        }));
+    plan.unchanged.extend(
+        planned
+            .kept
+            .into_iter()
+            .map(|k| Unchanged::new(k.principal_arn, k.reason)),
+    );
     aws_auth_core::entries::within_limit(state.entries.len(), &plan.actions)
         .map_err(|e| fail(INVALID, format!("{e}; nothing was changed")))?;
     let forced = guard_also(

@@ -565,6 +565,7 @@ fn written(w: &Written) -> String {
         Written::InPlace => "in place".to_owned(),
         Written::Rewritten { reason } => format!("rewritten whole ({reason})"),
         Written::Created => "created".to_owned(),
+        _ => "written".to_owned(),
     }
 }
 

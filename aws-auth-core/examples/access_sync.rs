@@ -23,10 +23,10 @@ entries:
     // What the cluster has (from `Eks::state` in a real run): an admin, a
     // managed node group's entry, and someone who left.
     let mut cluster = ClusterState::empty("prod", None);
-    let admin = PolicyAssociation {
-        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy".into(),
-        access_scope: AccessScope::cluster(),
-    };
+    let admin = PolicyAssociation::new(
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        AccessScope::cluster(),
+    );
     for (arn, kind, username, policies) in [
         (
             "arn:aws:iam::111122223333:role/Admin",
@@ -47,17 +47,9 @@ entries:
             vec![],
         ),
     ] {
-        cluster.entries.insert(
-            arn.into(),
-            ExistingEntry {
-                principal_arn: arn.into(),
-                kind,
-                username: Some(username.into()),
-                kubernetes_groups: vec![],
-                policies,
-                created_at: None,
-            },
-        );
+        let mut entry = ExistingEntry::new(arn, kind).with_username(username);
+        entry.policies = policies;
+        cluster.entries.insert(arn.into(), entry);
     }
     // IAM's answers (from `Eks::resolve_roles` in a real run).
     let mut iam = Resolutions::default();

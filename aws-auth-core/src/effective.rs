@@ -148,6 +148,7 @@ pub enum Standing {
 
 /// A mapping the authenticator honours.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Mapping<'v> {
     /// `mapRoles` or `mapUsers`.
     pub key: DataKey,
@@ -223,6 +224,7 @@ pub enum Resolved<'v> {
 
 /// A username and groups a caller may end up with.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Grant<'v> {
     /// The username, templates unfilled.
     pub username: Cow<'v, str>,

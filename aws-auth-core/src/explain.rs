@@ -54,6 +54,7 @@ impl LoginContext {
 
 /// The mapping the authenticator uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Match {
     /// `mapRoles`, `mapUsers` or `mapAccounts`.
     #[serde(serialize_with = "key_name")]
@@ -73,6 +74,7 @@ fn key_name<S: serde::Serializer>(key: &DataKey, s: S) -> Result<S::Ok, S::Error
 /// What the authenticator makes of one caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Explanation {
     /// The ARN as given.
     pub principal: String,

@@ -169,6 +169,7 @@ impl GuardKind {
 
 /// A guard a change trips.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Guard {
     /// What kind of guard.
     pub kind: GuardKind,

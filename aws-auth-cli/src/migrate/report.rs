@@ -206,6 +206,7 @@ pub(crate) fn apply(
                 Status::Conflict(d) => ("CONFLICT", Some(d)),
                 Status::Failed(d) => ("FAILED", Some(d)),
                 Status::Skipped(d) => ("skipped", Some(d)),
+                _ => ("?", None),
             };
             let action = match detail {
                 Some(d) => format!("{}: {d}", o.action),

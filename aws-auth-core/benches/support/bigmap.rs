@@ -5,12 +5,11 @@ use aws_auth_core::edit::{MappingSpec, Op};
 
 /// The one edit of the benchmarks: a new user at the end of a long mapUsers.
 pub(crate) fn add_user() -> Op {
-    Op::AddUser(MappingSpec {
-        arn: "arn:aws:iam::111122223333:user/new-hire".into(),
-        username: "new-hire".into(),
-        groups: vec!["devs".into()],
-        extra: Default::default(),
-    })
+    Op::AddUser(MappingSpec::new(
+        "arn:aws:iam::111122223333:user/new-hire",
+        "new-hire",
+        ["devs"],
+    ))
 }
 
 /// A deterministic generator (no dependency, same map on every machine).

@@ -251,11 +251,9 @@ fn entry(i: usize, e: &Value) -> Result<EntryRequest, String> {
 /// ```
 /// use aws_auth_core::access::{read_entries, to_file};
 /// use aws_auth_core::entries::{EntryType, ExistingEntry};
-/// let alice = ExistingEntry {
-///     principal_arn: "arn:aws:iam::111122223333:user/alice".into(), kind: EntryType::Standard,
-///     username: Some("arn:aws:iam::111122223333:user/alice".into()),
-///     kubernetes_groups: vec!["dev".into()], policies: vec![], created_at: None,
-/// };
+/// let alice = ExistingEntry::new("arn:aws:iam::111122223333:user/alice", EntryType::Standard)
+///     .with_username("arn:aws:iam::111122223333:user/alice")
+///     .with_groups(["dev"]);
 /// let (file, left_out) = to_file([&alice]);
 /// assert_eq!(file, serde_json::json!({"entries": [
 ///     {"principalArn": "arn:aws:iam::111122223333:user/alice", "kubernetesGroups": ["dev"]},

@@ -171,14 +171,12 @@ pub fn takes_cluster_admin(known: &BTreeMap<String, ExistingEntry>, actions: &[A
 /// use std::collections::BTreeMap;
 /// use aws_auth_core::access::admin_keepers;
 /// use aws_auth_core::entries::{AccessScope, Action, EntryType, ExistingEntry, PolicyAssociation};
-/// let admin = |p: &str| (p.to_owned(), ExistingEntry {
-///     principal_arn: p.to_owned(), kind: EntryType::Standard, username: None,
-///     kubernetes_groups: vec![], created_at: None,
-///     policies: vec![PolicyAssociation {
-///         policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy".into(),
-///         access_scope: AccessScope::cluster(),
-///     }],
-/// });
+/// let admin = |p: &str| (p.to_owned(), ExistingEntry::new(p, EntryType::Standard).with_policy(
+///     PolicyAssociation::new(
+///         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+///         AccessScope::cluster(),
+///     ),
+/// ));
 /// let (a, b) = ("arn:aws:iam::111122223333:user/a", "arn:aws:iam::111122223333:user/b");
 /// let entries = BTreeMap::from([admin(a), admin(b)]);
 /// let take = [Action::DeleteAccessEntry { principal_arn: a.to_owned() }];
@@ -212,10 +210,7 @@ pub fn keeps_cluster_admin(entry: &ExistingEntry, actions: &[Action]) -> bool {
 /// use aws_auth_core::access::{EntryGuards, tripped};
 /// use aws_auth_core::entries::{Action, EntryType, ExistingEntry};
 /// let node = "arn:aws:iam::111122223333:role/Nodes".to_owned();
-/// let entries = BTreeMap::from([(node.clone(), ExistingEntry {
-///     principal_arn: node.clone(), kind: EntryType::Ec2Linux, username: None,
-///     kubernetes_groups: vec![], policies: vec![], created_at: None,
-/// })]);
+/// let entries = BTreeMap::from([(node.clone(), ExistingEntry::new(&node, EntryType::Ec2Linux))]);
 /// let why = tripped(&entries, &[Action::DeleteAccessEntry { principal_arn: node }], &EntryGuards::new());
 /// assert!(why[0].contains("nodes using it would stop joining"));
 /// ```

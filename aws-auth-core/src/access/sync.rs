@@ -69,6 +69,7 @@ impl SyncOptions {
 /// An entry the file does not name that stays, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Kept {
     /// The principal.
     pub principal_arn: String,
@@ -79,6 +80,7 @@ pub struct Kept {
 /// What [`sync`] plans: the calls (deletes last, after every grant), and the
 /// unnamed entries left alone.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct SyncPlan {
     /// The calls, as the migrator's plan has them (with
     /// [`Action::DeleteAccessEntry`] for pruned entries).
@@ -133,11 +135,7 @@ impl SyncPlan {
 /// ```
 /// use aws_auth_core::access::aws_owned;
 /// use aws_auth_core::entries::{EntryType, ExistingEntry};
-/// let nodes = ExistingEntry {
-///     principal_arn: "arn:aws:iam::111122223333:role/NodeRole".into(),
-///     kind: EntryType::Ec2Linux, username: None, kubernetes_groups: vec![],
-///     policies: vec![], created_at: None,
-/// };
+/// let nodes = ExistingEntry::new("arn:aws:iam::111122223333:role/NodeRole", EntryType::Ec2Linux);
 /// assert!(aws_owned(&nodes, None, None).unwrap().contains("EC2_LINUX"));
 /// ```
 pub fn aws_owned(

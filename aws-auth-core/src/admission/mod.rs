@@ -140,6 +140,7 @@ impl ReasonCode {
 /// One reason to deny, or one warning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Finding<C> {
     /// Stable code.
     pub code: C,
@@ -163,6 +164,7 @@ pub type Warning = Finding<&'static str>;
 /// The decision on a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Decision {
     /// Whether the change may go through.
     pub allowed: bool,

@@ -54,6 +54,7 @@ use crate::text::Text;
 /// (`username` and `groups` may be left out), as an operator finds it in a
 /// custom resource.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct MappingSpec {
     /// The role or user ARN (a role without its IAM path).
     pub arn: String,
@@ -435,6 +436,7 @@ pub use desired::{DesiredError, read_desired};
 
 /// How a data value was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Written {
     /// Only the touched entries' bytes changed.
     InPlace,
@@ -449,6 +451,7 @@ pub enum Written {
 
 /// One data key before and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyEdit {
     /// The key.
     pub key: DataKey,
@@ -467,6 +470,7 @@ pub struct KeyEdit {
 
 /// The result of an edit, verified.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Edited {
     /// What each operation did.
     pub changes: Vec<Change>,
@@ -487,18 +491,18 @@ impl Edited {
         self.keys.is_empty()
     }
 
-    /// The new manifest text, when the document came from a manifest.
-    pub fn manifest(&self) -> Option<&str> {
-        self.document.manifest_text()
-    }
-
     /// The new manifest text; [`Error::NotAManifest`](crate::Error::NotAManifest)
-    /// when the document was read from data strings.
-    pub fn into_manifest(self) -> Result<String, crate::Error> {
+    /// when the document was read from data strings (a live ConfigMap's
+    /// edit is its [`changed_data`](Edited::changed_data)).
+    pub fn manifest(&self) -> Result<&str, crate::Error> {
         self.document
             .manifest_text()
-            .map(str::to_owned)
             .ok_or(crate::Error::NotAManifest)
+    }
+
+    /// [`Edited::manifest`], owned.
+    pub fn into_manifest(self) -> Result<String, crate::Error> {
+        self.manifest().map(str::to_owned)
     }
 
     /// The changed data keys and their new values (what a write must send).

@@ -18,6 +18,7 @@ use super::pace::paced;
 /// How one call went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "status", content = "detail")]
+#[non_exhaustive]
 pub enum Status {
     /// Made.
     Done,
@@ -45,6 +46,7 @@ impl Status {
 
 /// An action and how it went.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The call.
     #[serde(flatten)]
@@ -52,6 +54,13 @@ pub struct Outcome {
     /// How it went.
     #[serde(flatten)]
     pub status: Status,
+}
+
+impl Outcome {
+    /// `action` went as `status` says.
+    pub fn new(action: Action, status: Status) -> Outcome {
+        Outcome { action, status }
+    }
 }
 
 fn sdk_error<E, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> String

@@ -15,14 +15,9 @@ use crate::arn::{Arn, PrincipalKind};
 /// ```
 /// use aws_auth_core::entries::{EntryType, ExistingEntry, entry_differences};
 ///
-/// let existing = ExistingEntry {
-///     principal_arn: "arn:aws:iam::111122223333:role/Admin".into(),
-///     kind: EntryType::Standard,
-///     username: Some("admin".into()),
-///     kubernetes_groups: vec!["b".into(), "a".into()],
-///     policies: vec![],
-///     created_at: None,
-/// };
+/// let existing = ExistingEntry::new("arn:aws:iam::111122223333:role/Admin", EntryType::Standard)
+///     .with_username("admin")
+///     .with_groups(["b", "a"]);
 /// let same = entry_differences(&existing, &EntryType::Standard, Some("admin"), &["a".into(), "b".into()]);
 /// assert!(same.is_empty());
 /// let other = entry_differences(&existing, &EntryType::Standard, Some("root"), &["a".into(), "b".into()]);

@@ -65,6 +65,7 @@ impl fmt::Display for AuthenticationMode {
 /// The type of an access entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(into = "String")]
+#[non_exhaustive]
 pub enum EntryType {
     /// People and workloads: username, groups and access policies.
     Standard,
@@ -147,6 +148,7 @@ impl fmt::Display for EntryType {
 /// Where an access policy applies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AccessScope {
     /// `cluster` or `namespace`.
     #[serde(rename = "type")]
@@ -162,6 +164,14 @@ impl AccessScope {
         AccessScope {
             kind: "cluster".to_owned(),
             namespaces: Vec::new(),
+        }
+    }
+
+    /// These namespaces (names or `dev-*` patterns).
+    pub fn namespaces(namespaces: impl IntoIterator<Item = impl Into<String>>) -> AccessScope {
+        AccessScope {
+            kind: "namespace".to_owned(),
+            namespaces: namespaces.into_iter().map(Into::into).collect(),
         }
     }
 
@@ -187,11 +197,22 @@ impl fmt::Display for AccessScope {
 /// An access policy associated with an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PolicyAssociation {
     /// `arn:PARTITION:eks::aws:cluster-access-policy/NAME`.
     pub policy_arn: String,
     /// Where it applies.
     pub access_scope: AccessScope,
+}
+
+impl PolicyAssociation {
+    /// `policy_arn` with `access_scope`.
+    pub fn new(policy_arn: impl Into<String>, access_scope: AccessScope) -> PolicyAssociation {
+        PolicyAssociation {
+            policy_arn: policy_arn.into(),
+            access_scope,
+        }
+    }
 }
 
 /// The name at the end of a policy ARN.
@@ -206,6 +227,7 @@ pub fn cluster_admin_policy(partition: crate::arn::Partition) -> String {
 
 /// An access entry as the cluster has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExistingEntry {
     /// The principal.
     pub principal_arn: String,
@@ -222,8 +244,60 @@ pub struct ExistingEntry {
     pub created_at: Option<i64>,
 }
 
+impl ExistingEntry {
+    /// An entry of `kind` for `principal_arn`, with nothing else yet.
+    ///
+    /// ```
+    /// use aws_auth_core::entries::{EntryType, ExistingEntry, association};
+    /// let e = ExistingEntry::new("arn:aws:iam::111122223333:user/a", EntryType::Standard)
+    ///     .with_username("a")
+    ///     .with_groups(["dev"])
+    ///     .with_policy(association("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy".into(), &[]))
+    ///     .with_created_at(1_700_000_000);
+    /// assert_eq!(e.kubernetes_groups, ["dev"]);
+    /// ```
+    pub fn new(principal_arn: impl Into<String>, kind: EntryType) -> ExistingEntry {
+        ExistingEntry {
+            principal_arn: principal_arn.into(),
+            kind,
+            username: None,
+            kubernetes_groups: Vec::new(),
+            policies: Vec::new(),
+            created_at: None,
+        }
+    }
+
+    /// [`ExistingEntry::username`].
+    pub fn with_username(mut self, username: impl Into<String>) -> ExistingEntry {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// [`ExistingEntry::kubernetes_groups`].
+    pub fn with_groups(
+        mut self,
+        groups: impl IntoIterator<Item = impl Into<String>>,
+    ) -> ExistingEntry {
+        self.kubernetes_groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// One more of [`ExistingEntry::policies`].
+    pub fn with_policy(mut self, policy: PolicyAssociation) -> ExistingEntry {
+        self.policies.push(policy);
+        self
+    }
+
+    /// [`ExistingEntry::created_at`].
+    pub fn with_created_at(mut self, secs: i64) -> ExistingEntry {
+        self.created_at = Some(secs);
+        self
+    }
+}
+
 /// What the cluster has.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClusterState {
     /// The cluster's name.
     pub name: String,
@@ -255,6 +329,7 @@ impl ClusterState {
 
 /// What is known of a role's IAM path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resolution {
     /// The role's full ARN, path included (from IAM or from the user).
     Resolved(String),
@@ -330,6 +405,7 @@ impl PlanOptions {
 /// One call to make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Action {
     /// `CreateAccessEntry`.
     #[serde(rename_all = "camelCase")]
@@ -464,6 +540,7 @@ impl fmt::Display for Action {
 /// Something already as the map wants it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Unchanged {
     /// The principal.
     pub principal_arn: String,
@@ -471,10 +548,21 @@ pub struct Unchanged {
     pub detail: String,
 }
 
+impl Unchanged {
+    /// `principal_arn` needs nothing: `detail` says why.
+    pub fn new(principal_arn: impl Into<String>, detail: impl Into<String>) -> Unchanged {
+        Unchanged {
+            principal_arn: principal_arn.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// An existing entry that differs from the map; never overwritten without
 /// `update_existing`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Conflict {
     /// The principal.
     pub principal_arn: String,
@@ -538,6 +626,7 @@ pub enum BlockedCode {
 
 /// A mapping that cannot become an access entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Blocked {
     /// The data key.
     pub key: DataKey,
@@ -555,6 +644,7 @@ pub struct Blocked {
 /// planned for it until it can be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Unread {
     /// The principal.
     pub principal_arn: String,
@@ -564,6 +654,7 @@ pub struct Unread {
 
 /// A mapping the authenticator does not use, so there is nothing to migrate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Ignored {
     /// The data key.
     pub key: DataKey,
@@ -578,6 +669,7 @@ pub struct Ignored {
 /// What moving the map to access entries takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Plan {
     /// The cluster.
     pub cluster: String,
@@ -626,6 +718,7 @@ impl Plan {
 
 /// The access entry a mapping stands for, before its role's IAM path is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Desired {
     /// Where the mapping is.
     pub key: DataKey,

@@ -121,6 +121,7 @@ impl Serialize for Code {
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// Stable identifier.
     pub code: Code,

@@ -16,12 +16,7 @@ fn edit(text: &str, ops: &[Op]) -> Result<String, EditError> {
 }
 
 fn user(arn: &str, name: &str, groups: &[&str]) -> MappingSpec {
-    MappingSpec {
-        arn: arn.to_owned(),
-        username: name.to_owned(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        extra: Default::default(),
-    }
+    MappingSpec::new(arn, name, groups.iter().copied())
 }
 
 const ROLES: &str = concat!(

@@ -79,12 +79,8 @@ fn fixtures_read_and_lint_as_snapshotted() {
 /// gives back the original bytes, on every fixture and every readable key.
 #[test]
 fn add_then_remove_is_byte_identical_on_every_fixture() {
-    let spec = |arn: &str| MappingSpec {
-        arn: arn.to_owned(),
-        username: "round-trip:{{SessionName}}".to_owned(),
-        groups: vec!["round-trip".to_owned(), "view".to_owned()],
-        extra: Default::default(),
-    };
+    let spec =
+        |arn: &str| MappingSpec::new(arn, "round-trip:{{SessionName}}", ["round-trip", "view"]);
     let cases = [
         (
             DataKey::MapRoles,

@@ -40,16 +40,13 @@ fn resolved(pairs: &[(&str, &str)]) -> Resolutions {
 }
 
 fn cluster(entries: Vec<ExistingEntry>) -> ClusterState {
-    ClusterState {
-        name: "prod".into(),
-        account: Some("111122223333".into()),
-        mode: Some(AuthenticationMode::ApiAndConfigMap),
-        entries: entries
-            .into_iter()
-            .map(|e| (e.principal_arn.clone(), e))
-            .collect(),
-        unreadable: Default::default(),
-    }
+    let mut c = ClusterState::empty("prod", Some(AuthenticationMode::ApiAndConfigMap));
+    c.account = Some("111122223333".into());
+    c.entries = entries
+        .into_iter()
+        .map(|e| (e.principal_arn.clone(), e))
+        .collect();
+    c
 }
 
 fn standard(
@@ -58,21 +55,15 @@ fn standard(
     groups: &[&str],
     policies: Vec<PolicyAssociation>,
 ) -> ExistingEntry {
-    ExistingEntry {
-        principal_arn: arn.into(),
-        kind: EntryType::Standard,
-        username: Some(user.into()),
-        kubernetes_groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-        policies,
-        created_at: None,
-    }
+    let mut e = ExistingEntry::new(arn, EntryType::Standard)
+        .with_username(user)
+        .with_groups(groups.iter().copied());
+    e.policies = policies;
+    e
 }
 
 fn admin(scope: AccessScope) -> PolicyAssociation {
-    PolicyAssociation {
-        policy_arn: ADMIN_POLICY.into(),
-        access_scope: scope,
-    }
+    PolicyAssociation::new(ADMIN_POLICY, scope)
 }
 
 const SSO_MAP: &str = "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123";
@@ -166,20 +157,17 @@ fn differences_are_conflicts_unless_asked_to_update() {
             "arn:aws:iam::111122223333:role/Nodes",
         ),
     ]);
-    let namespaced = AccessScope {
-        kind: "namespace".into(),
-        namespaces: vec!["dev".into()],
-    };
+    let namespaced = AccessScope::namespaces(["dev"]);
     let have = cluster(vec![standard(
         SSO_FULL,
         "someone-else",
         &["auditors", "extra"],
         vec![
             admin(namespaced),
-            PolicyAssociation {
-                policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy".into(),
-                access_scope: AccessScope::cluster(),
-            },
+            PolicyAssociation::new(
+                "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+                AccessScope::cluster(),
+            ),
         ],
     )]);
     let p = migrate::plan(&d, &have, &r, &PlanOptions::default());

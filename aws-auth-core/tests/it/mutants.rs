@@ -253,18 +253,16 @@ pub(crate) fn mutate(text: &str, rng: &mut Lcg) -> String {
 fn ops(doc: &Document) -> Vec<Op> {
     let view = doc.view();
     let mut ops = vec![
-        Op::AddRole(MappingSpec {
-            arn: "arn:aws:iam::111122223333:role/Mutant".into(),
-            username: "mutant:{{SessionName}}".into(),
-            groups: vec!["devs".into()],
-            extra: Default::default(),
-        }),
-        Op::AddUser(MappingSpec {
-            arn: "arn:aws:iam::111122223333:user/mutant".into(),
-            username: "mutant".into(),
-            groups: vec![],
-            extra: Default::default(),
-        }),
+        Op::AddRole(MappingSpec::new(
+            "arn:aws:iam::111122223333:role/Mutant",
+            "mutant:{{SessionName}}",
+            ["devs"],
+        )),
+        Op::AddUser(MappingSpec::new(
+            "arn:aws:iam::111122223333:user/mutant",
+            "mutant",
+            Vec::<String>::new(),
+        )),
         Op::AddAccount("111122223333".into()),
     ];
     if let Some(r) = view.roles.values().find(|r| !r.rolearn.is_empty()) {
