@@ -1,33 +1,36 @@
 //! `aws-auth access get|add|update|remove|sync`: EKS access entries
-//! directly, checked before any call, paced, idempotent, guarded.
+//! directly, checked before any call, paced, idempotent, guarded. What is
+//! decided (plans, guards, the order of a run) is the library's; this file
+//! resolves the arguments, makes the calls and reports.
 
 use std::collections::BTreeMap;
 
-use aws_auth_core::access::{EntryGuards, EntryRequest, SyncOptions, same_principal};
-use aws_auth_core::arn::{Arn, PrincipalKind};
-use aws_auth_core::edit::Guards;
-use aws_auth_core::eks::{ClusterInfo, Eks, Outcome, Status};
+use aws_auth_core::access::{EntryChange, EntryGuards, EntryRequest, SyncOptions, same_principal};
+use aws_auth_core::arn::Arn;
+use aws_auth_core::eks::{ClusterInfo, Eks};
 use aws_auth_core::entries::{
     Action, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan, PlanOptions,
-    Resolution, Resolutions, Unchanged,
+    Unchanged,
 };
 use aws_auth_core::entries::{association, policy_arn};
+use serde::Serialize;
 
 use crate::cli::{
     AccessAddArgs, AccessCluster, AccessCommand, AccessGetArgs, AccessRemoveArgs, AccessSyncArgs,
-    AccessUpdateArgs, Cli, DEFAULT_NAMESPACE, MigrateArgs, Output,
+    AccessUpdateArgs, DEFAULT_NAMESPACE, MigrateArgs,
 };
-use crate::commands::Report;
-use crate::exit::{INVALID, OK, REFUSED, UNAVAILABLE, USAGE, fail};
+use crate::exit::{INVALID, REFUSED, UNAVAILABLE, USAGE, fail};
 use crate::migrate::aws::{connect, eks_error};
 use crate::output;
+use crate::report::{Report, Text};
+use crate::settings::Settings;
 
 /// Calls in flight while reading and writing.
 const CONCURRENCY: usize = 8;
 
-pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Result<Report> {
+pub(crate) fn run(cli: &Settings, cmd: &AccessCommand) -> anyhow::Result<Report> {
     let scoped = matches!(cmd, AccessCommand::Add(_) | AccessCommand::Update(_));
-    if scoped && cli.global.cluster.namespace != DEFAULT_NAMESPACE {
+    if scoped && cli.kube.namespace != DEFAULT_NAMESPACE {
         // `aws-auth -n dev access add ...`: the ConfigMap's namespace, which
         // access entries do not use; taken silently, the grant meant for one
         // namespace would be made cluster-wide.
@@ -35,7 +38,7 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
             USAGE,
             format!(
                 "--namespace {} before `access` names the ConfigMap's namespace, which access entries do not use; to scope the policies, put `--namespace {}` after the command",
-                cli.global.cluster.namespace, cli.global.cluster.namespace
+                cli.kube.namespace, cli.kube.namespace
             ),
         ));
     }
@@ -51,20 +54,19 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
     // --timeout: no EKS call is sent after the deadline (what was not is
     // reported, exit 69); a call in flight then gets a moment to answer,
     // and after that the command ends whatever is under way.
-    let timeout = cli.global.cluster.timeout;
+    let timeout = cli.kube.timeout;
     let grace = cli
-        .global
-        .cluster
+        .kube
         .request_timeout
         .min(std::time::Duration::from_secs(10));
     let mut report = runtime.block_on(async {
         let work = async {
             match cmd {
                 AccessCommand::Get(a) => get(cli, &t, a).await,
-                AccessCommand::Add(a) => add(cli, &t, a, guards).await,
-                AccessCommand::Update(a) => update(cli, &t, a, guards).await,
-                AccessCommand::Remove(a) => remove(cli, &t, a, guards).await,
-                AccessCommand::Sync(a) => sync(cli, &t, a, guards).await,
+                AccessCommand::Add(a) => add(cli, &t, a).await,
+                AccessCommand::Update(a) => update(cli, &t, a).await,
+                AccessCommand::Remove(a) => remove(cli, &t, a).await,
+                AccessCommand::Sync(a) => sync(cli, &t, a).await,
             }
         };
         tokio::time::timeout(timeout + grace, work)
@@ -79,7 +81,7 @@ pub(crate) fn run(cli: &Cli, cmd: &AccessCommand, guards: &Guards) -> anyhow::Re
                 ))
             })
     })?;
-    report.stderr.insert_str(0, &note);
+    report.prepend_notes(note);
     Ok(report)
 }
 
@@ -98,12 +100,12 @@ struct Target {
 /// `--cluster`, else the EKS cluster the kubeconfig context names (with
 /// its region and profile unless `--region`/`--profile` say otherwise), and
 /// then a line saying where it came from.
-fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
-    let deadline = std::time::Instant::now() + cli.global.cluster.timeout;
+fn target(cli: &Settings, a: &AccessCluster) -> anyhow::Result<(Target, Option<String>)> {
+    let deadline = std::time::Instant::now() + cli.kube.timeout;
     if let Some(cluster) = &a.cluster {
         // The kubeconfig, when its context is this cluster, only for whom
         // it logs in as.
-        let login = crate::eks_context::from_kubeconfig(&cli.global.cluster)
+        let login = crate::eks_context::from_kubeconfig(&cli.kube)
             .ok()
             .filter(|found| found.name == *cluster)
             .and_then(|found| found.role);
@@ -114,11 +116,11 @@ fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
             login,
             deadline,
         };
-        return Ok((t, String::new()));
+        return Ok((t, None));
     }
-    let found = crate::eks_context::from_kubeconfig(&cli.global.cluster)?;
+    let found = crate::eks_context::from_kubeconfig(&cli.kube)?;
     let note = format!(
-        "aws-auth: cluster {} (from the kubeconfig context {:?})\n",
+        "aws-auth: cluster {} (from the kubeconfig context {:?})",
         found.name, found.context
     );
     let t = Target {
@@ -128,10 +130,10 @@ fn target(cli: &Cli, a: &AccessCluster) -> anyhow::Result<(Target, String)> {
         login: found.role,
         deadline,
     };
-    Ok((t, note))
+    Ok((t, Some(note)))
 }
 
-async fn session(cli: &Cli, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
+async fn session(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
     let args = MigrateArgs {
         cluster: Some(a.cluster.clone()),
         region: a.region.clone(),
@@ -140,7 +142,7 @@ async fn session(cli: &Cli, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
         update_existing: false,
         poll_interval: std::time::Duration::from_secs(5),
     };
-    let eks = connect(&args, &a.cluster, cli.global.cluster.request_timeout)
+    let eks = connect(&args, &a.cluster, cli.kube.request_timeout)
         .await?
         .with_deadline(Some(a.deadline));
     let info = eks.describe_cluster().await.map_err(eks_error)?;
@@ -175,79 +177,90 @@ async fn all_entries(
     Ok(state.entries)
 }
 
-async fn get(cli: &Cli, t: &Target, a: &AccessGetArgs) -> anyhow::Result<Report> {
+/// `access get`: every entry in full.
+struct Entries(Vec<ExistingEntry>);
+
+impl Serialize for Entries {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<serde_json::Value> = self
+            .0
+            .iter()
+            .map(|e| {
+                serde_json::json!({"principalArn": e.principal_arn, "type": e.kind.to_string(), "username": e.username,
+                    "kubernetesGroups": e.kubernetes_groups, "accessPolicies": e.policies})
+            })
+            .collect();
+        list.serialize(s)
+    }
+}
+
+impl Text for Entries {
+    fn text(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|e| {
+                vec![
+                    e.principal_arn.clone(),
+                    e.kind.to_string(),
+                    e.username.clone().unwrap_or_default(),
+                    e.kubernetes_groups.join(","),
+                    e.policies
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} ({})",
+                                aws_auth_core::entries::policy_name(&p.policy_arn),
+                                p.access_scope
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            return "no access entries\n".to_owned();
+        }
+        output::table(
+            &["PRINCIPAL", "TYPE", "USERNAME", "GROUPS", "POLICIES"],
+            &rows,
+        )
+    }
+}
+
+/// `access get --as-file`: the entries as a file `access sync` takes (YAML
+/// unless JSON is asked for).
+struct EntriesFile(serde_json::Value);
+
+impl Serialize for EntriesFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Text for EntriesFile {
+    fn text(&self) -> String {
+        output::yaml(&self.0)
+    }
+}
+
+async fn get(cli: &Settings, t: &Target, a: &AccessGetArgs) -> anyhow::Result<Report> {
     let (eks, info) = session(cli, t).await?;
     let entries = all_entries(&eks, &info).await?;
     if a.as_file {
         let (file, left_out) = aws_auth_core::access::to_file(entries.values());
-        let format = match cli.global.output {
-            Output::Json => Output::Json,
-            _ => Output::Yaml,
-        };
-        let stderr = if left_out.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "note: left out {} entries with a username only EKS can give (a sync keeps them): {}\n",
-                left_out.len(),
-                left_out.join(", ")
-            )
-        };
-        return Ok(Report {
-            stdout: output::structured(format, &file)?,
-            stderr,
-            code: OK,
-        });
+        let report = Report::new(EntriesFile(file));
+        if left_out.is_empty() {
+            return Ok(report);
+        }
+        return Ok(report.note(format!(
+            "note: left out {} entries with a username only EKS can give (a sync keeps them): {}",
+            left_out.len(),
+            left_out.join(", ")
+        )));
     }
-    let stdout = match cli.global.output {
-        Output::Table => {
-            let rows: Vec<Vec<String>> = entries
-                .values()
-                .map(|e| {
-                    vec![
-                        e.principal_arn.clone(),
-                        e.kind.to_string(),
-                        e.username.clone().unwrap_or_default(),
-                        e.kubernetes_groups.join(","),
-                        e.policies
-                            .iter()
-                            .map(|p| {
-                                format!(
-                                    "{} ({})",
-                                    aws_auth_core::entries::policy_name(&p.policy_arn),
-                                    p.access_scope
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ]
-                })
-                .collect();
-            if rows.is_empty() {
-                "no access entries\n".to_owned()
-            } else {
-                output::table(
-                    &["PRINCIPAL", "TYPE", "USERNAME", "GROUPS", "POLICIES"],
-                    &rows,
-                )
-            }
-        }
-        format => {
-            let list: Vec<serde_json::Value> = entries
-                .values()
-                .map(|e| {
-                    serde_json::json!({"principalArn": e.principal_arn, "type": e.kind.to_string(), "username": e.username,
-                        "kubernetesGroups": e.kubernetes_groups, "accessPolicies": e.policies})
-                })
-                .collect();
-            output::structured(format, &list)?
-        }
-    };
-    Ok(Report {
-        stdout,
-        stderr: String::new(),
-        code: OK,
-    })
+    Ok(Report::new(Entries(entries.into_values().collect())))
 }
 
 /// The requests an `add` names, checked before any call.
@@ -316,53 +329,29 @@ fn too_many(n: usize) -> anyhow::Result<()> {
 }
 
 /// The IAM paths of the requested roles and the existence of the requested
-/// users, learnt from IAM.
-///
-/// IAM answers for the credentials' own account only: a role of another
-/// account is taken as written (the entry needs its path, so the request
-/// must carry it), as users of other accounts are, and the note says so.
-async fn resolve(eks: &Eks, requests: &[EntryRequest]) -> anyhow::Result<(Resolutions, String)> {
-    let account = eks.caller_account().await.map_err(eks_error)?;
-    let of = |kind: PrincipalKind| -> Vec<Arn> {
-        requests
-            .iter()
-            .filter(|r| r.principal.kind() == kind)
-            .map(|r| r.principal.clone())
-            .collect()
-    };
-    let elsewhere: Vec<Arn> = requests
-        .iter()
-        .map(|r| r.principal.clone())
-        .filter(|p| p.account() != account)
-        .collect();
-    let as_written: BTreeMap<String, String> = elsewhere
-        .iter()
-        .filter(|p| p.kind() == PrincipalKind::Role)
-        .map(|p| (aws_auth_core::eks::role_key(p), p.to_string()))
-        .collect();
-    let note = if elsewhere.is_empty() {
-        String::new()
-    } else {
+/// users, learnt from IAM, and a note naming those of another account,
+/// which IAM cannot answer for and are taken as written.
+async fn resolve(
+    eks: &Eks,
+    requests: &[EntryRequest],
+) -> anyhow::Result<(aws_auth_core::entries::Resolutions, Option<String>)> {
+    let resolved = eks
+        .resolve_requests(requests, CONCURRENCY)
+        .await
+        .map_err(eks_error)?;
+    let note = (!resolved.unchecked.is_empty()).then(|| {
         format!(
-            "note: not checked in IAM (another account than {account}'s credentials), taken as written: {}\n",
-            elsewhere
+            "note: not checked in IAM (another account than {}'s credentials), taken as written: {}",
+            resolved.account,
+            resolved
+                .unchecked
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         )
-    };
-    let mut resolutions = eks
-        .resolve_roles(of(PrincipalKind::Role), &account, &as_written, CONCURRENCY)
-        .await;
-    eks.check_users(
-        of(PrincipalKind::User),
-        &account,
-        &mut resolutions,
-        CONCURRENCY,
-    )
-    .await;
-    Ok((resolutions, note))
+    });
+    Ok((resolved.resolutions, note))
 }
 
 /// Refuses a plan with blocked principals, before any call.
@@ -384,27 +373,27 @@ fn refuse_blocked(plan: &Plan) -> anyhow::Result<()> {
 /// The guards' verdict on `actions` over `entries`: an error (exit 4) unless
 /// `--force`, else the note that says what was forced.
 fn guard(
-    cli: &Cli,
+    cli: &Settings,
     entries: &BTreeMap<String, ExistingEntry>,
     actions: &[Action],
     guards: &EntryGuards,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
     guard_also(cli, entries, actions, guards, Vec::new())
 }
 
 /// [`guard`], with what a plan tripped by itself first.
 fn guard_also(
-    cli: &Cli,
+    cli: &Settings,
     entries: &BTreeMap<String, ExistingEntry>,
     actions: &[Action],
     guards: &EntryGuards,
     mut tripped: Vec<String>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
     tripped.extend(aws_auth_core::access::tripped(entries, actions, guards));
     if tripped.is_empty() {
-        return Ok(String::new());
+        return Ok(None);
     }
-    if !cli.global.force {
+    if !cli.force {
         return Err(fail(
             REFUSED,
             format!(
@@ -413,19 +402,19 @@ fn guard_also(
             ),
         ));
     }
-    Ok(format!("forced: {}\n", tripped.join("; ")))
+    Ok(Some(format!("forced: {}", tripped.join("; "))))
 }
 
 /// Who the guards keep: the `--protect`ed principals and, when STS says who
 /// is calling (with the same credentials and profile as the EKS calls), the
 /// caller.
-async fn entry_guards(eks: &Eks, guards: &Guards, t: &Target) -> (EntryGuards, String) {
+async fn entry_guards(eks: &Eks, cli: &Settings, t: &Target) -> (EntryGuards, Option<String>) {
     let me = eks.caller().await;
     let note = match &me {
-        Ok(_) => String::new(),
-        Err(why) => format!(
-            "note: your own AWS identity was not found ({why}), so your own entry is not protected; --protect ARN protects it\n"
-        ),
+        Ok(_) => None,
+        Err(why) => Some(format!(
+            "note: your own AWS identity was not found ({why}), so your own entry is not protected; --protect ARN protects it"
+        )),
     };
     if let Ok(me) = &me {
         tracing::info!(caller = %me, "protecting the caller's own entry");
@@ -434,110 +423,60 @@ async fn entry_guards(eks: &Eks, guards: &Guards, t: &Target) -> (EntryGuards, S
         EntryGuards::new()
             .caller(me.ok())
             .login(t.login.as_deref().and_then(|r| r.parse::<Arn>().ok()))
-            .protected(guards.protected.clone()),
+            .protected(cli.guards.protected.clone()),
         note,
     )
 }
 
-/// Carries `plan` out: grants first, then (when every grant succeeded and
-/// one of `keepers`, the entries the last-admin guard counted on, still
-/// holds cluster-admin) what it takes away.
+/// Carries `plan` out as [`Eks::carry_out`] does (grants first; what is
+/// taken away only when every grant succeeded and one of `keepers` still
+/// holds cluster-admin), or with `--dry-run` says what it would do.
 async fn execute(
-    cli: &Cli,
+    cli: &Settings,
     eks: &Eks,
     info: &ClusterInfo,
-    plan: &Plan,
+    plan: Plan,
     update_existing: bool,
     keepers: &[String],
 ) -> anyhow::Result<Report> {
-    if cli.global.dry_run.is_some() {
-        return crate::migrate::report::plan(plan, cli.global.output);
+    if cli.dry_run() {
+        return Ok(crate::migrate::report::plan(plan));
     }
     if plan.actions.is_empty() {
         // Nothing to send; conflicts still make it exit 1, as apply does.
-        return crate::migrate::report::apply(plan, info, &[], &[], cli.global.output);
+        return Ok(crate::migrate::report::apply(
+            plan,
+            info,
+            Vec::new(),
+            Vec::new(),
+        ));
     }
-    let (give, take): (Vec<Action>, Vec<Action>) = plan.actions.iter().cloned().partition(|a| {
-        !matches!(
-            a,
-            Action::DisassociateAccessPolicy { .. } | Action::DeleteAccessEntry { .. }
-        )
-    });
-    let bar = crate::migrate::progress_bar(plan.actions.len(), cli.global.output);
+    let bar = crate::migrate::progress_bar(plan.actions.len(), cli.output);
     let tick = crate::migrate::tick(bar.as_ref());
-    let phase = |actions: Vec<Action>| {
-        let mut phase = plan.clone();
-        phase.actions = actions;
-        phase
-    };
-    let mut outcomes = eks
-        .apply(&phase(give), CONCURRENCY, update_existing, tick.clone())
+    let run = eks
+        .carry_out(&plan, CONCURRENCY, update_existing, keepers, tick)
         .await;
-    let mut lost_admin = None;
-    let held = if !outcomes.iter().all(|o| o.status.ok()) {
-        Err("an earlier grant did not succeed, so nothing is taken away yet".to_owned())
-    } else if let Some(why) = admin_taken_meanwhile(eks, keepers, &take).await {
-        lost_admin = Some(why.clone());
-        Err(why)
-    } else {
-        Ok(())
-    };
-    match held {
-        Ok(()) => outcomes.extend(
-            eks.apply(&phase(take), CONCURRENCY, update_existing, tick)
-                .await,
-        ),
-        Err(why) => outcomes.extend(
-            take.into_iter()
-                .map(|action| Outcome::new(action, Status::Skipped(why.clone()))),
-        ),
-    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut report = crate::migrate::report::apply(plan, info, &outcomes, &[], cli.global.output)?;
-    let not_sent = outcomes
-        .iter()
-        .filter(|o| o.status.deadline_passed())
-        .count();
+    let not_sent = run.not_sent();
+    let total = run.outcomes.len();
+    let mut report = crate::migrate::report::apply(plan, info, run.outcomes, Vec::new());
     if not_sent > 0 {
         report.code = UNAVAILABLE;
-        report.stderr.push_str(&format!(
-            "aws-auth: --timeout {} s passed with {not_sent} of {} calls not sent (listed as skipped); run the command again to finish (it picks up where this one stopped), or give a longer --timeout\n",
-            cli.global.cluster.timeout.as_secs_f64(),
-            outcomes.len()
+        report.push_note(format!(
+            "aws-auth: --timeout {} s passed with {not_sent} of {total} calls not sent (listed as skipped); run the command again to finish (it picks up where this one stopped), or give a longer --timeout",
+            cli.kube.timeout.as_secs_f64(),
         ));
     }
-    if let Some(why) = lost_admin {
+    if let Some(why) = run.admin_lost {
         report.code = REFUSED;
-        report.stderr.push_str(&format!("aws-auth: {why}\n"));
+        report.push_note(format!("aws-auth: {why}"));
     }
     Ok(report)
 }
 
-/// Why taking `take` away now would leave no entry with cluster-admin
-/// although the guard saw `keepers` keep it: another writer took it from
-/// them since. Each is read again until one is seen keeping it (one read in
-/// the usual case); `None` when one does, or when nobody was counted on.
-async fn admin_taken_meanwhile(eks: &Eks, keepers: &[String], take: &[Action]) -> Option<String> {
-    if keepers.is_empty() || take.is_empty() {
-        return None;
-    }
-    for p in keepers {
-        // An unreadable keeper counts as gone: erring keeps access.
-        if let Ok(Some(e)) = eks.entry(p).await
-            && aws_auth_core::access::keeps_cluster_admin(&e, take)
-        {
-            return None;
-        }
-    }
-    Some(format!(
-        "another writer took AmazonEKSClusterAdminPolicy at cluster scope from {} since the guard read the entries: taking away now would leave nobody with it, so nothing was taken away (run again to plan afresh)",
-        keepers.join(", ")
-    ))
-}
-
-async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyhow::Result<Report> {
+async fn add(cli: &Settings, t: &Target, a: &AccessAddArgs) -> anyhow::Result<Report> {
     // Checked before the first call.
     let probe = requests(a, "aws")?;
     let (eks, info) = session(cli, t).await?;
@@ -565,7 +504,7 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
         aws_auth_core::entries::within_limit(existing, &plan.actions)
             .map_err(|e| fail(INVALID, format!("{e}; nothing was created")))?;
     }
-    let mut note = String::new();
+    let mut forced = None;
     let mut keepers = Vec::new();
     if a.update_existing
         && plan
@@ -575,26 +514,21 @@ async fn add(cli: &Cli, t: &Target, a: &AccessAddArgs, guards: &Guards) -> anyho
     {
         // Rewriting existing entries passes the guards; the last-admin one
         // needs every entry only when cluster-admin is being taken.
-        let (entry_guards, _) = entry_guards(&eks, guards, t).await;
+        let (entry_guards, _) = entry_guards(&eks, cli, t).await;
         let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
             all_entries(&eks, &info).await?
         } else {
             state.entries.clone()
         };
-        note = guard(cli, &entries, &plan.actions, &entry_guards)?;
+        forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
         keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
     }
-    let mut report = execute(cli, &eks, &info, &plan, a.update_existing, &keepers).await?;
-    report.stderr.insert_str(0, &format!("{unchecked}{note}"));
+    let mut report = execute(cli, &eks, &info, plan, a.update_existing, &keepers).await?;
+    report.prepend_notes(unchecked.into_iter().chain(forced));
     Ok(report)
 }
 
-async fn remove(
-    cli: &Cli,
-    t: &Target,
-    a: &AccessRemoveArgs,
-    guards: &Guards,
-) -> anyhow::Result<Report> {
+async fn remove(cli: &Settings, t: &Target, a: &AccessRemoveArgs) -> anyhow::Result<Report> {
     let mut named: Vec<(String, Arn)> = Vec::new();
     for x in &a.arns {
         let arn: Arn = x.parse().map_err(|e| fail(INVALID, format!("{x}: {e}")))?;
@@ -616,7 +550,7 @@ async fn remove(
     }
     let (eks, info) = session(cli, t).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(&eks, guards, t), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, cli, t), all_entries(&eks, &info));
     let entries = entries?;
     let mut plan = Plan::empty(&t.cluster, Some(info.mode));
     for (written, arn) in &named {
@@ -634,8 +568,8 @@ async fn remove(
     }
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
     let keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
-    let mut report = execute(cli, &eks, &info, &plan, false, &keepers).await?;
-    report.stderr.insert_str(0, &format!("{note}{forced}"));
+    let mut report = execute(cli, &eks, &info, plan, false, &keepers).await?;
+    report.prepend_notes(note.into_iter().chain(forced));
     Ok(report)
 }
 
@@ -663,38 +597,39 @@ async fn named_entry(
     Ok(eks.entry(&p).await.map_err(eks_error)?.map(|e| (p, e)))
 }
 
-async fn update(
-    cli: &Cli,
-    t: &Target,
-    a: &AccessUpdateArgs,
-    guards: &Guards,
-) -> anyhow::Result<Report> {
-    let principal: Arn = a
-        .arn
-        .parse()
-        .map_err(|e| fail(INVALID, format!("{}: {e}", a.arn)))?;
-    let partition = principal.partition().to_string();
-    let resolve = |names: &[String]| -> anyhow::Result<Vec<String>> {
-        names
-            .iter()
-            .map(|p| {
-                policy_arn(p, &partition)
-                    .ok_or_else(|| fail(INVALID, format!("{p}: no such access policy")))
-            })
-            .collect()
+/// The change `access update` names, checked before any call.
+fn entry_change(a: &AccessUpdateArgs, partition: &str) -> anyhow::Result<EntryChange> {
+    let resolve = |p: &String| {
+        policy_arn(p, partition).ok_or_else(|| fail(INVALID, format!("{p}: no such access policy")))
     };
-    let (add, drop) = (resolve(&a.add_policies)?, resolve(&a.remove_policies)?);
-    if a.username.is_none()
-        && a.groups.is_empty()
-        && !a.no_groups
-        && add.is_empty()
-        && drop.is_empty()
-    {
+    let mut change = EntryChange::new();
+    change.username = a.username.clone();
+    if a.no_groups {
+        change.groups = Some(Vec::new());
+    } else if !a.groups.is_empty() {
+        change.groups = Some(a.groups.clone());
+    }
+    for p in &a.add_policies {
+        change = change.add_policy(association(resolve(p)?, &a.namespaces));
+    }
+    for p in &a.remove_policies {
+        change = change.remove_policy(resolve(p)?);
+    }
+    if change.is_empty() {
         return Err(fail(
             crate::exit::USAGE,
             "nothing to update: give --username, --group, --no-groups, --add-policy or --remove-policy",
         ));
     }
+    Ok(change)
+}
+
+async fn update(cli: &Settings, t: &Target, a: &AccessUpdateArgs) -> anyhow::Result<Report> {
+    let principal: Arn = a
+        .arn
+        .parse()
+        .map_err(|e| fail(INVALID, format!("{}: {e}", a.arn)))?;
+    let change = entry_change(a, &principal.partition().to_string())?;
     let (eks, info) = session(cli, t).await?;
     let (arn, existing) = named_entry(&eks, &a.arn, &principal)
         .await?
@@ -704,66 +639,34 @@ async fn update(
                 format!("{} has no access entry in cluster {}", a.arn, t.cluster),
             )
         })?;
-    if existing.kind != EntryType::Standard {
-        return Err(fail(
-            INVALID,
-            format!(
-                "{}: {} entries take no username, groups or policies",
-                a.arn, existing.kind
-            ),
-        ));
-    }
-    let mut request = EntryRequest::standard(principal.clone());
-    request.username = a.username.clone().or_else(|| existing.username.clone());
-    request.groups = if a.no_groups {
-        Vec::new()
-    } else if a.groups.is_empty() {
-        existing.kubernetes_groups.clone()
-    } else {
-        a.groups.clone()
-    };
-    request.policies = existing
-        .policies
-        .iter()
-        .filter(|p| !drop.contains(&p.policy_arn))
-        .cloned()
-        .collect();
-    for p in add {
-        request.policies.retain(|x| x.policy_arn != p);
-        request.policies.push(association(p, &a.namespaces));
-    }
-    request.check().map_err(|e| fail(INVALID, e))?;
-    let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
-    state.account = info.account.clone();
-    state.entries.insert(arn.clone(), existing);
-    let mut resolutions = Resolutions::default();
-    resolutions.insert(&principal.to_string(), Resolution::Resolved(arn));
-    let plan = aws_auth_core::access::plan(
-        &[request],
-        &state,
-        &resolutions,
-        &PlanOptions::new().update_existing(true),
-    );
-    let (entry_guards, _) = entry_guards(&eks, guards, t).await;
+    let plan = aws_auth_core::access::plan_update(
+        &t.cluster,
+        info.mode,
+        info.account.as_deref(),
+        &arn,
+        &existing,
+        principal,
+        &change,
+    )
+    .map_err(|e| fail(INVALID, e))?;
+    let (entry_guards, _) = entry_guards(&eks, cli, t).await;
     // Taking cluster-admin asks whether anyone else holds it: every entry.
-    let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
+    let entries = if aws_auth_core::access::takes_cluster_admin(
+        &BTreeMap::from([(arn.clone(), existing.clone())]),
+        &plan.actions,
+    ) {
         all_entries(&eks, &info).await?
     } else {
-        state.entries
+        BTreeMap::from([(arn, existing)])
     };
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
     let keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
-    let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
-    report.stderr.insert_str(0, &forced);
+    let mut report = execute(cli, &eks, &info, plan, true, &keepers).await?;
+    report.prepend_notes(forced);
     Ok(report)
 }
 
-async fn sync(
-    cli: &Cli,
-    t: &Target,
-    a: &AccessSyncArgs,
-    guards: &Guards,
-) -> anyhow::Result<Report> {
+async fn sync(cli: &Settings, t: &Target, a: &AccessSyncArgs) -> anyhow::Result<Report> {
     let path = &a.entries;
     let text = crate::commands::read_text(path)?;
     // Checked before the first call.
@@ -776,7 +679,7 @@ async fn sync(
     let (eks, info) = session(cli, t).await?;
     let (resolutions, unchecked) = resolve(&eks, &requests).await?;
     let ((entry_guards, note), entries) =
-        tokio::join!(entry_guards(&eks, guards, t), all_entries(&eks, &info));
+        tokio::join!(entry_guards(&eks, cli, t), all_entries(&eks, &info));
     let mut state = ClusterState::empty(&t.cluster, Some(info.mode));
     state.account = info.account.clone();
     state.entries = entries?;
@@ -810,9 +713,7 @@ async fn sync(
         own_guards,
     )?;
     let keepers = aws_auth_core::access::admin_keepers(&state.entries, &plan.actions);
-    let mut report = execute(cli, &eks, &info, &plan, true, &keepers).await?;
-    report
-        .stderr
-        .insert_str(0, &format!("{unchecked}{note}{forced}"));
+    let mut report = execute(cli, &eks, &info, plan, true, &keepers).await?;
+    report.prepend_notes(unchecked.into_iter().chain(note).chain(forced));
     Ok(report)
 }

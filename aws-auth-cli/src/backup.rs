@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_auth_core::restore::ObjectId;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::exit::{INVALID, IO, fail};
@@ -255,31 +256,8 @@ fn write_private(path: &Path, text: &str, new: bool) -> Result<(), WriteError> {
 /// What a backup file holds: the object it was taken of, and its data.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Backup {
-    pub(crate) namespace: Option<String>,
-    pub(crate) name: Option<String>,
-    pub(crate) uid: Option<String>,
+    pub(crate) id: ObjectId,
     pub(crate) data: BTreeMap<String, String>,
-}
-
-impl Backup {
-    /// Why this backup is not of `current` (another namespace, name or uid),
-    /// if it is not.
-    pub(crate) fn other_object(&self, current: &ConfigMap) -> Option<String> {
-        let meta = &current.metadata;
-        let differs =
-            |what: &str, mine: &Option<String>, theirs: &Option<String>| match (mine, theirs) {
-                (Some(a), Some(b)) if a != b => {
-                    Some(format!("its {what} is {a}, the live object's is {b}"))
-                }
-                _ => None,
-            };
-        differs("namespace", &self.namespace, &meta.namespace)
-            .or_else(|| differs("name", &self.name, &meta.name))
-            .or_else(|| {
-                differs("uid", &self.uid, &meta.uid)
-                    .map(|d| format!("{d} (the ConfigMap was deleted and created again since)"))
-            })
-    }
 }
 
 /// A backup: a ConfigMap as JSON (what `backup` writes) or any ConfigMap
@@ -288,9 +266,7 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<Backup> {
     let text = crate::commands::read_text(path)?;
     if let Ok(cm) = serde_json::from_str::<ConfigMap>(&text) {
         return Ok(Backup {
-            namespace: cm.metadata.namespace,
-            name: cm.metadata.name,
-            uid: cm.metadata.uid,
+            id: ObjectId::new(cm.metadata.namespace, cm.metadata.name, cm.metadata.uid),
             data: cm.data.unwrap_or_default(),
         });
     }
@@ -307,9 +283,11 @@ pub(crate) fn read(path: &Path) -> anyhow::Result<Backup> {
         )
     })?;
     Ok(Backup {
-        namespace: doc.namespace().map(str::to_owned),
-        name: doc.name().map(str::to_owned),
-        uid: doc.uid().map(str::to_owned),
+        id: ObjectId::new(
+            doc.namespace().map(str::to_owned),
+            doc.name().map(str::to_owned),
+            doc.uid().map(str::to_owned),
+        ),
         data: doc
             .data_keys()
             .into_iter()

@@ -5,14 +5,15 @@ use std::path::Path;
 
 use aws_auth_core::Document;
 use aws_auth_core::admission::{self, Decision};
-use aws_auth_core::edit::Guards;
+use serde::Serialize;
 
-use crate::cli::{CheckArgs, Output};
-use crate::commands::Report;
+use crate::cli::CheckArgs;
 use crate::exit::{INVALID, IO, OK, REFUSED, USAGE, fail};
-use crate::output;
+use crate::report::{Report, Text};
+use crate::settings::Settings;
 
-pub(crate) fn run(args: &CheckArgs, guards: &Guards, format: Output) -> anyhow::Result<Report> {
+pub(crate) fn run(settings: &Settings, args: &CheckArgs) -> anyhow::Result<Report> {
+    let guards = &settings.guards;
     let new_name = args.new.display().to_string();
     let new_text = if args.new == Path::new("-") {
         std::io::read_to_string(std::io::stdin())
@@ -50,7 +51,7 @@ pub(crate) fn run(args: &CheckArgs, guards: &Guards, format: Output) -> anyhow::
         .map(|t| parse(&old_name, t))
         .transpose()?;
     let decision = admission::decide(old.as_ref(), Some(&new), &guards.protected);
-    report(&decision, &old_name, &new_name, format)
+    Ok(report(decision, old_name, new_name))
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -91,62 +92,72 @@ fn git_show(rev: &str, path: &Path) -> anyhow::Result<Option<String>> {
     ))
 }
 
-fn report(d: &Decision, old: &str, new: &str, format: Output) -> anyhow::Result<Report> {
-    let code = if d.allowed { OK } else { REFUSED };
-    let mut stderr = String::new();
-    for w in &d.warnings {
+/// The admission decision, and the files it places its reasons in.
+#[derive(Serialize)]
+struct Checked {
+    #[serde(flatten)]
+    decision: Decision,
+    #[serde(skip)]
+    old: String,
+    #[serde(skip)]
+    new: String,
+}
+
+impl Text for Checked {
+    fn text(&self) -> String {
+        let (d, old, new) = (&self.decision, self.old.as_str(), self.new.as_str());
+        let mut s = String::new();
+        for r in &d.reasons {
+            // What goes away is placed in the old manifest, what arrives
+            // (an unreadable key) in the new one.
+            let file = if r.code == admission::ReasonCode::KeyUnreadable {
+                new
+            } else {
+                old
+            };
+            let at = r
+                .position
+                .map(|p| format!("{file}:{}:{}", p.line, p.column))
+                .unwrap_or_else(|| file.to_owned());
+            let _ = writeln!(s, "{at}: {}: {}", r.code.as_str(), r.message);
+        }
+        match (&d.overridden, d.allowed) {
+            (Some(why), _) => {
+                let _ = writeln!(s, "allowed by {}: {why}", admission::ALLOW_ANNOTATION);
+            }
+            (None, true) => s.push_str("allowed\n"),
+            (None, false) if d.override_ignored.is_some() => {
+                let _ = writeln!(
+                    s,
+                    "denied: the change makes the map worse; {}",
+                    d.override_ignored.as_deref().unwrap_or_default()
+                );
+            }
+            (None, false) => {
+                let _ = writeln!(
+                    s,
+                    "denied: the change makes the map worse ({} reason{}); annotate the new object with {}: REASON to let it through",
+                    d.reasons.len(),
+                    if d.reasons.len() == 1 { "" } else { "s" },
+                    admission::ALLOW_ANNOTATION
+                );
+            }
+        }
+        s
+    }
+}
+
+fn report(decision: Decision, old: String, new: String) -> Report {
+    let code = if decision.allowed { OK } else { REFUSED };
+    let mut notes = Vec::new();
+    for w in &decision.warnings {
         let at = w
             .position
             .map(|p| format!("{new}:{}:{}", p.line, p.column))
-            .unwrap_or_else(|| new.to_owned());
-        let _ = writeln!(stderr, "{at}: warning[{}]: {}", w.code, w.message);
+            .unwrap_or_else(|| new.clone());
+        notes.push(format!("{at}: warning[{}]: {}", w.code, w.message));
     }
-    let stdout = match format {
-        Output::Table => {
-            let mut s = String::new();
-            for r in &d.reasons {
-                // What goes away is placed in the old manifest, what arrives
-                // (an unreadable key) in the new one.
-                let file = if r.code == admission::ReasonCode::KeyUnreadable {
-                    new
-                } else {
-                    old
-                };
-                let at = r
-                    .position
-                    .map(|p| format!("{file}:{}:{}", p.line, p.column))
-                    .unwrap_or_else(|| file.to_owned());
-                let _ = writeln!(s, "{at}: {}: {}", r.code.as_str(), r.message);
-            }
-            match (&d.overridden, d.allowed) {
-                (Some(why), _) => {
-                    let _ = writeln!(s, "allowed by {}: {why}", admission::ALLOW_ANNOTATION);
-                }
-                (None, true) => s.push_str("allowed\n"),
-                (None, false) if d.override_ignored.is_some() => {
-                    let _ = writeln!(
-                        s,
-                        "denied: the change makes the map worse; {}",
-                        d.override_ignored.as_deref().unwrap_or_default()
-                    );
-                }
-                (None, false) => {
-                    let _ = writeln!(
-                        s,
-                        "denied: the change makes the map worse ({} reason{}); annotate the new object with {}: REASON to let it through",
-                        d.reasons.len(),
-                        if d.reasons.len() == 1 { "" } else { "s" },
-                        admission::ALLOW_ANNOTATION
-                    );
-                }
-            }
-            s
-        }
-        format => output::structured(format, d)?,
-    };
-    Ok(Report {
-        stdout,
-        stderr,
-        code,
-    })
+    let mut report = Report::new(Checked { decision, old, new }).with_code(code);
+    report.prepend_notes(notes);
+    report
 }

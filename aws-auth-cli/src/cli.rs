@@ -97,7 +97,7 @@ pub(crate) struct ClusterArgs {
     #[arg(long, global = true, value_name = "SECONDS", default_value = "0.5", value_parser = seconds, hide = true)]
     pub(crate) retry_delay: Duration,
     /// Create the ConfigMap (with --file, the manifest) if it does not exist
-    /// (add only).
+    /// (add and sync only).
     #[arg(long, global = true)]
     pub(crate) create: bool,
 }

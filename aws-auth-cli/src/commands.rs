@@ -1,54 +1,53 @@
 //! The map commands' parts shared by a manifest file and a cluster: the
-//! reports of get, lint, explain and edits, the operations built from the
-//! arguments, the guards, and the one rule of confirmation.
+//! results of get, lint, explain and edits (as data, see [`crate::report`]),
+//! the operations built from the arguments, and the one rule of
+//! confirmation.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use aws_auth_core::arn::Arn;
-use aws_auth_core::edit::{
-    EditError, Edited, Effect, GroupsChange, Guards, MappingSpec, Op, Written,
-};
+use aws_auth_core::edit::{EditError, Edited, Effect, GroupsChange, MappingSpec, Op, Written};
 use aws_auth_core::effective::Standing;
 use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::lint::{Diagnostic, Severity};
 use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
 
-use crate::cli::{
-    AddCommand, AddMapping, Global, Output, RemoveArgs, RemoveCommand, UpdateCommand, UpdateMapping,
-};
+use crate::cli::{AddCommand, AddMapping, RemoveArgs, RemoveCommand, UpdateCommand, UpdateMapping};
 use crate::exit::{INTERNAL, INVALID, LINT_ERRORS, LINT_WARNINGS, OK, REFUSED, fail};
 use crate::output;
+use crate::report::{Report, Text};
+use crate::settings::Settings;
 
-/// What a command prints and the code it exits with.
-pub(crate) struct Report {
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    pub(crate) code: u8,
+/// `get`: the map as the authenticator reads it.
+struct Mappings(Document);
+
+impl Serialize for Mappings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.view().serialize(s)
+    }
+}
+
+impl Text for Mappings {
+    fn text(&self) -> String {
+        table(&self.0)
+    }
 }
 
 /// `get`.
-pub(crate) fn get(doc: &Document, format: Output) -> anyhow::Result<Report> {
-    let view = doc.view();
-    let mut stderr = String::new();
+pub(crate) fn get(doc: Document) -> Report {
+    let mut notes = Vec::new();
     for key in DataKey::ALL {
-        if let KeyState::Unreadable { message, .. } = view.state(key) {
-            let _ = writeln!(
-                stderr,
+        if let KeyState::Unreadable { message, .. } = doc.view().state(key) {
+            notes.push(format!(
                 "warning: {key} cannot be read ({message}); the authenticator ignores all of it (see `aws-auth lint`)"
-            );
+            ));
         }
     }
-    let stdout = match format {
-        Output::Table => table(doc),
-        _ => output::structured(format, view)?,
-    };
-    Ok(Report {
-        stdout,
-        stderr,
-        code: OK,
-    })
+    let mut report = Report::new(Mappings(doc));
+    report.prepend_notes(notes);
+    report
 }
 
 fn table(doc: &Document) -> String {
@@ -112,42 +111,41 @@ fn table(doc: &Document) -> String {
     output::table(&["KIND", "ARN", "USERNAME", "GROUPS", "NOTE"], &rows)
 }
 
+/// `lint`: the findings, each with where an editor finds it.
 #[derive(Serialize)]
-struct LintOutput<'a> {
-    diagnostics: &'a [Diagnostic],
+struct Findings {
+    diagnostics: Vec<Diagnostic>,
+    /// `file:line:column` (or the data key's place) of each finding.
+    #[serde(skip)]
+    places: Vec<String>,
+}
+
+impl Text for Findings {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for (d, at) in self.diagnostics.iter().zip(&self.places) {
+            let _ = writeln!(s, "{at}: {}[{}]: {}", d.severity, d.code, d.message);
+        }
+        s
+    }
 }
 
 /// `lint`: `place` says where a diagnostic is (`file:line:column`).
 pub(crate) fn lint(
     name: &str,
-    diagnostics: &[Diagnostic],
+    diagnostics: Vec<Diagnostic>,
     place: &dyn Fn(&Diagnostic) -> String,
     strict: bool,
-    format: Output,
-) -> anyhow::Result<Report> {
+) -> Report {
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
     let warnings = diagnostics.len() - errors;
-    let stdout = match format {
-        Output::Table => {
-            let mut s = String::new();
-            for d in diagnostics {
-                let _ = writeln!(s, "{}: {}[{}]: {}", place(d), d.severity, d.code, d.message);
-            }
-            s
-        }
-        _ => output::structured(format, &LintOutput { diagnostics })?,
-    };
-    let stderr = if format == Output::Table {
-        if diagnostics.is_empty() {
-            format!("{name}: no problems found\n")
-        } else {
-            format!("{name}: {errors} error(s), {warnings} warning(s)\n")
-        }
+    let summary = if diagnostics.is_empty() {
+        format!("{name}: no problems found")
     } else {
-        String::new()
+        format!("{name}: {errors} error(s), {warnings} warning(s)")
     };
     let code = if errors > 0 {
         LINT_ERRORS
@@ -156,38 +154,33 @@ pub(crate) fn lint(
     } else {
         OK
     };
-    Ok(Report {
-        stdout,
-        stderr,
-        code,
+    let places = diagnostics.iter().map(place).collect();
+    Report::new(Findings {
+        diagnostics,
+        places,
     })
+    .aside(summary)
+    .with_code(code)
 }
 
 /// `explain`.
-pub(crate) fn explain(
-    doc: &Document,
-    arn: &str,
-    login: &LoginContext,
-    format: Output,
-) -> anyhow::Result<Report> {
+pub(crate) fn explain(doc: &Document, arn: &str, login: &LoginContext) -> anyhow::Result<Report> {
     let e = doc
         .explain_with(arn, login)
         .map_err(|e| fail(INVALID, e.to_string()))?;
-    let stdout = match format {
-        Output::Table => explain_text(&e),
-        _ => output::structured(format, &e)?,
-    };
     // Refused at login (no mapping, or one that fails): exit 1, for scripts.
     let code = if e.username.is_none() {
         crate::exit::NO_MAPPING
     } else {
         OK
     };
-    Ok(Report {
-        stdout,
-        stderr: String::new(),
-        code,
-    })
+    Ok(Report::new(e).with_code(code))
+}
+
+impl Text for Explanation {
+    fn text(&self) -> String {
+        explain_text(self)
+    }
 }
 
 fn explain_text(e: &Explanation) -> String {
@@ -413,17 +406,6 @@ pub(crate) fn remove_ops(args: &RemoveArgs) -> anyhow::Result<Ops> {
     }
 }
 
-pub(crate) fn guards(global: &Global) -> anyhow::Result<Guards> {
-    let protected = global
-        .protect
-        .iter()
-        .map(|a| one_arn(a).map_err(|e| fail(INVALID, format!("--protect: {e}"))))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(protected
-        .into_iter()
-        .fold(Guards::new().forced(global.force), Guards::protect))
-}
-
 /// One principal ARN, as a protection names it. A list in one argument
 /// (`A,B`, `A B`) is refused rather than read as one odd ARN: IAM paths may
 /// hold commas and colons, so `role/A,arn:...:role/B` would parse as the
@@ -446,7 +428,7 @@ pub(crate) fn one_arn(text: &str) -> Result<Arn, String> {
 /// The one rule of confirmation for what `--force` overrides (tripped guards,
 /// text a whole rewrite deletes): `--dry-run` never asks; on a terminal the
 /// user is asked; without one, `--yes` must say so.
-pub(crate) fn confirm_forced(edited: &Edited, g: &Global) -> anyhow::Result<()> {
+pub(crate) fn confirm_forced(edited: &Edited, g: &Settings) -> anyhow::Result<()> {
     let mut what: Vec<String> = edited.forced.iter().map(|f| f.message.clone()).collect();
     what.extend(edited.keys.iter().filter(|k| k.deleted.is_some()).map(|k| {
         format!(
@@ -569,16 +551,127 @@ fn written(w: &Written) -> String {
     }
 }
 
-/// What an edit prints: a summary (or the diff with --dry-run), and for a
+/// An edit's result: what it changed and, on a cluster, how the write went.
+struct EditResult {
+    edited: Edited,
+    /// `--dry-run=client` (nothing was sent).
+    dry_run: bool,
+    cluster: Option<ClusterWrite>,
+}
+
+impl EditResult {
+    /// Nothing was stored: a client or a server dry run.
+    fn nothing_stored(&self) -> bool {
+        self.dry_run || self.cluster.as_ref().is_some_and(|c| c.server_dry_run)
+    }
+}
+
+impl Serialize for EditResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EditOutput {
+            changes: &self.edited.changes,
+            keys: self
+                .edited
+                .keys
+                .iter()
+                .map(|k| KeyOutput {
+                    key: k.key.as_str(),
+                    written: written(&k.written),
+                    deleted: k.deleted.clone(),
+                })
+                .collect(),
+            forced: &self.edited.forced,
+            dry_run: self.nothing_stored(),
+            cluster: self.cluster.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
+impl Text for EditResult {
+    fn text(&self) -> String {
+        let (edited, dry_run) = (&self.edited, self.dry_run);
+        let mut s = String::new();
+        if self.nothing_stored() {
+            s.push_str(&output::color_diff(&edited.diff()));
+        }
+        for c in &edited.changes {
+            if dry_run {
+                let _ = writeln!(s, "{}", c.planned());
+            } else {
+                let _ = writeln!(s, "{c}");
+            }
+        }
+        for k in &edited.keys {
+            if let Written::Rewritten { reason } = &k.written {
+                let _ = writeln!(
+                    s,
+                    "note: data.{} {} whole because {reason}",
+                    k.key,
+                    if dry_run {
+                        "would be rewritten"
+                    } else {
+                        "was rewritten"
+                    }
+                );
+            }
+            if let Some(deleted) = &k.deleted {
+                let _ = writeln!(
+                    s,
+                    "note: forced: {} data.{} whole, deleting its former text:",
+                    if dry_run { "would rewrite" } else { "rewrote" },
+                    k.key
+                );
+                for line in deleted.lines() {
+                    let _ = writeln!(s, "  | {line}");
+                }
+            }
+        }
+        match &self.cluster {
+            Some(c) if c.server_dry_run => {
+                let _ = writeln!(
+                    s,
+                    "dry run: the API server accepted the write to {} and stored nothing",
+                    c.object
+                );
+            }
+            _ if dry_run => s.push_str("dry run: nothing was written\n"),
+            Some(c) => {
+                let verb = if c.created { "created" } else { "written to" };
+                let _ = write!(s, "{verb} {}", c.object);
+                match (&c.resource_version_before, &c.resource_version_after) {
+                    (Some(a), Some(b)) => {
+                        let _ = write!(s, " (resourceVersion {a} -> {b})");
+                    }
+                    (None, Some(b)) => {
+                        let _ = write!(s, " (resourceVersion {b})");
+                    }
+                    _ => {}
+                }
+                if c.attempts > 1 {
+                    let _ = write!(
+                        s,
+                        " after {} attempts: other writers changed the map meanwhile and their changes were kept",
+                        c.attempts
+                    );
+                }
+                s.push('\n');
+            }
+            None => {}
+        }
+        s
+    }
+}
+
+/// What an edit reports: a summary (or the diff with --dry-run), and for a
 /// cluster how the write went.
 pub(crate) fn edit_report(
-    edited: &Edited,
+    edited: Edited,
     ops: &Ops,
     dry_run: bool,
-    format: Output,
-    cluster: Option<&ClusterWrite>,
-) -> anyhow::Result<Report> {
-    let mut stderr = String::new();
+    cluster: Option<ClusterWrite>,
+) -> Report {
+    let mut notes = Vec::new();
     // A mapping added that has no access-entry form: said now, not when the
     // migration stops on it.
     for c in &edited.changes {
@@ -589,115 +682,24 @@ pub(crate) fn edit_report(
             && let Some((_, why)) =
                 aws_auth_core::migrate::blocks_migration(&spec.arn, &spec.username, &spec.groups)
         {
-            let _ = writeln!(
-                stderr,
+            notes.push(format!(
                 "warning: {} cannot move to EKS access entries as it is: {why}",
                 spec.arn
-            );
+            ));
         }
     }
     for g in &edited.forced {
-        let _ = writeln!(stderr, "warning: forced: this edit {}", g.message);
+        notes.push(format!("warning: forced: this edit {}", g.message));
     }
-    if let Some(b) = cluster.and_then(|c| c.backup.as_deref())
-        && format == Output::Table
-    {
-        let _ = writeln!(stderr, "backup of the prior object: {b}");
+    let backup = cluster.as_ref().and_then(|c| c.backup.clone());
+    let mut report = Report::new(EditResult {
+        edited,
+        dry_run,
+        cluster,
+    });
+    report.prepend_notes(notes);
+    match backup {
+        Some(b) => report.aside(format!("backup of the prior object: {b}")),
+        None => report,
     }
-    let stdout = match format {
-        Output::Table => {
-            let mut s = String::new();
-            if dry_run || cluster.is_some_and(|c| c.server_dry_run) {
-                s.push_str(&output::color_diff(&edited.diff()));
-            }
-            for c in &edited.changes {
-                if dry_run {
-                    let _ = writeln!(s, "{}", c.planned());
-                } else {
-                    let _ = writeln!(s, "{c}");
-                }
-            }
-            for k in &edited.keys {
-                if let Written::Rewritten { reason } = &k.written {
-                    let _ = writeln!(
-                        s,
-                        "note: data.{} {} whole because {reason}",
-                        k.key,
-                        if dry_run {
-                            "would be rewritten"
-                        } else {
-                            "was rewritten"
-                        }
-                    );
-                }
-                if let Some(deleted) = &k.deleted {
-                    let _ = writeln!(
-                        s,
-                        "note: forced: {} data.{} whole, deleting its former text:",
-                        if dry_run { "would rewrite" } else { "rewrote" },
-                        k.key
-                    );
-                    for line in deleted.lines() {
-                        let _ = writeln!(s, "  | {line}");
-                    }
-                }
-            }
-            match cluster {
-                Some(c) if c.server_dry_run => {
-                    let _ = writeln!(
-                        s,
-                        "dry run: the API server accepted the write to {} and stored nothing",
-                        c.object
-                    );
-                }
-                _ if dry_run => s.push_str("dry run: nothing was written\n"),
-                Some(c) => {
-                    let verb = if c.created { "created" } else { "written to" };
-                    let _ = write!(s, "{verb} {}", c.object);
-                    match (&c.resource_version_before, &c.resource_version_after) {
-                        (Some(a), Some(b)) => {
-                            let _ = write!(s, " (resourceVersion {a} -> {b})");
-                        }
-                        (None, Some(b)) => {
-                            let _ = write!(s, " (resourceVersion {b})");
-                        }
-                        _ => {}
-                    }
-                    if c.attempts > 1 {
-                        let _ = write!(
-                            s,
-                            " after {} attempts: other writers changed the map meanwhile and their changes were kept",
-                            c.attempts
-                        );
-                    }
-                    s.push('\n');
-                }
-                None => {}
-            }
-            s
-        }
-        _ => output::structured(
-            format,
-            &EditOutput {
-                changes: &edited.changes,
-                keys: edited
-                    .keys
-                    .iter()
-                    .map(|k| KeyOutput {
-                        key: k.key.as_str(),
-                        written: written(&k.written),
-                        deleted: k.deleted.clone(),
-                    })
-                    .collect(),
-                forced: &edited.forced,
-                dry_run: dry_run || cluster.is_some_and(|c| c.server_dry_run),
-                cluster,
-            },
-        )?,
-    };
-    Ok(Report {
-        stdout,
-        stderr,
-        code: OK,
-    })
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::cli::ClusterArgs;
 use crate::exit::{CONFIG, fail};
+use crate::settings::Kube;
 
 /// A client for one cluster, and the name its backups are filed under.
 pub(crate) struct Connection {
@@ -55,7 +55,7 @@ pub(crate) fn exec_profile(exec: &kube::config::ExecConfig) -> Option<String> {
 }
 
 /// Where the kubeconfig comes from, when there is one.
-pub(crate) fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
+pub(crate) fn kubeconfig_source(args: &Kube) -> Option<String> {
     if let Some(path) = &args.kubeconfig {
         return Some(path.display().to_string());
     }
@@ -69,7 +69,7 @@ pub(crate) fn kubeconfig_source(args: &ClusterArgs) -> Option<String> {
 
 /// The kubeconfig `args` select, found at `source` (see
 /// [`kubeconfig_source`]).
-pub(crate) fn read_kubeconfig(args: &ClusterArgs, source: &str) -> anyhow::Result<Kubeconfig> {
+pub(crate) fn read_kubeconfig(args: &Kube, source: &str) -> anyhow::Result<Kubeconfig> {
     match &args.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
         None => Kubeconfig::read(),
@@ -88,7 +88,7 @@ pub(crate) fn read_kubeconfig(args: &ClusterArgs, source: &str) -> anyhow::Resul
 /// `--context`, else the kubeconfig's current context; an error naming the
 /// contexts there are when it has no such context.
 pub(crate) fn selected_context(
-    args: &ClusterArgs,
+    args: &Kube,
     kubeconfig: &Kubeconfig,
     source: &str,
 ) -> anyhow::Result<String> {
@@ -123,7 +123,7 @@ pub(crate) fn selected_context(
     Ok(context)
 }
 
-pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
+pub(crate) async fn connect(args: &Kube) -> anyhow::Result<Connection> {
     let timeout = args.request_timeout;
     let mut secrets = crate::credentials::Secrets::default();
     let mut explicit_proxy: Option<String> = None;
@@ -262,7 +262,7 @@ pub(crate) async fn connect(args: &ClusterArgs) -> anyhow::Result<Connection> {
 /// The ConfigMap `namespace/name` through this connection; every wait to try
 /// a request again is told on stderr ("the API server answered 503, retrying
 /// in 4.0 s (attempt 3)"), whatever the verbosity.
-pub(crate) fn cluster(conn: &Connection, args: &ClusterArgs) -> aws_auth_core::cluster::Cluster {
+pub(crate) fn cluster(conn: &Connection, args: &Kube) -> aws_auth_core::cluster::Cluster {
     let mut retry = aws_auth_core::cluster::RetryPolicy::default();
     retry.transient_delay = args.retry_delay;
     retry.transient_max_delay = retry.transient_max_delay.max(args.retry_delay);

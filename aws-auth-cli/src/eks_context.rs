@@ -10,11 +10,11 @@ use std::path::Path;
 
 use kube::config::{ExecConfig, Kubeconfig};
 
-use crate::cli::ClusterArgs;
 use crate::connect::{
     exec_arg, exec_profile, kubeconfig_source, read_kubeconfig, selected_context,
 };
 use crate::exit::{USAGE, fail};
+use crate::settings::Kube;
 
 /// An EKS cluster found in a kubeconfig context.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub(crate) struct EksCluster {
 /// The EKS cluster of the kubeconfig context `args` select (`--kubeconfig`,
 /// `$KUBECONFIG`, `~/.kube/config`; `--context`, else the current one).
 /// A usage error naming the context when it names no EKS cluster.
-pub(crate) fn from_kubeconfig(args: &ClusterArgs) -> anyhow::Result<EksCluster> {
+pub(crate) fn from_kubeconfig(args: &Kube) -> anyhow::Result<EksCluster> {
     let Some(source) = kubeconfig_source(args) else {
         return Err(fail(
             USAGE,

@@ -22,15 +22,18 @@ mod migrate;
 mod output;
 mod proxy;
 mod reap;
+mod report;
+mod settings;
 mod source;
 mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use cli::{Cli, Command};
-use commands::Report;
+use cli::{Cli, Command, Output};
 use exit::{Exit, USAGE};
+use report::Report;
+use settings::Settings;
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
@@ -49,7 +52,7 @@ pub fn main() -> ExitCode {
     output::TableStyle::detect(cli.global.no_headers).install();
     interrupt::install();
     match run(&cli) {
-        Ok(report) => finish(report),
+        Ok(report) => finish(report, cli.global.output),
         Err(e) => {
             let (code, message) = match e.downcast_ref::<Exit>() {
                 Some(exit) => (exit.code, exit.message.clone()),
@@ -77,17 +80,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Prints a report; a closed stdout (`aws-auth get | head`) is not an error.
-fn finish(report: Report) -> ExitCode {
+fn finish(report: Report, format: Output) -> ExitCode {
+    let rendered = match report.render(format) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot render the result: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
     let mut out = std::io::stdout().lock();
     if let Err(e) = out
-        .write_all(report.stdout.as_bytes())
+        .write_all(rendered.stdout.as_bytes())
         .and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
         return ExitCode::from(exit::IO);
     }
-    let _ = std::io::stderr().write_all(report.stderr.as_bytes());
+    let _ = std::io::stderr().write_all(rendered.stderr.as_bytes());
     ExitCode::from(report.code)
 }
 
@@ -106,28 +116,23 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     })
 }
 
-/// The command line, resolved once (the ARNs to protect parsed, the guards
-/// built), then one match over the commands.
+/// The command line, resolved once into [`Settings`] (the ARNs to protect
+/// parsed, the guards built), then one match over the commands.
 fn run(cli: &Cli) -> anyhow::Result<Report> {
-    let guards = commands::guards(&cli.global)?;
+    let settings = Settings::resolve(&cli.global)?;
+    let s = &settings;
     match &cli.command {
-        Command::Completions { shell } => Ok(Report {
-            stdout: completion_script(*shell)?,
-            stderr: String::new(),
-            code: exit::OK,
-        }),
-        Command::Migrate(cmd) => migrate::run(cli, cmd),
-        Command::Check(args) => check::run(args, &guards, cli.global.output),
-        Command::Access(cmd) => access::run(cli, cmd, &guards),
+        Command::Completions { shell } => {
+            Ok(Report::new(report::Verbatim(completion_script(*shell)?)))
+        }
+        Command::Migrate(cmd) => migrate::run(s, cmd),
+        Command::Check(args) => check::run(s, args),
+        Command::Access(cmd) => access::run(s, cmd),
         Command::Webhook(cli::WebhookCommand::Serve(args)) => {
-            webhook::serve(args, &guards.protected)
+            webhook::serve(args, &s.guards.protected)
         }
-        Command::Webhook(cli::WebhookCommand::Manifests(args)) => {
-            webhook::install::manifests(args, cli.global.output)
-        }
-        Command::Webhook(cli::WebhookCommand::Certs(args)) => {
-            webhook::install::certs(args, cli.global.output)
-        }
-        Command::Map(cmd) => source::run(cli, cmd, &guards),
+        Command::Webhook(cli::WebhookCommand::Manifests(args)) => webhook::install::manifests(args),
+        Command::Webhook(cli::WebhookCommand::Certs(args)) => webhook::install::certs(args),
+        Command::Map(cmd) => source::run(s, cmd),
     }
 }

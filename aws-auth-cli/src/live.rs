@@ -6,20 +6,23 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
+use aws_auth_core::Document;
 use aws_auth_core::cluster::{Cluster, ClusterError, Outcome, Snapshot, WriteOptions};
 use aws_auth_core::edit::{Guards, Op};
-use aws_auth_core::{DataKey, Document, KeyState};
+use aws_auth_core::restore::RestoreError;
 use serde::Serialize;
 
 use crate::backup;
-use crate::cli::{Cli, DryRun, Global, Output};
-use crate::commands::{self, ClusterWrite, Ops, Report};
+use crate::cli::{DryRun, Output};
+use crate::commands::{self, ClusterWrite, Ops};
 use crate::confirm::{self, Answer};
 use crate::connect::{self, Connection};
 use crate::exit::{
-    CONFLICT, Exit, INTERNAL, INVALID, IO, NOPERM, NOT_FOUND, OK, REFUSED, UNAVAILABLE, fail,
+    CONFLICT, Exit, INTERNAL, INVALID, IO, NOPERM, NOT_FOUND, REFUSED, UNAVAILABLE, fail,
 };
 use crate::output;
+use crate::report::{Report, Text};
+use crate::settings::Settings;
 
 /// How long the caller's identity may take to look up.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,12 +78,12 @@ pub(crate) struct Session {
 
 impl Session {
     /// Connects as the kubeconfig (or the in-cluster account) says.
-    pub(crate) async fn connect(g: &Global) -> anyhow::Result<Session> {
-        let conn = connect::connect(&g.cluster).await?;
-        let cluster = connect::cluster(&conn, &g.cluster);
+    pub(crate) async fn connect(g: &Settings) -> anyhow::Result<Session> {
+        let conn = connect::connect(&g.kube).await?;
+        let cluster = connect::cluster(&conn, &g.kube);
         Ok(Session {
             object: cluster.object_name(),
-            budget: Budget::new(g.cluster.timeout),
+            budget: Budget::new(g.kube.timeout),
             conn,
             cluster,
         })
@@ -104,148 +107,121 @@ impl Session {
     }
 
     /// Saves the whole ConfigMap to a file.
-    pub(crate) async fn backup(
-        &self,
-        out: Option<&std::path::Path>,
-        format: Output,
-    ) -> anyhow::Result<Report> {
+    pub(crate) async fn backup(&self, out: Option<&std::path::Path>) -> anyhow::Result<Report> {
         let snapshot = self.read().await?;
         let dir = backup::default_dir(&self.conn.context)?;
         let path = backup::save(&snapshot.config_map, &dir, out)?;
-        let stdout = match format {
-            Output::Table => format!("{}\n", path.display()),
-            format => output::structured(
-                format,
-                &serde_json::json!({
-                    "backup": path.display().to_string(),
-                    "resourceVersion": snapshot.resource_version(),
-                }),
-            )?,
-        };
-        Ok(Report {
-            stdout,
-            stderr: String::new(),
-            code: OK,
-        })
+        Ok(Report::new(Saved {
+            backup: path.display().to_string(),
+            resource_version: snapshot.resource_version().map(str::to_owned),
+        }))
     }
 
     /// Adds (`protect`) or removes principals in the ConfigMap's
     /// `aws-auth/protected` annotation; removing is guarded.
     pub(crate) async fn protect(
         &self,
-        cli: &Cli,
+        g: &Settings,
         arns: &[String],
         protect: bool,
     ) -> anyhow::Result<Report> {
-        use aws_auth_core::admission::{PROTECTED_ANNOTATION, protected_in};
-        let g = &cli.global;
+        use aws_auth_core::admission::{PROTECTED_ANNOTATION, change_protection};
         let mut given = Vec::new();
         for a in arns {
-            let arn = crate::commands::one_arn(a).map_err(|e| fail(INVALID, e))?;
-            given.push(arn.canonical());
+            given.push(crate::commands::one_arn(a).map_err(|e| fail(INVALID, e))?);
         }
         let snapshot = self.read().await?;
-        let current = snapshot
-            .config_map
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(PROTECTED_ANNOTATION))
-            .map(|v| protected_in(v))
-            .unwrap_or_default();
-        let mut now: Vec<String> = current.iter().map(|a| a.canonical().to_string()).collect();
-        let before = now.clone();
-        if protect {
-            for a in &given {
-                if !now.contains(&a.to_string()) {
-                    now.push(a.to_string());
-                }
-            }
-        } else {
-            let gone: Vec<String> = given
-                .iter()
-                .map(|a| a.to_string())
-                .filter(|a| now.contains(a))
-                .collect();
-            if !gone.is_empty() && !g.force {
-                return Err(fail(
-                    REFUSED,
-                    format!(
-                        "refused: removing the protection of {} lets any writer remove their mappings; nothing was written (use --force to do it anyway)",
-                        gone.join(", ")
-                    ),
-                ));
-            }
-            now.retain(|a| !gone.contains(a));
-        }
+        let change = change_protection(
+            snapshot.annotation(PROTECTED_ANNOTATION),
+            &given,
+            protect,
+            g.force,
+        )
+        .map_err(|e| {
+            fail(
+                REFUSED,
+                format!("refused: {e}; nothing was written (use --force to do it anyway)"),
+            )
+        })?;
         let object = &self.object;
-        if now == before {
-            return Ok(Report {
-                stdout: format!("{object}: nothing to change\n"),
-                stderr: String::new(),
-                code: OK,
-            });
+        let result = Protections {
+            object: object.clone(),
+            annotation: PROTECTED_ANNOTATION,
+            value: change.value(),
+            changed: change.changed(),
+            dry_run: g.dry_run(),
+        };
+        if !change.changed() || g.dry_run() {
+            return Ok(Report::new(result));
         }
-        if g.dry_run.is_some() {
-            return Ok(Report {
-                stdout: format!(
-                    "{object}: would set {PROTECTED_ANNOTATION} to {:?}\n",
-                    now.join(",")
-                ),
-                stderr: String::new(),
-                code: OK,
-            });
-        }
-        let value = (!now.is_empty()).then(|| now.join(","));
         self.budget
             .spend(Some(&self.cluster), async {
                 self.cluster
-                    .annotate(&snapshot, PROTECTED_ANNOTATION, value.as_deref())
+                    .annotate(&snapshot, PROTECTED_ANNOTATION, change.value().as_deref())
                     .await
                     .map_err(|e| cluster_error(object, &self.conn, e, None))
             })
             .await?;
-        Ok(Report {
-            stdout: format!(
-                "{object}: {PROTECTED_ANNOTATION} is now {:?}\n",
-                value.unwrap_or_default()
-            ),
-            stderr: String::new(),
-            code: OK,
-        })
+        let mut report = Report::new(result);
+        for p in &change.forced {
+            report.push_note(format!("warning: forced: removed the protection of {p}"));
+        }
+        Ok(report)
     }
 
     /// Puts a backup's data keys back.
     pub(crate) async fn restore(
         &self,
-        cli: &Cli,
+        g: &Settings,
         file: &std::path::Path,
-        guards: &Guards,
     ) -> anyhow::Result<Report> {
-        restore(cli, &self.cluster, &self.conn, &self.budget, file, guards).await
+        restore(g, &self.cluster, &self.conn, &self.budget, file).await
     }
 
     /// Applies `ops` with one conditional write.
-    pub(crate) async fn edit(
-        &self,
-        cli: &Cli,
-        ops: Ops,
-        guards: &Guards,
-    ) -> anyhow::Result<Report> {
-        edit(cli, &self.cluster, &self.conn, &self.budget, ops, guards).await
+    pub(crate) async fn edit(&self, g: &Settings, ops: Ops) -> anyhow::Result<Report> {
+        edit(g, &self.cluster, &self.conn, &self.budget, ops).await
     }
 }
 
-/// The principals the ConfigMap's `aws-auth/protected` annotation names.
-fn annotated_protections(
-    cm: &k8s_openapi::api::core::v1::ConfigMap,
-) -> Vec<aws_auth_core::arn::Arn> {
-    cm.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(aws_auth_core::admission::PROTECTED_ANNOTATION))
-        .map(|v| aws_auth_core::admission::protected_in(v))
-        .unwrap_or_default()
+/// `backup`: where the copy went.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Saved {
+    backup: String,
+    resource_version: Option<String>,
+}
+
+impl Text for Saved {
+    fn text(&self) -> String {
+        format!("{}\n", self.backup)
+    }
+}
+
+/// `protect` and `unprotect`: the annotation as it is now (or would be).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Protections {
+    object: String,
+    annotation: &'static str,
+    /// The annotation's value; `None` when it is (or would be) gone.
+    value: Option<String>,
+    changed: bool,
+    dry_run: bool,
+}
+
+impl Text for Protections {
+    fn text(&self) -> String {
+        let (object, annotation) = (&self.object, self.annotation);
+        let value = self.value.clone().unwrap_or_default();
+        if !self.changed {
+            format!("{object}: nothing to change\n")
+        } else if self.dry_run {
+            format!("{object}: would set {annotation} to {value:?}\n")
+        } else {
+            format!("{object}: {annotation} is now {value:?}\n")
+        }
+    }
 }
 
 /// A cluster error as one sentence with its exit code.
@@ -261,14 +237,7 @@ fn cluster_error(
             format!(
                 "{object} does not exist in context {:?}{}",
                 conn.context,
-                if ops.is_some_and(|o| {
-                    o.ops.iter().all(|op| {
-                        matches!(
-                            op,
-                            Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_) | Op::Sync(_)
-                        )
-                    })
-                }) {
+                if ops.is_some_and(|o| o.ops.iter().all(Op::can_start_a_map)) {
                     " (add --create to create it)"
                 } else {
                     ""
@@ -332,72 +301,71 @@ fn cluster_error(
     }
 }
 
-/// Edits need to know who is calling only when they remove or rewrite.
-fn may_trip_protection(ops: &[Op]) -> bool {
-    ops.iter()
-        .any(|op| !matches!(op, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_)))
+/// The caller's identity, when `wanted`, looked up beside `read`: the
+/// guards then keep the caller's own access. A lookup that fails leaves the
+/// caller unprotected and says so.
+async fn read_as_caller<T>(
+    conn: &Connection,
+    wanted: bool,
+    read: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(T, Option<aws_auth_core::arn::Arn>, Option<String>)> {
+    let (read, me) = tokio::join!(read, async {
+        if wanted {
+            Some(
+                crate::identity::caller(
+                    IDENTITY_TIMEOUT,
+                    conn.aws_profile.as_deref(),
+                    conn.aws_role.as_deref(),
+                )
+                .await,
+            )
+        } else {
+            None
+        }
+    });
+    let (me, note) = match me {
+        Some(Ok(arn)) => (Some(arn), None),
+        Some(Err(why)) => (None, Some(crate::identity::unprotected_note(&why))),
+        None => (None, None),
+    };
+    Ok((read?, me, note))
 }
 
 async fn edit(
-    cli: &Cli,
+    g: &Settings,
     cluster: &Cluster,
     conn: &Connection,
     budget: &Budget,
     ops: Ops,
-    guards: &Guards,
 ) -> anyhow::Result<Report> {
-    let g = &cli.global;
     let object = cluster.object_name();
-    let mut guards = guards.clone();
-    let lookup = may_trip_protection(&ops.ops);
-    let (current, me) = tokio::join!(
-        budget.spend(None, async {
-            cluster
-                .get()
-                .await
-                .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))
-        }),
-        async {
-            if lookup {
-                Some(
-                    crate::identity::caller(
-                        IDENTITY_TIMEOUT,
-                        conn.aws_profile.as_deref(),
-                        conn.aws_role.as_deref(),
-                    )
-                    .await,
-                )
-            } else {
-                None
-            }
-        }
+    // Who is calling matters only to an edit that may take something away.
+    let lookup = !ops.ops.iter().all(Op::only_adds);
+    let read = budget.spend(None, async {
+        cluster
+            .get()
+            .await
+            .map_err(|e| cluster_error(&object, conn, e, Some(&ops)))
+    });
+    let (current, me, unprotected) = read_as_caller(conn, lookup, read).await?;
+    // The map's own protections count like --protect, and so does the caller.
+    let guards: Guards = g.guards.for_writer(
+        current
+            .as_ref()
+            .and_then(|s| s.annotation(aws_auth_core::admission::PROTECTED_ANNOTATION)),
+        me,
     );
-    let current = current?;
-    // The map's own protections count like --protect.
-    if let Some(s) = &current {
-        guards
-            .protected
-            .extend(annotated_protections(&s.config_map));
-    }
-    let unprotected = match me {
-        Some(Ok(arn)) => {
-            guards.protected.push(arn);
-            None
-        }
-        Some(Err(why)) => Some(crate::identity::unprotected_note(&why)),
-        None => None,
-    };
     let empty = Document::from_data(BTreeMap::<String, String>::new());
     let document = match &current {
         Some(s) => &s.document,
-        None if g.cluster.create => &empty,
+        None if g.kube.create => &empty,
         None => {
             return Err(cluster_error(
                 &object,
                 conn,
                 ClusterError::NotFound {
-                    namespace: g.cluster.namespace.clone(),
-                    name: g.cluster.name.clone(),
+                    namespace: g.kube.namespace.clone(),
+                    name: g.kube.name.clone(),
                 },
                 Some(&ops),
             ));
@@ -410,16 +378,15 @@ async fn edit(
         .map_err(|e| commands::edit_error(&object, &ops, e))?;
     commands::confirm_forced(&edited, g)?;
     if g.dry_run == Some(DryRun::Client) {
-        return noted(
-            commands::edit_report(&edited, &ops, true, g.output, None),
-            &unprotected,
-        );
+        let mut report = commands::edit_report(edited, &ops, true, None);
+        report.prepend_notes(unprotected);
+        return Ok(report);
     }
     let server_dry_run = g.dry_run == Some(DryRun::Server);
     let dir = backup::default_dir(&conn.context)?;
     let mut saved: Option<(String, Option<String>)> = None;
     let options = WriteOptions::new()
-        .create(g.cluster.create)
+        .create(g.kube.create)
         .server_dry_run(server_dry_run);
     // The edit decided above is the first one written; a conflict plans the
     // operations again on the fresh read.
@@ -445,11 +412,8 @@ async fn edit(
         })
         .await?;
     let saved = saved.map(|(path, _)| path);
-    match outcome {
-        Outcome::Unchanged { edited, .. } => noted(
-            commands::edit_report(&edited, &ops, false, g.output, None),
-            &unprotected,
-        ),
+    let mut report = match outcome {
+        Outcome::Unchanged { edited, .. } => commands::edit_report(edited, &ops, false, None),
         Outcome::Written {
             edited,
             prior,
@@ -467,22 +431,24 @@ async fn edit(
                 server_dry_run,
                 backup: saved,
             };
-            noted(
-                commands::edit_report(&edited, &ops, server_dry_run, g.output, Some(&write)),
-                &unprotected,
-            )
+            commands::edit_report(edited, &ops, server_dry_run, Some(write))
         }
-    }
+    };
+    report.prepend_notes(unprotected);
+    Ok(report)
 }
 
 fn boxed(e: anyhow::Error) -> Box<dyn std::error::Error + Send + Sync> {
     e.into()
 }
 
+/// `restore`: which keys were put back or deleted, and how the write went.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct RestoreOutput {
+struct Restored {
     object: String,
+    /// The backup file.
+    from: String,
     restored: Vec<String>,
     deleted: Vec<String>,
     dry_run: bool,
@@ -493,147 +459,145 @@ struct RestoreOutput {
     forced: Vec<String>,
 }
 
+impl Text for Restored {
+    fn text(&self) -> String {
+        let r = self;
+        if r.restored.is_empty() && r.deleted.is_empty() {
+            return format!(
+                "nothing to restore: {} already holds the data of {}\n",
+                r.object, r.from
+            );
+        }
+        let (restore, remove) = if r.dry_run {
+            ("would restore", "would remove")
+        } else {
+            ("restored", "removed")
+        };
+        let mut what = Vec::new();
+        if !r.restored.is_empty() {
+            what.push(format!("{restore} {}", r.restored.join(", ")));
+        }
+        if !r.deleted.is_empty() {
+            what.push(format!(
+                "{remove} {}, which the backup does not have",
+                r.deleted.join(", ")
+            ));
+        }
+        let what = what.join("; ");
+        let mut out = String::new();
+        if r.dry_run {
+            let _ = writeln!(out, "dry run: {}: {what}; nothing was written", r.object);
+        } else {
+            let _ = write!(out, "{}: {what}", r.object);
+            if let (Some(a), Some(b)) = (&r.resource_version_before, &r.resource_version_after) {
+                let _ = write!(out, " (resourceVersion {a} -> {b})");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A refused restore as one sentence with its exit code.
+fn restore_refused(file: &std::path::Path, object: &str, e: RestoreError) -> anyhow::Error {
+    let file = file.display();
+    match e {
+        RestoreError::OtherObject { why } => fail(
+            REFUSED,
+            format!(
+                "{file} is not a backup of {object}: {why}; nothing was written (use --force to restore it anyway)"
+            ),
+        ),
+        e @ RestoreError::Unreadable { .. } => fail(
+            INVALID,
+            format!("{file}: {e} (use --force to restore it anyway)"),
+        ),
+        RestoreError::Guarded { guards } => fail(
+            REFUSED,
+            format!(
+                "refused: restoring {file} {}; nothing was written (use --force to do it anyway)",
+                guards
+                    .iter()
+                    .map(|g| g.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; and ")
+            ),
+        ),
+        e => fail(REFUSED, format!("{file}: {e}; nothing was written")),
+    }
+}
+
 async fn restore(
-    cli: &Cli,
+    g: &Settings,
     cluster: &Cluster,
     conn: &Connection,
     budget: &Budget,
     file: &std::path::Path,
-    guards: &Guards,
 ) -> anyhow::Result<Report> {
-    let g = &cli.global;
     let object = cluster.object_name();
     let backup = backup::read(file)?;
-    let mut protected = guards.protected.clone();
-    let (current, me) = tokio::join!(
-        budget.spend(None, async {
-            cluster
-                .require()
-                .await
-                .map_err(|e| cluster_error(&object, conn, e, None))
-        }),
-        crate::identity::caller(
-            IDENTITY_TIMEOUT,
-            conn.aws_profile.as_deref(),
-            conn.aws_role.as_deref()
-        )
+    let read = budget.spend(None, async {
+        cluster
+            .require()
+            .await
+            .map_err(|e| cluster_error(&object, conn, e, None))
+    });
+    let (current, me, unprotected): (Snapshot, _, _) = read_as_caller(conn, true, read).await?;
+    // The same guards as an edit: the map's own protections, the caller.
+    let guards = g.guards.for_writer(
+        current.annotation(aws_auth_core::admission::PROTECTED_ANNOTATION),
+        me,
     );
-    let current: Snapshot = current?;
-    protected.extend(annotated_protections(&current.config_map));
-    let unprotected = match me {
-        Ok(arn) => {
-            protected.push(arn);
-            None
-        }
-        Err(why) => Some(crate::identity::unprotected_note(&why)),
+    let live_data = current.config_map.data.clone().unwrap_or_default();
+    let plan = aws_auth_core::restore::plan(
+        &backup.id,
+        &backup.data,
+        &current.object_id(),
+        &live_data,
+        &guards.protected,
+        g.force,
+    )
+    .map_err(|e| restore_refused(file, &object, e))?;
+    let forced: Vec<String> = plan.forced.iter().map(|w| w.message.clone()).collect();
+    let mut result = Restored {
+        object: object.clone(),
+        from: file.display().to_string(),
+        restored: plan.restored().iter().map(|k| (*k).to_owned()).collect(),
+        deleted: plan.deleted().iter().map(|k| (*k).to_owned()).collect(),
+        dry_run: g.dry_run(),
+        resource_version_before: current.resource_version().map(str::to_owned),
+        resource_version_after: None,
+        backup: None,
+        forced: forced.clone(),
     };
-    if let Some(why) = backup.other_object(&current.config_map)
-        && !g.force
-    {
-        return Err(fail(
-            REFUSED,
-            format!(
-                "{} is not a backup of {object}: {why}; nothing was written (use --force to restore it anyway)",
-                file.display()
-            ),
-        ));
-    }
-    let wanted = backup.data;
-    let now = current.config_map.data.clone().unwrap_or_default();
-    let mut patch: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut diff = String::new();
-    let keys: std::collections::BTreeSet<&String> = now.keys().chain(wanted.keys()).collect();
-    for key in keys {
-        let (before, after) = (now.get(key), wanted.get(key));
-        if before == after {
-            continue;
+    let finish = |result: Restored| {
+        let mut report = Report::new(result);
+        for w in &forced {
+            report.push_note(format!("warning: forced: this restore {w}"));
         }
-        diff.push_str(&aws_auth_core::edit::data_diff(
-            key,
-            before.map(String::as_str),
-            after.map(String::as_str),
-        ));
-        patch.insert(key.clone(), after.cloned());
+        report.prepend_notes(unprotected.clone());
+        report
+    };
+    if plan.is_noop() {
+        return Ok(finish(result));
     }
-    if patch.is_empty() {
-        return Ok(Report {
-            stdout: format!(
-                "nothing to restore: {object} already holds the data of {}\n",
-                file.display()
-            ),
-            stderr: String::new(),
-            code: OK,
-        });
-    }
-    // Putting back a key the authenticator cannot read would drop every
-    // mapping in it at the next login.
-    let restored = Document::from_data(wanted.clone());
-    for key in DataKey::ALL {
-        if let KeyState::Unreadable { message, .. } = restored.view().state(key)
-            && !g.force
-        {
-            return Err(fail(
-                INVALID,
-                format!(
-                    "{}: {key} cannot be read ({message}); restoring it would make the authenticator drop every mapping in it (use --force to restore it anyway)",
-                    file.display()
-                ),
-            ));
-        }
-    }
-    // The same guards as an edit, on what the restore would change.
-    let tripped = aws_auth_core::guard::check(&current.document, restored.view(), &protected);
-    let what: Vec<&str> = tripped.iter().map(|t| t.message.as_str()).collect();
-    if !tripped.is_empty() && !g.force {
-        return Err(fail(
-            REFUSED,
-            format!(
-                "refused: restoring {} {}; nothing was written (use --force to do it anyway)",
-                file.display(),
-                what.join("; and ")
-            ),
-        ));
-    }
-    let dry_run = g.dry_run.is_some();
+    // The diff is shown before the question that asks to confirm it.
     if g.output == Output::Table {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(output::color_diff(&diff).as_bytes());
+        let _ = out.write_all(output::color_diff(&plan.diff).as_bytes());
         let _ = out.flush();
     }
-    let keys = |kept: bool| -> Vec<String> {
-        patch
-            .iter()
-            .filter(|(_, v)| v.is_some() == kept)
-            .map(|(k, _)| k.clone())
-            .collect()
-    };
-    let (restored, deleted) = (keys(true), keys(false));
     if g.dry_run == Some(DryRun::Client) {
-        return noted(
-            restore_report(
-                g.output,
-                RestoreOutput {
-                    object,
-                    restored,
-                    deleted,
-                    dry_run,
-                    resource_version_before: current.resource_version().map(str::to_owned),
-                    resource_version_after: None,
-                    backup: None,
-                    forced: what.iter().map(|w| (*w).to_owned()).collect(),
-                },
-            ),
-            &unprotected,
-        );
+        return Ok(finish(result));
     }
     if g.dry_run.is_none() {
-        let forced = if what.is_empty() {
+        let also = if forced.is_empty() {
             String::new()
         } else {
-            format!(" This restore {}.", what.join("; and "))
+            format!(" This restore {}.", forced.join("; and "))
         };
         let question = format!(
-            "Put these keys of {} back into {object}?{forced}",
+            "Put these keys of {} back into {object}?{also}",
             file.display()
         );
         match confirm::ask(&question, g.yes) {
@@ -646,21 +610,17 @@ async fn restore(
                 ));
             }
         }
-    }
-    let saved = if g.dry_run.is_none() {
         let dir = backup::default_dir(&conn.context)?;
-        Some(
+        result.backup = Some(
             backup::save(&current.config_map, &dir, None)?
                 .display()
                 .to_string(),
-        )
-    } else {
-        None
-    };
+        );
+    }
     let after = budget
         .spend(Some(cluster), async {
             cluster
-                .write_data(&current, &patch, g.dry_run == Some(DryRun::Server))
+                .write_data(&current, &plan.patch, g.dry_run == Some(DryRun::Server))
                 .await
                 .map_err(|e| match e {
                     ClusterError::Conflict { .. } => fail(
@@ -671,77 +631,11 @@ async fn restore(
                 })
         })
         .await?;
-    noted(
-        restore_report(
-            g.output,
-            RestoreOutput {
-                object,
-                restored,
-                deleted,
-                dry_run,
-                resource_version_before: current.resource_version().map(str::to_owned),
-                resource_version_after: after.metadata.resource_version,
-                backup: saved,
-                forced: what.iter().map(|w| (*w).to_owned()).collect(),
-            },
-        ),
-        &unprotected,
-    )
-}
-
-/// A report with `note` (self-protection is off) first on stderr.
-fn noted(report: anyhow::Result<Report>, note: &Option<String>) -> anyhow::Result<Report> {
-    let mut report = report?;
-    if let Some(note) = note {
-        report.stderr.insert_str(0, note);
-    }
-    Ok(report)
-}
-
-fn restore_report(format: Output, r: RestoreOutput) -> anyhow::Result<Report> {
-    if format != Output::Table {
-        return Ok(Report {
-            stdout: output::structured(format, &r)?,
-            stderr: String::new(),
-            code: OK,
-        });
-    }
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    for w in &r.forced {
-        let _ = writeln!(stderr, "warning: forced: this restore {w}");
-    }
-    if let Some(b) = &r.backup {
-        let _ = writeln!(stderr, "backup of the prior object: {b}");
-    }
-    let (restore, remove) = if r.dry_run {
-        ("would restore", "would remove")
-    } else {
-        ("restored", "removed")
-    };
-    let mut what = Vec::new();
-    if !r.restored.is_empty() {
-        what.push(format!("{restore} {}", r.restored.join(", ")));
-    }
-    if !r.deleted.is_empty() {
-        what.push(format!(
-            "{remove} {}, which the backup does not have",
-            r.deleted.join(", ")
-        ));
-    }
-    let what = what.join("; ");
-    if r.dry_run {
-        let _ = writeln!(stdout, "dry run: {}: {what}; nothing was written", r.object);
-    } else {
-        let _ = write!(stdout, "{}: {what}", r.object);
-        if let (Some(a), Some(b)) = (&r.resource_version_before, &r.resource_version_after) {
-            let _ = write!(stdout, " (resourceVersion {a} -> {b})");
-        }
-        stdout.push('\n');
-    }
-    Ok(Report {
-        stdout,
-        stderr,
-        code: OK,
+    result.resource_version_after = after.metadata.resource_version;
+    let saved = result.backup.clone();
+    let report = finish(result);
+    Ok(match saved {
+        Some(b) => report.aside(format!("backup of the prior object: {b}")),
+        None => report,
     })
 }

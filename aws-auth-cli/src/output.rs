@@ -5,8 +5,6 @@ use std::fmt::Write as _;
 use aws_auth_core::edit::yaml_scalar;
 use serde_json::Value;
 
-use crate::cli::Output;
-
 /// A JSON value as YAML (block style, scalars quoted when YAML would misread them).
 pub(crate) fn yaml(value: &Value) -> String {
     let mut out = String::new();
@@ -66,15 +64,6 @@ fn write_yaml(out: &mut String, value: &Value, indent: usize, inline_first: bool
             let _ = writeln!(out, "{pad}{}", scalar(v));
         }
     }
-}
-
-/// Prints a serialisable value as JSON or YAML.
-pub(crate) fn structured(format: Output, value: &impl serde::Serialize) -> anyhow::Result<String> {
-    let value = serde_json::to_value(value)?;
-    Ok(match format {
-        Output::Yaml => yaml(&value),
-        _ => format!("{}\n", serde_json::to_string_pretty(&value)?),
-    })
 }
 
 /// How tables are printed: set once from the command line and the terminal.

@@ -5,15 +5,17 @@
 use std::path::Path;
 
 use aws_auth_core::Document;
-use aws_auth_core::edit::{Guards, Op, SyncSpec};
+use aws_auth_core::edit::{Op, SyncSpec};
 use aws_auth_core::explain::LoginContext;
 use aws_auth_core::lint::{Diagnostic, LintOptions};
 
-use crate::cli::{Cli, DryRun, MapCommand, Output};
-use crate::commands::{self, Ops, Report};
+use crate::cli::{DryRun, MapCommand};
+use crate::commands::{self, Ops};
 use crate::exit::{self, Exit, USAGE, fail};
 use crate::file::{self, Target};
 use crate::live::Session;
+use crate::report::Report;
+use crate::settings::Settings;
 
 /// The map's home for one command (one of them is made per run).
 #[allow(clippy::large_enum_variant)]
@@ -22,15 +24,13 @@ enum Source {
     Cluster(Session),
 }
 
-/// Runs a map command on the file or the cluster the options name, with the
-/// guards the options resolved to.
-pub(crate) fn run(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Result<Report> {
+/// Runs a map command on the file or the cluster the settings name.
+pub(crate) fn run(s: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
     let runtime = crate::runtime()?;
-    runtime.block_on(run_async(cli, cmd, guards))
+    runtime.block_on(run_async(s, cmd))
 }
 
-async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Result<Report> {
-    let g = &cli.global;
+async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
     let source = match &g.file {
         Some(path) => {
             if g.dry_run == Some(DryRun::Server) {
@@ -41,7 +41,7 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
         None => Source::Cluster(Session::connect(g).await?),
     };
     match cmd {
-        MapCommand::Get => commands::get(&source.document().await?, g.output),
+        MapCommand::Get => Ok(commands::get(source.document().await?)),
         MapCommand::Lint {
             strict,
             extension_keys,
@@ -49,7 +49,7 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
             let options = extension_keys
                 .iter()
                 .fold(LintOptions::new(), |o, k| o.extension_key(k));
-            source.lint(*strict, &options, g.output).await
+            source.lint(*strict, &options).await
         }
         MapCommand::Explain {
             arn,
@@ -59,11 +59,11 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
             let mut login = LoginContext::new();
             login.access_key_id = access_key_id.clone();
             login.private_dns_name = private_dns_name.clone();
-            commands::explain(&source.document().await?, arn, &login, g.output)
+            commands::explain(&source.document().await?, arn, &login)
         }
-        MapCommand::Add(c) => source.edit(cli, commands::add_ops(c)?, guards).await,
-        MapCommand::Update(c) => source.edit(cli, commands::update_ops(c)?, guards).await,
-        MapCommand::Remove(args) => source.edit(cli, commands::remove_ops(args)?, guards).await,
+        MapCommand::Add(c) => source.edit(g, commands::add_ops(c)?).await,
+        MapCommand::Update(c) => source.edit(g, commands::update_ops(c)?).await,
+        MapCommand::Remove(args) => source.edit(g, commands::remove_ops(args)?).await,
         MapCommand::Sync {
             desired: file,
             owner,
@@ -88,28 +88,28 @@ async fn run_async(cli: &Cli, cmd: &MapCommand, guards: &Guards) -> anyhow::Resu
                 ops: vec![Op::Sync(spec)],
                 lines: None,
             };
-            source.edit(cli, ops, guards).await
+            source.edit(g, ops).await
         }
         MapCommand::Protect { arns } => match &source {
-            Source::Cluster(s) => s.protect(cli, arns, true).await,
+            Source::Cluster(s) => s.protect(g, arns, true).await,
             Source::File(_) => Err(fail(
                 USAGE,
                 "protect and unprotect work on a cluster; in a manifest, edit its aws-auth/protected annotation",
             )),
         },
         MapCommand::Unprotect { arns } => match &source {
-            Source::Cluster(s) => s.protect(cli, arns, false).await,
+            Source::Cluster(s) => s.protect(g, arns, false).await,
             Source::File(_) => Err(fail(
                 USAGE,
                 "protect and unprotect work on a cluster; in a manifest, edit its aws-auth/protected annotation",
             )),
         },
         MapCommand::Backup { out } => match &source {
-            Source::Cluster(s) => s.backup(out.as_deref(), g.output).await,
+            Source::Cluster(s) => s.backup(out.as_deref()).await,
             Source::File(_) => Err(cluster_only()),
         },
         MapCommand::Restore { backup } => match &source {
-            Source::Cluster(s) => s.restore(cli, backup, guards).await,
+            Source::Cluster(s) => s.restore(g, backup).await,
             Source::File(_) => Err(cluster_only()),
         },
     }
@@ -132,19 +132,14 @@ impl Source {
 
     /// Lint, each finding placed where an editor finds it: the file's line
     /// and column, or the data key's.
-    async fn lint(
-        &self,
-        strict: bool,
-        options: &LintOptions,
-        format: Output,
-    ) -> anyhow::Result<Report> {
+    async fn lint(&self, strict: bool, options: &LintOptions) -> anyhow::Result<Report> {
         match self {
             Source::File(target) => {
                 let name = target.name();
                 let diagnostics = aws_auth_core::lint::lint_manifest_with(&target.read()?, options);
                 let place =
                     |d: &Diagnostic| format!("{name}:{}:{}", d.position.line, d.position.column);
-                commands::lint(&name, &diagnostics, &place, strict, format)
+                Ok(commands::lint(&name, diagnostics, &place, strict))
             }
             Source::Cluster(s) => {
                 let object = s.object().to_owned();
@@ -157,36 +152,29 @@ impl Source {
                     ),
                     None => object.clone(),
                 };
-                commands::lint(&object, &diagnostics, &place, strict, format)
+                Ok(commands::lint(&object, diagnostics, &place, strict))
             }
         }
     }
 
-    async fn edit(&self, cli: &Cli, ops: Ops, guards: &Guards) -> anyhow::Result<Report> {
+    async fn edit(&self, g: &Settings, ops: Ops) -> anyhow::Result<Report> {
         match self {
-            Source::File(target) => edit_file(cli, target, ops, guards),
-            Source::Cluster(s) => s.edit(cli, ops, guards).await,
+            Source::File(target) => edit_file(g, target, ops),
+            Source::Cluster(s) => s.edit(g, ops).await,
         }
     }
 }
 
 /// Edits a manifest file (or stdin to stdout) in place.
-fn edit_file(cli: &Cli, target: &Target, ops: Ops, guards: &Guards) -> anyhow::Result<Report> {
-    let global = &cli.global;
+fn edit_file(g: &Settings, target: &Target, ops: Ops) -> anyhow::Result<Report> {
     let name = target.name();
-    // --create starts a manifest that does not exist yet (adds only).
-    let adds_only = ops.ops.iter().all(|op| {
-        matches!(
-            op,
-            Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_) | Op::Sync(_)
-        )
-    });
-    let create =
-        matches!(target, Target::Path(p) if !Path::new(p).exists()) && global.cluster.create;
-    if create && !adds_only {
+    // --create starts a manifest that does not exist yet.
+    let can_start = ops.ops.iter().all(Op::can_start_a_map);
+    let create = matches!(target, Target::Path(p) if !Path::new(p).exists()) && g.kube.create;
+    if create && !can_start {
         return Err(fail(
             exit::USAGE,
-            "--create makes a new manifest for add only",
+            "--create makes a new manifest for add and sync only",
         ));
     }
     let doc = if create {
@@ -196,7 +184,7 @@ fn edit_file(cli: &Cli, target: &Target, ops: Ops, guards: &Guards) -> anyhow::R
         target
             .document()
             .map_err(|e| match e.downcast_ref::<Exit>() {
-                Some(x) if x.code == exit::NOT_FOUND && adds_only => fail(
+                Some(x) if x.code == exit::NOT_FOUND && can_start => fail(
                     exit::NOT_FOUND,
                     format!("{} (add --create to start a new manifest)", x.message),
                 ),
@@ -204,30 +192,29 @@ fn edit_file(cli: &Cli, target: &Target, ops: Ops, guards: &Guards) -> anyhow::R
             })?
     };
     // The manifest's own protections count like --protect.
-    let mut guards = guards.clone();
-    if let Some(v) = doc.annotation(aws_auth_core::admission::PROTECTED_ANNOTATION) {
-        guards
-            .protected
-            .extend(aws_auth_core::admission::protected_in(v));
-    }
+    let guards = g.guards.for_writer(
+        doc.annotation(aws_auth_core::admission::PROTECTED_ANNOTATION),
+        None,
+    );
     let edited = doc
         .edit(&ops.ops, &guards)
         .map_err(|e| commands::edit_error(&name, &ops, e))?;
-    commands::confirm_forced(&edited, global)?;
-    let dry_run = global.dry_run.is_some();
-    let mut report = commands::edit_report(&edited, &ops, dry_run, global.output, None)?;
+    commands::confirm_forced(&edited, g)?;
+    let dry_run = g.dry_run();
     if dry_run {
-        return Ok(report);
+        return Ok(commands::edit_report(edited, &ops, true, None));
     }
-    let text = edited.manifest().unwrap_or_default();
+    let text = edited
+        .manifest()
+        .map_err(|e| fail(exit::INTERNAL, e.to_string()))?
+        .to_owned();
+    let unchanged = edited.is_noop();
+    let report = commands::edit_report(edited, &ops, false, None);
     match target {
         // stdout carries the manifest, edited or not; the summary goes to stderr.
-        Target::Stdio => {
-            report.stderr = format!("{}{}", report.stdout, report.stderr);
-            report.stdout = text.to_owned();
-        }
-        Target::Path(_) if create => target.create(text)?,
-        Target::Path(_) if !edited.is_noop() => target.write(text)?,
+        Target::Stdio => return Ok(report.passthrough(text)),
+        Target::Path(_) if create => target.create(&text)?,
+        Target::Path(_) if !unchanged => target.write(&text)?,
         Target::Path(_) => {}
     }
     Ok(report)

@@ -62,6 +62,22 @@ impl Snapshot {
     pub fn resource_version(&self) -> Option<&str> {
         self.config_map.metadata.resource_version.as_deref()
     }
+
+    /// The value of one of the object's annotations.
+    pub fn annotation(&self, name: &str) -> Option<&str> {
+        self.config_map
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .map(String::as_str)
+    }
+
+    /// Which object this is (namespace, name, uid).
+    pub fn object_id(&self) -> crate::restore::ObjectId {
+        let m = &self.config_map.metadata;
+        crate::restore::ObjectId::new(m.namespace.clone(), m.name.clone(), m.uid.clone())
+    }
 }
 
 pub use crate::store::{RetryNotice, RetryPolicy, WriteOptions};
@@ -469,6 +485,33 @@ impl Cluster {
         self.write(|| m.api.delete(&m.name, &params))
             .await
             .map(|_| ())
+    }
+
+    /// Deletes the ConfigMap for good once its mappings live elsewhere (the
+    /// switch to authentication mode `API`): `save` keeps a copy of `prior`
+    /// first and names it; the object is then annotated with the reason (and
+    /// the copy's name) as a [delete override](crate::admission::delete_override)
+    /// that expires after `ttl`, so a validating webhook lets this delete
+    /// alone through; then it is deleted on condition nobody wrote since.
+    /// Returns the copy's name.
+    pub async fn retire(
+        &self,
+        prior: &Snapshot,
+        reason: &str,
+        ttl: std::time::Duration,
+        save: impl FnOnce(&Snapshot) -> Result<String, Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<String, ClusterError> {
+        let saved = save(prior).map_err(ClusterError::Hook)?;
+        let value = crate::admission::delete_override(
+            &format!("{reason}; backup {saved}"),
+            std::time::SystemTime::now(),
+            ttl,
+        );
+        let annotated = self
+            .annotate(prior, crate::admission::ALLOW_ANNOTATION, Some(&value))
+            .await?;
+        self.delete(&Snapshot::new(annotated)).await?;
+        Ok(saved)
     }
 
     /// Sets (or with `None` removes) one annotation, with the snapshot's

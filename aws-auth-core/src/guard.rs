@@ -113,6 +113,32 @@ impl Guards {
         self.protected.push(arn);
         self
     }
+
+    /// The guards of one write to one map: these, and the principals the
+    /// map's own [`PROTECTED_ANNOTATION`](crate::admission::PROTECTED_ANNOTATION)
+    /// names (`annotation`, its value), and the writer itself when its
+    /// identity is known: nobody edits away their own access by mistake.
+    ///
+    /// ```
+    /// use aws_auth_core::edit::Guards;
+    /// let me = "arn:aws:sts::111122223333:assumed-role/Ops/jane".parse()?;
+    /// let guards = Guards::new().for_writer(
+    ///     Some("arn:aws:iam::111122223333:role/BreakGlass"),
+    ///     Some(me),
+    /// );
+    /// assert_eq!(guards.protected.len(), 2);
+    /// # Ok::<(), aws_auth_core::arn::ArnError>(())
+    /// ```
+    pub fn for_writer(&self, annotation: Option<&str>, caller: Option<Arn>) -> Guards {
+        let mut guards = self.clone();
+        if let Some(value) = annotation {
+            guards
+                .protected
+                .extend(crate::admission::protected_in(value));
+        }
+        guards.protected.extend(caller);
+        guards
+    }
 }
 
 /// Why a guard stopped a change.

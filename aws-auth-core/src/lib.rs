@@ -39,6 +39,7 @@ pub mod model;
 pub mod position;
 pub(crate) mod read;
 pub(crate) mod reread;
+pub mod restore;
 #[cfg(feature = "store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;

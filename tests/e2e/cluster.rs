@@ -2020,6 +2020,55 @@ fn protections_travel_with_the_map() {
     );
 }
 
+/// Issue 21.8: every command's result is data, rendered in one place: with
+/// `-o json` each one prints one JSON document (never a sentence), and what
+/// is said beside it goes to stderr.
+#[test]
+fn every_cluster_command_answers_in_json() {
+    let env = Env::new();
+    let admin = "arn:aws:iam::111122223333:role/Admin";
+    let json = |args: &[&str]| -> (Value, String) {
+        let a = env.cmd().args(["-o", "json"]).args(args).assert();
+        let out = stdout(&a);
+        let v: Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {out}"));
+        (v, stderr(&a))
+    };
+    let (v, _) = json(&["protect", admin]);
+    assert_eq!(
+        v,
+        json!({"object": "kube-system/aws-auth", "annotation": "aws-auth/protected", "value": admin, "changed": true, "dryRun": false})
+    );
+    let (v, _) = json(&["protect", admin]);
+    assert_eq!(v["changed"], false);
+    let (v, _) = json(&["unprotect", admin, "--force", "--dry-run"]);
+    assert_eq!((&v["value"], &v["dryRun"]), (&Value::Null, &json!(true)));
+    let (v, err) = json(&["unprotect", admin, "--force"]);
+    assert_eq!((&v["value"], &v["changed"]), (&Value::Null, &json!(true)));
+    assert!(
+        err.contains(&format!(
+            "warning: forced: removed the protection of {admin}"
+        )),
+        "{err}"
+    );
+    let out = env.home.path().join("b.json");
+    let (v, _) = json(&["backup", "--out", out.to_str().unwrap()]);
+    assert_eq!(v["backup"], out.display().to_string());
+    assert!(v["resourceVersion"].is_string(), "{v}");
+    let (v, _) = json(&["restore", out.to_str().unwrap(), "--yes"]);
+    assert_eq!(
+        (&v["restored"], &v["deleted"]),
+        (&json!([]), &json!([])),
+        "{v}"
+    );
+    let (v, _) = json(&["get"]);
+    assert!(v["mapRoles"].is_array(), "{v}");
+    let (v, _) = json(&["lint"]);
+    assert!(v["diagnostics"].is_array(), "{v}");
+    let (v, _) = json(&["explain", admin]);
+    assert_eq!(v["principal"], admin);
+}
+
 /// The caller whose own mapping is kept is the one the API server sees: the
 /// AWS profile the kubeconfig's exec plugin logs in with, not whatever the
 /// shell's default credentials are (here there are none).

@@ -875,7 +875,7 @@ fn create_starts_a_new_manifest_file() {
         ])
         .assert()
         .code(64);
-    assert!(stderr(&a).contains("--create makes a new manifest for add only"));
+    assert!(stderr(&a).contains("--create makes a new manifest for add and sync only"));
     assert!(!dir.path().join("other.yaml").exists());
 }
 

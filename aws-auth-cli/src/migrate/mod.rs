@@ -15,17 +15,20 @@ use aws_auth_core::migrate;
 
 use aws_auth_core::eks::{self, ClusterInfo, Eks};
 
+use serde::Serialize;
+
 use self::aws::eks_error;
-use crate::cli::{ApplyArgs, Cli, FinalizeArgs, MigrateArgs, MigrateCommand, Output};
-use crate::commands::Report;
+use crate::cli::{ApplyArgs, FinalizeArgs, MigrateArgs, MigrateCommand, Output};
 use crate::confirm::{self, Answer};
 use crate::exit::{CONFIG, INTERNAL, REFUSED, USAGE, fail};
 use crate::file::Target;
+use crate::report::{Report, Text};
+use crate::settings::Settings;
 
 /// Calls in flight while reading (role paths, entries).
 const READ_CONCURRENCY: usize = 8;
 
-pub(crate) fn run(cli: &Cli, cmd: &MigrateCommand) -> anyhow::Result<Report> {
+pub(crate) fn run(cli: &Settings, cmd: &MigrateCommand) -> anyhow::Result<Report> {
     // The calls wait on the network, not the CPU: one thread interleaves them.
     let runtime = crate::runtime()?;
     runtime.block_on(async {
@@ -53,14 +56,14 @@ struct Live {
 }
 
 async fn read_map(
-    cli: &Cli,
+    cli: &Settings,
     info: Option<&ClusterInfo>,
     name: &str,
 ) -> anyhow::Result<(Document, Option<Live>)> {
-    if let Some(path) = &cli.global.file {
+    if let Some(path) = &cli.file {
         return Ok((Target::new(path).document()?, None));
     }
-    let conn = crate::connect::connect(&cli.global.cluster).await?;
+    let conn = crate::connect::connect(&cli.kube).await?;
     if let Some(endpoint) = info.and_then(|i| i.endpoint.as_deref()) {
         let norm = |u: &str| u.trim_end_matches('/').to_ascii_lowercase();
         if norm(endpoint) != norm(&conn.server) {
@@ -73,7 +76,7 @@ async fn read_map(
             ));
         }
     }
-    let cluster = crate::connect::cluster(&conn, &cli.global.cluster);
+    let cluster = crate::connect::cluster(&conn, &cli.kube);
     let snapshot = cluster.require().await.map_err(|e| {
         fail(
             crate::exit::NOT_FOUND,
@@ -100,7 +103,7 @@ struct Planned {
 }
 
 async fn make_plan(
-    cli: &Cli,
+    cli: &Settings,
     args: &MigrateArgs,
     aws: Eks,
     info: ClusterInfo,
@@ -139,9 +142,9 @@ async fn make_plan(
     })
 }
 
-async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
+async fn plan(cli: &Settings, args: &MigrateArgs) -> anyhow::Result<Report> {
     let Some(name) = &args.cluster else {
-        let Some(path) = &cli.global.file else {
+        let Some(path) = &cli.file else {
             return Err(fail(
                 USAGE,
                 "give --cluster NAME, or --file PATH to plan offline against an empty cluster",
@@ -152,12 +155,12 @@ async fn plan(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         let cluster = ClusterState::empty(&Target::new(path).name(), None);
         let options = PlanOptions::new().update_existing(args.update_existing);
         let plan = migrate::plan(&doc, &cluster, &Resolutions::offline(), &options);
-        return report::plan(&plan, cli.global.output);
+        return Ok(report::plan(plan));
     };
-    let aws = aws::connect(args, name, cli.global.cluster.request_timeout).await?;
+    let aws = aws::connect(args, name, cli.kube.request_timeout).await?;
     let info = aws.describe_cluster().await.map_err(eks_error)?;
     let planned = make_plan(cli, args, aws, info).await?;
-    report::plan(&planned.plan, cli.global.output)
+    Ok(report::plan(planned.plan))
 }
 
 /// What a long wait is for, said before it starts: a spinner on a terminal,
@@ -222,16 +225,16 @@ pub(crate) fn tick(bar: Option<&indicatif::ProgressBar>) -> eks::Tick {
     }
 }
 
-async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
+async fn apply(cli: &Settings, args: &ApplyArgs) -> anyhow::Result<Report> {
     let name = cluster_name(&args.common)?;
-    let aws = aws::connect(&args.common, name, cli.global.cluster.request_timeout).await?;
+    let aws = aws::connect(&args.common, name, cli.kube.request_timeout).await?;
     let mut info = aws.describe_cluster().await.map_err(eks_error)?;
     let mut notes = Vec::new();
     if info.mode == AuthenticationMode::ConfigMap {
-        if !args.enable_api_mode || cli.global.dry_run.is_some() {
+        if !args.enable_api_mode || cli.dry_run() {
             let planned = make_plan(cli, &args.common, aws.clone(), info.clone()).await?;
-            if cli.global.dry_run.is_some() {
-                return report::plan(&planned.plan, cli.global.output);
+            if cli.dry_run() {
+                return Ok(report::plan(planned.plan));
             }
             return Err(fail(
                 REFUSED,
@@ -255,10 +258,10 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
         info = aws.describe_cluster().await.map_err(eks_error)?;
     }
     let planned = make_plan(cli, &args.common, aws, info).await?;
-    if cli.global.dry_run.is_some() {
-        return report::plan(&planned.plan, cli.global.output);
+    if cli.dry_run() {
+        return Ok(report::plan(planned.plan));
     }
-    let bar = progress_bar(planned.plan.actions.len(), cli.global.output);
+    let bar = progress_bar(planned.plan.actions.len(), cli.output);
     let tick = tick(bar.as_ref());
     let outcomes = planned
         .aws
@@ -272,18 +275,12 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<Report> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    report::apply(
-        &planned.plan,
-        &planned.info,
-        &outcomes,
-        &notes,
-        cli.global.output,
-    )
+    Ok(report::apply(planned.plan, &planned.info, outcomes, notes))
 }
 
-async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
+async fn verify(cli: &Settings, args: &MigrateArgs) -> anyhow::Result<Report> {
     let name = cluster_name(args)?;
-    let aws = aws::connect(args, name, cli.global.cluster.request_timeout).await?;
+    let aws = aws::connect(args, name, cli.kube.request_timeout).await?;
     let info = aws.describe_cluster().await.map_err(eks_error)?;
     // Drift is measured against the map as it is: never plan updates here.
     let plain = MigrateArgs {
@@ -291,21 +288,60 @@ async fn verify(cli: &Cli, args: &MigrateArgs) -> anyhow::Result<Report> {
         ..clone_args(args)
     };
     let planned = make_plan(cli, &plain, aws, info).await?;
-    report::verify(&planned.plan, cli.global.output)
+    Ok(report::verify(planned.plan))
 }
 
-async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
-    let name = cluster_name(&args.common)?;
-    let aws = aws::connect(&args.common, name, cli.global.cluster.request_timeout).await?;
-    let info = aws.describe_cluster().await.map_err(eks_error)?;
-    match info.mode {
-        AuthenticationMode::Api => {
-            return Ok(Report {
-                stdout: format!("cluster {name} already uses authentication mode API\n"),
-                stderr: String::new(),
-                code: crate::exit::OK,
-            });
+/// `migrate finalize`: the switch to `API`, and the map deleted with it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Finalized {
+    cluster: String,
+    authentication_mode: AuthenticationMode,
+    /// The switch was made by this run (not before it, not a dry run).
+    switched: bool,
+    dry_run: bool,
+    /// `namespace/name` of the ConfigMap deleted, and its backup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup: Option<String>,
+}
+
+impl Text for Finalized {
+    fn text(&self) -> String {
+        let name = &self.cluster;
+        if self.dry_run {
+            return format!(
+                "dry run: cluster {name} would be switched to API; nothing was changed\n"
+            );
         }
+        if !self.switched {
+            return format!("cluster {name} already uses authentication mode API\n");
+        }
+        let mut s = format!(
+            "cluster {name} now uses authentication mode API: access entries only, aws-auth is no longer read\n"
+        );
+        if let (Some(object), Some(backup)) = (&self.deleted, &self.backup) {
+            s.push_str(&format!("deleted {object} (backup: {backup})\n"));
+        }
+        s
+    }
+}
+
+async fn finalize(cli: &Settings, args: &FinalizeArgs) -> anyhow::Result<Report> {
+    let name = cluster_name(&args.common)?;
+    let aws = aws::connect(&args.common, name, cli.kube.request_timeout).await?;
+    let info = aws.describe_cluster().await.map_err(eks_error)?;
+    let mut result = Finalized {
+        cluster: name.to_owned(),
+        authentication_mode: info.mode,
+        switched: false,
+        dry_run: false,
+        deleted: None,
+        backup: None,
+    };
+    match info.mode {
+        AuthenticationMode::Api => return Ok(Report::new(result)),
         AuthenticationMode::ConfigMap => {
             return Err(fail(
                 REFUSED,
@@ -316,7 +352,7 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
         }
         AuthenticationMode::ApiAndConfigMap => {}
     }
-    if args.delete_configmap && cli.global.file.is_some() {
+    if args.delete_configmap && cli.file.is_some() {
         return Err(fail(
             USAGE,
             "--delete-configmap deletes the live ConfigMap: drop --file",
@@ -327,10 +363,10 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
         ..clone_args(&args.common)
     };
     let planned = make_plan(cli, &plain, aws, info).await?;
-    let mut stderr = String::new();
+    let mut warning = None;
     if !planned.plan.is_final() {
         let why = report::not_final(&planned.plan);
-        if !cli.global.force {
+        if !cli.force {
             return Err(fail(
                 REFUSED,
                 format!(
@@ -338,23 +374,25 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
                 ),
             ));
         }
-        stderr.push_str(&format!(
-            "WARNING: switching cluster {name} to API although {why}: those principals LOSE ACCESS now\n"
+        warning = Some(format!(
+            "WARNING: switching cluster {name} to API although {why}: those principals LOSE ACCESS now"
         ));
     }
-    if cli.global.dry_run.is_some() {
-        return Ok(Report {
-            stdout: format!(
-                "dry run: cluster {name} would be switched to API; nothing was changed\n"
-            ),
-            stderr,
-            code: crate::exit::OK,
-        });
+    let report = |result: Finalized| {
+        let report = Report::new(result);
+        match &warning {
+            Some(w) => report.note(w.clone()),
+            None => report,
+        }
+    };
+    if cli.dry_run() {
+        result.dry_run = true;
+        return Ok(report(result));
     }
     let question = format!(
         "Switch cluster {name} to authentication mode API? aws-auth will no longer be read, and EKS cannot switch back"
     );
-    match confirm::ask(&question, cli.global.yes) {
+    match confirm::ask(&question, cli.yes) {
         Answer::Yes => {}
         Answer::No => return Err(fail(REFUSED, "not confirmed; nothing was changed")),
         Answer::NoTerminal => {
@@ -371,59 +409,47 @@ async fn finalize(cli: &Cli, args: &FinalizeArgs) -> anyhow::Result<Report> {
         .switch_mode(AuthenticationMode::Api, poll, |m| announce.say(m))
         .await?;
     drop(announce);
-    let mut stdout = format!(
-        "cluster {name} now uses authentication mode API: access entries only, aws-auth is no longer read\n"
-    );
+    result.switched = true;
+    result.authentication_mode = AuthenticationMode::Api;
     if args.delete_configmap {
         let live = planned
             .live
             .ok_or_else(|| fail(INTERNAL, "the live map was not read"))?;
         let dir = crate::backup::default_dir(&live.context)?;
-        let path = crate::backup::save(&live.snapshot.config_map, &dir, None)?;
-        // Annotated first, with the reason: a validating webhook (aws-auth
-        // webhook serve) lets a delete through only when the object says so,
-        // with an expiry close enough that the override serves this delete
-        // alone.
-        let reason = aws_auth_core::admission::delete_override(
-            &format!(
-                "deleted by aws-auth migrate finalize: cluster {name} uses access entries only; backup {}",
-                path.display()
-            ),
-            std::time::SystemTime::now(),
-            std::time::Duration::from_secs(600),
-        );
-        let annotated = live
+        // Backed up, then annotated with the reason (a validating webhook
+        // lets a delete through only when the object says so, for a while
+        // short enough to serve this delete alone), then deleted.
+        let backup = live
             .cluster
-            .annotate(
+            .retire(
                 &live.snapshot,
-                aws_auth_core::admission::ALLOW_ANNOTATION,
-                Some(&reason),
+                &format!(
+                    "deleted by aws-auth migrate finalize: cluster {name} uses access entries only"
+                ),
+                std::time::Duration::from_secs(600),
+                |prior| {
+                    crate::backup::save(&prior.config_map, &dir, None)
+                        .map(|p| p.display().to_string())
+                        .map_err(Into::into)
+                },
             )
             .await
-            .map_err(|e| {
-                fail(
+            .map_err(|e| match e {
+                aws_auth_core::cluster::ClusterError::Hook(e) => {
+                    match e.downcast::<crate::exit::Exit>() {
+                        Ok(x) => fail(x.code, x.message),
+                        Err(e) => fail(crate::exit::IO, e.to_string()),
+                    }
+                }
+                e => fail(
                     crate::exit::CONFLICT,
-                    format!("annotating the aws-auth ConfigMap before deleting it: {e}"),
-                )
+                    format!("deleting the aws-auth ConfigMap: {e}"),
+                ),
             })?;
-        let annotated = aws_auth_core::cluster::Snapshot::new(annotated);
-        live.cluster.delete(&annotated).await.map_err(|e| {
-            fail(
-                crate::exit::CONFLICT,
-                format!("deleting the aws-auth ConfigMap: {e}"),
-            )
-        })?;
-        stdout.push_str(&format!(
-            "deleted {} (backup: {})\n",
-            live.cluster.object_name(),
-            path.display()
-        ));
+        result.deleted = Some(live.cluster.object_name());
+        result.backup = Some(backup);
     }
-    Ok(Report {
-        stdout,
-        stderr,
-        code: crate::exit::OK,
-    })
+    Ok(report(result))
 }
 
 fn clone_args(a: &MigrateArgs) -> MigrateArgs {

@@ -1,15 +1,15 @@
-//! What the migrate commands print.
+//! What the migrate commands (and the access commands that carry a plan
+//! out) return: plans, outcomes and drift as data, with their text.
 
 use std::fmt::Write as _;
 
+use aws_auth_core::eks::{ClusterInfo, Outcome, Status};
 use aws_auth_core::entries::{Action, Plan};
 use serde::Serialize;
 
-use crate::cli::Output;
-use crate::commands::Report;
 use crate::exit::OK;
 use crate::output;
-use aws_auth_core::eks::{ClusterInfo, Outcome, Status};
+use crate::report::{Report, Text};
 
 /// Exit code when the cluster is not (or not yet) what the map stands for.
 const DRIFT: u8 = 1;
@@ -44,14 +44,27 @@ fn unread_lines(plan: &Plan, s: &mut String) {
     }
 }
 
-pub(crate) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
-    if format != Output::Table {
-        return Ok(Report {
-            stdout: output::structured(format, plan)?,
-            stderr: String::new(),
-            code: OK,
-        });
+/// A plan, not carried out.
+struct Planned(Plan);
+
+impl Serialize for Planned {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
+}
+
+impl Text for Planned {
+    fn text(&self) -> String {
+        plan_text(&self.0)
+    }
+}
+
+/// `migrate plan`, and a dry run of what carries a plan out.
+pub(crate) fn plan(plan: Plan) -> Report {
+    Report::new(Planned(plan))
+}
+
+fn plan_text(plan: &Plan) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -118,11 +131,7 @@ pub(crate) fn plan(plan: &Plan, format: Output) -> anyhow::Result<Report> {
             let _ = writeln!(s, "  {} {what} (line {}): {}", i.key, i.line, i.reason);
         }
     }
-    Ok(Report {
-        stdout: s,
-        stderr: String::new(),
-        code: OK,
-    })
+    s
 }
 
 #[derive(Serialize)]
@@ -151,48 +160,80 @@ struct ApplyOutput<'a> {
     summary: Summary,
 }
 
+/// A plan carried out: each action's outcome.
+struct Applied {
+    plan: Plan,
+    mode: String,
+    notes: Vec<String>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Applied {
+    fn summary(&self) -> Summary {
+        let (plan, outcomes) = (&self.plan, &self.outcomes);
+        let count = |f: fn(&Status) -> bool| outcomes.iter().filter(|o| f(&o.status)).count();
+        Summary {
+            done: count(|s| *s == Status::Done),
+            already_present: count(|s| *s == Status::AlreadyPresent),
+            conflicts: count(|s| matches!(s, Status::Conflict(_))) + plan.conflicts.len(),
+            failed: count(|s| matches!(s, Status::Failed(_))),
+            skipped: count(|s| matches!(s, Status::Skipped(_))),
+            blocked: plan.blocked.len(),
+            unread: plan.unread.len(),
+        }
+    }
+}
+
+impl Serialize for Applied {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let plan = &self.plan;
+        ApplyOutput {
+            cluster: &plan.cluster,
+            authentication_mode: self.mode.clone(),
+            notes: &self.notes,
+            results: &self.outcomes,
+            unchanged: &plan.unchanged,
+            conflicts: &plan.conflicts,
+            blocked: &plan.blocked,
+            unread: &plan.unread,
+            summary: self.summary(),
+        }
+        .serialize(s)
+    }
+}
+
+/// What carrying `plan` out did: `outcomes`, with `notes` (a mode switch)
+/// first; exit 1 when the cluster is not yet what the plan wanted.
 pub(crate) fn apply(
-    plan: &Plan,
+    plan: Plan,
     info: &ClusterInfo,
-    outcomes: &[Outcome],
-    notes: &[String],
-    format: Output,
-) -> anyhow::Result<Report> {
-    let count = |f: fn(&Status) -> bool| outcomes.iter().filter(|o| f(&o.status)).count();
-    let summary = Summary {
-        done: count(|s| *s == Status::Done),
-        already_present: count(|s| *s == Status::AlreadyPresent),
-        conflicts: count(|s| matches!(s, Status::Conflict(_))) + plan.conflicts.len(),
-        failed: count(|s| matches!(s, Status::Failed(_))),
-        skipped: count(|s| matches!(s, Status::Skipped(_))),
-        blocked: plan.blocked.len(),
-        unread: plan.unread.len(),
+    outcomes: Vec<Outcome>,
+    notes: Vec<String>,
+) -> Report {
+    let applied = Applied {
+        plan,
+        mode: info.mode.to_string(),
+        notes,
+        outcomes,
     };
+    let summary = applied.summary();
     let code = if summary.conflicts + summary.failed + summary.skipped + summary.unread > 0 {
         DRIFT
     } else {
         OK
     };
-    if format != Output::Table {
-        return Ok(Report {
-            stdout: output::structured(
-                format,
-                &ApplyOutput {
-                    cluster: &plan.cluster,
-                    authentication_mode: info.mode.to_string(),
-                    notes,
-                    results: outcomes,
-                    unchanged: &plan.unchanged,
-                    conflicts: &plan.conflicts,
-                    blocked: &plan.blocked,
-                    unread: &plan.unread,
-                    summary,
-                },
-            )?,
-            stderr: String::new(),
-            code,
-        });
+    Report::new(applied).with_code(code)
+}
+
+impl Text for Applied {
+    fn text(&self) -> String {
+        apply_text(self)
     }
+}
+
+fn apply_text(a: &Applied) -> String {
+    let (plan, outcomes, notes) = (&a.plan, &a.outcomes, &a.notes);
+    let summary = a.summary();
     let mut s = String::new();
     for n in notes {
         let _ = writeln!(s, "{n}");
@@ -247,11 +288,7 @@ pub(crate) fn apply(
         summary.skipped,
         summary.blocked
     );
-    Ok(Report {
-        stdout: s,
-        stderr: String::new(),
-        code,
-    })
+    s
 }
 
 #[derive(Serialize)]
@@ -267,12 +304,33 @@ struct VerifyOutput<'a> {
     cluster: &'a str,
     authentication_mode: String,
     in_sync: bool,
-    drift: Vec<Drift>,
+    drift: &'a [Drift],
     unchanged: &'a [aws_auth_core::entries::Unchanged],
     blocked: &'a [aws_auth_core::entries::Blocked],
 }
 
-pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
+/// `migrate verify`: what differs between the map and the entries.
+struct Verified {
+    plan: Plan,
+    drift: Vec<Drift>,
+}
+
+impl Serialize for Verified {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let plan = &self.plan;
+        VerifyOutput {
+            cluster: &plan.cluster,
+            authentication_mode: mode(plan),
+            in_sync: self.drift.is_empty(),
+            drift: &self.drift,
+            unchanged: &plan.unchanged,
+            blocked: &plan.blocked,
+        }
+        .serialize(s)
+    }
+}
+
+pub(super) fn verify(plan: Plan) -> Report {
     let mut drift: Vec<Drift> = plan
         .actions
         .iter()
@@ -307,23 +365,16 @@ pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
         });
     }
     let code = if drift.is_empty() { OK } else { DRIFT };
-    if format != Output::Table {
-        return Ok(Report {
-            stdout: output::structured(
-                format,
-                &VerifyOutput {
-                    cluster: &plan.cluster,
-                    authentication_mode: mode(plan),
-                    in_sync: drift.is_empty(),
-                    drift,
-                    unchanged: &plan.unchanged,
-                    blocked: &plan.blocked,
-                },
-            )?,
-            stderr: String::new(),
-            code,
-        });
+    Report::new(Verified { plan, drift }).with_code(code)
+}
+
+impl Text for Verified {
+    fn text(&self) -> String {
+        verify_text(&self.plan, &self.drift)
     }
+}
+
+fn verify_text(plan: &Plan, drift: &[Drift]) -> String {
     let mut s = String::new();
     if drift.is_empty() {
         let _ = writeln!(
@@ -353,11 +404,7 @@ pub(super) fn verify(plan: &Plan, format: Output) -> anyhow::Result<Report> {
         );
         blocked_lines(plan, &mut s);
     }
-    Ok(Report {
-        stdout: s,
-        stderr: String::new(),
-        code,
-    })
+    s
 }
 
 /// Why a plan is not ready for the switch to API, in one clause.

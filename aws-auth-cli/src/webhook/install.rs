@@ -4,10 +4,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use crate::cli::{CertsArgs, FailurePolicy, ManifestsArgs, Output, Placement};
-use crate::commands::Report;
-use crate::exit::{INTERNAL, IO, OK, fail};
+use crate::cli::{CertsArgs, FailurePolicy, ManifestsArgs, Placement};
+use crate::exit::{INTERNAL, IO, fail};
 use crate::output;
+use crate::report::{Report, Text};
 
 /// The port the container listens on.
 const PORT: u16 = 8443;
@@ -113,31 +113,54 @@ fn network_policy(args: &ManifestsArgs, labels: &Value) -> Value {
             "ingress": [rule], "egress": []}})
 }
 
-pub(crate) fn manifests(args: &ManifestsArgs, format: Output) -> anyhow::Result<Report> {
+/// Kubernetes objects: a `List` as data, a stream of YAML documents as text,
+/// as `kubectl apply -f -` takes either.
+struct Objects(Vec<Value>);
+
+impl serde::Serialize for Objects {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({"apiVersion": "v1", "kind": "List", "items": self.0}).serialize(s)
+    }
+}
+
+impl Text for Objects {
+    fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(output::yaml)
+            .collect::<Vec<_>>()
+            .join("---\n")
+    }
+
+    fn yaml(&self, _: &Value) -> String {
+        self.text()
+    }
+}
+
+pub(crate) fn manifests(args: &ManifestsArgs) -> anyhow::Result<Report> {
     let ca = match &args.ca_bundle {
         Some(path) => Some(crate::commands::read_text(path)?),
         None => None,
     };
-    let docs = documents(args, ca.as_deref());
-    let stdout = match format {
-        Output::Json => output::structured(
-            format,
-            &json!({"apiVersion": "v1", "kind": "List", "items": docs}),
-        )?,
-        _ => docs
-            .iter()
-            .map(output::yaml)
-            .collect::<Vec<_>>()
-            .join("---\n"),
-    };
-    Ok(Report {
-        stdout,
-        stderr: String::new(),
-        code: OK,
-    })
+    Ok(Report::new(Objects(documents(args, ca.as_deref()))))
 }
 
-pub(crate) fn certs(args: &CertsArgs, format: Output) -> anyhow::Result<Report> {
+/// One Kubernetes object, YAML as text.
+struct Object(Value);
+
+impl serde::Serialize for Object {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Text for Object {
+    fn text(&self) -> String {
+        output::yaml(&self.0)
+    }
+}
+
+pub(crate) fn certs(args: &CertsArgs) -> anyhow::Result<Report> {
     let p = &args.placement;
     let (ns, name) = (p.webhook_namespace.as_str(), p.service.as_str());
     let internal = |e: rcgen::Error| fail(INTERNAL, format!("cannot make the certificates: {e}"));
@@ -168,17 +191,10 @@ pub(crate) fn certs(args: &CertsArgs, format: Output) -> anyhow::Result<Report> 
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
         "metadata": {"name": secret_name(p), "namespace": ns},
         "stringData": {"tls.crt": format!("{}{}", cert.pem(), ca.pem()), "tls.key": key.serialize_pem(), "ca.crt": ca.pem()}});
-    Ok(Report {
-        stdout: match format {
-            Output::Json => output::structured(format, &secret)?,
-            _ => output::yaml(&secret),
-        },
-        stderr: format!(
-            "wrote the CA to {} (for `webhook manifests --ca-bundle`)\n",
-            args.ca_out.display()
-        ),
-        code: OK,
-    })
+    Ok(Report::new(Object(secret)).note(format!(
+        "wrote the CA to {} (for `webhook manifests --ca-bundle`)",
+        args.ca_out.display()
+    )))
 }
 
 fn time_now() -> u64 {

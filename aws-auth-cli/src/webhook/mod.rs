@@ -23,8 +23,8 @@ use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
 
 use crate::cli::ServeArgs;
-use crate::commands::Report;
-use crate::exit::{CONFIG, INTERNAL, IO, OK, fail};
+use crate::exit::{CONFIG, INTERNAL, IO, fail};
+use crate::report::{Nothing, Report};
 
 /// The largest review the API server can send. etcd keeps an object of at
 /// most 1.5 MiB (its default request limit; a ConfigMap's data alone may
@@ -128,11 +128,7 @@ pub(crate) fn serve(args: &ServeArgs, protected: &[Arn]) -> anyhow::Result<Repor
         log(&serde_json::json!({"msg": "stopped", "drained": drained, "left": tasks.len()}));
         Ok::<(), anyhow::Error>(())
     })?;
-    Ok(Report {
-        stdout: String::new(),
-        stderr: String::new(),
-        code: OK,
-    })
+    Ok(Report::new(Nothing {}))
 }
 
 async fn connection(

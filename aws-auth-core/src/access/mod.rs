@@ -6,6 +6,7 @@
 mod file;
 mod guard;
 mod sync;
+mod update;
 
 pub use file::{EntriesError, read_entries, to_file};
 pub use guard::{
@@ -13,6 +14,7 @@ pub use guard::{
     tripped,
 };
 pub use sync::{Kept, SyncOptions, SyncPlan, aws_owned, sync};
+pub use update::{EntryChange, plan_update, updated};
 
 use crate::arn::{Arn, PrincipalKind};
 use crate::entries::{

@@ -96,23 +96,9 @@ pub struct SyncPlan {
 }
 
 impl SyncPlan {
-    /// The calls that grant (creates, updates, associations), then the ones
-    /// that take away (disassociations, deletes): run the second only when
-    /// the first all succeeded, so a failure never leaves a principal
-    /// removed before its replacement is in place.
+    /// [`Plan::phases`] of the plan.
     pub fn phases(&self) -> (Plan, Plan) {
-        let (take, give): (Vec<Action>, Vec<Action>) =
-            self.plan.actions.iter().cloned().partition(|a| {
-                matches!(
-                    a,
-                    Action::DisassociateAccessPolicy { .. } | Action::DeleteAccessEntry { .. }
-                )
-            });
-        let mut first = self.plan.clone();
-        first.actions = give;
-        let mut second = self.plan.clone();
-        second.actions = take;
-        (first, second)
+        self.plan.phases()
     }
 }
 

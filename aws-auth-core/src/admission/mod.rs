@@ -45,8 +45,10 @@ use crate::guard::GuardKind;
 use crate::model::{DataKey, KeyState};
 use crate::position::Position;
 
+mod protection;
 mod review;
 
+pub use protection::{ProtectionChange, ProtectionError, change_protection};
 pub use review::{MalformedReview, Review, review, review_bytes};
 
 /// The annotation that lets a denied change through; its value is the

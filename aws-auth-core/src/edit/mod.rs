@@ -393,6 +393,33 @@ impl Op {
         Op::RemoveAccount(id.into())
     }
 
+    /// True when the operation can only add to the map: it never removes or
+    /// rewrites a mapping, so no guard can trip and nobody's access can be
+    /// lost (a writer need not look up whom to protect). A sync is not: it
+    /// rewrites and prunes what its owner mapped before.
+    ///
+    /// ```
+    /// use aws_auth_core::edit::Op;
+    /// assert!(Op::add_account("111122223333").only_adds());
+    /// assert!(!Op::remove_account("111122223333").only_adds());
+    /// ```
+    pub fn only_adds(&self) -> bool {
+        matches!(self, Op::AddRole(_) | Op::AddUser(_) | Op::AddAccount(_))
+    }
+
+    /// True when the operation makes sense on a map that does not exist yet,
+    /// so a writer may create it: what [only adds](Op::only_adds), and a
+    /// sync (which on an empty map has nothing of its owner to rewrite).
+    ///
+    /// ```
+    /// use aws_auth_core::edit::{Op, SyncSpec};
+    /// assert!(Op::Sync(SyncSpec::new("iam-sync")).can_start_a_map());
+    /// assert!(!Op::remove_role("arn:aws:iam::111122223333:role/A").can_start_a_map());
+    /// ```
+    pub fn can_start_a_map(&self) -> bool {
+        self.only_adds() || matches!(self, Op::Sync(_))
+    }
+
     /// The ARN, account ID or username the operation is about.
     ///
     /// ```

@@ -10,6 +10,7 @@
 
 mod apply;
 mod pace;
+mod run;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 
 pub use apply::{Outcome, Status, Tick};
 pub use pace::{DEADLINE_PASSED, NoThrottleRetries, Pacer};
+pub use run::{Resolved, Run};
 
 use crate::arn::Arn;
 use crate::entries::{

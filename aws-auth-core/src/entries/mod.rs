@@ -470,6 +470,15 @@ fn is_true(b: &bool) -> bool {
 }
 
 impl Action {
+    /// True for the actions that take access away (a policy disassociated,
+    /// an entry deleted).
+    pub fn takes_away(&self) -> bool {
+        matches!(
+            self,
+            Action::DisassociateAccessPolicy { .. } | Action::DeleteAccessEntry { .. }
+        )
+    }
+
     /// The principal the action concerns.
     pub fn principal_arn(&self) -> &str {
         match self {
@@ -713,6 +722,32 @@ impl Plan {
     /// Safe to switch the cluster to `API`: converged and nothing blocked.
     pub fn is_final(&self) -> bool {
         self.is_converged() && self.blocked.is_empty()
+    }
+
+    /// The calls that grant (creates, updates, associations), then the ones
+    /// that [take away](Action::takes_away): run the second only when the
+    /// first all succeeded, so a failure never leaves a principal without
+    /// access before its replacement is in place.
+    ///
+    /// ```
+    /// use aws_auth_core::entries::{Action, Plan};
+    /// let mut plan = Plan::empty("prod", None);
+    /// plan.actions.push(Action::DeleteAccessEntry { principal_arn: "arn:aws:iam::111122223333:role/Old".into() });
+    /// plan.actions.push(Action::DisassociateAccessPolicy {
+    ///     principal_arn: "arn:aws:iam::111122223333:role/Dev".into(),
+    ///     policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy".into(),
+    /// });
+    /// let (give, take) = plan.phases();
+    /// assert!(give.actions.is_empty() && take.actions.len() == 2);
+    /// ```
+    pub fn phases(&self) -> (Plan, Plan) {
+        let (take, give): (Vec<Action>, Vec<Action>) =
+            self.actions.iter().cloned().partition(Action::takes_away);
+        let mut first = self.clone();
+        first.actions = give;
+        let mut second = self.clone();
+        second.actions = take;
+        (first, second)
     }
 }
 
