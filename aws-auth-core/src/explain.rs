@@ -13,6 +13,8 @@
 //! # Ok::<(), aws_auth_core::arn::ArnError>(())
 //! ```
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::arn::{Arn, PrincipalKind};
@@ -114,24 +116,7 @@ impl Document {
     ) -> Result<Explanation, crate::arn::ArnError> {
         let arn: Arn = principal.parse()?;
         let canonical = arn.canonical();
-        let canonical_s = canonical.to_string();
-        let mut notes = Vec::new();
-        match arn.kind() {
-            PrincipalKind::Role if arn.has_path() => notes.push(format!(
-                "a session of this role arrives as arn:{}:sts::{}:assumed-role/{}/SESSION, which the authenticator compares as {canonical_s}: the path {} plays no part",
-                arn.partition(),
-                arn.account(),
-                arn.name(),
-                arn.path()
-            )),
-            PrincipalKind::Role => notes.push(format!(
-                "a session of this role arrives as arn:{}:sts::{}:assumed-role/{}/SESSION; give that ARN to see templates filled",
-                arn.partition(),
-                arn.account(),
-                arn.name()
-            )),
-            _ => {}
-        }
+        let mut notes = session_notes(&arn, &canonical);
         let view = self.view();
         for key in DataKey::ALL {
             if let KeyState::Unreadable { message, .. } = view.state(key) {
@@ -139,55 +124,104 @@ impl Document {
             }
         }
         let effective = self.effective();
-        let entry_start = |key: DataKey, index: usize| match key {
+        let found = self.found(&effective, &arn);
+        notes.extend(found.note);
+        notes.extend(self.never_matching(&effective, principal));
+        notes.extend(self.sso_near_misses(&arn, &canonical));
+        let values = Values {
+            account_id: arn.account(),
+            session_name: arn.session(),
+            access_key_id: login.access_key_id.as_deref(),
+            private_dns_name: login.private_dns_name.as_deref(),
+        };
+        let login = found
+            .mapping
+            .map(|(user, groups)| filled(&user, groups, &values))
+            .unwrap_or_default();
+        if arn.kind() == PrincipalKind::AssumedRole
+            && found
+                .matched
+                .as_ref()
+                .is_some_and(|m| m.key == DataKey::MapRoles)
+            && arn.session().is_some_and(|s| s.contains('@'))
+        {
+            notes.push("{{SessionName}} turns @ into -; {{SessionNameRaw}} keeps it".to_owned());
+        }
+        Ok(Explanation {
+            principal: principal.to_owned(),
+            canonical: canonical.to_string(),
+            matched: found.matched,
+            ambiguous: found.ambiguous,
+            username: login.username,
+            groups: login.groups,
+            pending_templates: login.pending,
+            failure: login.failure,
+            notes,
+        })
+    }
+
+    /// Where the mapping at `index` of `key` starts in the document.
+    fn entry_position(&self, key: DataKey, index: usize) -> Position {
+        let view = self.view();
+        let start = match key {
             DataKey::MapRoles => view.roles.entries[index].span.start,
             DataKey::MapUsers => view.users.entries[index].span.start,
             DataKey::MapAccounts => view.accounts.entries[index].span.start,
         };
+        self.position(key, start)
+    }
+
+    /// The mapping the reader picks for `arn`, the ones equal to it but for
+    /// case, and its (unfilled) username and groups.
+    fn found<'d>(&'d self, effective: &crate::effective::Effective<'d>, arn: &Arn) -> Found<'d> {
         let build = |m: &Mapping<'_>| Match {
             key: m.key,
             principal: m.arn.to_owned(),
-            position: self.position(m.key, entry_start(m.key, m.index)),
+            position: self.entry_position(m.key, m.index),
             ignored: effective
                 .replaced(m.key, m.index)
                 .into_iter()
-                .map(|i| self.position(m.key, entry_start(m.key, i)))
+                .map(|i| self.entry_position(m.key, i))
                 .collect(),
         };
-        let mut matched = None;
-        let mut ambiguous = Vec::new();
-        let mut mapping: Option<(&str, &[Text])> = None;
-        let resolved = effective.resolve(&arn);
-        match &resolved {
+        let mut found = Found::default();
+        match effective.resolve(arn) {
             Resolved::Mapping(m) => {
-                matched = Some(build(m));
-                mapping = Some((m.username, m.groups));
+                found.matched = Some(build(&m));
+                found.mapping = Some((Cow::Borrowed(m.username), m.groups));
             }
             Resolved::Ambiguous(all) => {
-                matched = Some(build(&all[0]));
-                ambiguous = all[1..].iter().map(build).collect();
-                mapping = Some((all[0].username, all[0].groups));
-                notes.push("several userarn values match this ARN and differ only in case: which one the authenticator uses is unpredictable".to_owned());
+                found.matched = Some(build(&all[0]));
+                found.ambiguous = all[1..].iter().map(build).collect();
+                found.mapping = Some((Cow::Borrowed(all[0].username), all[0].groups));
+                found.note = Some("several userarn values match this ARN and differ only in case: which one the authenticator uses is unpredictable".to_owned());
             }
             Resolved::Account { index, username } => {
-                matched = Some(Match {
+                found.matched = Some(Match {
                     key: DataKey::MapAccounts,
-                    principal: view.accounts.entries[*index].value.clone(),
-                    position: self.position(
-                        DataKey::MapAccounts,
-                        entry_start(DataKey::MapAccounts, *index),
-                    ),
+                    principal: self.view().accounts.entries[index].value.clone(),
+                    position: self.entry_position(DataKey::MapAccounts, index),
                     ignored: Vec::new(),
                 });
-                mapping = Some((username, &[]));
-                notes.push(
+                found.mapping = Some((Cow::Owned(username), &[]));
+                found.note = Some(
                     "mapAccounts maps the caller to its own ARN as user name, with no groups"
                         .to_owned(),
                 );
             }
             Resolved::Unmapped => {}
         }
-        // Mappings written for this principal that can never match it.
+        found
+    }
+
+    /// Notes on mappings written for `principal` that can never match it.
+    fn never_matching(
+        &self,
+        effective: &crate::effective::Effective<'_>,
+        principal: &str,
+    ) -> Vec<String> {
+        let view = self.view();
+        let mut notes = Vec::new();
         for key in [DataKey::MapRoles, DataKey::MapUsers] {
             let arns: Vec<&str> = match key {
                 DataKey::MapRoles => view.roles.values().map(|r| r.rolearn.as_str()).collect(),
@@ -199,12 +233,19 @@ impl Document {
                 {
                     notes.push(format!(
                         "the {key} entry at {} is written for this ARN but never matches: {reason}",
-                        self.position(key, entry_start(key, i))
+                        self.entry_position(key, i)
                     ));
                 }
             }
         }
-        for e in &view.roles.entries {
+        notes
+    }
+
+    /// Notes on `sso` entries that would match with a feature gate EKS
+    /// leaves off.
+    fn sso_near_misses(&self, arn: &Arn, canonical: &Arn) -> Vec<String> {
+        let mut notes = Vec::new();
+        for e in &self.view().roles.entries {
             if let Some(sso) = &e.value.sso {
                 let prefix = format!("AWSReservedSSO_{}_", sso.permission_set_name);
                 if canonical.kind() == PrincipalKind::Role
@@ -218,53 +259,76 @@ impl Document {
                 }
             }
         }
+        notes
+    }
+}
 
-        let values = Values {
-            account_id: arn.account(),
-            session_name: arn.session(),
-            access_key_id: login.access_key_id.as_deref(),
-            private_dns_name: login.private_dns_name.as_deref(),
-        };
-        let (mut username, mut groups, mut pending, mut failure) =
-            (None, Vec::new(), Vec::new(), None);
-        if let Some((user, group_list)) = mapping {
-            let filled: Result<Vec<_>, String> = std::iter::once(user)
-                .chain(group_list.iter().map(Text::as_str))
-                .map(|t| template::fill(t, &values))
-                .collect();
-            match filled {
-                Ok(mut filled) => {
-                    for f in &filled {
-                        for p in &f.pending {
-                            if !pending.contains(p) {
-                                pending.push(*p);
-                            }
-                        }
+/// What the reader found for a caller.
+#[derive(Default)]
+struct Found<'d> {
+    matched: Option<Match>,
+    ambiguous: Vec<Match>,
+    /// The username and groups of the mapping, before templates are filled.
+    mapping: Option<(Cow<'d, str>, &'d [Text])>,
+    note: Option<String>,
+}
+
+/// A mapping's username and groups with their templates filled.
+#[derive(Default)]
+struct Filled {
+    username: Option<String>,
+    groups: Vec<String>,
+    pending: Vec<&'static str>,
+    failure: Option<String>,
+}
+
+fn filled(user: &str, groups: &[Text], values: &Values<'_>) -> Filled {
+    let filled: Result<Vec<_>, String> = std::iter::once(user)
+        .chain(groups.iter().map(Text::as_str))
+        .map(|t| template::fill(t, values))
+        .collect();
+    match filled {
+        Ok(mut filled) => {
+            let mut pending = Vec::new();
+            for f in &filled {
+                for p in &f.pending {
+                    if !pending.contains(p) {
+                        pending.push(*p);
                     }
-                    let user = filled.remove(0);
-                    username = Some(user.text);
-                    groups = filled.into_iter().map(|f| f.text).collect();
                 }
-                Err(e) => failure = Some(e),
+            }
+            let user = filled.remove(0);
+            Filled {
+                username: Some(user.text),
+                groups: filled.into_iter().map(|f| f.text).collect(),
+                pending,
+                failure: None,
             }
         }
-        if arn.kind() == PrincipalKind::AssumedRole
-            && matched.as_ref().is_some_and(|m| m.key == DataKey::MapRoles)
-            && arn.session().is_some_and(|s| s.contains('@'))
-        {
-            notes.push("{{SessionName}} turns @ into -; {{SessionNameRaw}} keeps it".to_owned());
-        }
-        Ok(Explanation {
-            principal: principal.to_owned(),
-            canonical: canonical_s,
-            matched,
-            ambiguous,
-            username,
-            groups,
-            pending_templates: pending,
-            failure,
-            notes,
-        })
+        Err(e) => Filled {
+            failure: Some(e),
+            ..Filled::default()
+        },
+    }
+}
+
+/// What a role's session looks like to the authenticator.
+fn session_notes(arn: &Arn, canonical: &Arn) -> Vec<String> {
+    match arn.kind() {
+        PrincipalKind::Role if arn.has_path() => vec![format!(
+            "a session of this role arrives as arn:{}:sts::{}:assumed-role/{}/SESSION, which the authenticator compares as {canonical}: the path {} plays no part",
+            arn.partition(),
+            arn.account(),
+            arn.name(),
+            arn.path()
+        )],
+        PrincipalKind::Role => vec![format!(
+            "a session of this role arrives as arn:{}:sts::{}:assumed-role/{}/SESSION; give that ARN to see templates filled",
+            arn.partition(),
+            arn.account(),
+            arn.name()
+        )],
+        _ => Vec::new(),
     }
 }
 

@@ -827,213 +827,257 @@ fn data_values(
     let data_res = tree.resolve(data);
     let node = tree.node(data_res);
     let key_col = key_column(text, tree.node(data_key).start as usize);
-    match &node.kind {
-        Kind::Scalar { .. } => {
-            return match resolve_scalar(tree, text, data_res) {
-                Ok(Resolved::Null) => Ok((
-                    DataSection::Replace {
-                        token: value_token(
-                            text,
-                            tree.node(data_key).end as usize,
-                            node.start as usize,
-                            node.end as usize,
-                        ),
-                        key_col,
-                    },
-                    Vec::new(),
-                )),
-                _ => Err(Rejection::new(
-                    node.start as usize,
-                    "data is not a mapping of keys to strings",
-                )),
-            };
-        }
-        Kind::Seq { .. } => {
-            return Err(Rejection::new(
-                node.start as usize,
-                "data is a list, not a mapping of keys to strings",
-            ));
-        }
-        Kind::Alias { .. } => {
-            return Err(Rejection::new(
-                node.start as usize,
-                "data is an unresolved alias",
-            ));
-        }
-        Kind::Map { .. } => {}
+    if !matches!(node.kind, Kind::Map { .. }) {
+        return data_not_a_map(text, tree, data_key, data_res, key_col);
     }
-    let flow = tree.is_flow(data_res);
     let mut values: Vec<DataValue> = Vec::new();
     let mut last_end = node.start as usize;
     for (k, v) in tree.map_pairs(data_res).into_iter().flatten() {
-        let key_node = tree.node(k);
-        let key_start = key_node.start as usize;
-        let key = match tree.scalar(text, k) {
-            Some((s, _)) if matches!(resolve_scalar(tree, text, k), Ok(Resolved::Str)) => {
-                s.to_owned()
-            }
-            Some((s, _)) => s.to_owned(),
-            None => {
-                return Err(Rejection::new(key_start, "a data key is not a plain name"));
-            }
-        };
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-        {
-            return Err(Rejection::new(
-                key_start,
-                format!(
-                    "the data key {key:?} is not valid: keys may hold only letters, digits, '-', '_' and '.'"
-                ),
-            ));
+        let key = data_key_name(text, tree, k, &values)?;
+        let value = data_value(text, tree, k, v, key, cuts)?;
+        last_end = last_end.max(value.token.end);
+        values.push(value);
+    }
+    let section = data_section(text, tree, data_res, key_col, last_end, &values);
+    Ok((section, values))
+}
+
+/// `data` that is not a mapping: `null` (or nothing) is an empty one, whose
+/// token a write replaces; anything else is refused.
+fn data_not_a_map(
+    text: &str,
+    tree: &Tree,
+    data_key: NodeId,
+    data_res: NodeId,
+    key_col: usize,
+) -> Result<(DataSection, Vec<DataValue>), Rejection> {
+    let node = tree.node(data_res);
+    let start = node.start as usize;
+    match &node.kind {
+        Kind::Scalar { .. } => match resolve_scalar(tree, text, data_res) {
+            Ok(Resolved::Null) => Ok((
+                DataSection::Replace {
+                    token: value_token(
+                        text,
+                        tree.node(data_key).end as usize,
+                        start,
+                        node.end as usize,
+                    ),
+                    key_col,
+                },
+                Vec::new(),
+            )),
+            _ => Err(Rejection::new(
+                start,
+                "data is not a mapping of keys to strings",
+            )),
+        },
+        Kind::Seq { .. } => Err(Rejection::new(
+            start,
+            "data is a list, not a mapping of keys to strings",
+        )),
+        _ => Err(Rejection::new(start, "data is an unresolved alias")),
+    }
+}
+
+/// The name of the data key `k`, which must be one the API server takes and
+/// not one already among `values`.
+fn data_key_name(
+    text: &str,
+    tree: &Tree,
+    k: NodeId,
+    values: &[DataValue],
+) -> Result<String, Rejection> {
+    let key_start = tree.node(k).start as usize;
+    let Some((key, _)) = tree.scalar(text, k) else {
+        return Err(Rejection::new(key_start, "a data key is not a plain name"));
+    };
+    let key = key.to_owned();
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    {
+        return Err(Rejection::new(
+            key_start,
+            format!(
+                "the data key {key:?} is not valid: keys may hold only letters, digits, '-', '_' and '.'"
+            ),
+        ));
+    }
+    if let Some(first) = values.iter().find(|d| d.key == key) {
+        return Err(Rejection::new(
+            key_start,
+            format!(
+                "data.{key} appears twice (lines {} and {}); kubectl refuses duplicate fields",
+                line_of(text, first.key_start),
+                line_of(text, key_start)
+            ),
+        ));
+    }
+    Ok(key)
+}
+
+/// The value of data key `k` (named `key`): its string as the API server
+/// stores it, and its layout for writing it back.
+fn data_value(
+    text: &str,
+    tree: &Tree,
+    k: NodeId,
+    v: NodeId,
+    key: String,
+    cuts: &[skeleton::Cut],
+) -> Result<DataValue, Rejection> {
+    let key_node = tree.node(k);
+    let key_start = key_node.start as usize;
+    let value_node = tree.node(tree.resolve(v));
+    // A block cut out by the skeleton path brings its layout and value.
+    let cut = match &value_node.kind {
+        Kind::Scalar {
+            style: ScalarStyle::Literal,
+            ..
+        } => block_indicator(text, key_node.end as usize, usize::MAX)
+            .and_then(|i| cuts.iter().find(|c| c.literal.indicator == i)),
+        _ => None,
+    };
+    let decoded = decoded_value(text, tree, k, v, &key, cut)?;
+    let key_col = key_column(text, key_start);
+    let vstart = value_node.start as usize;
+    let aliased = matches!(tree.node(v).kind, Kind::Alias { .. });
+    let (style, token, codec) = match (&value_node.kind, cut) {
+        (_, Some(c)) => (
+            ScalarStyle::Literal,
+            c.literal.indicator..c.literal.end,
+            Codec::Literal(c.literal.clone()),
+        ),
+        (Kind::Scalar { style, .. }, None) if !aliased => {
+            let (token, codec) = codec_for(
+                text,
+                *style,
+                key_node.end as usize,
+                vstart,
+                value_node.end as usize,
+                key_col,
+                &decoded,
+            );
+            (*style, token, codec)
         }
-        if let Some(first) = values.iter().find(|d| d.key == key) {
-            return Err(Rejection::new(
-                key_start,
-                format!(
-                    "data.{key} appears twice (lines {} and {}); kubectl refuses duplicate fields",
-                    line_of(text, first.key_start),
-                    line_of(text, key_start)
-                ),
-            ));
-        }
-        let value_node = tree.node(tree.resolve(v));
-        let vstart = value_node.start as usize;
-        // A block cut out by the skeleton path brings its layout and value.
-        let cut = match &value_node.kind {
+        _ => (
+            ScalarStyle::Plain,
+            vstart..value_node.end as usize,
+            Codec::Whole,
+        ),
+    };
+    let token = value_token(text, key_node.end as usize, token.start, token.end);
+    Ok(DataValue {
+        key,
+        key_start,
+        key_col,
+        token,
+        style,
+        decoded,
+        codec,
+    })
+}
+
+/// The string a data value holds, as the API server stores it; a value that
+/// is not a string is refused with the fix.
+fn decoded_value(
+    text: &str,
+    tree: &Tree,
+    k: NodeId,
+    v: NodeId,
+    key: &str,
+    cut: Option<&skeleton::Cut>,
+) -> Result<Arc<String>, Rejection> {
+    let key_node = tree.node(k);
+    let value_node = tree.node(tree.resolve(v));
+    let vstart = value_node.start as usize;
+    // A literal block is decoded by its own scanner, which follows yaml.v2
+    // where the full parser does not (no final line break when the block
+    // ends the file without one).
+    let scanned = match (&value_node.kind, cut) {
+        (
             Kind::Scalar {
                 style: ScalarStyle::Literal,
                 ..
-            } => block_indicator(text, key_node.end as usize, usize::MAX)
-                .and_then(|i| cuts.iter().find(|c| c.literal.indicator == i)),
-            _ => None,
-        };
-        // A literal block is decoded by its own scanner, which follows
-        // yaml.v2 where the full parser does not (no final line break when
-        // the block ends the file without one).
-        let scanned = match (&value_node.kind, cut) {
-            (
+            },
+            None,
+        ) if !matches!(tree.node(v).kind, Kind::Alias { .. }) => {
+            block_indicator(text, key_node.end as usize, vstart).and_then(|i| {
+                Literal::locate_decoded(text, i, key_column(text, key_node.start as usize))
+            })
+        }
+        _ => None,
+    };
+    let not_a_string = |what: String| Err(Rejection::new(vstart, what));
+    match (cut, json_type(tree, text, v)) {
+        (Some(c), _) => Ok(Arc::clone(&c.decoded)),
+        (None, JsonType::String(_)) if scanned.is_some() => {
+            Ok(Arc::new(scanned.map(|(_, d)| d).unwrap_or_default()))
+        }
+        (None, JsonType::String(s))
+            if matches!(
+                value_node.kind,
                 Kind::Scalar {
-                    style: ScalarStyle::Literal,
+                    style: ScalarStyle::Folded,
                     ..
-                },
-                None,
-            ) if !matches!(tree.node(v).kind, Kind::Alias { .. }) => {
-                block_indicator(text, key_node.end as usize, vstart)
-                    .and_then(|i| Literal::locate_decoded(text, i, key_column(text, key_start)))
-            }
-            _ => None,
-        };
-        let decoded: Arc<String> = match (cut, json_type(tree, text, v)) {
-            (Some(c), _) => Arc::clone(&c.decoded),
-            (None, JsonType::String(_)) if scanned.is_some() => {
-                Arc::new(scanned.as_ref().map(|(_, d)| d.clone()).unwrap_or_default())
-            }
-            (None, JsonType::String(s))
-                if matches!(
-                    value_node.kind,
-                    Kind::Scalar {
-                        style: ScalarStyle::Folded,
-                        ..
-                    }
-                ) && !text[value_node.end as usize..].contains(['\n', '\r'])
-                    && s.ends_with('\n') =>
-            {
-                // Likewise a folded block that ends the file without a line break.
-                Arc::new(s[..s.len() - 1].to_owned())
-            }
-            (None, JsonType::String(s)) => Arc::new(s.to_owned()),
-            (None, JsonType::Null) => Arc::new(String::new()),
-            (None, JsonType::Array(_)) => {
-                return Err(Rejection::new(
-                    vstart,
-                    format!(
-                        "data.{key} is a YAML list, but ConfigMap values are strings: write `{key}: |` and indent the list below it"
-                    ),
-                ));
-            }
-            (None, JsonType::Object(_)) => {
-                return Err(Rejection::new(
-                    vstart,
-                    format!(
-                        "data.{key} is a YAML mapping, but ConfigMap values are strings: write `{key}: |` and indent the YAML below it"
-                    ),
-                ));
-            }
-            (None, other) => {
-                return Err(Rejection::new(
-                    vstart,
-                    format!(
-                        "data.{key} is a {}, but ConfigMap values are strings: quote it",
-                        other.go_name()
-                    ),
-                ));
-            }
-        };
-        let key_col = key_column(text, key_start);
-        let aliased = matches!(tree.node(v).kind, Kind::Alias { .. });
-        let (style, token, codec) = match (&value_node.kind, cut) {
-            (_, Some(c)) => (
-                ScalarStyle::Literal,
-                c.literal.indicator..c.literal.end,
-                Codec::Literal(c.literal.clone()),
-            ),
-            (Kind::Scalar { style, .. }, None) if !aliased => {
-                let (token, codec) = codec_for(
-                    text,
-                    *style,
-                    key_node.end as usize,
-                    vstart,
-                    value_node.end as usize,
-                    key_col,
-                    &decoded,
-                );
-                (*style, token, codec)
-            }
-            _ => (
-                ScalarStyle::Plain,
-                vstart..value_node.end as usize,
-                Codec::Whole,
-            ),
-        };
-        let token = value_token(text, key_node.end as usize, token.start, token.end);
-        last_end = last_end.max(token.end);
-        values.push(DataValue {
-            key,
-            key_start,
-            key_col,
-            token,
-            style,
-            decoded,
-            codec,
-        });
+                }
+            ) && !text[value_node.end as usize..].contains(['\n', '\r'])
+                && s.ends_with('\n') =>
+        {
+            // Likewise a folded block that ends the file without a line break.
+            Ok(Arc::new(s[..s.len() - 1].to_owned()))
+        }
+        (None, JsonType::String(s)) => Ok(Arc::new(s.to_owned())),
+        (None, JsonType::Null) => Ok(Arc::new(String::new())),
+        (None, JsonType::Array(_)) => not_a_string(format!(
+            "data.{key} is a YAML list, but ConfigMap values are strings: write `{key}: |` and indent the list below it"
+        )),
+        (None, JsonType::Object(_)) => not_a_string(format!(
+            "data.{key} is a YAML mapping, but ConfigMap values are strings: write `{key}: |` and indent the YAML below it"
+        )),
+        (None, other) => not_a_string(format!(
+            "data.{key} is a {}, but ConfigMap values are strings: quote it",
+            other.go_name()
+        )),
     }
-    let section = if flow {
-        if values.is_empty() {
+}
+
+/// Where a new data key goes: in a block mapping, after the last value (or
+/// before the first, when the last ends the file without a line feed); a
+/// flow mapping is rewritten, an empty one replaced.
+fn data_section(
+    text: &str,
+    tree: &Tree,
+    data_res: NodeId,
+    key_col: usize,
+    last_end: usize,
+    values: &[DataValue],
+) -> DataSection {
+    let node = tree.node(data_res);
+    if tree.is_flow(data_res) {
+        return if values.is_empty() {
             DataSection::Replace {
                 token: node.start as usize..node.end as usize,
                 key_col,
             }
         } else {
             DataSection::Flow
-        }
-    } else {
-        let col = values.first().map_or(key_col + 2, |v| v.key_col);
-        let insert_at = match (text[last_end..].find('\n'), values.first()) {
-            (Some(i), _) => after_deeper_lines(text, last_end + i + 1, col),
-            // The last value ends the file without a line feed: a key added
-            // after it would give a block its final line break, and so change
-            // its value. New keys go before the first one instead.
-            (None, Some(first)) => {
-                memchr::memrchr(b'\n', &text.as_bytes()[..first.key_start]).map_or(0, |i| i + 1)
-            }
-            (None, None) => text.len(),
         };
-        DataSection::Block { col, insert_at }
+    }
+    let col = values.first().map_or(key_col + 2, |v| v.key_col);
+    let insert_at = match (text[last_end..].find('\n'), values.first()) {
+        (Some(i), _) => after_deeper_lines(text, last_end + i + 1, col),
+        // The last value ends the file without a line feed: a key added
+        // after it would give a block its final line break, and so change
+        // its value. New keys go before the first one instead.
+        (None, Some(first)) => {
+            memchr::memrchr(b'\n', &text.as_bytes()[..first.key_start]).map_or(0, |i| i + 1)
+        }
+        (None, None) => text.len(),
     };
-    Ok((section, values))
+    DataSection::Block { col, insert_at }
 }
 
 /// The first tab that indents a line of the document in block context, which
