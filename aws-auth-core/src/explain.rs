@@ -161,7 +161,7 @@ impl Document {
     }
 
     /// Where the mapping at `index` of `key` starts in the document.
-    fn entry_position(&self, key: DataKey, index: usize) -> Position {
+    pub(crate) fn entry_position(&self, key: DataKey, index: usize) -> Position {
         let view = self.view();
         let start = match key {
             DataKey::MapRoles => view.roles.entries[index].span.start,

@@ -16,6 +16,7 @@
 pub mod access;
 pub mod admission;
 pub mod arn;
+pub mod audit;
 #[cfg(feature = "kube")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
 pub mod cluster;
@@ -33,10 +34,12 @@ pub mod explain;
 pub mod fuzzing;
 pub mod guard;
 pub mod lint;
+pub mod login;
 pub(crate) mod manifest;
 pub mod migrate;
 pub mod model;
 pub mod position;
+pub mod rbac;
 pub(crate) mod read;
 pub(crate) mod reread;
 pub mod restore;
