@@ -86,8 +86,8 @@ pub(crate) fn run(cli: &Settings, cmd: &AccessCommand) -> anyhow::Result<Report>
 }
 
 /// The cluster a command works on, and how its AWS calls reach it.
-struct Target {
-    cluster: String,
+pub(crate) struct Target {
+    pub(crate) cluster: String,
     region: Option<String>,
     profile: Option<String>,
     /// The role the kubeconfig context of this cluster logs in as (its
@@ -100,7 +100,10 @@ struct Target {
 /// `--cluster`, else the EKS cluster the kubeconfig context names (with
 /// its region and profile unless `--region`/`--profile` say otherwise), and
 /// then a line saying where it came from.
-fn target(cli: &Settings, a: &AccessCluster) -> anyhow::Result<(Target, Option<String>)> {
+pub(crate) fn target(
+    cli: &Settings,
+    a: &AccessCluster,
+) -> anyhow::Result<(Target, Option<String>)> {
     let deadline = std::time::Instant::now() + cli.kube.timeout;
     if let Some(cluster) = &a.cluster {
         // The kubeconfig, when its context is this cluster, only for whom
@@ -133,7 +136,8 @@ fn target(cli: &Settings, a: &AccessCluster) -> anyhow::Result<(Target, Option<S
     Ok((t, Some(note)))
 }
 
-async fn session(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
+/// The EKS, IAM and STS clients of `a` and what EKS says of its cluster.
+pub(crate) async fn connect_eks(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
     let args = MigrateArgs {
         cluster: Some(a.cluster.clone()),
         region: a.region.clone(),
@@ -146,6 +150,12 @@ async fn session(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo
         .await?
         .with_deadline(Some(a.deadline));
     let info = eks.describe_cluster().await.map_err(eks_error)?;
+    Ok((eks, info))
+}
+
+/// [`connect_eks`], refused for a cluster without access entries.
+async fn session(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo)> {
+    let (eks, info) = connect_eks(cli, a).await?;
     if info.mode == AuthenticationMode::ConfigMap {
         return Err(fail(
             REFUSED,
@@ -159,7 +169,7 @@ async fn session(cli: &Settings, a: &Target) -> anyhow::Result<(Eks, ClusterInfo
 }
 
 /// Every entry, in full, by principal.
-async fn all_entries(
+pub(crate) async fn all_entries(
     eks: &Eks,
     info: &ClusterInfo,
 ) -> anyhow::Result<BTreeMap<String, ExistingEntry>> {

@@ -339,6 +339,42 @@ pub(crate) struct AccessUpdateArgs {
     pub(crate) namespaces: Vec<String>,
 }
 
+/// Where the access entries and the authentication mode come from.
+#[derive(Debug, Args)]
+pub(crate) struct EntrySources {
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+    /// Access entries as `access get --as-file` writes them, instead of the
+    /// EKS cluster's (offline).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) entries: Option<PathBuf>,
+    /// The cluster's authentication mode, when it is not read from EKS.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(crate) authentication_mode: Option<ModeArg>,
+}
+
+/// Where the access entries, the authentication mode and RBAC come from.
+#[derive(Debug, Args)]
+pub(crate) struct Sources {
+    #[command(flatten)]
+    pub(crate) entries: EntrySources,
+    /// RBAC manifests (a file, or a directory of .yaml, .yml and .json
+    /// files) instead of the cluster's bindings (offline).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) rbac: Option<PathBuf>,
+}
+
+/// An authentication mode, as EKS spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    #[value(name = "CONFIG_MAP")]
+    ConfigMap,
+    #[value(name = "API_AND_CONFIG_MAP")]
+    ApiAndConfigMap,
+    #[value(name = "API")]
+    Api,
+}
+
 /// The cluster and the AWS configuration.
 #[derive(Debug, Args)]
 pub(crate) struct AccessCluster {
@@ -431,8 +467,12 @@ pub(crate) struct CheckArgs {
 /// cluster).
 #[derive(Debug, Subcommand)]
 pub(crate) enum MapCommand {
-    /// Show the mappings the authenticator reads.
-    Get,
+    /// Show the mappings the authenticator reads; on a cluster with access
+    /// entries, which of them no login uses.
+    Get {
+        #[command(flatten)]
+        sources: EntrySources,
+    },
     /// Report what the authenticator rejects (errors) or misreads (warnings).
     Lint {
         /// Exit with 2 when there are warnings but no errors.
@@ -443,8 +483,10 @@ pub(crate) enum MapCommand {
         #[arg(long = "extension-key", value_name = "NAME")]
         extension_keys: Vec<String>,
     },
-    /// Say which mapping the authenticator picks for a principal, and the user
-    /// name and groups it gets.
+    /// Say what a principal really gets: the access entry or mapping that
+    /// answers for it (by the cluster's authentication mode), its username,
+    /// groups and access policies, the bindings that name them, and whether
+    /// it is cluster-admin.
     Explain {
         /// An IAM user or role ARN, or an sts assumed-role session ARN.
         arn: String,
@@ -454,6 +496,19 @@ pub(crate) enum MapCommand {
         /// The node's private DNS name, to fill {{EC2PrivateDNSName}}.
         #[arg(long)]
         private_dns_name: Option<String>,
+        #[command(flatten)]
+        sources: Sources,
+    },
+    /// Who can get into the cluster, as whom, with what rights, and what of it
+    /// is stale: principals IAM no longer has, entries older than their
+    /// principal, groups nothing binds, mappings no login uses, the admins
+    /// (docs/audit.md).
+    Audit {
+        /// Exit with 2 when there are warnings but no errors.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        sources: Sources,
     },
     /// Add a role, user or account mapping.
     #[command(subcommand)]

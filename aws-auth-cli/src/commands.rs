@@ -9,7 +9,6 @@ use std::path::Path;
 use aws_auth_core::arn::Arn;
 use aws_auth_core::edit::{EditError, Edited, Effect, GroupsChange, MappingSpec, Op, Written};
 use aws_auth_core::effective::Standing;
-use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::lint::{Diagnostic, Severity};
 use aws_auth_core::{DataKey, Document, KeyState};
 use serde::Serialize;
@@ -20,24 +19,63 @@ use crate::output;
 use crate::report::{Report, Text};
 use crate::settings::Settings;
 
-/// `get`: the map as the authenticator reads it.
-struct Mappings(Document);
+/// `get`: the map as the authenticator reads it, with the mappings no login
+/// uses (an access entry wins, or the cluster is in API mode).
+struct Mappings {
+    doc: Document,
+    unused: Vec<aws_auth_core::login::Shadowed>,
+}
+
+impl Mappings {
+    fn unused(&self, key: DataKey, index: usize) -> Option<&aws_auth_core::login::Unused> {
+        self.unused
+            .iter()
+            .find(|u| u.key == key && u.index == index)
+            .map(|u| &u.by)
+    }
+}
 
 impl Serialize for Mappings {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.view().serialize(s)
+        use aws_auth_core::login::Unused;
+        let mut v = serde_json::to_value(self.doc.view()).map_err(serde::ser::Error::custom)?;
+        for u in &self.unused {
+            if let Some(entry) = v
+                .get_mut(u.key.as_str())
+                .and_then(|list| list.get_mut(u.index))
+                .and_then(serde_json::Value::as_object_mut)
+            {
+                let (why, by) = match &u.by {
+                    Unused::AccessEntry(p) => ("accessEntry", Some(p.clone())),
+                    Unused::ApiMode => ("apiMode", None),
+                    _ => ("unknown", None),
+                };
+                entry.insert("notUsed".to_owned(), why.into());
+                if let Some(p) = by {
+                    entry.insert("accessEntry".to_owned(), p.into());
+                }
+            }
+        }
+        v.serialize(s)
     }
 }
 
 impl Text for Mappings {
     fn text(&self) -> String {
-        table(&self.0)
+        table(self)
     }
 }
 
-/// `get`.
-pub(crate) fn get(doc: Document) -> Report {
-    let mut notes = Vec::new();
+/// `get`: the map, and what else was read of the cluster.
+pub(crate) fn get(g: crate::who::Gathered) -> Report {
+    let unused = aws_auth_core::login::shadowed(&g.sources());
+    let Some(doc) = g.map else {
+        return Report::new(Mappings {
+            doc: Document::from_data(std::collections::BTreeMap::<String, String>::new()),
+            unused,
+        });
+    };
+    let mut notes = g.notes;
     for key in DataKey::ALL {
         if let KeyState::Unreadable { message, .. } = doc.view().state(key) {
             notes.push(format!(
@@ -45,20 +83,24 @@ pub(crate) fn get(doc: Document) -> Report {
             ));
         }
     }
-    let mut report = Report::new(Mappings(doc));
+    let mut report = Report::new(Mappings { doc, unused });
     report.prepend_notes(notes);
     report
 }
 
-fn table(doc: &Document) -> String {
+fn table(m: &Mappings) -> String {
+    use aws_auth_core::login::Unused;
+    let doc = &m.doc;
     let view = doc.view();
     // One pass over the entries works out which ones the authenticator uses.
     let effective = doc.effective();
-    let note = |key: DataKey, i: usize| match effective.standing(key, i) {
-        Some(Standing::Replaced { .. }) => "ignored: mapped again below",
-        Some(Standing::ShadowedByRole { .. }) => "ignored: mapRoles maps it too",
-        Some(Standing::NeverMatches { .. }) => "never matches (see aws-auth lint)",
-        Some(Standing::FeatureGated) => "never matches on EKS (sso)",
+    let note = |key: DataKey, i: usize| match (effective.standing(key, i), m.unused(key, i)) {
+        (Some(Standing::Replaced { .. }), _) => "ignored: mapped again below",
+        (Some(Standing::ShadowedByRole { .. }), _) => "ignored: mapRoles maps it too",
+        (Some(Standing::NeverMatches { .. }), _) => "never matches (see aws-auth lint)",
+        (Some(Standing::FeatureGated), _) => "never matches on EKS (sso)",
+        (_, Some(Unused::AccessEntry(_))) => "not used: an access entry wins",
+        (_, Some(Unused::ApiMode)) => "not used: API mode reads no map",
         _ => "",
     };
     let mut rows = Vec::new();
@@ -161,82 +203,6 @@ pub(crate) fn lint(
     })
     .aside(summary)
     .with_code(code)
-}
-
-/// `explain`.
-pub(crate) fn explain(doc: &Document, arn: &str, login: &LoginContext) -> anyhow::Result<Report> {
-    let e = doc
-        .explain_with(arn, login)
-        .map_err(|e| fail(INVALID, e.to_string()))?;
-    // Refused at login (no mapping, or one that fails): exit 1, for scripts.
-    let code = if e.username.is_none() {
-        crate::exit::NO_MAPPING
-    } else {
-        OK
-    };
-    Ok(Report::new(e).with_code(code))
-}
-
-impl Text for Explanation {
-    fn text(&self) -> String {
-        explain_text(self)
-    }
-}
-
-fn explain_text(e: &Explanation) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "principal: {}", e.principal);
-    if e.canonical != e.principal {
-        let _ = writeln!(s, "compared as: {}", e.canonical);
-    }
-    match &e.matched {
-        None => {
-            let _ = writeln!(
-                s,
-                "mapping: none; the authenticator refuses this principal (no role, user or account matches)"
-            );
-        }
-        Some(m) => {
-            let _ = writeln!(
-                s,
-                "mapping: {} {} (line {})",
-                m.key, m.principal, m.position.line
-            );
-            for p in &m.ignored {
-                let _ = writeln!(
-                    s,
-                    "ignored: an earlier mapping of the same principal (line {})",
-                    p.line
-                );
-            }
-            for a in &e.ambiguous {
-                let _ = writeln!(
-                    s,
-                    "or: {} {} (line {}), which differs only in case",
-                    a.key, a.principal, a.position.line
-                );
-            }
-        }
-    }
-    if let Some(failure) = &e.failure {
-        let _ = writeln!(s, "login: fails: {failure}");
-    }
-    if let Some(user) = &e.username {
-        let _ = writeln!(s, "username: {user}");
-        let groups = if e.groups.is_empty() {
-            "(none)".to_owned()
-        } else {
-            e.groups.join(", ")
-        };
-        let _ = writeln!(s, "groups: {groups}");
-    }
-    for p in &e.pending_templates {
-        let _ = writeln!(s, "note: {{{{{p}}}}} is filled at login");
-    }
-    for n in &e.notes {
-        let _ = writeln!(s, "note: {n}");
-    }
-    s
 }
 
 /// A file the user named, or why not (exit 3 when it does not exist).

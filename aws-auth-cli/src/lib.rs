@@ -3,6 +3,7 @@
 //! `kubectl-aws_auth`, the name kubectl looks for to run `kubectl aws-auth`.
 
 mod access;
+mod answers;
 mod aws_http;
 mod backup;
 mod check;
@@ -26,6 +27,7 @@ mod report;
 mod settings;
 mod source;
 mod webhook;
+mod who;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -89,6 +89,11 @@ impl Session {
         })
     }
 
+    /// The Kubernetes client, for reading other objects than the map.
+    pub(crate) fn client(&self) -> kube::Client {
+        self.conn.client.clone()
+    }
+
     /// `namespace/name` of the ConfigMap.
     pub(crate) fn object(&self) -> &str {
         &self.object

@@ -16,10 +16,11 @@ use crate::file::{self, Target};
 use crate::live::Session;
 use crate::report::Report;
 use crate::settings::Settings;
+use crate::who;
 
 /// The map's home for one command (one of them is made per run).
 #[allow(clippy::large_enum_variant)]
-enum Source {
+pub(crate) enum Source {
     File(Target),
     Cluster(Session),
 }
@@ -41,7 +42,17 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
         None => Source::Cluster(Session::connect(g).await?),
     };
     match cmd {
-        MapCommand::Get => Ok(commands::get(source.document().await?)),
+        MapCommand::Get { sources } => {
+            let wanted = who::Wanted {
+                entries: sources,
+                depth: who::Depth::Listed,
+                iam: who::Iam::Nobody,
+                rbac: None,
+                map_optional: false,
+                quiet_without_eks: true,
+            };
+            Ok(commands::get(who::gather(g, &source, &wanted).await?))
+        }
         MapCommand::Lint {
             strict,
             extension_keys,
@@ -55,11 +66,40 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
             arn,
             access_key_id,
             private_dns_name,
+            sources,
         } => {
             let mut login = LoginContext::new();
             login.access_key_id = access_key_id.clone();
             login.private_dns_name = private_dns_name.clone();
-            commands::explain(&source.document().await?, arn, &login)
+            let principal: aws_auth_core::arn::Arn = arn
+                .parse()
+                .map_err(|e: aws_auth_core::arn::ArnError| fail(exit::INVALID, e.to_string()))?;
+            let wanted = who::Wanted {
+                entries: &sources.entries,
+                depth: who::Depth::Of(principal.clone()),
+                iam: who::Iam::These(vec![principal]),
+                rbac: Some(sources.rbac.as_deref()),
+                map_optional: true,
+                quiet_without_eks: false,
+            };
+            let gathered = who::gather(g, &source, &wanted).await?;
+            crate::answers::explain(&gathered, arn, &login)
+        }
+        MapCommand::Audit { strict, sources } => {
+            let wanted = who::Wanted {
+                entries: &sources.entries,
+                depth: who::Depth::Full,
+                iam: who::Iam::Everyone,
+                rbac: Some(sources.rbac.as_deref()),
+                map_optional: true,
+                quiet_without_eks: false,
+            };
+            let gathered = who::gather(g, &source, &wanted).await?;
+            let (name, manifest) = match &source {
+                Source::File(t) => (t.name(), true),
+                Source::Cluster(s) => (s.object().to_owned(), false),
+            };
+            Ok(crate::answers::audit(&gathered, &name, manifest, *strict))
         }
         MapCommand::Add(c) => source.edit(g, commands::add_ops(c)?).await,
         MapCommand::Update(c) => source.edit(g, commands::update_ops(c)?).await,
@@ -123,7 +163,16 @@ fn cluster_only() -> anyhow::Error {
 }
 
 impl Source {
-    async fn document(&self) -> anyhow::Result<Document> {
+    /// The live cluster's session, unless the map is a file.
+    pub(crate) fn session(&self) -> Option<&Session> {
+        match self {
+            Source::Cluster(s) => Some(s),
+            Source::File(_) => None,
+        }
+    }
+
+    /// The map.
+    pub(crate) async fn document(&self) -> anyhow::Result<Document> {
         match self {
             Source::File(target) => target.document(),
             Source::Cluster(s) => Ok(s.read().await?.document),

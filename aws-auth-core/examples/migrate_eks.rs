@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_auth_core::Document;
-use aws_auth_core::eks::{Eks, configure};
+use aws_auth_core::eks::{Eks, configure, configure_iam};
 use aws_auth_core::entries::PlanOptions;
 use aws_auth_core::migrate;
 
@@ -34,12 +34,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = aws_config::defaults(aws_config::BehaviorVersion::v2026_01_12())
             .load()
             .await;
-        // The EKS client shaped as the pacing needs (throttled calls are
-        // retried on one shared pace, not by the SDK).
+        // The EKS and IAM clients shaped as the pacing needs (throttled
+        // calls are retried on a shared pace, not by the SDK).
         let eks_config = configure(aws_sdk_eks::config::Builder::from(&config)).build();
+        let iam_config = configure_iam(aws_sdk_iam::config::Builder::from(&config)).build();
         let eks = Eks::new(
             aws_sdk_eks::Client::from_conf(eks_config),
-            aws_sdk_iam::Client::new(&config),
+            aws_sdk_iam::Client::from_conf(iam_config),
             aws_sdk_sts::Client::new(&config),
             cluster.as_str(),
         );

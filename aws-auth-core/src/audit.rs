@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::arn::Arn;
 use crate::entries::AuthenticationMode;
 use crate::lint::Severity as LintSeverity;
-use crate::login::{IamPrincipal, Login, Source, Sources, login};
+use crate::login::{IamPrincipal, Login, Sources, login};
 use crate::model::DataKey;
 use crate::position::Position;
 
@@ -79,6 +79,19 @@ pub enum Code {
 }
 
 impl Code {
+    /// The audit's own codes (the map's lint codes come on top).
+    pub const OWN: [Code; 9] = [
+        Code::PrincipalMissing,
+        Code::PrincipalRecreated,
+        Code::GroupUnbound,
+        Code::BindingOrphaned,
+        Code::MappingShadowed,
+        Code::NoAdmin,
+        Code::SingleAdmin,
+        Code::Admins,
+        Code::Unverifiable,
+    ];
+
     /// The code as written in reports.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -222,7 +235,7 @@ pub fn audit(sources: &Sources<'_>) -> Audit {
         .collect();
     lint_findings(sources, &mut out);
     iam_findings(sources, &named, &mut out);
-    shadowed(sources, mode, &named, &logins, &mut out);
+    shadowed(sources, &mut out);
     groups(sources, &logins, &mut out);
     let admins = admins(&named, &logins, &mut out);
     let mut findings = out.0;
@@ -404,37 +417,26 @@ fn iam_findings(sources: &Sources<'_>, named: &[Named], out: &mut Findings) {
     }
 }
 
-fn shadowed(
-    sources: &Sources<'_>,
-    mode: AuthenticationMode,
-    named: &[Named],
-    logins: &[(usize, Login)],
-    out: &mut Findings,
-) {
+fn shadowed(sources: &Sources<'_>, out: &mut Findings) {
     let Some(map) = sources.map else { return };
-    for (i, l) in logins {
-        let n = &named[*i];
-        let Some((key, index)) = n.mapping else {
-            continue;
-        };
-        let why = match (mode, l.source) {
-            (AuthenticationMode::Api, _) => {
-                "the cluster is in authentication mode API, which never reads the map"
+    for sh in crate::login::shadowed(sources) {
+        let why = match &sh.by {
+            crate::login::Unused::ApiMode => {
+                "the cluster is in authentication mode API, which never reads the map".to_owned()
             }
-            (_, Source::AccessEntry) => {
-                "an access entry for the same principal wins over the map in API_AND_CONFIG_MAP"
+            crate::login::Unused::AccessEntry(entry) => {
+                format!("the access entry of {entry} wins over the map in API_AND_CONFIG_MAP")
             }
-            _ => continue,
         };
         let f = out.push(
             Code::MappingShadowed,
             Severity::Warning,
-            n.mapped.as_deref(),
+            Some(&sh.arn),
             format!("no login uses this mapping: {why}"),
             "remove the mapping, or make the access entry grant what the mapping did",
         );
-        f.key = Some(key);
-        f.position = Some(map.entry_position(key, index));
+        f.key = Some(sh.key);
+        f.position = Some(map.entry_position(sh.key, sh.index));
     }
 }
 

@@ -272,6 +272,95 @@ pub struct Login {
     pub notes: Vec<String>,
 }
 
+/// Why no login uses a mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Unused {
+    /// An access entry for the same principal wins (`API_AND_CONFIG_MAP`):
+    /// its principal ARN.
+    AccessEntry(String),
+    /// The cluster is in `API` mode, which never reads the map.
+    ApiMode,
+}
+
+/// A mapping the authenticator would honour that no login uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Shadowed {
+    /// `mapRoles` or `mapUsers`.
+    #[serde(serialize_with = "key_name")]
+    pub key: crate::model::DataKey,
+    /// The entry's index in the key's entries.
+    pub index: usize,
+    /// The ARN as the map writes it.
+    pub arn: String,
+    /// Why.
+    pub by: Unused,
+}
+
+fn key_name<S: serde::Serializer>(key: &crate::model::DataKey, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(key.as_str())
+}
+
+/// The map's honoured mappings that no login uses under `sources`: all of
+/// them in `API` mode, those whose principal has an access entry in
+/// `API_AND_CONFIG_MAP` (an entry older than its principal, when IAM says
+/// so, does not count).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use aws_auth_core::Document;
+/// use aws_auth_core::entries::{AuthenticationMode, EntryType, ExistingEntry};
+/// use aws_auth_core::login::{Sources, Unused, shadowed};
+/// let map = Document::from_data([("mapUsers", "- userarn: arn:aws:iam::111122223333:user/a\n  username: a\n")]);
+/// let entry = ExistingEntry::new("arn:aws:iam::111122223333:user/a", EntryType::Standard);
+/// let entries = BTreeMap::from([(entry.principal_arn.clone(), entry)]);
+/// let s = Sources::new().map(&map).entries(&entries).mode(AuthenticationMode::ApiAndConfigMap);
+/// assert!(matches!(shadowed(&s)[0].by, Unused::AccessEntry(_)));
+/// ```
+pub fn shadowed(sources: &Sources<'_>) -> Vec<Shadowed> {
+    let Some(map) = sources.map else {
+        return Vec::new();
+    };
+    let (mode, _) = sources.assumed_mode();
+    let effective = map.effective();
+    let mut out = Vec::new();
+    for m in effective.mappings() {
+        let by = match mode {
+            AuthenticationMode::Api => Unused::ApiMode,
+            AuthenticationMode::ApiAndConfigMap => {
+                let Ok(arn) = m.arn.parse::<Arn>() else {
+                    continue;
+                };
+                match sources.entry_of(&arn) {
+                    Some(e) if !recreated(e, sources.iam_of(&arn)) => {
+                        Unused::AccessEntry(e.principal_arn.clone())
+                    }
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        out.push(Shadowed {
+            key: m.key,
+            index: m.index,
+            arn: m.arn.to_owned(),
+            by,
+        });
+    }
+    out
+}
+
+/// True when IAM's principal was made after `entry`: the entry is bound to
+/// the one deleted before.
+fn recreated(entry: &ExistingEntry, iam: Option<&IamPrincipal>) -> bool {
+    matches!(
+        (iam, entry.created_at),
+        (Some(IamPrincipal::Exists { created_at: Some(made), .. }), Some(entered)) if *made > entered
+    )
+}
+
 /// The username and groups EKS gives a node entry of `kind`.
 fn node_identity(kind: &EntryType) -> (&'static str, &'static [&'static str]) {
     match kind {
@@ -481,7 +570,7 @@ fn rights(out: &mut Login, sources: &Sources<'_>) {
     };
     if out.groups.iter().any(|g| g == MASTERS) {
         out.admin_routes
-            .push(format!("the group {MASTERS} (authorised before RBAC)"));
+            .push(format!("the group {MASTERS}, authorised before RBAC"));
     }
     for p in &out.access_policies {
         if p.policy == CLUSTER_ADMIN_POLICY && p.scope == "cluster" {

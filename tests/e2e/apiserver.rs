@@ -1,4 +1,5 @@
-//! A small Kubernetes API server for ConfigMaps, over HTTP or HTTPS, for the
+//! A small Kubernetes API server for ConfigMaps (and the RBAC kinds, in
+//! `apiserver_rbac`), over HTTP or HTTPS, for the
 //! real `kube` client (and the real `kubectl`) to talk to.
 //!
 //! It does what the real one does for this resource: discovery, GET, LIST,
@@ -125,6 +126,8 @@ struct State {
     token: Option<String>,
     /// A validating webhook for kube-system/aws-auth, as registered.
     webhook: Option<Webhook>,
+    /// ClusterRoles, Roles and their bindings.
+    rbac: crate::apiserver_rbac::RbacStore,
 }
 
 /// A running server; it stops when dropped.
@@ -160,6 +163,7 @@ impl ApiServer {
             after_get: VecDeque::new(),
             token: options.token,
             webhook: None,
+            rbac: Default::default(),
         }));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -316,6 +320,16 @@ impl ApiServer {
     }
 
     /// Changes the store as another writer would.
+    /// Stores an RBAC object (a ClusterRole, Role or binding) as a create would.
+    pub(crate) fn put_rbac(&self, object: Value) {
+        self.state.lock().unwrap().rbac.put(object);
+    }
+
+    /// Makes every RBAC request forbidden (403), or not.
+    pub(crate) fn forbid_rbac(&self, forbidden: bool) {
+        self.state.lock().unwrap().rbac.forbidden = forbidden;
+    }
+
     pub(crate) fn with_store(&self, f: impl FnOnce(&mut Store)) {
         f(&mut self.state.lock().unwrap().store);
     }
@@ -349,9 +363,9 @@ impl Drop for ApiServer {
     }
 }
 
-type Answer = Response<Full<Bytes>>;
+pub(crate) type Answer = Response<Full<Bytes>>;
 
-fn answer(code: u16, body: &Value) -> Answer {
+pub(crate) fn answer(code: u16, body: &Value) -> Answer {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
@@ -360,6 +374,17 @@ fn answer(code: u16, body: &Value) -> Answer {
 }
 
 fn status(code: u16, reason: &str, message: &str, name: Option<&str>) -> Answer {
+    status_of(code, reason, message, name, "configmaps")
+}
+
+/// A `Status` answer about `kind` (a resource's plural).
+pub(crate) fn status_of(
+    code: u16,
+    reason: &str,
+    message: &str,
+    name: Option<&str>,
+    kind: &str,
+) -> Answer {
     let mut body = json!({
         "kind": "Status",
         "apiVersion": "v1",
@@ -370,7 +395,7 @@ fn status(code: u16, reason: &str, message: &str, name: Option<&str>) -> Answer 
         "code": code,
     });
     if let Some(name) = name {
-        body["details"] = json!({"name": name, "kind": "configmaps"});
+        body["details"] = json!({"name": name, "kind": kind});
     }
     answer(code, &body)
 }
@@ -702,8 +727,23 @@ fn route(
         ),
         ("GET", ["apis"]) => answer(
             200,
-            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [crate::apiserver_rbac::group()]}),
         ),
+        ("GET", ["apis", crate::apiserver_rbac::GROUP]) => {
+            let mut g = crate::apiserver_rbac::group();
+            g["kind"] = "APIGroup".into();
+            g["apiVersion"] = "v1".into();
+            answer(200, &g)
+        }
+        ("GET", ["apis", crate::apiserver_rbac::GROUP, "v1"]) => {
+            answer(200, &crate::apiserver_rbac::resources())
+        }
+        (_, ["apis", crate::apiserver_rbac::GROUP, "v1", rest @ ..])
+            if !content_type.starts_with("application/vnd.kubernetes.protobuf") =>
+        {
+            let mut s = st.lock().unwrap();
+            crate::apiserver_rbac::route(&mut s.rbac, method.as_str(), rest, body)
+        }
         ("GET", ["api", "v1"]) => answer(
             200,
             &json!({

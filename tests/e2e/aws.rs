@@ -113,6 +113,11 @@ struct State {
     calls: Vec<Call>,
     latency: Duration,
     throttle: Option<Throttle>,
+    /// IAM's own throttle (IAM limits apart from EKS): a 400 `Throttling`.
+    iam_throttle: Option<Throttle>,
+    /// `role/NAME` or `user/NAME` (lower case) -> its CreateDate, when not
+    /// the default (2024-01-01): a principal deleted and made again.
+    created: BTreeMap<String, String>,
     /// Operation -> statuses to answer instead, in order.
     faults: BTreeMap<String, Vec<(u16, &'static str)>>,
     /// After this many EKS calls, every further call hangs.
@@ -180,6 +185,8 @@ impl Aws {
             calls: Vec::new(),
             latency: Duration::ZERO,
             throttle: None,
+            iam_throttle: None,
+            created: BTreeMap::new(),
             faults: BTreeMap::new(),
             hang_after: None,
             drops: BTreeMap::new(),
@@ -322,6 +329,26 @@ impl Aws {
         });
     }
 
+    /// At most `per_second` IAM calls a second (after a burst of `burst`);
+    /// the rest get IAM's 400 `Throttling`.
+    pub(crate) fn set_iam_throttle(&self, per_second: f64, burst: f64) {
+        self.state.lock().unwrap().iam_throttle = Some(Throttle {
+            per_second,
+            burst,
+            tokens: burst,
+            last: None,
+        });
+    }
+
+    /// Deletes an IAM user and makes one of the same name (and path) again:
+    /// its CreateDate (and id) are new, later than every access entry.
+    pub(crate) fn recreate(&self, kind: &str, name: &str) {
+        self.state.lock().unwrap().created.insert(
+            format!("{kind}/{}", name.to_lowercase()),
+            "2030-01-01T00:00:00Z".to_owned(),
+        );
+    }
+
     /// Throttled answers carry `Retry-After: seconds` (AWS APIs do not
     /// promise it; an API gateway in front of one may send it).
     pub(crate) fn set_retry_after(&self, seconds: u64) {
@@ -441,6 +468,14 @@ fn xml(code: u16, body: String) -> Answer {
         .header("content-type", "text/xml")
         .body(Full::new(Bytes::from(body)))
         .unwrap()
+}
+
+/// A principal's CreateDate: the default, unless it was made again.
+fn created_date(created: &BTreeMap<String, String>, kind: &str, name: &str) -> String {
+    created
+        .get(&format!("{kind}/{}", name.to_lowercase()))
+        .cloned()
+        .unwrap_or_else(|| "2024-01-01T00:00:00Z".to_owned())
 }
 
 fn query_error(code: u16, ns: &str, kind: &str, message: &str) -> Answer {
@@ -1203,7 +1238,11 @@ fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>
     const STS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
     let mut s = st.lock().unwrap();
     let action = f.get("Action").cloned().unwrap_or_default();
-    let answer = if !signed {
+    let iam_throttled =
+        action != "GetCallerIdentity" && s.iam_throttle.as_mut().is_some_and(|t| !t.take());
+    let answer = if iam_throttled {
+        query_error(400, IAM, "Throttling", "Rate exceeded")
+    } else if !signed {
         query_error(
             403,
             STS,
@@ -1221,11 +1260,12 @@ fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>
             ),
             "GetRole" => {
                 let name = f.get("RoleName").cloned().unwrap_or_default();
+                let created = created_date(&s.created, "role", &name);
                 match s.roles.get(&name.to_lowercase()) {
                     Some((path, real)) => xml(
                         200,
                         format!(
-                            "<GetRoleResponse xmlns=\"{IAM}\"><GetRoleResult><Role><Path>{path}</Path><RoleName>{real}</RoleName><RoleId>AROA{}</RoleId><Arn>arn:aws:iam::{ACCOUNT}:role{path}{real}</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument><MaxSessionDuration>3600</MaxSessionDuration></Role></GetRoleResult><ResponseMetadata><RequestId>req-iam</RequestId></ResponseMetadata></GetRoleResponse>",
+                            "<GetRoleResponse xmlns=\"{IAM}\"><GetRoleResult><Role><Path>{path}</Path><RoleName>{real}</RoleName><RoleId>AROA{}</RoleId><Arn>arn:aws:iam::{ACCOUNT}:role{path}{real}</Arn><CreateDate>{created}</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument><MaxSessionDuration>3600</MaxSessionDuration></Role></GetRoleResult><ResponseMetadata><RequestId>req-iam</RequestId></ResponseMetadata></GetRoleResponse>",
                             real.len()
                         ),
                     ),
@@ -1250,10 +1290,11 @@ fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>
                         let rest = arn.split_once(":user").map_or("/", |(_, r)| r);
                         let real = rest.rsplit('/').next().unwrap_or_default();
                         let path = &rest[..rest.len() - real.len()];
+                        let created = created_date(&s.created, "user", real);
                         xml(
                             200,
                             format!(
-                                "<GetUserResponse xmlns=\"{IAM}\"><GetUserResult><User><Path>{path}</Path><UserName>{real}</UserName><UserId>AIDA{}</UserId><Arn>{arn}</Arn><CreateDate>2024-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>req-iam</RequestId></ResponseMetadata></GetUserResponse>",
+                                "<GetUserResponse xmlns=\"{IAM}\"><GetUserResult><User><Path>{path}</Path><UserName>{real}</UserName><UserId>AIDA{}</UserId><Arn>{arn}</Arn><CreateDate>{created}</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>req-iam</RequestId></ResponseMetadata></GetUserResponse>",
                                 real.len()
                             ),
                         )

@@ -458,3 +458,70 @@ fn eks_and_iam_answer_the_aws_cli_as_aws_does() {
     assert!(!ok);
     assert!(err.contains("An error occurred (NoSuchEntity) when calling the GetUser operation: The user with name nobody cannot be found."), "{err}");
 }
+
+/// Issue 22: the dates that tell a recreated principal, and IAM's own
+/// throttle, as the AWS CLI reads them.
+#[test]
+fn creation_dates_and_iam_throttling_answer_the_aws_cli_as_aws_does() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let fake = Aws::start("arn:aws:sts::111122223333:assumed-role/Admin/alice");
+    let url = fake.url();
+    fake.cluster("prod", "API", "https://127.0.0.1:6443");
+    fake.role("/teams/", "Dev");
+    fake.user("alice");
+    let (ok, _, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "create-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            "arn:aws:iam::111122223333:role/teams/Dev",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, v, err) = run(
+        home,
+        &url,
+        &[
+            "eks",
+            "describe-access-entry",
+            "--cluster-name",
+            "prod",
+            "--principal-arn",
+            "arn:aws:iam::111122223333:role/teams/Dev",
+        ],
+    );
+    assert!(ok, "{err}");
+    let entered = v["accessEntry"]["createdAt"].clone();
+    assert!(entered.is_string() || entered.is_number(), "{v}");
+    let (ok, v, err) = run(home, &url, &["iam", "get-role", "--role-name", "Dev"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["Role"]["CreateDate"], "2024-01-01T00:00:00Z");
+    // Made again: a CreateDate later than the entry's.
+    fake.recreate("role", "Dev");
+    fake.recreate("user", "alice");
+    let (_, v, _) = run(home, &url, &["iam", "get-role", "--role-name", "dev"]);
+    assert_eq!(v["Role"]["CreateDate"], "2030-01-01T00:00:00Z");
+    let (_, v, _) = run(home, &url, &["iam", "get-user", "--user-name", "alice"]);
+    assert_eq!(v["User"]["CreateDate"], "2030-01-01T00:00:00Z");
+    // IAM throttles apart from EKS, with a 400 the CLI retries and then
+    // names.
+    fake.set_iam_throttle(0.001, 0.0);
+    let out = aws(home)
+        .args(["iam", "get-role", "--role-name", "Dev", "--output", "json"])
+        .args(["--endpoint-url", &url, "--cli-read-timeout", "5"])
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("An error occurred (Throttling) when calling the GetRole operation")
+            && err.contains("Rate exceeded"),
+        "{err}"
+    );
+}

@@ -43,6 +43,19 @@ fn every_lint_code_is_documented_with_its_severity() {
 }
 
 /// The first set-up command, run as written (minus `cargo run`).
+/// Issue 22: docs/audit.md says what each audit code means and what to do.
+#[test]
+fn every_audit_code_is_documented_with_its_fix() {
+    let page = std::fs::read_to_string(repo().join("docs/audit.md")).expect("docs/audit.md");
+    for code in aws_auth_core::audit::Code::OWN {
+        let row = page
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{code}` |")))
+            .unwrap_or_else(|| panic!("docs/audit.md lacks the row for {code}"));
+        assert_eq!(row.matches(" | ").count(), 3, "{row}");
+    }
+}
+
 #[test]
 fn the_readme_example_runs() {
     let readme = readme();

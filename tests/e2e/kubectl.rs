@@ -205,3 +205,101 @@ fn kubectl_creates_and_applies() {
         "{obj}"
     );
 }
+
+/// Issue 22: the RBAC kinds as kubectl creates, lists, reads and deletes
+/// them, with the real server's refusals.
+#[test]
+fn kubectl_manages_rbac_objects() {
+    let env = Env::new();
+    let manifests = env.home.path().join("rbac.yaml");
+    std::fs::write(
+        &manifests,
+        "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ops-admin
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: ops
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: devs-edit
+  namespace: dev
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: edit
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: developers
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: reader
+  namespace: dev
+rules:
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [get, list]
+",
+    )
+    .unwrap();
+    let path = manifests.to_str().unwrap();
+    let (ok, out, err) = run(&env, &["create", "--validate=false", "-f", path]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("clusterrolebinding.rbac.authorization.k8s.io/ops-admin created"),
+        "{out}"
+    );
+    // A second create: AlreadyExists, as the real server says it.
+    let (ok, _, err) = run(&env, &["create", "--validate=false", "-f", path]);
+    assert!(!ok);
+    assert!(
+        err.contains("clusterrolebindings.rbac.authorization.k8s.io \"ops-admin\" already exists"),
+        "{err}"
+    );
+    let (ok, out, err) = run(&env, &["get", "clusterrolebindings", "-o", "json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["items"][0]["roleRef"]["name"], "cluster-admin");
+    assert_eq!(v["items"][0]["subjects"][0]["name"], "ops");
+    // Across every namespace, and in one.
+    let (ok, out, err) = run(&env, &["get", "rolebindings", "-A", "-o", "name"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "rolebinding.rbac.authorization.k8s.io/devs-edit"
+    );
+    let (ok, out, _) = run(&env, &["get", "rolebindings", "-n", "other", "-o", "name"]);
+    assert!(ok && out.trim().is_empty(), "{out}");
+    let (ok, out, err) = run(&env, &["get", "role", "reader", "-n", "dev", "-o", "json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rules"][0]["verbs"], json!(["get", "list"]));
+    let (ok, _, err) = run(&env, &["delete", "clusterrolebinding", "ops-admin"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&env, &["get", "clusterrolebinding", "ops-admin"]);
+    assert!(!ok);
+    assert!(
+        err.contains("clusterrolebindings.rbac.authorization.k8s.io \"ops-admin\" not found"),
+        "{err}"
+    );
+    // A caller RBAC does not let list bindings.
+    env.server.forbid_rbac(true);
+    let (ok, _, err) = run(&env, &["get", "clusterrolebindings"]);
+    assert!(!ok);
+    assert!(
+        err.contains("clusterrolebindings.rbac.authorization.k8s.io is forbidden: User \"tester\" cannot list resource \"clusterrolebindings\" in API group \"rbac.authorization.k8s.io\" at the cluster scope"),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod apiserver;
+mod apiserver_rbac;
 mod aws;
 mod awscli;
 mod cluster;
@@ -14,6 +15,7 @@ mod proxy;
 mod tls;
 mod webhook;
 mod webhook_client;
+mod who;
 
 use std::path::{Path, PathBuf};
 

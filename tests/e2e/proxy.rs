@@ -140,6 +140,19 @@ async fn serve(
             .unwrap()
             .push(format!("Proxy-Authorization {auth}"));
     }
+    // One request per connection, so that each is seen here: the server is
+    // told to close once it has answered, and the client opens a new one.
+    let mut head: Vec<u8> = text
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| {
+            !l.split_once(':')
+                .is_some_and(|(k, _)| k.eq_ignore_ascii_case("connection"))
+        })
+        .flat_map(|l| [l, "\r\n"])
+        .collect::<String>()
+        .into_bytes();
+    head.extend_from_slice(b"connection: close\r\n\r\n");
     let mut upstream = TcpStream::connect(upstream(&authority)).await?;
     upstream.write_all(&head).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;

@@ -132,9 +132,10 @@ pub(crate) async fn connect(
         ));
     }
     let eks = eks::configure(aws_sdk_eks::config::Builder::from(&config)).build();
+    let iam = eks::configure_iam(aws_sdk_iam::config::Builder::from(&config)).build();
     Ok(Eks::new(
         aws_sdk_eks::Client::from_conf(eks),
-        aws_sdk_iam::Client::new(&config),
+        aws_sdk_iam::Client::from_conf(iam),
         aws_sdk_sts::Client::new(&config),
         cluster,
     ))

@@ -111,6 +111,22 @@ impl EntryRequest {
     }
 }
 
+impl From<&EntryRequest> for crate::entries::ExistingEntry {
+    /// The entry a request makes, as a cluster would hold it (its role's
+    /// path as the request writes it, no creation date): an `access get
+    /// --as-file` export read back, for answering offline.
+    fn from(r: &EntryRequest) -> Self {
+        crate::entries::ExistingEntry {
+            principal_arn: r.principal.to_string(),
+            kind: r.kind.clone(),
+            username: r.username.clone(),
+            kubernetes_groups: r.groups.clone(),
+            policies: r.policies.clone(),
+            created_at: None,
+        }
+    }
+}
+
 /// The principals whose entries a plan of `requests` looks at (role paths
 /// resolved), once each.
 pub fn principals(

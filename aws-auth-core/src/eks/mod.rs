@@ -9,6 +9,7 @@
 //! instead of by each call on its own.
 
 mod apply;
+mod iam;
 mod pace;
 mod run;
 
@@ -20,13 +21,16 @@ use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Semaphore;
 
 pub use apply::{Outcome, Status, Tick};
+pub use iam::configure_iam;
 pub use pace::{DEADLINE_PASSED, NoThrottleRetries, Pacer};
 pub use run::{Resolved, Run};
+
+use iam::Lookup;
 
 use crate::arn::Arn;
 use crate::entries::{
     AccessScope, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan,
-    PolicyAssociation, Resolution, Resolutions,
+    PolicyAssociation,
 };
 use pace::paced;
 
@@ -165,6 +169,8 @@ pub struct Eks {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
     pace: Arc<Pacer>,
+    /// IAM throttles on its own: its calls share another pace.
+    iam_pace: Arc<Pacer>,
     cluster: String,
 }
 
@@ -182,6 +188,7 @@ impl Eks {
             iam,
             sts,
             pace: Pacer::new(),
+            iam_pace: Pacer::new(),
             cluster: cluster.into(),
         }
     }
@@ -196,6 +203,7 @@ impl Eks {
     /// reconcile budget).
     pub fn with_deadline(self, at: Option<std::time::Instant>) -> Eks {
         self.pace.set_deadline(at);
+        self.iam_pace.set_deadline(at);
         self
     }
 
@@ -290,110 +298,6 @@ impl Eks {
             .account()
             .map(str::to_owned)
             .ok_or_else(|| EksError::unavailable("sts:GetCallerIdentity returned no account"))
-    }
-
-    /// The full ARNs of mapped roles: from `role_map` (full ARNs the user
-    /// gave), else from `iam:GetRole` when the role is in the caller's account.
-    /// A role of another account is never looked up in this one.
-    pub async fn resolve_roles(
-        &self,
-        roles: Vec<Arn>,
-        caller_account: &str,
-        role_map: &BTreeMap<String, String>,
-        concurrency: usize,
-    ) -> Resolutions {
-        let mut resolutions = Resolutions::default();
-        let mut ask = Vec::new();
-        for role in roles {
-            let key = role_key(&role);
-            if let Some(full) = role_map.get(&key) {
-                resolutions.insert(&role.to_string(), Resolution::Resolved(full.clone()));
-                continue;
-            }
-            if role.account() != caller_account {
-                resolutions.insert(
-                    &role.to_string(),
-                    Resolution::Failed(format!(
-                        "the role is in account {}, not the account of these credentials ({caller_account}); give its full ARN with --role-arn-map",
-                        role.account()
-                    )),
-                );
-                continue;
-            }
-            ask.push(role);
-        }
-        let answers = each_bounded(ask, concurrency, |role| {
-            let iam = self.iam.clone();
-            async move {
-                let out = iam.get_role().role_name(role.name()).send().await;
-                match out {
-                    Ok(o) => match o.role() {
-                        Some(r) => Resolution::Resolved(r.arn().to_owned()),
-                        None => Resolution::Failed("iam:GetRole returned no role".to_owned()),
-                    },
-                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
-                        "IAM has no role named {} in account {}",
-                        role.name(),
-                        role.account()
-                    )),
-                    Err(e) => Resolution::Failed(format!(
-                        "iam:GetRole {} failed: {}",
-                        role.name(),
-                        crate::error_chain(&e)
-                    )),
-                }
-            }
-        })
-        .await;
-        for (role, r) in answers {
-            resolutions.insert(&role.to_string(), r);
-        }
-        resolutions
-    }
-
-    /// What IAM knows of mapped users of the caller's account: a user that
-    /// does not exist, or exists under another ARN (another path), cannot
-    /// move. Users of other accounts are not looked up here.
-    pub async fn check_users(
-        &self,
-        users: Vec<Arn>,
-        caller_account: &str,
-        resolutions: &mut Resolutions,
-        concurrency: usize,
-    ) {
-        let ours = users
-            .into_iter()
-            .filter(|u| u.account() == caller_account)
-            .collect();
-        let answers = each_bounded(ours, concurrency, |user| {
-            let iam = self.iam.clone();
-            async move {
-                let out = iam.get_user().user_name(user.name()).send().await;
-                match out {
-                    Ok(o) => match o.user().map(|u| u.arn().to_owned()) {
-                        Some(arn) if arn == user.to_string() => Resolution::Resolved(arn),
-                        Some(arn) => Resolution::Failed(format!(
-                            "IAM's user of that name is {arn}: the mapped ARN never matched it (a user's ARN carries its path), and an access entry needs the real one"
-                        )),
-                        None => Resolution::Failed("iam:GetUser returned no user".to_owned()),
-                    },
-                    Err(e) if code(&e) == Some("NoSuchEntity") => Resolution::Failed(format!(
-                        "IAM has no user named {} in account {}: an access entry needs a principal that exists",
-                        user.name(),
-                        user.account()
-                    )),
-                    Err(e) => Resolution::Failed(format!(
-                        "iam:GetUser {} failed: {}",
-                        user.name(),
-                        crate::error_chain(&e)
-                    )),
-                }
-            }
-        })
-        .await;
-        for (user, r) in answers {
-            resolutions.insert(&user.to_string(), r);
-        }
     }
 
     /// Every principal with an access entry, all pages.
@@ -710,10 +614,10 @@ impl Eks {
 /// `look` at each of `arns`, at most `concurrency` at once; the answers in
 /// the order they come. A lookup that panicked answers `Failed`: a principal
 /// left without an answer would pass unchecked.
-async fn each_bounded<F, Fut>(arns: Vec<Arn>, concurrency: usize, look: F) -> Vec<(Arn, Resolution)>
+async fn each_bounded<F, Fut>(arns: Vec<Arn>, concurrency: usize, look: F) -> Vec<(Arn, Lookup)>
 where
     F: Fn(Arn) -> Fut,
-    Fut: std::future::Future<Output = Resolution> + Send + 'static,
+    Fut: std::future::Future<Output = Lookup> + Send + 'static,
 {
     let limit = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
@@ -732,7 +636,7 @@ where
             Ok((id, answer)) => (id, answer),
             Err(e) => (
                 e.id(),
-                Resolution::Failed(format!("the IAM lookup failed: {e}")),
+                Lookup::Failed(format!("the IAM lookup failed: {e}")),
             ),
         };
         if let Some(arn) = asked.remove(&id) {
@@ -776,18 +680,21 @@ mod tests {
                 tokio::task::yield_now().await;
                 now.fetch_sub(1, Ordering::SeqCst);
                 assert!(arn.name() != "u7", "a lookup that panics");
-                Resolution::Resolved(arn.to_string())
+                Lookup::Found {
+                    arn: arn.to_string(),
+                    created_at: None,
+                }
             }
         }));
         assert_eq!(answers.len(), 20);
         assert!(most.load(Ordering::SeqCst) <= 3);
         for (arn, r) in answers {
             match r {
-                Resolution::Failed(why) => {
+                Lookup::Failed(why) => {
                     assert_eq!(arn.name(), "u7");
                     assert!(why.contains("the IAM lookup failed"), "{why}");
                 }
-                Resolution::Resolved(full) => assert_eq!(full, arn.to_string()),
+                Lookup::Found { arn: full, .. } => assert_eq!(full, arn.to_string()),
                 other => panic!("{other:?}"),
             }
         }

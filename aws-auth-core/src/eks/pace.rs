@@ -168,15 +168,20 @@ fn is_throttling<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
         SdkError::ServiceError(s) => {
             matches!(
                 s.err().code(),
-                Some("ThrottlingException" | "TooManyRequestsException")
+                Some("ThrottlingException" | "TooManyRequestsException" | "Throttling")
             )
         }
         _ => false,
     }
 }
 
-fn throttling_response(status: u16, kind: &str) -> bool {
-    status == 429 || kind.starts_with("Throttling") || kind.starts_with("TooManyRequests")
+/// EKS (restJson1) says throttled with 429 or its error-type header; IAM
+/// (the query protocol) with a 400 whose body's code is `Throttling`.
+fn throttling_response(status: u16, kind: &str, body: &[u8]) -> bool {
+    status == 429
+        || kind.starts_with("Throttling")
+        || kind.starts_with("TooManyRequests")
+        || (status == 400 && memchr::memmem::find(body, b"<Code>Throttling</Code>").is_some())
 }
 
 /// Stops the SDK from retrying throttled calls: this module retries them, on
@@ -191,6 +196,7 @@ impl ClassifyRetry for NoThrottleRetries {
                 if throttling_response(
                     r.status().as_u16(),
                     r.headers().get("x-amzn-errortype").unwrap_or(""),
+                    r.body().bytes().unwrap_or_default(),
                 ) =>
             {
                 RetryAction::RetryForbidden
