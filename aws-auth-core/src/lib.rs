@@ -32,6 +32,7 @@ pub mod explain;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod grant;
 pub mod guard;
 pub mod lint;
 pub mod login;

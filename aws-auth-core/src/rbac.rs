@@ -64,6 +64,16 @@ pub struct RoleRef {
     pub name: String,
 }
 
+impl RoleRef {
+    /// The role `name` of `kind`.
+    pub fn new(kind: RoleKind, name: impl Into<String>) -> RoleRef {
+        RoleRef {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
 /// `User`, `Group` or `ServiceAccount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
