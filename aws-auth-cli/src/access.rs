@@ -495,15 +495,28 @@ async fn add(cli: &Settings, t: &Target, a: &AccessAddArgs) -> anyhow::Result<Re
         .map(|r| r.principal.partition().to_string())
         .unwrap_or_else(|| "aws".to_owned());
     let requests = requests(a, &partition)?;
-    let (resolutions, unchecked) = resolve(&eks, &requests).await?;
+    put_entries(cli, t, &eks, &info, &requests, a.update_existing).await
+}
+
+/// Makes the entries `requests` name: created, or (with `update_existing`)
+/// made to match; checked in IAM, guarded and paced as `access add` is.
+pub(crate) async fn put_entries(
+    cli: &Settings,
+    t: &Target,
+    eks: &Eks,
+    info: &ClusterInfo,
+    requests: &[EntryRequest],
+    update_existing: bool,
+) -> anyhow::Result<Report> {
+    let (resolutions, unchecked) = resolve(&eks, requests).await?;
     let principals =
-        aws_auth_core::access::principals(&requests, &resolutions, info.account.as_deref());
+        aws_auth_core::access::principals(requests, &resolutions, info.account.as_deref());
     let state = eks
         .state(&info, &principals, CONCURRENCY)
         .await
         .map_err(eks_error)?;
-    let options = PlanOptions::new().update_existing(a.update_existing);
-    let plan = aws_auth_core::access::plan(&requests, &state, &resolutions, &options);
+    let options = PlanOptions::new().update_existing(update_existing);
+    let plan = aws_auth_core::access::plan(requests, &state, &resolutions, &options);
     refuse_blocked(&plan)?;
     if plan
         .actions
@@ -516,7 +529,7 @@ async fn add(cli: &Settings, t: &Target, a: &AccessAddArgs) -> anyhow::Result<Re
     }
     let mut forced = None;
     let mut keepers = Vec::new();
-    if a.update_existing
+    if update_existing
         && plan
             .actions
             .iter()
@@ -533,12 +546,16 @@ async fn add(cli: &Settings, t: &Target, a: &AccessAddArgs) -> anyhow::Result<Re
         forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
         keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
     }
-    let mut report = execute(cli, &eks, &info, plan, a.update_existing, &keepers).await?;
+    let mut report = execute(cli, &eks, &info, plan, update_existing, &keepers).await?;
     report.prepend_notes(unchecked.into_iter().chain(forced));
     Ok(report)
 }
 
-async fn remove(cli: &Settings, t: &Target, a: &AccessRemoveArgs) -> anyhow::Result<Report> {
+pub(crate) async fn remove(
+    cli: &Settings,
+    t: &Target,
+    a: &AccessRemoveArgs,
+) -> anyhow::Result<Report> {
     let mut named: Vec<(String, Arn)> = Vec::new();
     for x in &a.arns {
         let arn: Arn = x.parse().map_err(|e| fail(INVALID, format!("{x}: {e}")))?;
@@ -586,7 +603,7 @@ async fn remove(cli: &Settings, t: &Target, a: &AccessRemoveArgs) -> anyhow::Res
 /// The entry `written` names, and its principal as EKS has it: found
 /// directly, else among all entries as IAM would (a role's path left out,
 /// a name in another case).
-async fn named_entry(
+pub(crate) async fn named_entry(
     eks: &Eks,
     written: &str,
     principal: &Arn,

@@ -133,6 +133,12 @@ pub(crate) enum Command {
     /// checks and guards as the map.
     #[command(subcommand)]
     Access(AccessCommand),
+    /// Give an IAM user or role an identity and rights in one step: the
+    /// mapping or access entry, and the RBAC bindings (or an access policy).
+    Grant(GrantArgs),
+    /// Take away what grant gave: the mapping or access entry, and the
+    /// bindings grant made for the principal.
+    Revoke(RevokeArgs),
     /// The validating admission webhook that holds every writer of the map
     /// to the same rules.
     #[command(subcommand)]
@@ -376,7 +382,7 @@ pub(crate) enum ModeArg {
 }
 
 /// The cluster and the AWS configuration.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct AccessCluster {
     /// The EKS cluster (default: the one the kubeconfig context names, as
     /// `aws eks update-kubeconfig` and eksctl write it).
@@ -428,6 +434,77 @@ pub(crate) struct AccessAddArgs {
     /// Make entries that exist and differ match instead of reporting conflicts.
     #[arg(long)]
     pub(crate) update_existing: bool,
+}
+
+/// `user` or `role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PrincipalArg {
+    /// An IAM user.
+    User,
+    /// An IAM role.
+    Role,
+}
+
+/// `aws-auth grant`.
+#[derive(Debug, Args)]
+pub(crate) struct GrantArgs {
+    /// user or role.
+    #[arg(value_enum, value_name = "KIND")]
+    pub(crate) kind: PrincipalArg,
+    /// The IAM user or role ARN.
+    #[arg(value_name = "ARN")]
+    pub(crate) arn: String,
+    /// The ClusterRole to grant: view, edit, admin, cluster-admin, or one of
+    /// the cluster's own.
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "role",
+        conflicts_with = "role"
+    )]
+    pub(crate) clusterrole: Option<String>,
+    /// A Role to grant instead, in each --namespace.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) role: Option<String>,
+    /// Grant in this namespace (repeatable, or comma-separated; default: the
+    /// whole cluster).
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        value_name = "NS",
+        value_delimiter = ','
+    )]
+    pub(crate) namespaces: Vec<String>,
+    /// The group to grant and bind (default: one named for what it grants,
+    /// e.g. aws-auth:clusterrole:view:dev).
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    pub(crate) group: Option<String>,
+    /// The Kubernetes username (default: the IAM name in the map; EKS's own
+    /// in an access entry).
+    #[arg(long, short = 'u', value_name = "NAME")]
+    pub(crate) username: Option<String>,
+    /// With --file: where the bindings go (a file of YAML documents, or a
+    /// directory: one file each).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) rbac_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
+}
+
+/// `aws-auth revoke`.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    /// user or role.
+    #[arg(value_enum, value_name = "KIND")]
+    pub(crate) kind: PrincipalArg,
+    /// The IAM user or role ARN (a role's IAM path may be left out).
+    #[arg(value_name = "ARN")]
+    pub(crate) arn: String,
+    /// With --file: the bindings grant wrote (its --rbac-out).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) rbac_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) aws: AccessCluster,
 }
 
 /// `aws-auth access remove`.
@@ -804,6 +881,12 @@ fn shown(path: &[String]) -> Vec<&'static str> {
         ["add", ..] => ids.extend(EDIT.iter().chain(&["create"])),
         ["update" | "remove", ..] => ids.extend(EDIT),
         ["sync", ..] => ids.extend(EDIT.iter().chain(&["create"])),
+        // grant's --namespace is where it grants.
+        ["grant", ..] => {
+            ids.retain(|&i| i != "namespace");
+            ids.extend(EDIT);
+        }
+        ["revoke", ..] => ids.extend(EDIT),
         ["backup", ..] => ids.retain(|&i| i != "file"),
         ["protect" | "unprotect", ..] => {
             ids.retain(|&i| i != "file");
@@ -930,6 +1013,12 @@ fn examples(path: &[String]) -> Option<&'static str> {
         }
         ["access", "remove"] => {
             "Examples:\n  aws-auth access remove arn:aws:iam::111122223333:user/leaver --cluster prod"
+        }
+        ["grant"] => {
+            "Examples:\n  aws-auth grant user arn:aws:iam::111122223333:user/alice --clusterrole view -n dev -n staging\n  aws-auth grant role arn:aws:iam::111122223333:role/ci/Deployer --role deployer -n apps --dry-run\n  aws-auth --file aws-auth.yaml grant user arn:aws:iam::111122223333:user/alice --clusterrole edit -n dev --rbac-out rbac/"
+        }
+        ["revoke"] => {
+            "Examples:\n  aws-auth revoke user arn:aws:iam::111122223333:user/leaver\n  aws-auth --file aws-auth.yaml revoke user arn:aws:iam::111122223333:user/leaver --rbac-out rbac/"
         }
         ["completions"] => {
             "Examples:\n  aws-auth completions bash > /etc/bash_completion.d/aws-auth\n  aws-auth completions zsh > \"${fpath[1]}/_aws-auth\"\n  aws-auth completions fish > ~/.config/fish/completions/aws-auth.fish"

@@ -15,6 +15,8 @@ mod credentials;
 mod eks_context;
 mod exit;
 mod file;
+mod grant;
+mod grant_file;
 mod identity;
 mod interrupt;
 mod live;
@@ -130,6 +132,8 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
         Command::Migrate(cmd) => migrate::run(s, cmd),
         Command::Check(args) => check::run(s, args),
         Command::Access(cmd) => access::run(s, cmd),
+        Command::Grant(a) => grant::run_grant(s, a),
+        Command::Revoke(a) => grant::run_revoke(s, a),
         Command::Webhook(cli::WebhookCommand::Serve(args)) => {
             webhook::serve(args, &s.guards.protected)
         }

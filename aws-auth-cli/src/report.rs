@@ -124,6 +124,19 @@ impl Report {
         }))
     }
 
+    /// The report as one part of another command's (`grant` runs an edit
+    /// of the map or of the access entries as its own step).
+    pub(crate) fn part(&self) -> anyhow::Result<Part> {
+        let mut notes = self.notes.clone();
+        notes.extend(self.asides.iter().cloned());
+        Ok(Part {
+            data: self.body.data()?,
+            text: self.body.text(),
+            notes,
+            code: self.code,
+        })
+    }
+
     /// The report as the terminal gets it in `format`.
     pub(crate) fn render(&self, format: Output) -> anyhow::Result<Rendered> {
         let result = match format {
@@ -153,6 +166,14 @@ impl Report {
             },
         })
     }
+}
+
+/// A report taken apart: see [`Report::part`].
+pub(crate) struct Part {
+    pub(crate) data: Value,
+    pub(crate) text: String,
+    pub(crate) notes: Vec<String>,
+    pub(crate) code: u8,
 }
 
 /// A result that prints nothing (a server that ran until it was stopped).

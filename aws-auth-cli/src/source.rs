@@ -215,7 +215,7 @@ impl Source {
 }
 
 /// Edits a manifest file (or stdin to stdout) in place.
-fn edit_file(g: &Settings, target: &Target, ops: Ops) -> anyhow::Result<Report> {
+pub(crate) fn edit_file(g: &Settings, target: &Target, ops: Ops) -> anyhow::Result<Report> {
     let name = target.name();
     // --create starts a manifest that does not exist yet.
     let can_start = ops.ops.iter().all(Op::can_start_a_map);

@@ -478,14 +478,16 @@ pub fn binding_object(binding: &Binding, principal: &Arn) -> Value {
         BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
         _ => "RoleBinding",
     };
-    let mut metadata = json!({
-        "name": binding.name,
-        "labels": {MANAGED_BY_LABEL: MANAGED_BY},
-        "annotations": {PRINCIPAL_ANNOTATION: principal.to_string()},
-    });
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), binding.name.clone().into());
     if let Some(ns) = &binding.namespace {
-        metadata["namespace"] = ns.clone().into();
+        metadata.insert("namespace".into(), ns.clone().into());
     }
+    metadata.insert("labels".into(), json!({MANAGED_BY_LABEL: MANAGED_BY}));
+    metadata.insert(
+        "annotations".into(),
+        json!({PRINCIPAL_ANNOTATION: principal.to_string()}),
+    );
     let role_kind = match binding.role.kind {
         RoleKind::ClusterRole => "ClusterRole",
         _ => "Role",

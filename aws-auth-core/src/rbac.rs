@@ -338,34 +338,16 @@ impl Rbac {
     /// [`Rbac::read_manifests`], adding to what is here (several files).
     pub fn add_manifests(&mut self, text: &str) -> Result<usize, RbacError> {
         let mut n = 0;
+        // Document by document: the first problem in the file is the one told.
         for (i, (line, doc)) in documents(text).into_iter().enumerate() {
-            let fail = |message: String| RbacError {
+            let Some(value) = parse_document(i, line, doc)? else {
+                continue;
+            };
+            n += self.add_object(value).map_err(|message| RbacError {
                 document: i + 1,
                 line,
                 message,
-            };
-            if doc.trim().is_empty()
-                || doc
-                    .lines()
-                    .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-            {
-                continue;
-            }
-            let value = match serde_json::from_str::<Value>(doc) {
-                Ok(v) => v,
-                Err(_) => {
-                    let tree = crate::yaml::full::parse(doc)
-                        .map_err(|e| fail(format!("not YAML: {}", e.message)))?;
-                    match tree.root {
-                        Some(root) => crate::yaml::json::to_json(&tree, doc, root),
-                        None => continue,
-                    }
-                }
-            };
-            if !value.is_object() {
-                return Err(fail("not a Kubernetes object".to_owned()));
-            }
-            n += self.add_object(value).map_err(fail)?;
+            })?;
         }
         Ok(n)
     }
@@ -424,6 +406,57 @@ impl Rbac {
 }
 
 /// The documents of a YAML stream, each with its first line (from 1).
+/// The documents of a manifest file (separated by `---` lines): each one's
+/// first line, its text as written, and its object (`None` for a document
+/// of comments or nothing). For tools that rewrite some documents of a
+/// file and keep the others as they are.
+///
+/// ```
+/// let docs = aws_auth_core::rbac::split_manifests("# rbac\n---\nkind: RoleBinding\nmetadata: {name: a}\n")?;
+/// assert_eq!(docs.len(), 2);
+/// assert!(docs[0].2.is_none());
+/// assert_eq!(docs[1].2.as_ref().unwrap()["metadata"]["name"], "a");
+/// # Ok::<(), aws_auth_core::rbac::RbacError>(())
+/// ```
+pub fn split_manifests(text: &str) -> Result<Vec<(usize, &str, Option<Value>)>, RbacError> {
+    documents(text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (line, doc))| Ok((line, doc, parse_document(i, line, doc)?)))
+        .collect()
+}
+
+/// Document `i` (its first line `line`) as an object, or `None` if it holds
+/// nothing but comments.
+fn parse_document(i: usize, line: usize, doc: &str) -> Result<Option<Value>, RbacError> {
+    let fail = |message: String| RbacError {
+        document: i + 1,
+        line,
+        message,
+    };
+    if doc
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(None);
+    }
+    let value = match serde_json::from_str::<Value>(doc) {
+        Ok(v) => v,
+        Err(_) => {
+            let tree = crate::yaml::full::parse(doc)
+                .map_err(|e| fail(format!("not YAML: {}", e.message)))?;
+            match tree.root {
+                Some(root) => crate::yaml::json::to_json(&tree, doc, root),
+                None => return Ok(None),
+            }
+        }
+    };
+    if !value.is_object() {
+        return Err(fail("not a Kubernetes object".to_owned()));
+    }
+    Ok(Some(value))
+}
+
 fn documents(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let (mut start, mut first_line, mut line) = (0, 1, 1);

@@ -128,6 +128,8 @@ struct State {
     webhook: Option<Webhook>,
     /// ClusterRoles, Roles and their bindings.
     rbac: crate::apiserver_rbac::RbacStore,
+    /// The namespaces there are (`None`: any asked for exists).
+    namespaces: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A running server; it stops when dropped.
@@ -160,6 +162,7 @@ impl ApiServer {
             },
             seen: Vec::new(),
             rules: Vec::new(),
+            namespaces: None,
             after_get: VecDeque::new(),
             token: options.token,
             webhook: None,
@@ -323,6 +326,17 @@ impl ApiServer {
     /// Stores an RBAC object (a ClusterRole, Role or binding) as a create would.
     pub(crate) fn put_rbac(&self, object: Value) {
         self.state.lock().unwrap().rbac.put(object);
+    }
+
+    /// The RBAC objects of `plural` (`clusterrolebindings`, ...).
+    pub(crate) fn rbac(&self, plural: &str) -> Vec<Value> {
+        self.state.lock().unwrap().rbac.all(plural)
+    }
+
+    /// Only these namespaces exist from now on.
+    pub(crate) fn namespaces(&self, names: &[&str]) {
+        self.state.lock().unwrap().namespaces =
+            Some(names.iter().map(|n| (*n).to_owned()).collect());
     }
 
     /// Makes every RBAC request forbidden (403), or not.
@@ -760,6 +774,22 @@ fn route(
                 }]
             }),
         ),
+        ("GET", ["api", "v1", "namespaces", ns])
+            if st
+                .lock()
+                .unwrap()
+                .namespaces
+                .as_ref()
+                .is_some_and(|all| !all.contains(*ns)) =>
+        {
+            status_of(
+                404,
+                "NotFound",
+                &format!("namespaces \"{ns}\" not found"),
+                Some(ns),
+                "namespaces",
+            )
+        }
         ("GET", ["api", "v1", "namespaces", ns]) => answer(
             200,
             &json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns}, "status": {"phase": "Active"}}),

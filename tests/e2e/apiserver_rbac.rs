@@ -31,6 +31,15 @@ pub(crate) struct RbacStore {
 }
 
 impl RbacStore {
+    /// Every object of `plural`, in every namespace.
+    pub(crate) fn all(&self, plural: &str) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|((p, _, _), _)| p == plural)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// Stores an object as a create would (its kind says where).
     pub(crate) fn put(&mut self, mut obj: Value) {
         let kind = obj["kind"].as_str().unwrap_or("").to_owned();

@@ -9,6 +9,7 @@ mod awscli;
 mod cluster;
 mod docs;
 mod files;
+mod grant;
 mod kubectl;
 mod migrate;
 mod proxy;

@@ -198,6 +198,11 @@ impl Eks {
         &self.cluster
     }
 
+    /// The region the EKS calls go to, as the client was configured.
+    pub fn region(&self) -> Option<String> {
+        self.eks.config().region().map(ToString::to_string)
+    }
+
     /// No EKS call is sent after `at`: what would have been is reported
     /// [`DEADLINE_PASSED`] (a command's overall `--timeout`; a controller's
     /// reconcile budget).
