@@ -771,6 +771,14 @@ fn route(
                     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
                     "shortNames": ["cm"],
                     "storageVersionHash": "qFsyl6wFWjQ="
+                }, {
+                    "name": "namespaces",
+                    "singularName": "namespace",
+                    "namespaced": false,
+                    "kind": "Namespace",
+                    "verbs": ["get"],
+                    "shortNames": ["ns"],
+                    "storageVersionHash": "Q3oi5N2YM8M="
                 }]
             }),
         ),

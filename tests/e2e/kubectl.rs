@@ -294,6 +294,15 @@ rules:
         err.contains("clusterrolebindings.rbac.authorization.k8s.io \"ops-admin\" not found"),
         "{err}"
     );
+    // The namespaces a grant checks: there, or not found as the real server
+    // says it.
+    env.server.namespaces(&["kube-system", "dev"]);
+    let (ok, out, err) = run(&env, &["get", "namespace", "dev", "-o", "name"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "namespace/dev");
+    let (ok, _, err) = run(&env, &["get", "namespace", "staging"]);
+    assert!(!ok);
+    assert!(err.contains("namespaces \"staging\" not found"), "{err}");
     // A caller RBAC does not let list bindings.
     env.server.forbid_rbac(true);
     let (ok, _, err) = run(&env, &["get", "clusterrolebindings"]);
