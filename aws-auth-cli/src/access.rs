@@ -508,11 +508,11 @@ pub(crate) async fn put_entries(
     requests: &[EntryRequest],
     update_existing: bool,
 ) -> anyhow::Result<Report> {
-    let (resolutions, unchecked) = resolve(&eks, requests).await?;
+    let (resolutions, unchecked) = resolve(eks, requests).await?;
     let principals =
         aws_auth_core::access::principals(requests, &resolutions, info.account.as_deref());
     let state = eks
-        .state(&info, &principals, CONCURRENCY)
+        .state(info, &principals, CONCURRENCY)
         .await
         .map_err(eks_error)?;
     let options = PlanOptions::new().update_existing(update_existing);
@@ -537,16 +537,16 @@ pub(crate) async fn put_entries(
     {
         // Rewriting existing entries passes the guards; the last-admin one
         // needs every entry only when cluster-admin is being taken.
-        let (entry_guards, _) = entry_guards(&eks, cli, t).await;
+        let (entry_guards, _) = entry_guards(eks, cli, t).await;
         let entries = if aws_auth_core::access::takes_cluster_admin(&state.entries, &plan.actions) {
-            all_entries(&eks, &info).await?
+            all_entries(eks, info).await?
         } else {
             state.entries.clone()
         };
         forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
         keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);
     }
-    let mut report = execute(cli, &eks, &info, plan, update_existing, &keepers).await?;
+    let mut report = execute(cli, eks, info, plan, update_existing, &keepers).await?;
     report.prepend_notes(unchecked.into_iter().chain(forced));
     Ok(report)
 }

@@ -500,6 +500,13 @@ fn kube_error(what: &str, e: kube::Error) -> anyhow::Error {
                 s.code, s.reason, s.message
             ),
         ),
+        kube::Error::Api(s) => fail(
+            UNAVAILABLE,
+            format!(
+                "the API server failed to {what} ({} {}): {}; run the command again to finish (it picks up where this one stopped)",
+                s.code, s.reason, s.message
+            ),
+        ),
         _ => fail(
             UNAVAILABLE,
             format!(

@@ -173,14 +173,14 @@ impl Out {
                 files.sort();
                 for f in files {
                     let text = read_text(&f)?;
-                    for (_, doc, value) in split(&f, &text)? {
+                    for (doc, value) in split(&f, &text)? {
                         docs.push((f.clone(), doc, value));
                     }
                 }
             }
         } else if path.exists() {
             let text = read_text(path)?;
-            for (_, doc, value) in split(path, &text)? {
+            for (doc, value) in split(path, &text)? {
                 docs.push((path.to_path_buf(), doc, value));
             }
         }
@@ -281,11 +281,12 @@ impl Out {
     }
 }
 
-fn split(path: &Path, text: &str) -> anyhow::Result<Vec<(usize, String, Option<Value>)>> {
+/// Each document's text and object.
+fn split(path: &Path, text: &str) -> anyhow::Result<Vec<(String, Option<Value>)>> {
     Ok(aws_auth_core::rbac::split_manifests(text)
         .map_err(|e| fail(INVALID, format!("{}: {e}", path.display())))?
         .into_iter()
-        .map(|(line, doc, v)| (line, doc.to_owned(), v))
+        .map(|d| (d.text.to_owned(), d.object))
         .collect())
 }
 

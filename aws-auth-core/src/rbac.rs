@@ -406,23 +406,40 @@ impl Rbac {
 }
 
 /// The documents of a YAML stream, each with its first line (from 1).
-/// The documents of a manifest file (separated by `---` lines): each one's
-/// first line, its text as written, and its object (`None` for a document
-/// of comments or nothing). For tools that rewrite some documents of a
-/// file and keep the others as they are.
+/// One document of a manifest file.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ManifestDocument<'a> {
+    /// Its first line (1-based).
+    pub line: usize,
+    /// Its text, as written.
+    pub text: &'a str,
+    /// Its object; `None` for a document of comments or nothing.
+    pub object: Option<Value>,
+}
+
+/// The documents of a manifest file (separated by `---` lines). For tools
+/// that rewrite some documents of a file and keep the others as written.
 ///
 /// ```
 /// let docs = aws_auth_core::rbac::split_manifests("# rbac\n---\nkind: RoleBinding\nmetadata: {name: a}\n")?;
 /// assert_eq!(docs.len(), 2);
-/// assert!(docs[0].2.is_none());
-/// assert_eq!(docs[1].2.as_ref().unwrap()["metadata"]["name"], "a");
+/// assert!(docs[0].object.is_none());
+/// assert_eq!(docs[1].object.as_ref().unwrap()["metadata"]["name"], "a");
+/// assert_eq!(docs[1].line, 3);
 /// # Ok::<(), aws_auth_core::rbac::RbacError>(())
 /// ```
-pub fn split_manifests(text: &str) -> Result<Vec<(usize, &str, Option<Value>)>, RbacError> {
+pub fn split_manifests(text: &str) -> Result<Vec<ManifestDocument<'_>>, RbacError> {
     documents(text)
         .into_iter()
         .enumerate()
-        .map(|(i, (line, doc))| Ok((line, doc, parse_document(i, line, doc)?)))
+        .map(|(i, (line, doc))| {
+            Ok(ManifestDocument {
+                line,
+                text: doc,
+                object: parse_document(i, line, doc)?,
+            })
+        })
         .collect()
 }
 

@@ -363,6 +363,28 @@ fn a_failure_between_binding_and_mapping_is_finished_by_a_rerun() {
 }
 
 #[test]
+fn a_binding_the_server_fails_leaves_no_identity() {
+    let s = cluster("CONFIG_MAP");
+    s.env
+        .server
+        .inject(Method::POST, Fault::Status(503, "ServiceUnavailable"));
+    let a = grant(&s, &["user", ALICE, "--clusterrole", "view", "-n", "dev"])
+        .assert()
+        .code(69);
+    assert_eq!(
+        err(&a),
+        "error: the API server failed to create the binding dev/aws-auth:user:111122223333:alice:clusterrole:view (503 ServiceUnavailable): injected 503 ServiceUnavailable; run the command again to finish (it picks up where this one stopped)\n"
+    );
+    assert!(bindings(&s).is_empty());
+    assert!(!map_users(&s).contains("alice"));
+    grant(&s, &["user", ALICE, "--clusterrole", "view", "-n", "dev"])
+        .assert()
+        .success();
+    assert_eq!(bindings(&s).len(), 1);
+    assert!(map_users(&s).contains("alice"));
+}
+
+#[test]
 fn revoke_takes_what_grant_made_and_leaves_a_hand_made_binding() {
     let s = cluster("CONFIG_MAP");
     grant(&s, &["user", ALICE, "--clusterrole", "view", "-n", "dev"])
@@ -373,12 +395,37 @@ fn revoke_takes_what_grant_made_and_leaves_a_hand_made_binding() {
         "metadata": {"name": "team-view", "namespace": "dev"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aws-auth:clusterrole:view:dev"}]}));
+    // And one of alice alone, by username.
+    s.env.server.put_rbac(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "alice-edit", "namespace": "ops"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]}),
+    );
     // --dry-run says it and changes nothing.
     let a = revoke(&s, &["user", ALICE, "--dry-run"]).assert().success();
     assert!(out(&a).contains("would be deleted"), "{}", out(&a));
-    assert_eq!(bindings(&s).len(), 2);
+    assert_eq!(bindings(&s).len(), 3);
     let a = revoke(&s, &["user", ALICE]).assert().success();
     assert!(!map_users(&s).contains("alice"), "{}", out(&a));
+    assert_eq!(
+        bindings(&s),
+        [
+            (
+                "dev".into(),
+                "team-view".into(),
+                "aws-auth:clusterrole:view:dev".into()
+            ),
+            ("ops".into(), "alice-edit".into(), "alice".into()),
+        ]
+    );
+    // --force also takes the hand-made binding of alice alone (by the
+    // username her mapping gives), never the group's.
+    grant(&s, &["user", ALICE, "--clusterrole", "view", "-n", "dev"])
+        .assert()
+        .success();
+    let a = revoke(&s, &["user", ALICE, "--force"]).assert().success();
+    assert!(out(&a).contains("alice-edit: deleted"), "{}", out(&a));
     assert_eq!(
         bindings(&s),
         [(
@@ -425,6 +472,27 @@ fn the_guards_hold_for_grant_and_revoke() {
     revoke(&s, &["user", ALICE, "--protect", ALICE])
         .assert()
         .code(4);
+    // Adding groups to a protected mapping rewrites it: refused too, before
+    // any binding is written.
+    let before = bindings(&s);
+    let a = grant(
+        &s,
+        &[
+            "user",
+            ALICE,
+            "--clusterrole",
+            "edit",
+            "-n",
+            "dev",
+            "--protect",
+            ALICE,
+        ],
+    )
+    .assert()
+    .code(4);
+    assert!(err(&a).contains("protected"), "{}", err(&a));
+    assert!(!map_users(&s).contains("aws-auth:clusterrole:edit:dev"));
+    let _ = before;
     assert!(map_users(&s).contains("alice"));
     // With access entries: the caller's own cluster-admin entry.
     let s = cluster("API");
