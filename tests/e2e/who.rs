@@ -534,3 +534,54 @@ fn audit_offline_reads_a_gitops_checkout() {
         err(&a)
     );
 }
+
+#[test]
+fn who_is_admin_decides_no_admin_and_single_admin() {
+    // API mode: the map's admins count for nothing; the Admin entry alone
+    // is cluster-admin (a warning), every mapping is shadowed.
+    let s = cluster("API");
+    let a = s
+        .cmd()
+        .args(["audit", "--cluster", CLUSTER, "-o", "json"])
+        .assert();
+    let v = json_of(&a);
+    let codes: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["principal"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        codes.contains(&(
+            "single-admin".to_owned(),
+            "arn:aws:iam::111122223333:role/Admin".to_owned()
+        )),
+        "{codes:#?}"
+    );
+    assert!(
+        codes.contains(&("mapping-shadowed".to_owned(), ALICE.to_owned())),
+        "{codes:#?}"
+    );
+    assert_eq!(
+        v["summary"]["admins"],
+        json!(["arn:aws:iam::111122223333:role/Admin"])
+    );
+    // Offline, a map nobody can administer: an error, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aws-auth.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Dev\n      username: dev\n      groups: [developers]\n",
+    )
+    .unwrap();
+    let a = crate::aws_auth(dir.path())
+        .current_dir(dir.path())
+        .args(["--file", "aws-auth.yaml", "audit"])
+        .assert()
+        .code(1);
+    assert!(out(&a).contains("error[no-admin]"), "{}", out(&a));
+}
