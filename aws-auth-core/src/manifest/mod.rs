@@ -423,6 +423,7 @@ fn choose(text: &str, docs: Vec<Tree>, cuts: &[skeleton::Cut]) -> Result<Tree, R
             ));
         }
         duplicate_keys(text, d)?;
+        floats_json_refuses(text, d)?;
         // kubectl parses every document; the chosen one is checked with the rest
         // of its fields.
         if let Some(root) = d.root
@@ -569,6 +570,30 @@ fn kubectl_pieces(text: &str) -> Result<(), Rejection> {
                     line_of(text, pos)
                 ),
             ));
+        }
+    }
+    tabs_in_empty_pieces(text)
+}
+
+/// yaml.v2 reads every piece kubectl cuts, those of only comments and blank
+/// lines too (the stream parser here finds no document in them): a tab that
+/// cannot start a token there refuses the file.
+fn tabs_in_empty_pieces(text: &str) -> Result<(), Rejection> {
+    if memchr::memchr(b'\t', text.as_bytes()).is_none() {
+        return Ok(());
+    }
+    let mut bounds = vec![0];
+    bounds.extend(memchr::memmem::find_iter(text.as_bytes(), b"\n---").map(|i| i + 1));
+    bounds.push(text.len());
+    let empty = Tree::default();
+    for w in bounds.windows(2) {
+        let piece = &text[w[0]..w[1]];
+        let content = piece.lines().enumerate().any(|(i, l)| {
+            let t = l.trim_start_matches([' ', '\t']);
+            !(t.trim().is_empty() || t.starts_with('#') || (i == 0 && l.starts_with("---")))
+        });
+        if !content && let Some(at) = crate::yaml::tabs::refused_in(text, &empty, w[0]..w[1], &[]) {
+            return Err(Rejection::new(at, TAB_MESSAGE));
         }
     }
     Ok(())
@@ -737,6 +762,30 @@ fn meta_type_error(tree: &Tree, text: &str, field: &str, v: NodeId) -> Option<&'
 /// A key given twice in one mapping of a manifest: kubectl's strict decoding
 /// refuses the file (yaml.v2 compares the keys as the values they resolve
 /// to: `1` and `0x1` are the same key, `1` and `"1"` are not).
+/// kubectl turns every document into JSON, which has no NaN or infinity:
+/// a `.nan` or `.inf` anywhere in the file refuses it.
+fn floats_json_refuses(text: &str, tree: &Tree) -> Result<(), Rejection> {
+    for (i, node) in tree.nodes.iter().enumerate() {
+        if !matches!(node.kind, Kind::Scalar { .. }) {
+            continue;
+        }
+        if let Ok(Resolved::Float(f)) = resolve_scalar(tree, text, NodeId(i as u32))
+            && !f.is_finite()
+        {
+            let at = node.start as usize;
+            return Err(Rejection::new(
+                at,
+                format!(
+                    "{} (line {}) is a YAML float that JSON cannot hold, and kubectl turns every document into JSON: it refuses the whole file; quote it if it is text",
+                    &text[at..(node.end as usize).min(text.len())],
+                    line_of(text, at)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), Rejection> {
     let identity = |k: NodeId| -> Option<String> {
         let (raw, _) = tree.scalar(text, k)?;
@@ -755,6 +804,20 @@ fn duplicate_keys(text: &str, tree: &Tree) -> Result<(), Rejection> {
         }
         let mut seen: Vec<(String, NodeId)> = Vec::new();
         for (k, _) in tree.map_pairs(NodeId(i as u32)).into_iter().flatten() {
+            // yaml.v2 decodes into Go maps, whose keys cannot be maps or lists.
+            if matches!(
+                tree.node(tree.resolve(k)).kind,
+                Kind::Map { .. } | Kind::Seq { .. }
+            ) {
+                let at = tree.node(k).start as usize;
+                return Err(Rejection::new(
+                    at,
+                    format!(
+                        "a mapping or list used as a key (line {}): yaml.v2, and so kubectl, refuses the whole file; quote it if it is text (an unquoted {{{{...}}}} is YAML flow syntax)",
+                        line_of(text, at)
+                    ),
+                ));
+            }
             let Some(id) = identity(k) else { continue };
             if id == "s<<" {
                 continue;
@@ -1080,152 +1143,35 @@ fn data_section(
     DataSection::Block { col, insert_at }
 }
 
-/// The first tab that indents a line of the document in block context, which
-/// yaml.v2 (kubectl's parser) refuses although the full parser here takes
-/// it. Lines inside block scalars (their text may hold tabs) and flow
-/// collections (where tabs separate) are not looked at, nor a line that is
-/// spaces and then only tabs (yaml.v2 takes that as blank).
+/// The first tab of the document that yaml.v2 (kubectl's parser) refuses
+/// although the full parser here takes it: the rule the map's own YAML is
+/// read by ([`crate::yaml::tabs`]), over the document's lines from its own
+/// marker, with the data values cut out for speed given by their layout.
 fn tab_indentation(text: &str, tree: &Tree, root: NodeId, cuts: &[skeleton::Cut]) -> Option<usize> {
-    // (start, end, the block's indentation, or 0 where tabs may stand).
-    let mut skip: Vec<(usize, usize, usize)> = cuts
+    let known: Vec<crate::yaml::tabs::KnownBlock> = cuts
         .iter()
         .map(|c| (c.literal.indicator, c.literal.body.end, c.literal.indent))
         .collect();
-    let indent_of = |line: &str| line.len() - line.trim_start_matches(' ').len();
-    for node in &tree.nodes {
-        let (start, end) = (node.start as usize, (node.end as usize).min(text.len()));
-        match &node.kind {
-            Kind::Scalar {
-                style: ScalarStyle::Literal | ScalarStyle::Folded,
-                ..
-            } => {
-                // A block's text is indented like its first line with text;
-                // a tab before that indentation is refused inside it too.
-                // The node starts at its indicator, or at its first line of
-                // text (then from that line's start).
-                let header = matches!(text.as_bytes().get(start), Some(b'|' | b'>'));
-                let body_start = if header {
-                    text[start..]
-                        .find('\n')
-                        .map_or(text.len(), |i| start + i + 1)
-                } else {
-                    memchr::memrchr(b'\n', &text.as_bytes()[..start]).map_or(0, |i| i + 1)
-                };
-                let body = text.get(body_start..end.max(body_start)).unwrap_or("");
-                // Without an indentation indicator yaml.v2 finds the
-                // indentation on the first line with text, refusing any tab
-                // before it there or on the blank lines above it.
-                let header_line = if header {
-                    &text[start..body_start]
-                } else {
-                    let from = text[..body_start.saturating_sub(1)]
-                        .rfind('\n')
-                        .map_or(0, |i| i + 1);
-                    &text[from..body_start]
-                };
-                let header_line = header_line.split(" #").next().unwrap_or("");
-                let explicit = header_line.rfind(['|', '>']).is_some_and(|i| {
-                    header_line[i + 1..]
-                        .bytes()
-                        .take_while(|b| matches!(b, b'-' | b'+' | b'0'..=b'9'))
-                        .any(|b| b.is_ascii_digit())
-                });
-                if !explicit {
-                    // Whether or not the line then belongs to the block.
-                    let mut at = body_start;
-                    for line in text[body_start..].split_inclusive('\n') {
-                        let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
-                        if let Some(tab) = line[..lead].find('\t') {
-                            return Some(at + tab);
-                        }
-                        if !line.trim().is_empty() {
-                            break;
-                        }
-                        at += line.len();
-                    }
-                }
-                let indent = body
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .map_or(1, indent_of);
-                // The blank lines after a block are scanned as its own.
-                let line_after =
-                    |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
-                let mut end = line_after(end);
-                while end < text.len() && text[end..line_after(end)].trim().is_empty() {
-                    end = line_after(end);
-                }
-                // From the body's first byte on (the range excludes its start).
-                skip.push((start.min(body_start.saturating_sub(1)), end, indent));
-            }
-            Kind::Scalar { .. } if text.get(start..end).is_some_and(|t| t.contains('\n')) => {
-                skip.push((start, end, 0))
-            }
-            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. } => {
-                skip.push((start, end, 0))
-            }
-            _ => {}
+    let root_start = tree.node(root).start as usize;
+    let line = text[..root_start].rfind('\n').map_or(0, |i| i + 1);
+    // From the document's own marker: earlier lines are another document's.
+    let mut from = 0;
+    let mut pos = 0;
+    for l in text[..line].split_inclusive('\n') {
+        pos += l.len();
+        if l.starts_with("---") || l.starts_with("...") {
+            from = pos;
         }
     }
-    let root = tree.node(root);
-    let (from, to) = (root.start as usize, (root.end as usize).min(text.len()));
-    let from = memchr::memrchr(b'\n', &text.as_bytes()[..from]).map_or(0, |i| i + 1);
-    // The lines before the root (comments, blank lines, `---`) are scanned
-    // where a key could start: a tab in their indentation cannot start a token.
-    // From the document's marker, if any: earlier lines are another document's.
-    let mut head = 0;
-    let mut found = None;
-    // A root on its `---` line has no lines of its own before it.
-    let own = if text[from..].starts_with("---") {
-        from
-    } else {
-        0
-    };
-    for line in text[..from].split_inclusive('\n').skip_while(|_| own > 0) {
-        if line.starts_with("---") || line.starts_with("...") {
-            found = None;
-        } else if found.is_none()
-            && let Some(tab) = line.find('\t')
-            && line[..tab].bytes().all(|b| b == b' ')
-        {
-            found = Some(head + tab);
-        }
-        head += line.len();
+    if text[line..].starts_with("---") {
+        from = line;
     }
-    if found.is_some() {
-        return found;
-    }
-    let mut pos = from;
-    // To the end of the text: blank lines after the document's last node are
-    // read as part of it.
-    // So are comment lines: the scanner reads them before it ends the stream.
-    let to = if text[to..].lines().all(|l| {
-        let t = l.trim_start_matches([' ', '\t']);
-        t.trim().is_empty() || t.starts_with('#')
-    }) {
-        text.len()
-    } else {
-        to
-    };
-    while pos < to {
-        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let line = &text[pos..line_end];
-        let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
-        if let Some(tab) = line[..lead].find('\t') {
-            let at = pos + tab;
-            let blank = line[lead..].trim_end_matches('\r').is_empty();
-            let inside = skip.iter().find(|&&(s, e, _)| s < at && at <= e);
-            let refused = match inside {
-                Some(&(_, _, indent)) => tab < indent,
-                None => !blank || tab == 0,
-            };
-            if refused {
-                return Some(at);
-            }
-        }
-        pos = line_end + 1;
-    }
-    None
+    crate::yaml::tabs::refused_in(
+        text,
+        tree,
+        from..crate::yaml::tabs::document_end(text, root_start),
+        &known,
+    )
 }
 
 /// Past the lines from `at` on that are indented deeper than `col` (comments

@@ -369,9 +369,12 @@ impl Attempt<'_> {
             head[0].more_documents = true;
             return Ok(head);
         }
-        if error.message == "misplaced bracket"
-            && let Some(tree) = ended_before(self.text, error.offset)
-        {
+        // A stray bracket past the document, or text after the `...` that
+        // ended it on the same line: one token past the document, which
+        // yaml.v2 never parses.
+        let past_the_end = error.message == "misplaced bracket"
+            || (self.first_only && error.message == "invalid content after document end marker");
+        if past_the_end && let Some(tree) = ended_before(self.text, error.offset) {
             // yaml.v2 reads the document up to there.
             if self.first_only {
                 return Ok(vec![tree]);

@@ -113,9 +113,13 @@ pub(crate) fn mutate(text: &str, rng: &mut Lcg) -> String {
                     lines.swap(i, i + 1);
                 }
             }
-            // An editor's tab.
+            // An editor's tab: in a line's indentation, or a blank line of
+            // spaces and a tab left behind.
             6 => {
-                if let Some(l) = lines.get_mut(i)
+                if rng.below(3) == 0 {
+                    let pad = " ".repeat(rng.below(6));
+                    lines.insert(i, format!("{pad}\t"));
+                } else if let Some(l) = lines.get_mut(i)
                     && l.starts_with("  ")
                 {
                     let at = indent_of(l).saturating_sub(2);

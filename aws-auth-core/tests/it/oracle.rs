@@ -298,6 +298,12 @@ const DATA_CASES: &[&str] = &[
     // A document end marker before the first document (PyYAML's explicit_end
     // and some templating write one).
     "...\n- rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n",
+    // A tab in the indentation of a plain scalar's folded lines: refused
+    // before the scalar's indentation, text from it on.
+    "- userarn: arn:aws:iam::111122223333:user/a\n\t\n    - b\n  username: a\n",
+    "- userarn: arn:aws:iam::111122223333:user/a\n   \t\n    - b\n  username: a\n",
+    // Text after the `...` that ends the document, on its line: never read.
+    "- userarn: arn:aws:iam::111122223333:user/admin\n... username: admin\n",
     "# generated\n...\n- rolearn: arn:aws:iam::111122223333:role/A\n  username: a\n",
     "...",
     "... # end\n- rolearn: arn:aws:iam::111122223333:role/A\n",
@@ -378,6 +384,58 @@ fn data_strings_of_every_class_read_as_the_go_stack_reads_them() {
         .map(|d| (format!("data {d:?}"), manifest_with(d)))
         .collect();
     assert_agree("data", &cases);
+}
+
+/// Manifests with a tab where yaml.v2 takes it or refuses it: the outer
+/// manifest is read by the same tab rule as the map's own YAML (issue 21).
+const TAB_CASES: &[&str] = &[
+    // A blank line holding a tab after a plain scalar: before its
+    // indentation refused, from it on taken as the scalar's folding.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n \t\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n \t\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n   \t\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    // After a quoted scalar nothing folds: refused.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 'aws-auth'\n   \t\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    // A comment line indented with a tab, after a plain scalar and after a
+    // mapping key.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  \t# c\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\t# c\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    // Before the first text line of a block, any tab in the indentation;
+    // within it, one before its indentation.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n      \t\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n   \t\n    - \"2\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n     \t\n    - \"2\"\n",
+    // With an indentation indicator.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |2\n      \t\n    - \"1\"\n",
+    // After a sequence indicator, and between a key and its value.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n  finalizers:\n  -\tx\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name:\taws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    // Before the document, and in another document of the file.
+    "\t# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "a: 1\n\t# c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n---\nkind: Other\n\t# c\n",
+    // After the document's last value, before the end of the file.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: |\n    - \"1\"\n\t\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: '[]'\n \t\n",
+    // A piece of comments before the first `---`, with a tab yaml.v2 refuses.
+    "# c\n\t\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: '[]'\n",
+    // With an indentation indicator, a tab from the given indentation on is
+    // the block's text.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |2\n      - userarn: arn:aws:iam::111122223333:user/a\n        username: a\n    \t\n        groups: [x]\n",
+    // Found by the mutants with these: what kubectl refuses in any document
+    // of the file (a mapping as a key, a float JSON cannot hold).
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: '[]'\n---\n  username: {{SessionName}}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: '[]'\n---\n  username: .nan\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapAccounts: '[]'\n---\nx: [-.inf]\n",
+];
+
+#[test]
+fn tabs_in_the_manifest_read_as_the_go_stack_reads_them() {
+    let cases: Vec<(String, String)> = TAB_CASES
+        .iter()
+        .map(|m| (format!("manifest {m:?}"), (*m).to_owned()))
+        .collect();
+    assert_agree("tabs", &cases);
 }
 
 /// Issue 15: the class the issue found (a `...` before the first document)
