@@ -226,3 +226,26 @@ fn the_library_picks_no_kubernetes_version() {
             .contains(r#"k8s-openapi = { workspace = true, features = ["v1_33"] }"#)
     );
 }
+
+/// Issue 25.3: a package ships its licence text and a page of its own.
+#[test]
+fn each_crate_ships_the_licence_and_a_readme() {
+    let root = repo();
+    let licence = std::fs::read_to_string(root.join("LICENSE")).unwrap();
+    assert!(licence.contains("Apache License") && licence.contains("Version 2.0"));
+    for krate in ["aws-auth-cli", "aws-auth-core"] {
+        let dir = root.join(krate);
+        // A link to the repository's text: the package takes its content.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("LICENSE")).unwrap(),
+            licence,
+            "{krate}"
+        );
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("readme = \"README.md\""), "{krate}");
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(readme.len() > 400, "{krate}: README too short");
+    }
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(workspace.contains("license = \"Apache-2.0\""));
+}
