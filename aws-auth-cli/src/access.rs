@@ -580,6 +580,7 @@ pub(crate) async fn remove(
         tokio::join!(entry_guards(&eks, cli, t), all_entries(&eks, &info));
     let entries = entries?;
     let mut plan = Plan::empty(&t.cluster, Some(info.mode));
+    let mut missing = Vec::new();
     for (written, arn) in &named {
         let found = entries
             .keys()
@@ -588,10 +589,20 @@ pub(crate) async fn remove(
             Some(p) => plan.actions.push(Action::DeleteAccessEntry {
                 principal_arn: p.clone(),
             }),
-            None => plan
-                .unchanged
-                .push(Unchanged::new(written.clone(), "has no access entry")),
+            None => missing.push(written.clone()),
         }
+    }
+    // As the map's `remove`: naming what is not there changes nothing.
+    if !missing.is_empty() {
+        return Err(fail(
+            crate::exit::NOT_FOUND,
+            format!(
+                "{} {} no access entry in cluster {}; nothing was removed",
+                missing.join(", "),
+                if missing.len() == 1 { "has" } else { "have" },
+                t.cluster
+            ),
+        ));
     }
     let forced = guard(cli, &entries, &plan.actions, &entry_guards)?;
     let keepers = aws_auth_core::access::admin_keepers(&entries, &plan.actions);

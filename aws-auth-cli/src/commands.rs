@@ -429,9 +429,12 @@ pub(crate) fn edit_error(source: &str, ops: &Ops, e: EditError) -> anyhow::Error
         }
     };
     match e {
-        EditError::Invalid { op, message }
-        | EditError::NotFound { op, message }
-        | EditError::Conflict { op, message } => {
+        // Nothing to update or remove: not found, as for an access entry.
+        EditError::NotFound { op, message } => fail(
+            crate::exit::NOT_FOUND,
+            format!("{}: {message}", op_line(op)),
+        ),
+        EditError::Invalid { op, message } | EditError::Conflict { op, message } => {
             fail(INVALID, format!("{}: {message}", op_line(op)))
         }
         EditError::Unreadable {

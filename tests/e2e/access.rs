@@ -298,7 +298,7 @@ fn sync_refuses_a_bad_file_before_any_call() {
         ),
         (
             "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n    kubernetesGroups: [system:masters]\n",
-            "line 2, column 5: entries[0]: arn:aws:iam::111122223333:user/a: the group \"system:masters\" starts with system:",
+            "line 2, column 5: entries[0]: arn:aws:iam::111122223333:user/a: access entries refuse the group system:masters: give the access policy cluster-admin instead",
         ),
         (
             "entries:\n  - principalArn: arn:aws:iam::111122223333:user/a\n  - principalArn: arn:aws:iam::111122223333:user/b\n    username: eks:b\n",
@@ -1590,4 +1590,45 @@ fn the_aws_ca_bundle_is_trusted_for_every_aws_call() {
         );
     }
     assert!(aws.calls().is_empty());
+}
+
+/// Issue 25.8: what the tool knows it says: `system:masters` names the
+/// policy that grants the same; removing an entry that is not there exits
+/// 3, as the map's `remove` does, and sends nothing.
+#[test]
+fn masters_points_to_the_policy_and_a_missing_entry_is_not_found() {
+    let s = migrated();
+    let calls = s.aws.eks_calls();
+    let a = s
+        .access(&[
+            "add",
+            "arn:aws:iam::111122223333:user/alice",
+            "-g",
+            "system:masters",
+        ])
+        .assert()
+        .code(5);
+    assert!(
+        err(&a).contains("access entries refuse the group system:masters: give the access policy cluster-admin instead, which grants the same"),
+        "{}",
+        err(&a)
+    );
+    assert_eq!(s.aws.eks_calls(), calls, "a refused request was sent");
+    let before = s.entries();
+    let a = s
+        .access(&["remove", "arn:aws:iam::111122223333:user/nobody", NODES])
+        .assert()
+        .code(3);
+    assert_eq!(
+        err(&a),
+        "error: arn:aws:iam::111122223333:user/nobody has no access entry in cluster prod; nothing was removed\n"
+    );
+    assert_eq!(s.entries().len(), before.len());
+    // The map's remove: the same code.
+    let a = s
+        .cmd()
+        .args(["remove", "user", "arn:aws:iam::111122223333:user/nobody"])
+        .assert()
+        .code(3);
+    assert!(err(&a).contains("is not mapped in mapUsers"), "{}", err(&a));
 }

@@ -240,7 +240,7 @@ fn update_and_remove_by_username() {
     assert!(stderr(&a).contains("nothing to update"));
     s.run(&["remove", "--username", "dev"]).success();
     assert!(!s.text().contains("role/Developers"));
-    let a = s.run(&["remove", "--username", "nobody"]).code(5);
+    let a = s.run(&["remove", "--username", "nobody"]).code(3);
     assert!(stderr(&a).contains("no mapping has the username \"nobody\""));
 }
 
@@ -357,7 +357,7 @@ fn every_failure_is_one_sentence_with_its_exit_code_and_nothing_written() {
         ),
         (
             &["remove", "user", "arn:aws:iam::111122223333:user/nobody"],
-            5,
+            3,
             "not mapped in mapUsers",
         ),
         (&["add", "account", "123"], 5, "not 12 digits"),

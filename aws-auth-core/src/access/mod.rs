@@ -75,6 +75,11 @@ impl EntryRequest {
             crate::entries::rules::entry_username(u, p.kind() == PrincipalKind::Role)
                 .map_err(refused)?;
         }
+        if self.groups.iter().any(|g| g == "system:masters") {
+            return Err(format!(
+                "{p}: access entries refuse the group system:masters: give the access policy cluster-admin instead, which grants the same (AmazonEKSClusterAdminPolicy)"
+            ));
+        }
         if let Some(g) = self.groups.iter().find(|g| g.starts_with("system:")) {
             return Err(format!(
                 "{p}: the group {g:?} starts with system:, which access entries refuse"
