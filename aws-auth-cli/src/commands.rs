@@ -262,36 +262,71 @@ fn default_username(arn: &str) -> String {
 pub(crate) struct Ops {
     pub(crate) ops: Vec<Op>,
     pub(crate) lines: Option<(String, Vec<usize>)>,
+    /// What was made of the arguments, said with the result (a role ARN
+    /// written without its path).
+    pub(crate) notes: Vec<String>,
+}
+
+impl Ops {
+    /// One operation, from the command line.
+    pub(crate) fn one(op: Op) -> Ops {
+        Ops {
+            ops: vec![op],
+            lines: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A role ARN as the map needs it: without its IAM path (the form the IAM
+/// console shows), which the authenticator never matches. The correction
+/// is said in `notes`; any other ARN is kept as written.
+fn map_arn(arn: String, notes: &mut Vec<String>) -> String {
+    match arn.parse::<Arn>() {
+        Ok(a) if a.kind() == aws_auth_core::arn::PrincipalKind::Role && a.has_path() => {
+            let bare = a.without_path().to_string();
+            notes.push(format!(
+                "note: wrote {bare} for {arn}: the authenticator compares a role's ARN without its IAM path"
+            ));
+            bare
+        }
+        _ => arn,
+    }
 }
 
 /// `add role` or `add user`: `op` makes the operation of one mapping.
 fn mapping_ops(args: &AddMapping, op: fn(MappingSpec) -> Op) -> anyhow::Result<Ops> {
-    let make = |arn: String, username: Option<String>| {
+    let mut notes = Vec::new();
+    let mut make = |arn: String, username: Option<String>| {
         let username = username
             .or_else(|| args.username.clone())
             .unwrap_or_else(|| default_username(&arn));
-        op(MappingSpec::new(arn, username, &args.groups))
+        op(MappingSpec::new(
+            map_arn(arn, &mut notes),
+            username,
+            &args.groups,
+        ))
     };
-    match (&args.arn, &args.from_file) {
-        (Some(arn), None) => Ok(Ops {
-            ops: vec![make(arn.clone(), None)],
-            lines: None,
-        }),
+    let mut ops = match (&args.arn, &args.from_file) {
+        (Some(arn), None) => Ops::one(make(arn.clone(), None)),
         (None, Some(path)) => {
             let entries = batch(path)?;
-            Ok(Ops {
+            Ops {
                 lines: Some((
                     path.display().to_string(),
                     entries.iter().map(|e| e.0).collect(),
                 )),
+                notes: Vec::new(),
                 ops: entries
                     .into_iter()
                     .map(|(_, arn, user)| make(arn, user))
                     .collect(),
-            })
+            }
         }
-        _ => Err(fail(crate::exit::USAGE, "give an ARN or --from-file")),
-    }
+        _ => return Err(fail(crate::exit::USAGE, "give an ARN or --from-file")),
+    };
+    ops.notes = notes;
+    Ok(ops)
 }
 
 fn list_ops(
@@ -300,10 +335,7 @@ fn list_ops(
     make: impl Fn(String) -> Op,
 ) -> anyhow::Result<Ops> {
     match (arg, file) {
-        (Some(v), None) => Ok(Ops {
-            ops: vec![make(v.clone())],
-            lines: None,
-        }),
+        (Some(v), None) => Ok(Ops::one(make(v.clone()))),
         (None, Some(path)) => {
             let entries = batch(path)?;
             Ok(Ops {
@@ -311,6 +343,7 @@ fn list_ops(
                     path.display().to_string(),
                     entries.iter().map(|e| e.0).collect(),
                 )),
+                notes: Vec::new(),
                 ops: entries.into_iter().map(|(_, v, _)| make(v)).collect(),
             })
         }
@@ -347,24 +380,32 @@ pub(crate) fn update_ops(cmd: &UpdateCommand) -> anyhow::Result<Ops> {
             "nothing to update: give --username, --group or --no-groups",
         ));
     }
-    let op = make(m.arn.clone(), m.username.clone(), groups);
-    Ok(Ops {
-        ops: vec![op],
-        lines: None,
-    })
+    let mut notes = Vec::new();
+    let op = make(
+        map_arn(m.arn.clone(), &mut notes),
+        m.username.clone(),
+        groups,
+    );
+    let mut ops = Ops::one(op);
+    ops.notes = notes;
+    Ok(ops)
 }
 
 pub(crate) fn remove_ops(args: &RemoveArgs) -> anyhow::Result<Ops> {
     match (&args.what, &args.username) {
-        (Some(RemoveCommand::Role(r)), None) => list_ops(&r.arn, &r.from_file, Op::remove_role),
+        (Some(RemoveCommand::Role(r)), None) => {
+            let notes = std::cell::RefCell::new(Vec::new());
+            let mut ops = list_ops(&r.arn, &r.from_file, |arn| {
+                Op::remove_role(map_arn(arn, &mut notes.borrow_mut()))
+            })?;
+            ops.notes = notes.into_inner();
+            Ok(ops)
+        }
         (Some(RemoveCommand::User(r)), None) => list_ops(&r.arn, &r.from_file, Op::remove_user),
         (Some(RemoveCommand::Account(a)), None) => list_ops(&a.id, &a.from_file, Op::RemoveAccount),
-        (None, Some(username)) => Ok(Ops {
-            ops: vec![Op::RemoveUsername {
-                username: username.clone(),
-            }],
-            lines: None,
-        }),
+        (None, Some(username)) => Ok(Ops::one(Op::RemoveUsername {
+            username: username.clone(),
+        })),
         _ => Err(fail(
             crate::exit::USAGE,
             "say what to remove: role ARN, user ARN, account ID or --username NAME",
@@ -634,27 +675,47 @@ impl Text for EditResult {
 
 /// What an edit reports: a summary (or the diff with --dry-run), and for a
 /// cluster how the write went.
+/// What is worth saying of a mapping just added: no access-entry form
+/// (said now, not when the migration stops on it), a role whose sessions
+/// all log in under one name, no groups at all.
+fn added_warnings(spec: &MappingSpec, role: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((_, why)) =
+        aws_auth_core::migrate::blocks_migration(&spec.arn, &spec.username, &spec.groups)
+    {
+        out.push(format!(
+            "warning: {} cannot move to EKS access entries as it is: {why}",
+            spec.arn
+        ));
+    }
+    if role && !spec.username.contains("{{") {
+        out.push(format!(
+            "warning: every session of {} logs in as {:?}, so the audit log cannot tell who did what; a username like \"{}:{{{{SessionName}}}}\" names each session",
+            spec.arn, spec.username, spec.username
+        ));
+    }
+    if spec.groups.is_empty() {
+        out.push(format!(
+            "warning: {} gets no groups: it may log in but do nothing until a binding names its username (`aws-auth grant` writes the mapping and its binding together)",
+            spec.arn
+        ));
+    }
+    out
+}
+
 pub(crate) fn edit_report(
     edited: Edited,
     ops: &Ops,
     dry_run: bool,
     cluster: Option<ClusterWrite>,
 ) -> Report {
-    let mut notes = Vec::new();
-    // A mapping added that has no access-entry form: said now, not when the
-    // migration stops on it.
+    let mut notes = ops.notes.clone();
     for c in &edited.changes {
         if c.effect != Effect::Added {
             continue;
         }
-        if let Some(Op::AddRole(spec) | Op::AddUser(spec)) = ops.ops.get(c.op)
-            && let Some((_, why)) =
-                aws_auth_core::migrate::blocks_migration(&spec.arn, &spec.username, &spec.groups)
-        {
-            notes.push(format!(
-                "warning: {} cannot move to EKS access entries as it is: {why}",
-                spec.arn
-            ));
+        if let Some(op @ (Op::AddRole(spec) | Op::AddUser(spec))) = ops.ops.get(c.op) {
+            notes.extend(added_warnings(spec, matches!(op, Op::AddRole(_))));
         }
     }
     for g in &edited.forced {

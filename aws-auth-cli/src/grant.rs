@@ -352,18 +352,7 @@ async fn grant(s: &Settings, a: &GrantArgs) -> anyhow::Result<Report> {
         _ => {
             let doc = session.read().await?.document;
             match plan.map_op(&doc) {
-                Some(op) => Some(
-                    session
-                        .edit(
-                            s,
-                            Ops {
-                                ops: vec![op],
-                                lines: None,
-                            },
-                        )
-                        .await?
-                        .part()?,
-                ),
+                Some(op) => Some(session.edit(s, Ops::one(op)).await?.part()?),
                 None => None,
             }
         }
@@ -418,10 +407,7 @@ async fn revoke(s: &Settings, a: &RevokeArgs) -> anyhow::Result<Report> {
         .as_ref()
         .and_then(|d| aws_auth_core::grant::revoke_op(d, &principal))
     {
-        let ops = Ops {
-            ops: vec![op],
-            lines: None,
-        };
+        let ops = Ops::one(op);
         parts.push(session.edit(s, ops).await?.part()?);
     }
     let listed = list_bindings(&client).await?;

@@ -66,17 +66,7 @@ pub(crate) fn grant(
         out.write(&outcomes)?;
     }
     let identity = match op {
-        Some(op) => Some(
-            crate::source::edit_file(
-                s,
-                &target,
-                Ops {
-                    ops: vec![op],
-                    lines: None,
-                },
-            )?
-            .part()?,
-        ),
+        Some(op) => Some(crate::source::edit_file(s, &target, Ops::one(op))?.part()?),
         None => None,
     };
     Ok(crate::grant::done(
@@ -99,17 +89,7 @@ pub(crate) fn revoke(
     let doc = target.document()?;
     let dry_run = s.dry_run();
     let identity = match aws_auth_core::grant::revoke_op(&doc, principal) {
-        Some(op) => Some(
-            crate::source::edit_file(
-                s,
-                &target,
-                Ops {
-                    ops: vec![op],
-                    lines: None,
-                },
-            )?
-            .part()?,
-        ),
+        Some(op) => Some(crate::source::edit_file(s, &target, Ops::one(op))?.part()?),
         None => None,
     };
     let mut bindings = Vec::new();

@@ -124,10 +124,7 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
                 .prune_all(explicitly_empty);
             spec.roles = roles;
             spec.users = users;
-            let ops = Ops {
-                ops: vec![Op::Sync(spec)],
-                lines: None,
-            };
+            let ops = Ops::one(Op::Sync(spec));
             source.edit(g, ops).await
         }
         MapCommand::Protect { arns } => match &source {

@@ -318,17 +318,6 @@ fn every_failure_is_one_sentence_with_its_exit_code_and_nothing_written() {
             "Fargate pod execution role",
         ),
         (
-            &[
-                "add",
-                "role",
-                "arn:aws:iam::111122223333:role/a/b/C",
-                "-u",
-                "x",
-            ],
-            5,
-            "has the IAM path /a/b/",
-        ),
-        (
             &["add", "role", "arn:aws:iam::111122223333:user/u", "-u", "x"],
             5,
             "not a role ARN",
@@ -1741,4 +1730,51 @@ fn keys_written_oddly_are_read_and_edits_refused_clearly() {
             );
         }
     }
+}
+
+/// Issue 25, items 6 and 10: a role ARN with its IAM path (as the IAM
+/// console shows an SSO role) is written without it, and said; a role
+/// whose sessions would share one name, and a mapping with no groups, are
+/// warned about.
+#[test]
+fn what_the_tool_knows_it_writes_and_what_it_doubts_it_says() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123456789abcdef";
+    let a = s.run(&["add", "role", sso, "-g", "dev"]).success();
+    let err = stderr(&a);
+    assert!(
+        err.contains("note: wrote arn:aws:iam::111122223333:role/AWSReservedSSO_Dev_0123456789abcdef for arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Dev_0123456789abcdef: the authenticator compares a role's ARN without its IAM path"),
+        "{err}"
+    );
+    assert!(
+        s.text().contains(
+            "rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Dev_0123456789abcdef"
+        )
+    );
+    assert!(!s.text().contains("aws-reserved"));
+    // Without a template, every session shares the name.
+    assert!(
+        err.contains("logs in as \"AWSReservedSSO_Dev_0123456789abcdef\", so the audit log cannot tell who did what; a username like \"AWSReservedSSO_Dev_0123456789abcdef:{{SessionName}}\" names each session"),
+        "{err}"
+    );
+    // The same path given to remove finds it.
+    s.run(&["remove", "role", sso]).success();
+    assert!(!s.text().contains("AWSReservedSSO_Dev"));
+    // No groups: warned; a templated role with groups: nothing said.
+    let a = s
+        .run(&["add", "user", "arn:aws:iam::111122223333:user/nogroups"])
+        .success();
+    assert!(stderr(&a).contains("gets no groups"), "{}", stderr(&a));
+    let a = s
+        .run(&[
+            "add",
+            "role",
+            "arn:aws:iam::111122223333:role/Ci",
+            "-u",
+            "ci:{{SessionName}}",
+            "-g",
+            "ci",
+        ])
+        .success();
+    assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
 }
