@@ -273,8 +273,14 @@ async fn get(cli: &Settings, t: &Target, a: &AccessGetArgs) -> anyhow::Result<Re
     Ok(Report::new(Entries(entries.into_values().collect())))
 }
 
-/// The requests an `add` names, checked before any call.
-fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryRequest>> {
+/// The requests an `add` names, checked before any call; the names its
+/// file gives without an ARN are in `account`. Every bad line of the file
+/// is reported at once.
+fn requests(
+    a: &AccessAddArgs,
+    partition: &str,
+    account: Option<&str>,
+) -> anyhow::Result<Vec<EntryRequest>> {
     let kind = EntryType::from_name(&a.kind.to_ascii_uppercase());
     if matches!(kind, EntryType::Other(_)) {
         return Err(fail(
@@ -299,28 +305,42 @@ fn requests(a: &AccessAddArgs, partition: &str) -> anyhow::Result<Vec<EntryReque
         .iter()
         .map(|x| (x.clone(), x.clone(), None))
         .collect();
+    let mut bad = Vec::new();
     if let Some(path) = &a.from_file {
-        for (line, arn, user) in crate::commands::batch(path)? {
+        let (listed, wrong) = crate::commands::principal_lines(
+            path,
+            aws_auth_core::arn::PrincipalKind::User,
+            account,
+        )?;
+        bad = wrong;
+        for (line, arn, user) in listed {
             named.push((format!("{}:{line}", path.display()), arn, user));
         }
     }
     let mut out: Vec<EntryRequest> = Vec::new();
     for (at, arn, user) in named {
-        let principal: Arn = arn
-            .parse()
-            .map_err(|e| fail(INVALID, format!("{at}: {e}")))?;
+        let principal: Arn = match arn.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                bad.push(format!("{at}: {e}"));
+                continue;
+            }
+        };
         if out.iter().any(|r| same_principal(&r.principal, &principal)) {
-            return Err(fail(INVALID, format!("{at}: {arn} is named twice")));
+            bad.push(format!("{at}: {arn} is named twice"));
+            continue;
         }
         let mut r = EntryRequest::standard(principal);
         r.kind = kind.clone();
         r.username = user.or_else(|| a.username.clone());
         r.groups = a.groups.clone();
         r.policies = policies.clone();
-        r.check()
-            .map_err(|e| fail(INVALID, if at == arn { e } else { format!("{at}: {e}") }))?;
-        out.push(r);
+        match r.check() {
+            Ok(()) => out.push(r),
+            Err(e) => bad.push(if at == arn { e } else { format!("{at}: {e}") }),
+        }
     }
+    crate::commands::bad_lines(bad)?;
     too_many(out.len())?;
     Ok(out)
 }
@@ -487,14 +507,36 @@ async fn execute(
 }
 
 async fn add(cli: &Settings, t: &Target, a: &AccessAddArgs) -> anyhow::Result<Report> {
-    // Checked before the first call.
-    let probe = requests(a, "aws")?;
+    // Checked before the first call (names without an ARN in a stand-in
+    // account until the caller's is known).
+    let unnamed = a.account.is_none()
+        && a.from_file
+            .as_deref()
+            .is_some_and(crate::commands::names_without_arn);
+    let stand_in = unnamed.then_some("000000000000");
+    let probe = requests(a, "aws", a.account.as_deref().or(stand_in))?;
     let (eks, info) = session(cli, t).await?;
     let partition = probe
         .first()
         .map(|r| r.principal.partition().to_string())
         .unwrap_or_else(|| "aws".to_owned());
-    let requests = requests(a, &partition)?;
+    let account = match &a.account {
+        Some(id) => Some(id.clone()),
+        None if unnamed => Some(
+            eks.caller()
+                .await
+                .map_err(|why| {
+                    fail(
+                        crate::exit::CONFIG,
+                        format!("the file names principals without an ARN, and your AWS account could not be found ({why}): give --account ID"),
+                    )
+                })?
+                .account()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let requests = requests(a, &partition, account.as_deref())?;
     put_entries(cli, t, &eks, &info, &requests, a.update_existing).await
 }
 

@@ -406,9 +406,15 @@ pub(crate) struct AccessAddArgs {
     /// IAM role or user ARNs.
     #[arg(value_name = "ARN", required_unless_present = "from_file")]
     pub(crate) arns: Vec<String>,
-    /// Read principals from a file, one per line (`ARN [USERNAME]`, `#` comments).
+    /// Read principals from a file, one per line (`ARN [USERNAME]`, or
+    /// `user/NAME`, `role/NAME` or a user's bare `NAME` in --account; `#`
+    /// comments).
     #[arg(long, value_name = "FILE")]
     pub(crate) from_file: Option<PathBuf>,
+    /// The account of the names in --from-file written without an ARN
+    /// (default: the caller's).
+    #[arg(long, value_name = "ID", requires = "from_file")]
+    pub(crate) account: Option<String>,
     /// The entry type.
     #[arg(long = "type", value_name = "TYPE", default_value = "STANDARD")]
     pub(crate) kind: String,
@@ -664,9 +670,13 @@ pub(crate) struct AddMapping {
     /// A Kubernetes group (repeatable, or comma-separated).
     #[arg(long = "group", short = 'g', value_delimiter = ',')]
     pub(crate) groups: Vec<String>,
-    /// Read ARNs from a file, one per line (`ARN [USERNAME]`, `#` comments).
+    /// Read ARNs from a file, one per line (`ARN [USERNAME]`, or a bare
+    /// `NAME [USERNAME]` in --account; `#` comments).
     #[arg(long, value_name = "FILE")]
     pub(crate) from_file: Option<PathBuf>,
+    /// The account of the bare names in --from-file (default: the caller's).
+    #[arg(long, value_name = "ID", requires = "from_file")]
+    pub(crate) account: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -218,10 +218,12 @@ pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
-/// Returns (line number, first field, optional second field).
+/// Returns (line number, first field, optional second field); every bad
+/// line is reported at once.
 pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
     let text = read_text(path)?;
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -231,17 +233,16 @@ pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<St
         let first = fields.next().unwrap_or_default().to_owned();
         let second = fields.next().map(str::to_owned);
         if fields.next().is_some() {
-            return Err(fail(
-                INVALID,
-                format!(
-                    "{}:{}: expected `ARN [USERNAME]`, found more fields",
-                    path.display(),
-                    i + 1
-                ),
+            bad.push(format!(
+                "{}:{}: expected `ARN [USERNAME]`, found more fields",
+                path.display(),
+                i + 1
             ));
+            continue;
         }
         out.push((i + 1, first, second));
     }
+    bad_lines(bad)?;
     if out.is_empty() {
         return Err(fail(
             INVALID,
@@ -249,6 +250,84 @@ pub(crate) fn batch(path: &Path) -> anyhow::Result<Vec<(usize, String, Option<St
         ));
     }
     Ok(out)
+}
+
+/// Every bad line of a file as one error (nothing is done with the rest).
+pub(crate) fn bad_lines(bad: Vec<String>) -> anyhow::Result<()> {
+    match bad.len() {
+        0 => Ok(()),
+        1 => Err(fail(INVALID, bad.join(""))),
+        n => Err(fail(
+            INVALID,
+            format!("{n} lines are wrong, nothing was done: {}", bad.join("; ")),
+        )),
+    }
+}
+
+/// True when a principals file names someone without an ARN.
+pub(crate) fn names_without_arn(path: &Path) -> bool {
+    batch(path).is_ok_and(|lines| lines.iter().any(|(_, first, _)| iam_name(first)))
+}
+
+/// An IAM name, with `user/` or `role/` and a path if any: what a list may
+/// give instead of an ARN.
+fn iam_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c))
+}
+
+/// A line's principals, as ARNs, and the lines that are wrong.
+type Lines = (Vec<(usize, String, Option<String>)>, Vec<String>);
+
+/// The principals of a batch file as ARNs: an ARN as written, or
+/// `user/NAME`, `role/NAME` (an IAM path allowed) or a bare `NAME` of kind
+/// `default` in `account`. Every bad line is reported at once.
+pub(crate) fn principals_file(
+    path: &Path,
+    default: aws_auth_core::arn::PrincipalKind,
+    account: Option<&str>,
+) -> anyhow::Result<Vec<(usize, String, Option<String>)>> {
+    let (out, bad) = principal_lines(path, default, account)?;
+    bad_lines(bad)?;
+    Ok(out)
+}
+
+/// [`principals_file`], the bad lines returned beside the good ones (for a
+/// caller that finds more wrong with the good ones).
+pub(crate) fn principal_lines(
+    path: &Path,
+    default: aws_auth_core::arn::PrincipalKind,
+    account: Option<&str>,
+) -> anyhow::Result<Lines> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (line, first, second) in batch(path)? {
+        let at = format!("{}:{line}", path.display());
+        let arn = if !iam_name(&first) {
+            first
+        } else {
+            let (kind, name) = match first.split_once('/') {
+                Some(("user", rest)) => ("user", rest),
+                Some(("role", rest)) => ("role", rest),
+                _ if default == aws_auth_core::arn::PrincipalKind::Role => ("role", first.as_str()),
+                _ => ("user", first.as_str()),
+            };
+            let Some(account) = account else {
+                bad.push(format!(
+                    "{at}: {first} is not an ARN, and no account is known for it: give --account"
+                ));
+                continue;
+            };
+            format!("arn:aws:iam::{account}:{kind}/{name}")
+        };
+        match arn.parse::<Arn>() {
+            Ok(_) => out.push((line, arn, second)),
+            Err(e) => bad.push(format!("{at}: {e}")),
+        }
+    }
+    Ok((out, bad))
 }
 
 /// The IAM name of an ARN, the default username.
@@ -294,8 +373,14 @@ fn map_arn(arn: String, notes: &mut Vec<String>) -> String {
     }
 }
 
-/// `add role` or `add user`: `op` makes the operation of one mapping.
-fn mapping_ops(args: &AddMapping, op: fn(MappingSpec) -> Op) -> anyhow::Result<Ops> {
+/// `add role` or `add user`: `op` makes the operation of one mapping; the
+/// bare names of a file are in `account`.
+fn mapping_ops(
+    args: &AddMapping,
+    op: fn(MappingSpec) -> Op,
+    kind: aws_auth_core::arn::PrincipalKind,
+    account: Option<&str>,
+) -> anyhow::Result<Ops> {
     let mut notes = Vec::new();
     let mut make = |arn: String, username: Option<String>| {
         let username = username
@@ -310,7 +395,7 @@ fn mapping_ops(args: &AddMapping, op: fn(MappingSpec) -> Op) -> anyhow::Result<O
     let mut ops = match (&args.arn, &args.from_file) {
         (Some(arn), None) => Ops::one(make(arn.clone(), None)),
         (None, Some(path)) => {
-            let entries = batch(path)?;
+            let entries = principals_file(path, kind, account)?;
             Ops {
                 lines: Some((
                     path.display().to_string(),
@@ -351,10 +436,12 @@ fn list_ops(
     }
 }
 
-pub(crate) fn add_ops(cmd: &AddCommand) -> anyhow::Result<Ops> {
+/// `account`: the account of the bare names of a `--from-file` list.
+pub(crate) fn add_ops(cmd: &AddCommand, account: Option<&str>) -> anyhow::Result<Ops> {
+    use aws_auth_core::arn::PrincipalKind;
     match cmd {
-        AddCommand::Role(a) => mapping_ops(a, Op::AddRole),
-        AddCommand::User(a) => mapping_ops(a, Op::AddUser),
+        AddCommand::Role(a) => mapping_ops(a, Op::AddRole, PrincipalKind::Role, account),
+        AddCommand::User(a) => mapping_ops(a, Op::AddUser, PrincipalKind::User, account),
         AddCommand::Account(a) => list_ops(&a.id, &a.from_file, Op::AddAccount),
     }
 }

@@ -101,7 +101,12 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
             };
             Ok(crate::answers::audit(&gathered, &name, manifest, *strict))
         }
-        MapCommand::Add(c) => source.edit(g, commands::add_ops(c)?).await,
+        MapCommand::Add(c) => {
+            let account = names_account(g, c).await?;
+            source
+                .edit(g, commands::add_ops(c, account.as_deref())?)
+                .await
+        }
         MapCommand::Update(c) => source.edit(g, commands::update_ops(c)?).await,
         MapCommand::Remove(args) => source.edit(g, commands::remove_ops(args)?).await,
         MapCommand::Sync {
@@ -149,6 +154,34 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
             Source::Cluster(s) => s.restore(g, backup).await,
             Source::File(_) => Err(cluster_only()),
         },
+    }
+}
+
+/// The account of the names a `--from-file` list gives without an ARN:
+/// `--account`, else the caller's (asked of STS only then).
+async fn names_account(g: &Settings, c: &crate::cli::AddCommand) -> anyhow::Result<Option<String>> {
+    let (crate::cli::AddCommand::Role(m) | crate::cli::AddCommand::User(m)) = c else {
+        return Ok(None);
+    };
+    if m.account.is_some() {
+        return Ok(m.account.clone());
+    }
+    match &m.from_file {
+        Some(path) if commands::names_without_arn(path) => {
+            let me = crate::identity::caller(g.kube.request_timeout, None, None)
+                .await
+                .map_err(|why| {
+                    fail(
+                        exit::CONFIG,
+                        format!(
+                            "{} names principals without an ARN, and your AWS account could not be found ({why}): give --account ID",
+                            path.display()
+                        ),
+                    )
+                })?;
+            Ok(Some(me.account().to_owned()))
+        }
+        _ => Ok(None),
     }
 }
 

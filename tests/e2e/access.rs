@@ -1632,3 +1632,42 @@ fn masters_points_to_the_policy_and_a_missing_entry_is_not_found() {
         .code(3);
     assert!(err(&a).contains("is not mapped in mapUsers"), "{}", err(&a));
 }
+
+/// Issue 25.7: `access add --from-file` takes names without an ARN in the
+/// caller's account (or --account), and reports every bad line at once.
+#[test]
+fn a_list_of_names_is_in_the_callers_account() {
+    let s = migrated();
+    let file = write(&s, "team.txt", "bob\nrole/Deployer ci\n");
+    s.access(&["add", "--from-file", &file, "--policy", "view"])
+        .assert()
+        .success();
+    let entries = s.entries();
+    assert!(
+        entries.contains_key("arn:aws:iam::111122223333:user/bob"),
+        "{:?}",
+        entries.keys()
+    );
+    assert!(
+        entries.contains_key("arn:aws:iam::111122223333:role/Deployer"),
+        "{:?}",
+        entries.keys()
+    );
+    let calls = s.aws.eks_calls();
+    let bad = write(
+        &s,
+        "bad.txt",
+        "arn:aws:iam::1:user/x\nbob\nbob\n-g system:masters\n",
+    );
+    let a = s
+        .access(&["add", "--from-file", &bad, "--account", "444455556666"])
+        .assert()
+        .code(5);
+    let e = err(&a);
+    assert!(e.contains("lines are wrong, nothing was done"), "{e}");
+    assert!(
+        e.contains("bad.txt:1:") && e.contains("bad.txt:3:") && e.contains("bad.txt:4:"),
+        "{e}"
+    );
+    assert_eq!(s.aws.eks_calls(), calls, "a bad list was sent");
+}

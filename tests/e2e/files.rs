@@ -290,13 +290,13 @@ fn batch_files_add_together_or_not_at_all() {
     assert!(text.contains("username: bob-k\n"));
     std::fs::write(
         s.dir.path().join("bad.txt"),
-        "arn:aws:iam::111122223333:user/carol\nnot-an-arn\n",
+        "arn:aws:iam::111122223333:user/carol\nnot:an-arn\n",
     )
     .unwrap();
     std::fs::write(s.path(), &original).unwrap();
     let a = s.run(&["add", "user", "--from-file", "bad.txt"]).code(5);
     assert!(
-        stderr(&a).starts_with("error: bad.txt:2: \"not-an-arn\" is not an ARN"),
+        stderr(&a).starts_with("error: bad.txt:2: \"not:an-arn\" is not an ARN"),
         "{}",
         stderr(&a)
     );
@@ -1777,4 +1777,91 @@ fn what_the_tool_knows_it_writes_and_what_it_doubts_it_says() {
         ])
         .success();
     assert!(!stderr(&a).contains("warning"), "{}", stderr(&a));
+}
+
+/// Issue 25.7: a list names principals by bare name in `--account`, and a
+/// list with several bad lines says each of them, writing nothing.
+#[test]
+fn lists_take_bare_names_and_report_every_bad_line() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    std::fs::write(
+        s.dir.path().join("team.txt"),
+        "# the team\nalice\nbob bobby\narn:aws:iam::444455556666:user/carol\n",
+    )
+    .unwrap();
+    s.run(&[
+        "add",
+        "user",
+        "--from-file",
+        "team.txt",
+        "--account",
+        "111122223333",
+        "-g",
+        "dev",
+    ])
+    .success();
+    let text = s.text();
+    for want in [
+        "userarn: arn:aws:iam::111122223333:user/alice",
+        "userarn: arn:aws:iam::111122223333:user/bob",
+        "username: bobby",
+        "userarn: arn:aws:iam::444455556666:user/carol",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    // Without --account and without AWS credentials: told what to give.
+    std::fs::write(s.dir.path().join("more.txt"), "dave\n").unwrap();
+    let before = s.text();
+    let a = s
+        .run(&["add", "user", "--from-file", "more.txt", "-g", "dev"])
+        .code(78);
+    assert!(stderr(&a).contains("give --account ID"), "{}", stderr(&a));
+    assert_eq!(s.text(), before);
+    // Every bad line at once, and nothing written.
+    std::fs::write(
+        s.dir.path().join("bad.txt"),
+        "erin\narn:aws:iam::1:user/x\nfrank a b\narn:aws:iam::111122223333:user/gina\n",
+    )
+    .unwrap();
+    let a = s
+        .run(&[
+            "add",
+            "user",
+            "--from-file",
+            "bad.txt",
+            "--account",
+            "111122223333",
+        ])
+        .code(5);
+    let err = stderr(&a);
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // batch's own check (the field count) comes first, then the ARNs.
+    assert!(
+        err.contains("bad.txt:3: expected `ARN [USERNAME]`, found more fields"),
+        "{err}"
+    );
+    assert_eq!(s.text(), before);
+    std::fs::write(
+        s.dir.path().join("bad.txt"),
+        "erin\narn:aws:iam::1:user/x\narn:aws:iam::111122223333:user/gina\nnot:an:arn:x\n",
+    )
+    .unwrap();
+    let a = s
+        .run(&[
+            "add",
+            "user",
+            "--from-file",
+            "bad.txt",
+            "--account",
+            "111122223333",
+        ])
+        .code(5);
+    let err = stderr(&a);
+    assert!(
+        err.contains("2 lines are wrong, nothing was done: bad.txt:2: "),
+        "{err}"
+    );
+    assert!(err.contains("; bad.txt:4: "), "{err}");
+    assert_eq!(s.text(), before);
 }
