@@ -1865,3 +1865,50 @@ fn lists_take_bare_names_and_report_every_bad_line() {
     assert!(err.contains("; bad.txt:4: "), "{err}");
     assert_eq!(s.text(), before);
 }
+
+/// Issue 25.11: `sync` takes the ConfigMap manifest a repository keeps as
+/// its desired file, and says which entries it adopted.
+#[test]
+fn sync_takes_the_config_map_a_repository_keeps() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    std::fs::write(
+        s.dir.path().join("desired.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_ReadOnly_fedcba9876543210\n      username: readonly:{{SessionName}}\n      groups: [view-only]\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [dev]\n",
+    )
+    .unwrap();
+    let a = s
+        .run(&["sync", "desired.yaml", "--owner", "team-a", "--adopt"])
+        .success();
+    let out = stdout(&a);
+    assert!(
+        out.contains("adopted arn:aws:iam::111122223333:role/AWSReservedSSO_ReadOnly_fedcba9876543210 in mapRoles (it already said the same; now the sync's own)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("added arn:aws:iam::111122223333:user/alice to mapUsers"),
+        "{out}"
+    );
+    let text = s.text();
+    assert!(text.contains("syncedBy: team-a"), "{text}");
+    // Again: nothing to do.
+    let a = s
+        .run(&["sync", "desired.yaml", "--owner", "team-a", "--adopt"])
+        .success();
+    assert!(!stdout(&a).contains("added"), "{}", stdout(&a));
+    // A manifest whose key the authenticator cannot read is refused, with
+    // its line: never read as "nothing wanted".
+    std::fs::write(
+        s.dir.path().join("broken.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\ndata:\n  mapUsers: |\n    - userarn: [\n",
+    )
+    .unwrap();
+    let a = s
+        .run(&["sync", "broken.yaml", "--owner", "team-a", "--prune"])
+        .code(5);
+    assert!(
+        stderr(&a).contains("broken.yaml: line 7, column 16: mapUsers cannot be read"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(s.text().contains("user/alice"));
+}

@@ -245,6 +245,12 @@ impl fmt::Display for Tense<'_> {
         let verb = |done: &'static str, planned: &'static str| if self.1 { planned } else { done };
         let key = c.key.map(DataKey::as_str).unwrap_or_default();
         match c.effect {
+            Effect::Added if c.cause == Cause::Adopted => write!(
+                f,
+                "{} {} in {key} (it already said the same; now the sync's own)",
+                verb("adopted", "would adopt"),
+                c.subject()
+            ),
             Effect::Added => write!(f, "{} {} to {key}", verb("added", "would add"), c.subject()),
             Effect::Updated => write!(
                 f,

@@ -18,12 +18,17 @@
 //! pruning sync would act on that: an empty file, one without either key, a
 //! key left empty (`mapUsers:` reads as null; write `mapUsers: []` to want
 //! none), a `...` marker or a second document.
+//!
+//! The aws-auth ConfigMap manifest itself (`kind: ConfigMap`, what a GitOps
+//! repository keeps) is read too, its keys as the authenticator reads them;
+//! a key it cannot read or an empty one is refused the same way.
 
 use super::MappingSpec;
 use crate::position::{LineIndex, Position};
 use crate::yaml::json::{JsonType, json_type};
 use crate::yaml::tree::NodeId;
 use crate::yaml::{Tree, full};
+use crate::{DataKey, KeyState};
 
 /// Why a file of desired mappings cannot be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +76,13 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
             "the file is not a mapping of mapRoles and mapUsers".to_owned(),
         ));
     };
+    let pairs: Vec<(NodeId, NodeId)> = pairs.collect();
+    let is_manifest = pairs.iter().any(|&(k, v)| {
+        string(&tree, text, k) == Some("kind") && string(&tree, text, v) == Some("ConfigMap")
+    });
+    if is_manifest {
+        return from_manifest(text);
+    }
     let mut named = false;
     for (k, v) in pairs {
         named = true;
@@ -107,6 +119,64 @@ pub fn read_desired(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), 
         ));
     }
     Ok((roles, users))
+}
+
+/// The mappings of an aws-auth ConfigMap manifest, as the authenticator
+/// reads them (the one a GitOps repository already keeps): strict as the
+/// small file is, a key that cannot be read or is empty is refused rather
+/// than read as "nothing wanted".
+fn from_manifest(text: &str) -> Result<(Vec<MappingSpec>, Vec<MappingSpec>), DesiredError> {
+    let doc = crate::Document::parse_manifest(text).map_err(|e| DesiredError {
+        message: e.message.clone(),
+        position: e.position,
+    })?;
+    let mut named = false;
+    let mut lists = (Vec::new(), Vec::new());
+    let effective = doc.effective();
+    for key in [DataKey::MapRoles, DataKey::MapUsers] {
+        let at = |offset: usize| doc.position(key, offset);
+        match doc.view().state(key) {
+            KeyState::Absent => continue,
+            KeyState::Empty => {
+                return Err(DesiredError {
+                    message: format!("{key} is empty: write `[]` in it to want none of them"),
+                    position: at(0),
+                });
+            }
+            KeyState::Unreadable { message, offset } => {
+                return Err(DesiredError {
+                    message: format!(
+                        "{key} cannot be read ({message}): the authenticator ignores all of it; fix it first (see `aws-auth lint`)"
+                    ),
+                    position: at(*offset),
+                });
+            }
+            _ => {}
+        }
+        named = true;
+        let out = if key == DataKey::MapRoles {
+            &mut lists.0
+        } else {
+            &mut lists.1
+        };
+        for m in effective.mappings_of(key) {
+            out.push(MappingSpec::new(
+                m.arn,
+                m.username,
+                m.groups
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect::<Vec<_>>(),
+            ));
+        }
+    }
+    if !named {
+        return Err(DesiredError {
+            message: "the ConfigMap has neither mapRoles nor mapUsers: write `mapRoles: \"[]\"` and `mapUsers: \"[]\"` to want no mappings".to_owned(),
+            position: Position { line: 1, column: 1 },
+        });
+    }
+    Ok(lists)
 }
 
 fn string<'t>(tree: &'t Tree, text: &'t str, id: NodeId) -> Option<&'t str> {
@@ -196,5 +266,36 @@ mod tests {
         assert!(r.is_empty() && u.is_empty());
         let (r, _) = read_desired(&format!("---\nmapRoles:\n{role}")).unwrap();
         assert_eq!(r.len(), 1);
+    }
+
+    /// Issue 25.11: the ConfigMap a repository keeps is a desired file too,
+    /// read as the authenticator reads it, and as strictly.
+    #[test]
+    fn the_config_map_manifest_is_read_as_the_authenticator_reads_it() {
+        let manifest = |data: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n{data}"
+            )
+        };
+        let text = manifest(
+            "  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: a:{{SessionName}}\n      groups: [dev]\n    - rolearn: arn:aws:iam::111122223333:role/A\n      username: last-wins\n  mapUsers: \"[]\"\n",
+        );
+        let (roles, users) = read_desired(&text).unwrap();
+        assert_eq!(roles.len(), 1);
+        assert_eq!(roles[0].username, "last-wins");
+        assert!(users.is_empty());
+        for (data, line, needle) in [
+            (
+                "  mapRoles: |\n    - rolearn: [\n",
+                8,
+                "mapRoles cannot be read",
+            ),
+            ("  mapUsers: \"\"\n", 7, "mapUsers is empty"),
+            ("  other: x\n", 1, "neither mapRoles nor mapUsers"),
+        ] {
+            let e = read_desired(&manifest(data)).expect_err(data);
+            assert!(e.message.contains(needle), "{data:?}: {e}");
+            assert_eq!(e.position.line, line, "{data:?}: {e}");
+        }
     }
 }
