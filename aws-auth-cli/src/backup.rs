@@ -17,26 +17,30 @@ use crate::exit::{INVALID, IO, fail};
 /// `$XDG_STATE_HOME/aws-auth/backups/<context>/`, `$XDG_STATE_HOME` defaulting
 /// to `~/.local/state`.
 pub(crate) fn default_dir(context: &str) -> anyhow::Result<PathBuf> {
+    let dir = state_dir("backups").map_err(|_| {
+        fail(
+            IO,
+            "cannot place the backup: neither XDG_STATE_HOME nor HOME is set (give --out FILE)",
+        )
+    })?;
+    Ok(dir.join(safe_component(context)))
+}
+
+/// `$XDG_STATE_HOME/aws-auth/<what>`, `$XDG_STATE_HOME` defaulting to
+/// `~/.local/state`; `Err` when neither is set.
+pub(crate) fn state_dir(what: &str) -> Result<PathBuf, ()> {
     let state = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
             Some(home) => PathBuf::from(home).join(".local").join("state"),
-            None => {
-                return Err(fail(
-                    IO,
-                    "cannot place the backup: neither XDG_STATE_HOME nor HOME is set (give --out FILE)",
-                ));
-            }
+            None => return Err(()),
         },
     };
-    Ok(state
-        .join("aws-auth")
-        .join("backups")
-        .join(safe_component(context)))
+    Ok(state.join("aws-auth").join(what))
 }
 
 /// A context name as one path component (they hold `:` and `/`, e.g. an EKS ARN).
-fn safe_component(name: &str) -> String {
+pub(crate) fn safe_component(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {

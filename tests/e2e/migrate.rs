@@ -1367,3 +1367,79 @@ fn access_entries_directly() {
     let a = old.access(&["add", alice]).assert().code(4);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("--enable-api-mode"));
 }
+
+/// Issue 25.9: the migration finds its EKS cluster from the kubeconfig
+/// context as the `access` commands do; `--role-arn-map` given once is used
+/// by the later steps (and said); a conflict names `--update-existing`;
+/// each blocked mapping names what fixes it.
+#[test]
+fn the_cluster_comes_from_the_context_and_the_role_map_is_remembered() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    // The context named by the cluster's ARN, as `aws eks update-kubeconfig`
+    // names it.
+    let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let mut k: Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.env.kubeconfig).unwrap()).unwrap();
+    k["contexts"][0]["name"] = arn.clone().into();
+    k["current-context"] = arn.clone().into();
+    std::fs::write(&s.env.kubeconfig, k.to_string()).unwrap();
+    let map = s.env.home.path().join("roles.txt");
+    std::fs::write(&map, "arn:aws:iam::444455556666:role/ci/Deployer\n").unwrap();
+    // alice has an entry that says something else.
+    s.aws.with_cluster(CLUSTER, |c| {
+        c.entries.insert(
+            "arn:aws:iam::111122223333:user/alice".to_owned(),
+            Entry {
+                kind: "STANDARD".into(),
+                username: "someone-else".into(),
+                groups: Vec::new(),
+                policies: BTreeMap::new(),
+            },
+        );
+    });
+    let mut cmd = s.cmd();
+    cmd.args(["migrate", "plan", "--role-arn-map", map.to_str().unwrap()]);
+    let a = cmd.assert().success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "cluster {CLUSTER} (from the kubeconfig context {arn:?})"
+        )),
+        "{err}"
+    );
+    let out = stdout(&a);
+    assert!(!out.contains("444455556666:role/Deployer (line"), "{out}");
+    assert!(out.contains("    fix: "), "{out}");
+    // The next step, without the map: the one given before, said.
+    let mut cmd = s.cmd();
+    cmd.args(["migrate", "apply", "--poll-interval", "0.05"]);
+    let a = cmd.assert();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "using the --role-arn-map given before for cluster {CLUSTER}"
+        )),
+        "{err}"
+    );
+    let out = stdout(&a);
+    assert!(
+        out.contains("conflict, left alone: arn:aws:iam::111122223333:user/alice:")
+            && out.contains("(--update-existing makes it match the map)"),
+        "{out}"
+    );
+    assert!(
+        s.entries()
+            .contains_key("arn:aws:iam::444455556666:role/ci/Deployer"),
+        "{:?}",
+        s.entries().keys()
+    );
+    // verify, with blocked mappings left: never "every migratable mapping".
+    let mut cmd = s.cmd();
+    cmd.args(["migrate", "verify"]);
+    let a = cmd.assert();
+    assert!(
+        !stdout(&a).contains("every migratable mapping has its access entry"),
+        "{}",
+        stdout(&a)
+    );
+}

@@ -32,13 +32,108 @@ pub(crate) fn run(cli: &Settings, cmd: &MigrateCommand) -> anyhow::Result<Report
     // The calls wait on the network, not the CPU: one thread interleaves them.
     let runtime = crate::runtime()?;
     runtime.block_on(async {
-        match cmd {
-            MigrateCommand::Plan(args) => plan(cli, args).await,
-            MigrateCommand::Apply(args) => apply(cli, args).await,
-            MigrateCommand::Verify(args) => verify(cli, args).await,
-            MigrateCommand::Finalize(args) => finalize(cli, args).await,
+        let offline_plan =
+            matches!(cmd, MigrateCommand::Plan(a) if a.cluster.is_none() && cli.file.is_some());
+        if offline_plan && let MigrateCommand::Plan(args) = cmd {
+            return plan(cli, args).await;
         }
+        let (common, found) = match cmd {
+            MigrateCommand::Plan(a) | MigrateCommand::Verify(a) => with_cluster(cli, a)?,
+            MigrateCommand::Apply(a) => with_cluster(cli, &a.common)?,
+            MigrateCommand::Finalize(a) => with_cluster(cli, &a.common)?,
+        };
+        let (common, remembered) = with_role_map(common)?;
+        let mut report = match cmd {
+            MigrateCommand::Plan(_) => plan(cli, &common).await,
+            MigrateCommand::Verify(_) => verify(cli, &common).await,
+            MigrateCommand::Apply(a) => {
+                let a = ApplyArgs {
+                    common,
+                    enable_api_mode: a.enable_api_mode,
+                    concurrency: a.concurrency,
+                };
+                apply(cli, &a).await
+            }
+            MigrateCommand::Finalize(a) => {
+                let a = FinalizeArgs {
+                    common,
+                    delete_configmap: a.delete_configmap,
+                };
+                finalize(cli, &a).await
+            }
+        }?;
+        report.prepend_notes(found.into_iter().chain(remembered));
+        Ok(report)
     })
+}
+
+/// `--cluster`, else the EKS cluster the kubeconfig context names (with
+/// its region and profile unless given), as the `access` commands find it;
+/// and the line that says where it came from.
+fn with_cluster(
+    cli: &Settings,
+    args: &MigrateArgs,
+) -> anyhow::Result<(MigrateArgs, Option<String>)> {
+    if args.cluster.is_some() {
+        return Ok((clone_args(args), None));
+    }
+    let found = crate::eks_context::from_kubeconfig(&cli.kube).map_err(|e| {
+        let why = e
+            .downcast_ref::<crate::exit::Exit>()
+            .map_or_else(|| e.to_string(), |x| x.message.clone());
+        fail(
+            USAGE,
+            format!("give --cluster NAME (the EKS cluster): {why}"),
+        )
+    })?;
+    let note = format!(
+        "aws-auth: cluster {} (from the kubeconfig context {:?})",
+        found.name, found.context
+    );
+    Ok((
+        MigrateArgs {
+            cluster: Some(found.name),
+            region: args.region.clone().or(found.region),
+            profile: args.profile.clone().or(found.profile),
+            ..clone_args(args)
+        },
+        Some(note),
+    ))
+}
+
+/// `--role-arn-map` is kept for the cluster's later steps: given, its lines
+/// are remembered (`$XDG_STATE_HOME/aws-auth/role-arn-maps/CLUSTER`);
+/// not given, the remembered ones are used, and said.
+fn with_role_map(mut args: MigrateArgs) -> anyhow::Result<(MigrateArgs, Option<String>)> {
+    let Some(cluster) = args.cluster.clone() else {
+        return Ok((args, None));
+    };
+    let Ok(dir) = crate::backup::state_dir("role-arn-maps") else {
+        return Ok((args, None));
+    };
+    let kept = dir.join(crate::backup::safe_component(&cluster));
+    match &args.role_arn_map {
+        Some(path) => {
+            // Checked before it is kept: a broken file is an error now.
+            aws::read_role_map(path)?;
+            let text = crate::commands::read_text(path)?;
+            if std::fs::create_dir_all(&dir).is_ok() {
+                let _ = std::fs::write(&kept, text);
+            }
+            Ok((args, None))
+        }
+        None if kept.is_file() => {
+            args.role_arn_map = Some(kept.clone());
+            Ok((
+                args,
+                Some(format!(
+                    "aws-auth: using the --role-arn-map given before for cluster {cluster} (kept in {}; give --role-arn-map to replace it)",
+                    kept.display()
+                )),
+            ))
+        }
+        None => Ok((args, None)),
+    }
 }
 
 fn cluster_name(args: &MigrateArgs) -> anyhow::Result<&str> {

@@ -26,7 +26,13 @@ fn blocked_lines(plan: &Plan, s: &mut String) {
         } else {
             format!("{} {}", b.key, b.arn)
         };
-        let _ = writeln!(s, "  {what} (line {}): {}", b.line, b.reason);
+        let _ = writeln!(
+            s,
+            "  {what} (line {}): {}\n    fix: {}",
+            b.line,
+            b.reason,
+            b.code.fix()
+        );
     }
 }
 
@@ -262,7 +268,7 @@ fn apply_text(a: &Applied) -> String {
     for c in &plan.conflicts {
         let _ = writeln!(
             s,
-            "conflict, left alone: {}: {}",
+            "conflict, left alone: {}: {} (--update-existing makes it match the map)",
             c.principal_arn,
             c.differences.join("; ")
         );
@@ -376,10 +382,17 @@ impl Text for Verified {
 
 fn verify_text(plan: &Plan, drift: &[Drift]) -> String {
     let mut s = String::new();
-    if drift.is_empty() {
+    if drift.is_empty() && plan.blocked.is_empty() {
         let _ = writeln!(
             s,
             "{}: every migratable mapping has its access entry ({} entries and policies checked)",
+            plan.cluster,
+            plan.unchanged.len()
+        );
+    } else if drift.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}: no drift in the {} entries and policies checked, but not every mapping can move:",
             plan.cluster,
             plan.unchanged.len()
         );
@@ -391,7 +404,7 @@ fn verify_text(plan: &Plan, drift: &[Drift]) -> String {
         s.push_str(&output::table(&["PRINCIPAL", "DRIFT"], &rows));
         let _ = writeln!(
             s,
-            "{}: {} problem(s); `aws-auth migrate apply` fixes missing entries and policies",
+            "{}: {} problem(s); `aws-auth migrate apply` fixes missing entries and policies, with --update-existing entries that differ",
             plan.cluster,
             drift.len()
         );

@@ -633,6 +633,64 @@ pub enum BlockedCode {
     NodeRoleOfOtherAccount,
 }
 
+impl BlockedCode {
+    /// What fixes it, naming the command where one does.
+    ///
+    /// ```
+    /// use aws_auth_core::entries::BlockedCode;
+    /// assert!(BlockedCode::RolePathUnknown.fix().contains("--role-arn-map"));
+    /// ```
+    pub fn fix(self) -> &'static str {
+        match self {
+            BlockedCode::KeyUnreadable => {
+                "fix the key first (`aws-auth lint` says where), then plan again"
+            }
+            BlockedCode::SsoEntry => {
+                "map the permission set's role by its ARN instead (`aws-auth add role ARN`), or give it an entry (`aws-auth access add ARN`)"
+            }
+            BlockedCode::MapAccounts => {
+                "give each principal of that account its own entry (`aws-auth access add ARN`), then `aws-auth remove account ID`"
+            }
+            BlockedCode::WildcardArn | BlockedCode::InvalidArn | BlockedCode::NotUserOrRole => {
+                "it matches nobody: remove it (`aws-auth remove role|user ARN`)"
+            }
+            BlockedCode::SessionArn => {
+                "map the role itself (`aws-auth add role ROLE-ARN`), then remove the session's mapping"
+            }
+            BlockedCode::ServiceLinkedRole => {
+                "the AWS service manages its own access: remove the mapping once the service has its entry (`aws-auth remove role ARN`)"
+            }
+            BlockedCode::RoleArnWithPath => {
+                "it never matched: write the role without its path (`aws-auth add role ARN` writes it so) and remove this one"
+            }
+            BlockedCode::NodeMappingOnUser
+            | BlockedCode::NodeGroupsIncomplete
+            | BlockedCode::NodeExtraGroups => {
+                "give the node role its entry by type (`aws-auth access add ARN --type EC2_LINUX`), then fix or remove the mapping"
+            }
+            BlockedCode::NoUsername
+            | BlockedCode::ForbiddenUsername
+            | BlockedCode::UnsupportedTemplate
+            | BlockedCode::UserSessionTemplate
+            | BlockedCode::TemplateWithoutColon => {
+                "give it a username access entries take (`aws-auth update role|user ARN -u NAME`), or its entry directly (`aws-auth access add ARN -u NAME`)"
+            }
+            BlockedCode::EmptyGroup | BlockedCode::GroupTemplate | BlockedCode::SystemGroup => {
+                "change its groups (`aws-auth update role|user ARN -g GROUP`); for system:masters the migration grants the cluster-admin policy"
+            }
+            BlockedCode::RolePathUnknown => {
+                "give the role's full ARN with --role-arn-map FILE (IAM could not be asked), or check the role exists"
+            }
+            BlockedCode::UserNotInIam => {
+                "the user does not exist: remove the mapping (`aws-auth remove user ARN`), or create the user and plan again"
+            }
+            BlockedCode::NodeRoleOfOtherAccount => {
+                "give the node role its entry from that account's credentials (`aws-auth access add ARN --type EC2_LINUX`)"
+            }
+        }
+    }
+}
+
 /// A mapping that cannot become an access entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
