@@ -180,12 +180,9 @@ pub(crate) struct Placement {
 pub(crate) struct ManifestsArgs {
     #[command(flatten)]
     pub(crate) placement: Placement,
-    /// The container image.
-    #[arg(
-        long,
-        value_name = "IMAGE",
-        default_value = "ghcr.io/aws-auth/aws-auth:latest"
-    )]
+    /// The container image, built from the repository's Dockerfile and
+    /// pushed where the cluster pulls from (docs/webhook.md).
+    #[arg(long, value_name = "IMAGE", env = "AWS_AUTH_WEBHOOK_IMAGE")]
     pub(crate) image: String,
     /// What the API server does when the webhook cannot answer: Ignore lets
     /// the change through (an outage never blocks the cluster); Fail refuses

@@ -263,11 +263,23 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    let secret: Value = serde_json::from_str(&run(&[
+    let certs: Value = serde_json::from_str(&run(&[
         "webhook", "certs", "--ca-out", "ca.crt", "-o", "json",
     ]))
     .unwrap();
+    // The namespace first, so that the Secret can be applied to an empty
+    // cluster before `manifests`; held to the restricted Pod Security level.
+    assert_eq!(certs["items"][0]["kind"], "Namespace");
+    assert_eq!(
+        certs["items"][0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+    let secret = certs["items"][1].clone();
     assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert_eq!(
+        secret["metadata"]["namespace"],
+        certs["items"][0]["metadata"]["name"]
+    );
     std::fs::write(
         dir.path().join("tls.crt"),
         secret["stringData"]["tls.crt"].as_str().unwrap(),
@@ -331,6 +343,8 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
     let list: Value = serde_json::from_str(&run(&[
         "webhook",
         "manifests",
+        "--image",
+        "registry.example.com/aws-auth:1.0",
         "--ca-bundle",
         "ca.crt",
         "-o",
@@ -404,6 +418,8 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
     let list: Value = serde_json::from_str(&run(&[
         "webhook",
         "manifests",
+        "--image",
+        "registry.example.com/aws-auth:1.0",
         "--cert-manager",
         "--failure-policy",
         "fail",
@@ -418,6 +434,8 @@ fn certs_and_manifests_install_a_webhook_the_api_server_can_trust() {
     let list: Value = serde_json::from_str(&run(&[
         "webhook",
         "manifests",
+        "--image",
+        "registry.example.com/aws-auth:1.0",
         "--cert-manager",
         "--api-server-cidr",
         "10.0.0.0/16",
@@ -473,7 +491,7 @@ fn installed(failure_policy: &str) -> (Reaped, String, Value, tempfile::TempDir)
         );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
-    let secret = run(&["webhook", "certs", "--ca-out", "ca.crt", "-o", "json"]);
+    let secret = run(&["webhook", "certs", "--ca-out", "ca.crt", "-o", "json"])["items"][1].clone();
     std::fs::write(
         dir.path().join("tls.crt"),
         secret["stringData"]["tls.crt"].as_str().unwrap(),
@@ -487,6 +505,8 @@ fn installed(failure_policy: &str) -> (Reaped, String, Value, tempfile::TempDir)
     let list = run(&[
         "webhook",
         "manifests",
+        "--image",
+        "registry.example.com/aws-auth:1.0",
         "--ca-bundle",
         "ca.crt",
         "--failure-policy",
@@ -926,5 +946,57 @@ fn sigterm_finishes_every_request_in_flight() {
     assert!(
         logged.iter().any(|l| l.contains("\"drained\":true")),
         "{logged:?}"
+    );
+}
+
+/// Issue 25.2: the image is the user's to name (no default that exists
+/// nowhere): `--image`, or `AWS_AUTH_WEBHOOK_IMAGE`.
+#[test]
+fn the_image_is_named_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.crt"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let run = |env: Option<&str>| {
+        let mut cmd = Command::new(&bin);
+        cmd.env_clear().current_dir(dir.path()).args([
+            "webhook",
+            "manifests",
+            "--ca-bundle",
+            "ca.crt",
+            "-o",
+            "json",
+        ]);
+        if let Some(image) = env {
+            cmd.env("AWS_AUTH_WEBHOOK_IMAGE", image);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--image <IMAGE>"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(Some("registry.example.com/team/aws-auth:2.0"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deployment = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .unwrap();
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/team/aws-auth:2.0"
+    );
+    assert_eq!(
+        list["items"][0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
     );
 }

@@ -16,6 +16,18 @@ fn secret_name(p: &Placement) -> String {
     format!("{}-tls", p.service)
 }
 
+/// The webhook's namespace, held to the `restricted` Pod Security Standard
+/// (what its Deployment meets). Both `certs` and `manifests` write it, so
+/// either may be applied first on an empty cluster.
+fn namespace(ns: &str) -> Value {
+    let level = "restricted";
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/audit": level,
+        "pod-security.kubernetes.io/warn": level,
+    }}})
+}
+
 /// The documents to apply, in order.
 pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value> {
     let p = &args.placement;
@@ -23,7 +35,7 @@ pub(crate) fn documents(args: &ManifestsArgs, ca_pem: Option<&str>) -> Vec<Value
     let labels = json!({"app.kubernetes.io/name": name});
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": PORT, "scheme": "HTTPS"}, "periodSeconds": 10});
     let mut docs = vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        namespace(ns),
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
@@ -145,21 +157,6 @@ pub(crate) fn manifests(args: &ManifestsArgs) -> anyhow::Result<Report> {
     Ok(Report::new(Objects(documents(args, ca.as_deref()))))
 }
 
-/// One Kubernetes object, YAML as text.
-struct Object(Value);
-
-impl serde::Serialize for Object {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl Text for Object {
-    fn text(&self) -> String {
-        output::yaml(&self.0)
-    }
-}
-
 pub(crate) fn certs(args: &CertsArgs) -> anyhow::Result<Report> {
     let p = &args.placement;
     let (ns, name) = (p.webhook_namespace.as_str(), p.service.as_str());
@@ -191,10 +188,12 @@ pub(crate) fn certs(args: &CertsArgs) -> anyhow::Result<Report> {
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
         "metadata": {"name": secret_name(p), "namespace": ns},
         "stringData": {"tls.crt": format!("{}{}", cert.pem(), ca.pem()), "tls.key": key.serialize_pem(), "ca.crt": ca.pem()}});
-    Ok(Report::new(Object(secret)).note(format!(
-        "wrote the CA to {} (for `webhook manifests --ca-bundle`)",
-        args.ca_out.display()
-    )))
+    Ok(
+        Report::new(Objects(vec![namespace(ns), secret])).note(format!(
+            "wrote the CA to {} (for `webhook manifests --ca-bundle`)",
+            args.ca_out.display()
+        )),
+    )
 }
 
 fn time_now() -> u64 {
