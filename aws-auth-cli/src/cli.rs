@@ -60,6 +60,9 @@ pub(crate) struct Global {
     /// Print tables without their header line (for scripts).
     #[arg(long, global = true)]
     pub(crate) no_headers: bool,
+    /// `-o wide`: tables are not cut to the terminal.
+    #[arg(skip)]
+    pub(crate) wide: bool,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
 }
@@ -113,7 +116,10 @@ pub(crate) enum DryRun {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Output {
+    /// A table cut to the terminal's width.
     Table,
+    /// A table with every value whole.
+    Wide,
     Json,
     Yaml,
 }
@@ -815,7 +821,13 @@ pub(crate) fn parse() -> Result<Cli, clap::Error> {
         })
         .unwrap_or(false);
     let matches = command(plugin).try_get_matches()?;
-    Cli::from_arg_matches(&matches)
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    // A wide table is a table: only its cutting differs.
+    if cli.global.output == Output::Wide {
+        cli.global.output = Output::Table;
+        cli.global.wide = true;
+    }
+    Ok(cli)
 }
 
 /// The clap command: [`Cli`] with the global options each command does not

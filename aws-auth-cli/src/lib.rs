@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(cli.global.verbose);
-    output::TableStyle::detect(cli.global.no_headers).install();
+    output::TableStyle::detect(cli.global.no_headers, cli.global.wide).install();
     interrupt::install();
     match run(&cli) {
         Ok(report) => finish(report, cli.global.output),

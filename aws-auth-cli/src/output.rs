@@ -80,10 +80,10 @@ static STYLE: std::sync::OnceLock<TableStyle> = std::sync::OnceLock::new();
 impl TableStyle {
     /// The style for this process: headers unless `no_headers`; the width of
     /// the terminal on stdout (`COLUMNS` first, as shells set it), if any.
-    pub(crate) fn detect(no_headers: bool) -> TableStyle {
+    pub(crate) fn detect(no_headers: bool, wide: bool) -> TableStyle {
         use std::io::IsTerminal;
         let stdout = std::io::stdout();
-        let width = stdout.is_terminal().then(|| {
+        let width = (stdout.is_terminal() && !wide).then(|| {
             std::env::var("COLUMNS")
                 .ok()
                 .and_then(|c| c.trim().parse::<usize>().ok())
@@ -126,9 +126,27 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>], style: TableSt
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
+    // What the rows of a column share goes first when the table is too
+    // wide: the tail is what tells them apart (`…user/alice`).
+    let mut prefixes = vec![0; widths.len()];
     if let Some(limit) = style.width {
         let floor: Vec<usize> = header.iter().map(|h| h.len().max(MIN_COLUMN)).collect();
         let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        for i in 0..widths.len() {
+            if total(&widths) <= limit {
+                break;
+            }
+            let p = shared_prefix(rows, i);
+            if p > 0 {
+                prefixes[i] = p;
+                let rest = rows
+                    .iter()
+                    .map(|r| 1 + r[i].get(p..).map_or(0, |x| x.chars().count()))
+                    .max()
+                    .unwrap_or(0);
+                widths[i] = rest.max(header[i].len());
+            }
+        }
         // From the last column to the first: the leading columns name the
         // row (a kind, an ARN), the trailing ones describe it.
         for i in (0..widths.len()).rev() {
@@ -136,20 +154,17 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>], style: TableSt
             widths[i] -= over.min(widths[i].saturating_sub(floor[i]));
         }
     }
-    let cut = |cell: &str, w: usize| -> String {
-        if cell.chars().count() <= w {
-            cell.to_owned()
-        } else {
-            let mut s: String = cell.chars().take(w.saturating_sub(1)).collect();
-            s.push('…');
-            s
-        }
-    };
+    let cut = |cell: &str, i: usize| -> String { cut_cell(cell, widths[i], prefixes[i]) };
     let mut out = String::new();
-    let line = |out: &mut String, cells: Vec<&str>| {
+    let line = |out: &mut String, cells: Vec<&str>, header_line: bool| {
         let last = cells.len() - 1;
         for (i, cell) in cells.iter().enumerate() {
-            let cell = cut(cell, widths[i]);
+            let cell = if header_line {
+                cell.to_string()
+            } else {
+                cut(cell, i)
+            };
+            let cell = cut_header(&cell, widths[i]);
             if i == last {
                 out.push_str(&cell);
             } else {
@@ -162,12 +177,66 @@ pub(crate) fn render_table(header: &[&str], rows: &[Vec<String>], style: TableSt
         out.push('\n');
     };
     if style.headers {
-        line(&mut out, header.to_vec());
+        line(&mut out, header.to_vec(), true);
     }
     for row in rows {
-        line(&mut out, row.iter().map(String::as_str).collect());
+        line(&mut out, row.iter().map(String::as_str).collect(), false);
     }
     out
+}
+
+/// The bytes every cell of column `i` starts with (at least two rows), up
+/// to their last `:` or `/`: `arn:aws:iam::111122223333:` for one account.
+fn shared_prefix(rows: &[Vec<String>], i: usize) -> usize {
+    if rows.len() < 2 {
+        return 0;
+    }
+    let first = rows[0][i].as_str();
+    let mut len = first.len();
+    for r in &rows[1..] {
+        len = first
+            .bytes()
+            .zip(r[i].bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    first[..len]
+        .rfind([':', '/'])
+        .map_or(0, |at| at + 1)
+        .min(first.len())
+}
+
+/// A cell in `w` characters: as it is when it fits; else without the
+/// column's shared `prefix` (shown as `…`); else an ARN keeps its tail (its
+/// name) and anything else its head.
+fn cut_cell(cell: &str, w: usize, prefix: usize) -> String {
+    let rest = cell.get(prefix..).unwrap_or(cell);
+    if prefix > 0 && rest.chars().count() < w {
+        return format!("…{rest}");
+    }
+    if cell.chars().count() <= w {
+        return cell.to_owned();
+    }
+    if cell.starts_with("arn:") {
+        let tail: String = rest
+            .chars()
+            .skip(rest.chars().count().saturating_sub(w.saturating_sub(1)))
+            .collect();
+        return format!("…{tail}");
+    }
+    cut_header(cell, w)
+}
+
+/// A text in `w` characters, its end cut with `…`.
+fn cut_header(text: &str, w: usize) -> String {
+    if text.chars().count() <= w {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(w.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
 }
 
 /// Colours a unified diff for a terminal (unless `NO_COLOR` is set).
@@ -250,7 +319,7 @@ mod tests {
         assert!(fitted.lines().all(|l| l.chars().count() <= 80), "{fitted}");
         insta::assert_snapshot!(fitted, @r"
         KIND     ARN                                          USERNAME      GROUPS
-        role     arn:aws:iam::111122223333:role/eksctl-prod…  system:node…  system:boot…
+        role     …d-nodegroup-NodeInstanceRole-1U8F1QB3BQ3M0  system:node…  system:boot…
         account  111122223333                                 (its own AR…
         ");
         let wide = render_table(
@@ -293,8 +362,48 @@ mod tests {
         );
         assert_eq!(
             narrow.lines().nth(1).unwrap(),
-            "role     arn:aws:iam…  system:node…  system:boot…",
+            "role     …8F1QB3BQ3M0  system:node…  system:boot…",
             "{narrow}"
+        );
+    }
+
+    /// Issue 25.4: 150 users of one account at 80 columns read apart: the
+    /// account is cut, never the names.
+    #[test]
+    fn a_narrow_table_cuts_what_rows_share() {
+        let rows: Vec<Vec<String>> = (0..150)
+            .map(|i| {
+                vec![
+                    "user".to_owned(),
+                    format!("arn:aws:iam::111122223333:user/engineering/person-{i:03}"),
+                    format!("person-{i:03}"),
+                    "developers,view".to_owned(),
+                ]
+            })
+            .collect();
+        let style = TableStyle {
+            headers: true,
+            width: Some(80),
+        };
+        let t = render_table(&["KIND", "ARN", "USERNAME", "GROUPS"], &rows, style);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{t}");
+        let distinct: std::collections::HashSet<&&str> = lines.iter().collect();
+        assert_eq!(distinct.len(), lines.len(), "{t}");
+        assert!(lines[1].starts_with("user  …person-000  person-000"), "{t}");
+        // Too narrow for the rest too: an ARN keeps its tail.
+        let t = render_table(
+            &["ARN"],
+            &rows.iter().map(|r| vec![r[1].clone()]).collect::<Vec<_>>(),
+            TableStyle {
+                headers: false,
+                width: Some(14),
+            },
+        );
+        assert_eq!(t.lines().next(), Some("…person-000"));
+        assert_eq!(
+            shared_prefix(&rows, 1),
+            "arn:aws:iam::111122223333:user/engineering/".len()
         );
     }
 }

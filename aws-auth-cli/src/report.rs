@@ -140,7 +140,7 @@ impl Report {
     /// The report as the terminal gets it in `format`.
     pub(crate) fn render(&self, format: Output) -> anyhow::Result<Rendered> {
         let result = match format {
-            Output::Table => self.body.text(),
+            Output::Table | Output::Wide => self.body.text(),
             Output::Json => format!("{}\n", serde_json::to_string_pretty(&self.body.data()?)?),
             Output::Yaml => self.body.yaml(&self.body.data()?),
         };

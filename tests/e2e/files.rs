@@ -1912,3 +1912,65 @@ fn sync_takes_the_config_map_a_repository_keeps() {
     );
     assert!(s.text().contains("user/alice"));
 }
+
+/// Issue 25.4: at 80 columns 150 users of one account read apart (the
+/// shared account is cut, never the names); at 200 nothing is cut; `-o
+/// wide` never cuts; help wraps at the terminal's width.
+#[test]
+fn narrow_tables_keep_what_tells_rows_apart() {
+    let home = tempfile::tempdir().unwrap();
+    let users: String = (0..150)
+        .map(|i| {
+            format!(
+                "    - userarn: arn:aws:iam::111122223333:user/engineering/person-{i:03}\n      username: person-{i:03}\n      groups: [developers, view]\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        home.path().join("aws-auth.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |\n{users}"),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let run = |columns: &str, extra: &str| {
+        let out = std::process::Command::new("script")
+            .env_clear()
+            .env("COLUMNS", columns)
+            .env("TERM", "dumb")
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .args([
+                "-qec",
+                &format!("{} --file aws-auth.yaml get {extra}", bin.display()),
+                "/dev/null",
+            ])
+            .output()
+            .expect("script (util-linux) runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let narrow = run("80", "");
+    let lines: Vec<&str> = narrow.lines().collect();
+    assert_eq!(lines.len(), 151, "{narrow}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{narrow}");
+    let distinct: std::collections::HashSet<&&str> = lines.iter().collect();
+    assert_eq!(distinct.len(), 151, "rows read alike:\n{narrow}");
+    assert!(narrow.contains("…person-149"), "{narrow}");
+    let roomy = run("200", "");
+    assert!(!roomy.contains('…'), "{roomy}");
+    assert!(roomy.contains("arn:aws:iam::111122223333:user/engineering/person-000"));
+    let wide = run("80", "-o wide");
+    assert!(!wide.contains('…'), "{wide}");
+    assert!(wide.contains("arn:aws:iam::111122223333:user/engineering/person-149"));
+    // Help, at the terminal's width.
+    let out = std::process::Command::new(&bin)
+        .env_clear()
+        .env("COLUMNS", "60")
+        .args(["grant", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.lines().count() > 20, "{help}");
+    let over: Vec<&str> = help.lines().filter(|l| l.chars().count() > 60).collect();
+    assert!(over.len() <= 2, "lines over 60 columns: {over:#?}");
+}

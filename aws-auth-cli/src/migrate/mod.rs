@@ -299,7 +299,8 @@ pub(crate) fn progress_bar(len: usize, format: Output) -> Option<indicatif::Prog
     show.then(|| {
         let bar = indicatif::ProgressBar::new(len as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            // The ARN is cut to the terminal's width: one line, however narrow.
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
