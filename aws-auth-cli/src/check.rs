@@ -5,6 +5,7 @@ use std::path::Path;
 
 use aws_auth_core::Document;
 use aws_auth_core::admission::{self, Decision};
+use aws_auth_core::diff::{AccessChange, AccessEffect};
 use serde::Serialize;
 
 use crate::cli::CheckArgs;
@@ -13,24 +14,41 @@ use crate::report::{Report, Text};
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &CheckArgs) -> anyhow::Result<Report> {
-    let guards = &settings.guards;
-    let new_name = args.new.display().to_string();
-    let new_text = if args.new == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| fail(IO, format!("cannot read stdin: {e}")))?
-    } else {
-        read(&args.new)?
-    };
+    let stdin_uses = args.new.iter().filter(|p| *p == Path::new("-")).count()
+        + usize::from(args.base.as_deref() == Some(Path::new("-")));
+    if stdin_uses > 1 {
+        return Err(fail(
+            USAGE,
+            "only one of the manifests can be read from stdin (-)",
+        ));
+    }
+    if args.base.is_some() && args.new.len() > 1 {
+        return Err(fail(
+            USAGE,
+            "--base OLD is the one manifest before the change: check several files with --base-ref REV",
+        ));
+    }
+    let mut checked = Vec::new();
+    for new in &args.new {
+        checked.push(check_one(settings, args, new)?);
+    }
+    Ok(report(checked))
+}
+
+/// One manifest against its base.
+fn check_one(settings: &Settings, args: &CheckArgs, new_path: &Path) -> anyhow::Result<Checked> {
+    let new_name = new_path.display().to_string();
+    let new_text = read(new_path)?;
     let (old_name, old_text) = match (&args.base, &args.base_ref) {
         (Some(path), _) => (path.display().to_string(), Some(read(path)?)),
         (None, Some(rev)) => {
-            if args.new == Path::new("-") {
+            if new_path == Path::new("-") {
                 return Err(fail(
                     USAGE,
                     "--base-ref needs NEW as a path in the repository, not -",
                 ));
             }
-            (format!("{rev}:{new_name}"), git_show(rev, &args.new)?)
+            (format!("{rev}:{new_name}"), git_show(rev, new_path)?)
         }
         (None, None) => return Err(fail(USAGE, "give --base OLD or --base-ref REV")),
     };
@@ -50,11 +68,23 @@ pub(crate) fn run(settings: &Settings, args: &CheckArgs) -> anyhow::Result<Repor
         .as_deref()
         .map(|t| parse(&old_name, t))
         .transpose()?;
-    let decision = admission::decide(old.as_ref(), Some(&new), &guards.protected);
-    Ok(report(decision, old_name, new_name))
+    let decision = admission::decide(old.as_ref(), Some(&new), &settings.guards.protected);
+    let access = aws_auth_core::diff::access_changes(old.as_ref(), &new);
+    Ok(Checked {
+        file: new_name.clone(),
+        decision,
+        access,
+        old: old_name,
+        new: new_name,
+    })
 }
 
+/// A file, or stdin for `-`.
 fn read(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        return std::io::read_to_string(std::io::stdin())
+            .map_err(|e| fail(IO, format!("cannot read stdin: {e}")));
+    }
     crate::commands::read_text(path)
 }
 
@@ -86,27 +116,85 @@ fn git_show(rev: &str, path: &Path) -> anyhow::Result<Option<String>> {
     if err.contains("does not exist in") || err.contains("exists on disk, but not in") {
         return Ok(None);
     }
+    // A shallow or single-branch checkout (CI's usual) lacks the base.
+    if err.contains("invalid object name") || err.contains("unknown revision") {
+        return Err(fail(
+            crate::exit::NOT_FOUND,
+            format!(
+                "the revision {rev} is not in this clone (a shallow or single-branch checkout?): fetch it first, e.g. `git fetch --depth=1 origin {}`",
+                rev.strip_prefix("origin/").unwrap_or(rev)
+            ),
+        ));
+    }
     Err(fail(
         USAGE,
         format!("git show {rev}:{}: {}", path.display(), err.trim()),
     ))
 }
 
-/// The admission decision, and the files it places its reasons in.
+/// The admission decision on one manifest, what the change does to
+/// access, and the files it places its reasons in.
 #[derive(Serialize)]
 struct Checked {
+    file: String,
     #[serde(flatten)]
     decision: Decision,
+    /// Per principal: gains, loses, changes.
+    access: Vec<AccessChange>,
     #[serde(skip)]
     old: String,
     #[serde(skip)]
     new: String,
 }
 
-impl Text for Checked {
+/// Several manifests' results (one alone is written as itself).
+struct AllChecked(Vec<Checked>);
+
+impl Serialize for AllChecked {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(s),
+            all => all.serialize(s),
+        }
+    }
+}
+
+impl Text for AllChecked {
+    fn text(&self) -> String {
+        let several = self.0.len() > 1;
+        let mut s = String::new();
+        for c in &self.0 {
+            if several {
+                let _ = writeln!(s, "{}:", c.file);
+            }
+            s.push_str(&c.text());
+        }
+        s
+    }
+}
+
+/// `identity` in a few words.
+fn login(i: &aws_auth_core::diff::Identity) -> String {
+    if i.groups.is_empty() {
+        format!("{} (no groups)", i.username)
+    } else {
+        format!("{} [{}]", i.username, i.groups.join(", "))
+    }
+}
+
+impl Checked {
     fn text(&self) -> String {
         let (d, old, new) = (&self.decision, self.old.as_str(), self.new.as_str());
         let mut s = String::new();
+        for c in &self.access {
+            let line = match (c.effect, &c.before, &c.after) {
+                (AccessEffect::Gains, _, Some(a)) => format!("gains {}", login(a)),
+                (AccessEffect::Loses, Some(b), _) => format!("loses {}", login(b)),
+                (_, Some(b), Some(a)) => format!("{} -> {}", login(b), login(a)),
+                _ => continue,
+            };
+            let _ = writeln!(s, "access: {} {}: {line}", c.key, c.principal);
+        }
         for r in &d.reasons {
             // What goes away is placed in the old manifest, what arrives
             // (an unreadable key) in the new one.
@@ -147,17 +235,23 @@ impl Text for Checked {
     }
 }
 
-fn report(decision: Decision, old: String, new: String) -> Report {
-    let code = if decision.allowed { OK } else { REFUSED };
+fn report(checked: Vec<Checked>) -> Report {
+    let code = if checked.iter().all(|c| c.decision.allowed) {
+        OK
+    } else {
+        REFUSED
+    };
     let mut notes = Vec::new();
-    for w in &decision.warnings {
-        let at = w
-            .position
-            .map(|p| format!("{new}:{}:{}", p.line, p.column))
-            .unwrap_or_else(|| new.clone());
-        notes.push(format!("{at}: warning[{}]: {}", w.code, w.message));
+    for c in &checked {
+        for w in &c.decision.warnings {
+            let at = w
+                .position
+                .map(|p| format!("{}:{}:{}", c.new, p.line, p.column))
+                .unwrap_or_else(|| c.new.clone());
+            notes.push(format!("{at}: warning[{}]: {}", w.code, w.message));
+        }
     }
-    let mut report = Report::new(Checked { decision, old, new }).with_code(code);
+    let mut report = Report::new(AllChecked(checked)).with_code(code);
     report.prepend_notes(notes);
     report
 }

@@ -532,10 +532,11 @@ pub(crate) struct AccessRemoveArgs {
 /// `aws-auth check`: two manifests, before and after.
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// The manifest after the change (`-` reads stdin).
-    #[arg(value_name = "NEW")]
-    pub(crate) new: PathBuf,
-    /// The manifest before the change.
+    /// The manifests after the change (`-` reads stdin); several with
+    /// --base-ref.
+    #[arg(value_name = "NEW", required = true, num_args = 1..)]
+    pub(crate) new: Vec<PathBuf>,
+    /// The manifest before the change (`-` reads stdin).
     #[arg(
         long,
         value_name = "OLD",

@@ -20,6 +20,7 @@ pub mod audit;
 #[cfg(feature = "kube")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
 pub mod cluster;
+pub mod diff;
 mod document;
 pub mod edit;
 pub mod effective;

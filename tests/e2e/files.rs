@@ -1974,3 +1974,88 @@ fn narrow_tables_keep_what_tells_rows_apart() {
     let over: Vec<&str> = help.lines().filter(|l| l.chars().count() > 60).collect();
     assert!(over.len() <= 2, "lines over 60 columns: {over:#?}");
 }
+
+/// Issue 25.5: `check` says what the change does to access, per principal
+/// (text and JSON); takes several files; reads `--base -` from stdin; and
+/// in a clone without the base revision says to fetch it.
+#[test]
+fn check_tells_a_reviewer_who_gains_and_who_loses() {
+    let s = Scratch::with("hand-written-comments.yaml");
+    let old = std::fs::read_to_string(s.path()).unwrap();
+    let dir = s.dir.path();
+    let run = |args: &[&str]| aws_auth(dir).current_dir(dir).args(args).assert();
+    let changed = old.replace(
+        "        - view-only\n",
+        "        - view-only\n        - auditors\n",
+    ) + "  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: alice\n      groups: [dev]\n";
+    std::fs::write(dir.join("new.yaml"), &changed).unwrap();
+    let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml"]).code(0);
+    let out = stdout(&a);
+    assert!(
+        out.contains("access: mapRoles arn:aws:iam::111122223333:role/AWSReservedSSO_ReadOnly_fedcba9876543210: readonly:{{SessionName}} [view-only] -> readonly:{{SessionName}} [view-only, auditors]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("access: mapUsers arn:aws:iam::111122223333:user/alice: gains alice [dev]"),
+        "{out}"
+    );
+    assert!(out.ends_with("allowed\n"), "{out}");
+    // JSON: the same, per principal.
+    let a = run(&["check", "--base", "aws-auth.yaml", "new.yaml", "-o", "json"]).code(0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    assert_eq!(v["access"][1]["effect"], "gains");
+    assert_eq!(
+        v["access"][1]["after"]["groups"],
+        serde_json::json!(["dev"])
+    );
+    // The base from stdin.
+    let a = aws_auth(dir)
+        .current_dir(dir)
+        .args(["check", "--base", "-", "new.yaml"])
+        .write_stdin(old.clone())
+        .assert()
+        .code(0);
+    assert!(stdout(&a).contains("gains alice"), "{}", stdout(&a));
+    // Several files against a revision; the worst decides the exit code.
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.email=ci@example.com", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    std::fs::write(dir.join("other.yaml"), &old).unwrap();
+    git(&["init", "-q", "."]);
+    git(&["add", "aws-auth.yaml", "other.yaml"]);
+    git(&["commit", "-qm", "base"]);
+    std::fs::write(s.path(), &changed).unwrap();
+    let without_nodes = old.replace("role/prod-nodes", "role/other-nodes");
+    std::fs::write(dir.join("other.yaml"), &without_nodes).unwrap();
+    let a = run(&["check", "--base-ref", "HEAD", "aws-auth.yaml", "other.yaml"]).code(4);
+    let out = stdout(&a);
+    assert!(out.contains("aws-auth.yaml:\naccess: "), "{out}");
+    assert!(
+        out.contains(
+            "other.yaml:\naccess: mapRoles arn:aws:iam::111122223333:role/other-nodes: gains"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("loses system:node:{{EC2PrivateDNSName}}"),
+        "{out}"
+    );
+    // A revision this clone does not have: fetch it (exit 3), not a usage error.
+    let a = run(&["check", "--base-ref", "origin/main", "aws-auth.yaml"]).code(3);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr)
+            .contains("the revision origin/main is not in this clone (a shallow or single-branch checkout?): fetch it first, e.g. `git fetch --depth=1 origin main`"),
+        "{}",
+        String::from_utf8_lossy(&a.get_output().stderr)
+    );
+    // --base with several files: one base, one file.
+    run(&["check", "--base", "aws-auth.yaml", "new.yaml", "other.yaml"]).code(64);
+}
