@@ -332,10 +332,10 @@ pub(crate) struct AccessUpdateArgs {
     #[arg(long, conflicts_with = "groups")]
     pub(crate) no_groups: bool,
     /// Associate this access policy (repeatable).
-    #[arg(long = "add-policy", value_name = "POLICY")]
+    #[arg(long = "add-policy", value_name = "POLICY", value_parser = Offered(POLICIES))]
     pub(crate) add_policies: Vec<String>,
     /// Disassociate this access policy (repeatable).
-    #[arg(long = "remove-policy", value_name = "POLICY")]
+    #[arg(long = "remove-policy", value_name = "POLICY", value_parser = Offered(POLICIES))]
     pub(crate) remove_policies: Vec<String>,
     /// The added policies apply in this namespace (repeatable; default: the cluster).
     #[arg(
@@ -419,7 +419,7 @@ pub(crate) struct AccessAddArgs {
     #[arg(long, value_name = "ID", requires = "from_file")]
     pub(crate) account: Option<String>,
     /// The entry type.
-    #[arg(long = "type", value_name = "TYPE", default_value = "STANDARD")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "STANDARD", value_parser = Offered(TYPES))]
     pub(crate) kind: String,
     /// The Kubernetes username (default: EKS makes one up).
     #[arg(long, short = 'u')]
@@ -429,7 +429,7 @@ pub(crate) struct AccessAddArgs {
     pub(crate) groups: Vec<String>,
     /// An access policy: cluster-admin, admin, edit, view, admin-view, or its
     /// name or ARN (repeatable).
-    #[arg(long = "policy", value_name = "POLICY")]
+    #[arg(long = "policy", value_name = "POLICY", value_parser = Offered(POLICIES))]
     pub(crate) policies: Vec<String>,
     /// The policies apply in this namespace (repeatable; default: the cluster).
     #[arg(
@@ -443,6 +443,49 @@ pub(crate) struct AccessAddArgs {
     /// Make entries that exist and differ match instead of reporting conflicts.
     #[arg(long)]
     pub(crate) update_existing: bool,
+}
+
+/// The short names of the access policies, offered to completion.
+const POLICIES: &[&str] = &["cluster-admin", "admin", "edit", "view", "admin-view"];
+/// The access entry types, offered to completion.
+const TYPES: &[&str] = &[
+    "STANDARD",
+    "EC2_LINUX",
+    "EC2_WINDOWS",
+    "FARGATE_LINUX",
+    "EC2",
+    "HYBRID_LINUX",
+    "HYPERPOD_LINUX",
+];
+
+/// Takes any text (a policy may be named by its full name or ARN, a role
+/// may be the cluster's own) and offers the usual values to completion and
+/// help.
+#[derive(Clone)]
+struct Offered(&'static [&'static str]);
+
+impl clap::builder::TypedValueParser for Offered {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        value
+            .to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.0.iter().map(|v| clap::builder::PossibleValue::new(*v)),
+        ))
+    }
 }
 
 /// `user` or `role`.
@@ -468,6 +511,7 @@ pub(crate) struct GrantArgs {
     #[arg(
         long,
         value_name = "NAME",
+        value_parser = Offered(&["view", "edit", "admin", "cluster-admin"]),
         required_unless_present = "role",
         conflicts_with = "role"
     )]

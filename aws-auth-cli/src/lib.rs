@@ -108,7 +108,9 @@ fn finish(report: Report, format: Output) -> ExitCode {
 /// The completion script for `shell`.
 fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut cli::command(false), "aws-auth", &mut buf);
+    let mut full = cli::command(false);
+    full.build();
+    clap_complete::generate(shell, &mut visible(&full), "aws-auth", &mut buf);
     let script = String::from_utf8(buf)?;
     Ok(match shell {
         // clap_complete names the subcommands' bash states after the binary
@@ -118,6 +120,52 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
         clap_complete::Shell::Bash => script.replace("aws__subcmd__auth", "aws__auth"),
         _ => script,
     })
+}
+
+/// `cmd` as completion should offer it: without hidden options or
+/// commands (a global a command does not use is kept hidden there, and
+/// `--retry-delay` is for tests). Only what completion reads is kept: names,
+/// help, values, arguments' order.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_owned())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_owned());
+    }
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let mut arg = clap::Arg::new(a.get_id().clone())
+            .action(a.get_action().clone())
+            .value_parser(a.get_value_parser().clone())
+            .value_hint(a.get_value_hint());
+        if let Some(long) = a.get_long() {
+            arg = arg.long(long.to_owned());
+        }
+        if let Some(short) = a.get_short() {
+            arg = arg.short(short);
+        }
+        if let Some(help) = a.get_help() {
+            arg = arg.help(help.clone());
+        }
+        if let Some(names) = a.get_value_names() {
+            arg = arg.value_names(names.to_vec());
+        }
+        if let Some(n) = a.get_num_args() {
+            arg = arg.num_args(n);
+        }
+        if a.is_positional() {
+            arg = arg.index(a.get_index().unwrap_or(1));
+        }
+        out = out.arg(arg);
+    }
+    for sc in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+        out = out.subcommand(visible(sc));
+    }
+    out
 }
 
 /// The command line, resolved once into [`Settings`] (the ARNs to protect

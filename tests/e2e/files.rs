@@ -1034,7 +1034,57 @@ fn completions_work_at_every_level_in_bash_zsh_and_fish() {
             apply.iter().any(|w| w.starts_with("--enable-api-mode")),
             "{shell}: {apply:?}"
         );
+        // Issue 25.12: values, and only the options that apply.
+        let policy = offered(shell, "aws-auth access add --policy ");
+        for word in ["cluster-admin", "admin", "edit", "view", "admin-view"] {
+            assert!(
+                policy.iter().any(|w| w.starts_with(word)),
+                "{shell}: {policy:?}"
+            );
+        }
+        let kind = offered(shell, "aws-auth access add --type ");
+        assert!(
+            kind.iter().any(|w| w.starts_with("EC2_LINUX")),
+            "{shell}: {kind:?}"
+        );
+        let output = offered(shell, "aws-auth get -o ");
+        for word in ["table", "wide", "json", "yaml"] {
+            assert!(
+                output.iter().any(|w| w.starts_with(word)),
+                "{shell}: {output:?}"
+            );
+        }
+        let clusterrole = offered(shell, "aws-auth grant user x --clusterrole ");
+        assert!(
+            clusterrole.iter().any(|w| w.starts_with("view")),
+            "{shell}: {clusterrole:?}"
+        );
+        let access = offered(shell, "aws-auth access add --");
+        assert!(
+            access.iter().any(|w| w.starts_with("--policy")),
+            "{shell}: {access:?}"
+        );
+        for hidden in [
+            "--retry-delay",
+            "--configmap-namespace",
+            "--create",
+            "--file",
+        ] {
+            assert!(
+                !access.iter().any(|w| w.starts_with(hidden)),
+                "{shell}: {hidden} offered under access add: {access:?}"
+            );
+        }
     }
+    // A mistyped command gets a suggestion.
+    let home = tempfile::tempdir().unwrap();
+    let a = aws_auth(home.path()).arg("explian").assert().code(64);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr)
+            .contains("a similar subcommand exists: 'explain'"),
+        "{}",
+        String::from_utf8_lossy(&a.get_output().stderr)
+    );
 }
 
 #[test]
