@@ -154,6 +154,22 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// The values completion reads from the kubeconfig, one per line (what
+    /// the completion scripts call).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(value_enum)]
+        what: Completable,
+    },
+}
+
+/// What `__complete` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Completable {
+    /// The kubeconfig's contexts.
+    Contexts,
+    /// The EKS clusters its contexts name.
+    Clusters,
 }
 
 /// `aws-auth webhook ...`.

@@ -54,6 +54,25 @@ pub(crate) fn from_kubeconfig(args: &Kube) -> anyhow::Result<EksCluster> {
     })
 }
 
+/// Every context of the kubeconfig, and the EKS clusters they name (for
+/// completion: nothing, without a kubeconfig).
+pub(crate) fn names(args: &Kube) -> (Vec<String>, Vec<String>) {
+    let Some(source) = kubeconfig_source(args) else {
+        return (Vec::new(), Vec::new());
+    };
+    let Ok(kubeconfig) = read_kubeconfig(args, &source) else {
+        return (Vec::new(), Vec::new());
+    };
+    let contexts: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    let mut clusters: Vec<String> = contexts
+        .iter()
+        .filter_map(|c| find(&kubeconfig, c).map(|e| e.name))
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    (contexts, clusters)
+}
+
 /// The EKS cluster `context` of `kubeconfig` points at: its exec plugin's
 /// cluster, else the EKS cluster ARN its context or cluster entry is named.
 fn find(kubeconfig: &Kubeconfig, context: &str) -> Option<EksCluster> {

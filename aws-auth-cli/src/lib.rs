@@ -117,10 +117,57 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
         // with its `-` mangled one way (`aws__subcmd__auth__...`) and the state
         // that leads to them another (`aws__auth`), so nothing below the top
         // level completed. One spelling for both.
-        clap_complete::Shell::Bash => script.replace("aws__subcmd__auth", "aws__auth"),
+        clap_complete::Shell::Bash => {
+            let mut script = script.replace("aws__subcmd__auth", "aws__auth");
+            for (flag, what) in FROM_KUBECONFIG {
+                script = script.replace(
+                    &format!("{flag})\n                    COMPREPLY=($(compgen -f \"${{cur}}\"))"),
+                    &format!("{flag})\n                    COMPREPLY=($(compgen -W \"$(aws-auth __complete {what} 2>/dev/null)\" -- \"${{cur}}\"))"),
+                );
+            }
+            script
+        }
+        clap_complete::Shell::Fish => script
+            .lines()
+            .map(|line| {
+                let asked = FROM_KUBECONFIG.iter().find(|(flag, _)| {
+                    line.contains(&format!(" -l {} ", &flag[2..])) && line.ends_with(" -r")
+                });
+                match asked {
+                    Some((_, what)) => {
+                        format!("{line} -f -a \"(aws-auth __complete {what} 2>/dev/null)\"\n")
+                    }
+                    None => format!("{line}\n"),
+                }
+            })
+            .collect(),
+        clap_complete::Shell::Zsh => {
+            let mut script = script;
+            for (flag, what) in FROM_KUBECONFIG {
+                let spec = format!("'{flag}=[");
+                script = script
+                    .lines()
+                    .map(|line| {
+                        if line.starts_with(&spec) {
+                            line.replace(
+                                ":NAME:_default'",
+                                &format!(":NAME:{{compadd -- ${{(f)\"$(aws-auth __complete {what} 2>/dev/null)\"}}}}'"),
+                            ) + "\n"
+                        } else {
+                            format!("{line}\n")
+                        }
+                    })
+                    .collect();
+            }
+            script
+        }
         _ => script,
     })
 }
+
+/// The options whose values completion reads from the kubeconfig, and what
+/// `aws-auth __complete` is asked for them.
+const FROM_KUBECONFIG: [(&str, &str); 2] = [("--context", "contexts"), ("--cluster", "clusters")];
 
 /// `cmd` as completion should offer it: without hidden options or
 /// commands (a global a command does not use is kept hidden there, and
@@ -176,6 +223,15 @@ fn run(cli: &Cli) -> anyhow::Result<Report> {
     match &cli.command {
         Command::Completions { shell } => {
             Ok(Report::new(report::Verbatim(completion_script(*shell)?)))
+        }
+        Command::Complete { what } => {
+            let (contexts, clusters) = eks_context::names(&s.kube);
+            let names = match what {
+                cli::Completable::Contexts => contexts,
+                cli::Completable::Clusters => clusters,
+            };
+            let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+            Ok(Report::new(report::Verbatim(text)))
         }
         Command::Migrate(cmd) => migrate::run(s, cmd),
         Command::Check(args) => check::run(s, args),

@@ -946,6 +946,13 @@ fn offered(shell: &str, line: &str) -> Vec<String> {
     ])
     .unwrap();
     let dir = home.path();
+    // A kubeconfig to read contexts and EKS clusters from.
+    std::fs::create_dir_all(dir.join(".kube")).unwrap();
+    std::fs::write(
+        dir.join(".kube/config"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: arn:aws:eks:eu-west-1:111122223333:cluster/prod\n  context: {cluster: c, user: u}\n- name: kind-dev\n  context: {cluster: c, user: u}\ncurrent-context: kind-dev\n",
+    )
+    .unwrap();
     let mut cmd = match shell {
         "bash" => {
             std::fs::write(dir.join("aws-auth.bash"), &script).unwrap();
@@ -1059,6 +1066,18 @@ fn completions_work_at_every_level_in_bash_zsh_and_fish() {
             clusterrole.iter().any(|w| w.starts_with("view")),
             "{shell}: {clusterrole:?}"
         );
+        let contexts = offered(shell, "aws-auth get --context ");
+        for want in [
+            "arn:aws:eks:eu-west-1:111122223333:cluster/prod",
+            "kind-dev",
+        ] {
+            assert!(
+                contexts.iter().any(|w| w.ends_with(want) || w == want),
+                "{shell}: {contexts:?}"
+            );
+        }
+        let clusters = offered(shell, "aws-auth access get --cluster ");
+        assert_eq!(clusters, ["prod"], "{shell}");
         let access = offered(shell, "aws-auth access add --");
         assert!(
             access.iter().any(|w| w.starts_with("--policy")),
