@@ -183,6 +183,51 @@ fn main() {
         if !out.status.success() {
             println!("{}", String::from_utf8_lossy(&out.stderr));
         }
+        // Issue 25.13: the same job again, nothing left to do. Its floor: the
+        // cluster described, the entry list, one read per principal.
+        fake.clear_calls();
+        let start = Instant::now();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
+        aws_env(&mut cmd, home.path(), &fake.url());
+        let out = cmd
+            .args([
+                "access",
+                "add",
+                "--cluster",
+                "bench",
+                "--policy",
+                "cluster-admin",
+                "-o",
+                "json",
+                "--from-file",
+            ])
+            .arg(&list)
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        let calls = fake.calls();
+        let accepted = calls
+            .iter()
+            .filter(|c| c.status != 429 && !c.op.starts_with("Get"))
+            .count();
+        let ideal = 1 + granted.div_ceil(100) + granted;
+        let floor = Duration::from_secs_f64((ideal as f64 - RATE).max(0.0) / RATE);
+        let writes = calls
+            .iter()
+            .filter(|c| {
+                c.op.starts_with("Create") || c.op.starts_with("Associate") || c.op.starts_with("Update")
+            })
+            .count();
+        println!(
+            "aws-auth access add again (nothing to do): {accepted} EKS calls accepted ({ideal} at the floor: describe, list, one read each), {writes} writes"
+        );
+        println!(
+            "  wall {:.1} s, floor {:.1} s, ratio {:.3}; exit {}",
+            took.as_secs_f64(),
+            floor.as_secs_f64(),
+            took.as_secs_f64() / floor.as_secs_f64(),
+            out.status
+        );
     }
 
     let workshop = env_usize("BENCH_SEED_ACCESS", 0);

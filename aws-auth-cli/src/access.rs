@@ -553,11 +553,23 @@ pub(crate) async fn put_entries(
     let (resolutions, unchecked) = resolve(eks, requests).await?;
     let principals =
         aws_auth_core::access::principals(requests, &resolutions, info.account.as_deref());
+    // Of an existing entry, read only what the request names.
+    let read = |p: &str| {
+        requests
+            .iter()
+            .find(|r| {
+                p.parse::<Arn>()
+                    .is_ok_and(|p| same_principal(&r.principal, &p))
+            })
+            .map_or(aws_auth_core::entries::Read::Full, aws_auth_core::access::reads)
+    };
     let state = eks
-        .state(info, &principals, CONCURRENCY)
+        .state_reading(info, &principals, CONCURRENCY, read)
         .await
         .map_err(eks_error)?;
-    let options = PlanOptions::new().update_existing(update_existing);
+    let options = PlanOptions::new()
+        .update_existing(update_existing)
+        .named_only(true);
     let plan = aws_auth_core::access::plan(requests, &state, &resolutions, &options);
     refuse_blocked(&plan)?;
     if plan

@@ -150,6 +150,32 @@ pub fn principals(
     out
 }
 
+/// What of an existing entry a plan with [`PlanOptions::named_only`] needs
+/// to read for `request`: everything (a username, groups or another type
+/// to compare), its policies alone, or nothing beyond its existence.
+///
+/// ```
+/// use aws_auth_core::access::{EntryRequest, reads};
+/// use aws_auth_core::entries::Read;
+/// let mut r = EntryRequest::standard("arn:aws:iam::111122223333:user/a".parse().unwrap());
+/// assert_eq!(reads(&r), Read::Nothing);
+/// r.groups = vec!["dev".into()];
+/// assert_eq!(reads(&r), Read::Full);
+/// ```
+pub fn reads(request: &EntryRequest) -> crate::entries::Read {
+    use crate::entries::Read;
+    if request.kind != EntryType::Standard
+        || request.username.is_some()
+        || !request.groups.is_empty()
+    {
+        Read::Full
+    } else if !request.policies.is_empty() {
+        Read::Policies
+    } else {
+        Read::Nothing
+    }
+}
+
 /// The calls that make `cluster` hold `requests`: the migrator's plan, with
 /// its idempotence (an entry that exists and matches is unchanged), its
 /// conflicts (one that differs, unless `update_existing`) and its blocks (a
@@ -168,7 +194,11 @@ pub fn plan(
         .iter()
         .map(|r| {
             let mut d = r.desired();
-            if r.kind == EntryType::Standard && d.username.is_none() {
+            let identity_named = r.username.is_some() || !r.groups.is_empty();
+            if r.kind == EntryType::Standard
+                && d.username.is_none()
+                && (identity_named || !options.named_only)
+            {
                 let principal = match resolutions.lookup(&d.map_arn) {
                     Some(Resolution::Resolved(full)) => full,
                     _ => d.map_arn.clone(),
@@ -252,6 +282,10 @@ mod tests {
             ),
             (
                 request(ROLE, std.clone(), None, &["system:masters"]),
+                Some("give the access policy cluster-admin instead"),
+            ),
+            (
+                request(ROLE, std.clone(), None, &["system:monitoring"]),
                 Some("starts with system:"),
             ),
             (
@@ -309,5 +343,34 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// Issue 25.13: `access add` judges an existing entry only in what the
+    /// request names, and so needs to read no more of it.
+    #[test]
+    fn a_request_is_compared_only_in_what_it_names() {
+        let alice = "arn:aws:iam::111122223333:user/alice";
+        let view = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+        let mut cluster = ClusterState::empty("c", None);
+        cluster.entries.insert(
+            alice.to_owned(),
+            crate::entries::ExistingEntry::new(alice, EntryType::Standard)
+                .with_username("someone-else")
+                .with_policy(association(view.to_owned(), &[])),
+        );
+        let mut r = request(alice, EntryType::Standard, None, &[]);
+        r.policies.push(association(view.to_owned(), &[]));
+        assert_eq!(reads(&r), crate::entries::Read::Policies);
+        let named = PlanOptions::new().named_only(true);
+        let p = plan(std::slice::from_ref(&r), &cluster, &Resolutions::default(), &named);
+        assert!(p.conflicts.is_empty() && p.actions.is_empty(), "{p:?}");
+        // Exact (a sync): EKS's default username is what it asks for.
+        let p = plan(std::slice::from_ref(&r), &cluster, &Resolutions::default(), &PlanOptions::new());
+        assert_eq!(p.conflicts.len(), 1, "{p:?}");
+        // A username named is compared, and read.
+        let named_user = request(alice, EntryType::Standard, Some("alice"), &[]);
+        assert_eq!(reads(&named_user), crate::entries::Read::Full);
+        let p = plan(&[named_user], &cluster, &Resolutions::default(), &named);
+        assert_eq!(p.conflicts.len(), 1, "{p:?}");
     }
 }

@@ -30,7 +30,7 @@ use iam::Lookup;
 use crate::arn::Arn;
 use crate::entries::{
     AccessScope, AuthenticationMode, ClusterState, EntryType, ExistingEntry, Plan,
-    PolicyAssociation,
+    PolicyAssociation, Read,
 };
 use pace::paced;
 
@@ -328,6 +328,56 @@ impl Eks {
         }
     }
 
+    /// The policies of `principal`'s entry, without reading the entry: a
+    /// STANDARD entry as far as a plan that names only policies needs it.
+    async fn policies_only(&self, principal: &str) -> Result<Option<ExistingEntry>> {
+        match self.policies_of(principal).await {
+            Ok(policies) => {
+                let mut e = ExistingEntry::new(principal, EntryType::Standard);
+                e.policies = policies;
+                Ok(Some(e))
+            }
+            // Not a STANDARD entry (EKS lists no policies there): read it.
+            Err(_) => self.entry(principal).await,
+        }
+    }
+
+    /// The policies associated with `principal`'s entry.
+    async fn policies_of(&self, principal: &str) -> Result<Vec<PolicyAssociation>> {
+        let mut policies = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = paced(&self.pace, || {
+                self.eks
+                    .list_associated_access_policies()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .max_results(100)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                EksError::sdk(&format!("eks:ListAssociatedAccessPolicies {principal}"), e)
+            })?;
+            for p in page.associated_access_policies() {
+                policies.push(PolicyAssociation {
+                    policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
+                    access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
+                        AccessScope {
+                            kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
+                            namespaces: s.namespaces().to_vec(),
+                        }
+                    }),
+                });
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(policies),
+            }
+        }
+    }
+
     /// An entry and its policies; `None` when it does not exist.
     pub async fn entry(&self, principal: &str) -> Result<Option<ExistingEntry>> {
         let out = match paced(&self.pace, || {
@@ -352,42 +402,13 @@ impl Eks {
             return Ok(None);
         };
         let kind = EntryType::from_name(e.r#type().unwrap_or("STANDARD"));
-        let mut policies = Vec::new();
-        let mut token: Option<String> = None;
         // Only STANDARD entries hold policies the plan compares; EKS may
         // refuse to list them for the others.
-        if kind == EntryType::Standard {
-            loop {
-                let page = paced(&self.pace, || {
-                    self.eks
-                        .list_associated_access_policies()
-                        .cluster_name(&self.cluster)
-                        .principal_arn(principal)
-                        .max_results(100)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| {
-                    EksError::sdk(&format!("eks:ListAssociatedAccessPolicies {principal}"), e)
-                })?;
-                for p in page.associated_access_policies() {
-                    policies.push(PolicyAssociation {
-                        policy_arn: p.policy_arn().unwrap_or_default().to_owned(),
-                        access_scope: p.access_scope().map_or_else(AccessScope::cluster, |s| {
-                            AccessScope {
-                                kind: s.r#type().map_or("cluster", |t| t.as_str()).to_owned(),
-                                namespaces: s.namespaces().to_vec(),
-                            }
-                        }),
-                    });
-                }
-                match page.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                    _ => break,
-                }
-            }
-        }
+        let policies = if kind == EntryType::Standard {
+            self.policies_of(principal).await?
+        } else {
+            Vec::new()
+        };
         Ok(Some(ExistingEntry {
             principal_arn: principal.to_owned(),
             kind,
@@ -410,6 +431,20 @@ impl Eks {
         principals: &[String],
         concurrency: usize,
     ) -> Result<ClusterState> {
+        self.state_reading(info, principals, concurrency, |_| Read::Full)
+            .await
+    }
+
+    /// [`Eks::state`], reading of each existing entry only what `read` says
+    /// a plan needs ([`crate::access::reads`]): a re-run with nothing to do
+    /// costs the entry list and at most one read per principal.
+    pub async fn state_reading(
+        &self,
+        info: &ClusterInfo,
+        principals: &[String],
+        concurrency: usize,
+        read: impl Fn(&str) -> Read,
+    ) -> Result<ClusterState> {
         let mut state = ClusterState {
             name: self.cluster.clone(),
             account: info.account.clone(),
@@ -431,9 +466,14 @@ impl Eks {
         let mut tasks = tokio::task::JoinSet::new();
         for p in wanted {
             let (me, limit) = (self.clone(), Arc::clone(&limit));
+            let how = read(&p);
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let entry = me.entry(&p).await;
+                let entry = match how {
+                    Read::Full => me.entry(&p).await,
+                    Read::Policies => me.policies_only(&p).await,
+                    _ => Ok(Some(ExistingEntry::new(p.clone(), EntryType::Standard))),
+                };
                 (p, entry)
             });
         }

@@ -216,13 +216,21 @@ fn standard_entry(
 ) {
     let mut differences = Vec::new();
     let mut fixes = Vec::new();
-    let entry = differences_from(
-        existing,
-        &d.kind,
-        d.username.as_deref(),
-        &d.kubernetes_groups,
-        wanted_by,
-    );
+    // What the request does not name is neither read nor judged.
+    let identity_named =
+        !options.named_only || d.username.is_some() || !d.kubernetes_groups.is_empty();
+    let policies_named = !options.named_only || !d.policies.is_empty();
+    let entry = if identity_named {
+        differences_from(
+            existing,
+            &d.kind,
+            d.username.as_deref(),
+            &d.kubernetes_groups,
+            wanted_by,
+        )
+    } else {
+        Vec::new()
+    };
     let entry_differs = !entry.is_empty();
     differences.extend(entry);
     if entry_differs {
@@ -269,7 +277,7 @@ fn standard_entry(
             }),
         }
     }
-    for have in &existing.policies {
+    for have in existing.policies.iter().filter(|_| policies_named) {
         if !d.policies.iter().any(|w| w.policy_arn == have.policy_arn) {
             differences.push(format!(
                 "{} ({}) is associated, which {wanted_by} does not grant",
@@ -292,7 +300,11 @@ fn standard_entry(
     if !entry_differs {
         plan.unchanged.push(Unchanged {
             principal_arn: principal.clone(),
-            detail: "STANDARD access entry with the same username and groups".to_owned(),
+            detail: if identity_named {
+                "STANDARD access entry with the same username and groups".to_owned()
+            } else {
+                "STANDARD access entry".to_owned()
+            },
         });
     }
     for u in unchanged {

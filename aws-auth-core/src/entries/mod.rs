@@ -387,6 +387,11 @@ pub struct PlanOptions {
     /// associate and disassociate policies) instead of reporting conflicts.
     /// An entry of another type still conflicts: the type cannot change.
     pub update_existing: bool,
+    /// Compare an existing entry only in what a request names (`access
+    /// add`): its username and groups when the request gives either, its
+    /// policies when it grants any. An entry's other parts are then neither
+    /// read nor judged (see [`crate::access::reads`]).
+    pub named_only: bool,
 }
 
 impl PlanOptions {
@@ -400,6 +405,24 @@ impl PlanOptions {
         self.update_existing = update;
         self
     }
+
+    /// [`PlanOptions::named_only`].
+    pub fn named_only(mut self, named_only: bool) -> PlanOptions {
+        self.named_only = named_only;
+        self
+    }
+}
+
+/// How much of an existing access entry a plan needs read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Read {
+    /// The entry (type, username, groups) and its policies.
+    Full,
+    /// Its policies alone (the type taken as STANDARD).
+    Policies,
+    /// That it exists.
+    Nothing,
 }
 
 /// One call to make.
