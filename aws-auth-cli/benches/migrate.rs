@@ -141,25 +141,26 @@ fn main() {
             .map(|i| format!("arn:aws:iam::111122223333:user/u{i:04}\n"))
             .collect();
         std::fs::write(&list, lines).unwrap();
-        let start = Instant::now();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
-        aws_env(&mut cmd, home.path(), &fake.url());
-        let out = cmd
-            .args([
-                "access",
-                "add",
-                "--cluster",
-                "bench",
-                "--policy",
-                "cluster-admin",
-                "-o",
-                "json",
-                "--from-file",
-            ])
-            .arg(&list)
-            .output()
-            .unwrap();
-        let took = start.elapsed();
+        let grant_all = || {
+            let start = Instant::now();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
+            aws_env(&mut cmd, home.path(), &fake.url());
+            let out = cmd
+                .args([
+                    "access",
+                    "add",
+                    "--cluster",
+                    "bench",
+                    "--policy",
+                    "cluster-admin",
+                ])
+                .args(["-o", "json", "--from-file"])
+                .arg(&list)
+                .output()
+                .unwrap();
+            (out, start.elapsed())
+        };
+        let (out, took) = grant_all();
         let calls = fake.calls();
         let accepted = calls
             .iter()
@@ -186,25 +187,7 @@ fn main() {
         // Issue 25.13: the same job again, nothing left to do. Its floor: the
         // cluster described, the entry list, one read per principal.
         fake.clear_calls();
-        let start = Instant::now();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-auth"));
-        aws_env(&mut cmd, home.path(), &fake.url());
-        let out = cmd
-            .args([
-                "access",
-                "add",
-                "--cluster",
-                "bench",
-                "--policy",
-                "cluster-admin",
-                "-o",
-                "json",
-                "--from-file",
-            ])
-            .arg(&list)
-            .output()
-            .unwrap();
-        let took = start.elapsed();
+        let (out, took) = grant_all();
         let calls = fake.calls();
         let accepted = calls
             .iter()
@@ -215,7 +198,9 @@ fn main() {
         let writes = calls
             .iter()
             .filter(|c| {
-                c.op.starts_with("Create") || c.op.starts_with("Associate") || c.op.starts_with("Update")
+                c.op.starts_with("Create")
+                    || c.op.starts_with("Associate")
+                    || c.op.starts_with("Update")
             })
             .count();
         println!(

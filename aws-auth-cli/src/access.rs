@@ -364,9 +364,10 @@ fn too_many(n: usize) -> anyhow::Result<()> {
 async fn resolve(
     eks: &Eks,
     requests: &[EntryRequest],
+    listed: &[String],
 ) -> anyhow::Result<(aws_auth_core::entries::Resolutions, Option<String>)> {
     let resolved = eks
-        .resolve_requests(requests, CONCURRENCY)
+        .resolve_requests_with(requests, CONCURRENCY, listed)
         .await
         .map_err(eks_error)?;
     let note = (!resolved.unchecked.is_empty()).then(|| {
@@ -550,7 +551,9 @@ pub(crate) async fn put_entries(
     requests: &[EntryRequest],
     update_existing: bool,
 ) -> anyhow::Result<Report> {
-    let (resolutions, unchecked) = resolve(eks, requests).await?;
+    // The entries first: IAM is asked only about principals without one.
+    let listed = eks.list_entries().await.map_err(eks_error)?;
+    let (resolutions, unchecked) = resolve(eks, requests, &listed).await?;
     let principals =
         aws_auth_core::access::principals(requests, &resolutions, info.account.as_deref());
     // Of an existing entry, read only what the request names.
@@ -561,10 +564,13 @@ pub(crate) async fn put_entries(
                 p.parse::<Arn>()
                     .is_ok_and(|p| same_principal(&r.principal, &p))
             })
-            .map_or(aws_auth_core::entries::Read::Full, aws_auth_core::access::reads)
+            .map_or(
+                aws_auth_core::entries::Read::Full,
+                aws_auth_core::access::reads,
+            )
     };
     let state = eks
-        .state_reading(info, &principals, CONCURRENCY, read)
+        .state_listed(info, &listed, &principals, CONCURRENCY, read)
         .await
         .map_err(eks_error)?;
     let options = PlanOptions::new()
@@ -769,7 +775,7 @@ async fn sync(cli: &Settings, t: &Target, a: &AccessSyncArgs) -> anyhow::Result<
         )
     })?;
     let (eks, info) = session(cli, t).await?;
-    let (resolutions, unchecked) = resolve(&eks, &requests).await?;
+    let (resolutions, unchecked) = resolve(&eks, &requests, &[]).await?;
     let ((entry_guards, note), entries) =
         tokio::join!(entry_guards(&eks, cli, t), all_entries(&eks, &info));
     let mut state = ClusterState::empty(&t.cluster, Some(info.mode));

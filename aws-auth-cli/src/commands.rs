@@ -217,6 +217,26 @@ pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// The `.yaml`, `.yml` and `.json` files of a directory (not below it),
+/// sorted: a directory of manifests.
+pub(crate) fn manifest_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| {
+            fail(
+                crate::exit::IO,
+                format!("cannot read {}: {e}", dir.display()),
+            )
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Reads a batch file: `ARN [USERNAME]` per line, `#` comments, blank lines.
 /// Returns (line number, first field, optional second field); every bad
 /// line is reported at once.

@@ -142,16 +142,7 @@ impl Out {
         let mut docs = Vec::new();
         if dir {
             if path.exists() {
-                let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                    .map_err(|e| fail(IO, format!("cannot read {}: {e}", path.display())))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        p.extension()
-                            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                    })
-                    .collect();
-                files.sort();
-                for f in files {
+                for f in crate::commands::manifest_files(path)? {
                     let text = read_text(&f)?;
                     for (doc, value) in split(&f, &text)? {
                         docs.push((f.clone(), doc, value));

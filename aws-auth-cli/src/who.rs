@@ -293,21 +293,7 @@ async fn rbac(
 /// of a directory (sorted, not recursive).
 fn read_rbac(path: &Path) -> anyhow::Result<Rbac> {
     let files = if path.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| {
-                fail(
-                    crate::exit::IO,
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-            })
-            .collect();
-        files.sort();
-        files
+        crate::commands::manifest_files(path)?
     } else {
         vec![path.to_path_buf()]
     };

@@ -362,10 +362,20 @@ mod tests {
         r.policies.push(association(view.to_owned(), &[]));
         assert_eq!(reads(&r), crate::entries::Read::Policies);
         let named = PlanOptions::new().named_only(true);
-        let p = plan(std::slice::from_ref(&r), &cluster, &Resolutions::default(), &named);
+        let p = plan(
+            std::slice::from_ref(&r),
+            &cluster,
+            &Resolutions::default(),
+            &named,
+        );
         assert!(p.conflicts.is_empty() && p.actions.is_empty(), "{p:?}");
         // Exact (a sync): EKS's default username is what it asks for.
-        let p = plan(std::slice::from_ref(&r), &cluster, &Resolutions::default(), &PlanOptions::new());
+        let p = plan(
+            std::slice::from_ref(&r),
+            &cluster,
+            &Resolutions::default(),
+            &PlanOptions::new(),
+        );
         assert_eq!(p.conflicts.len(), 1, "{p:?}");
         // A username named is compared, and read.
         let named_user = request(alice, EntryType::Standard, Some("alice"), &[]);

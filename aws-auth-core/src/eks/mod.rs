@@ -445,6 +445,24 @@ impl Eks {
         concurrency: usize,
         read: impl Fn(&str) -> Read,
     ) -> Result<ClusterState> {
+        let listed = if info.mode.has_access_entries() {
+            self.list_entries().await?
+        } else {
+            Vec::new()
+        };
+        self.state_listed(info, &listed, principals, concurrency, read)
+            .await
+    }
+
+    /// [`Eks::state_reading`] with the entry list already read.
+    pub async fn state_listed(
+        &self,
+        info: &ClusterInfo,
+        listed: &[String],
+        principals: &[String],
+        concurrency: usize,
+        read: impl Fn(&str) -> Read,
+    ) -> Result<ClusterState> {
         let mut state = ClusterState {
             name: self.cluster.clone(),
             account: info.account.clone(),
@@ -455,11 +473,10 @@ impl Eks {
         if !info.mode.has_access_entries() {
             return Ok(state);
         }
-        let existing: std::collections::BTreeSet<String> =
-            self.list_entries().await?.into_iter().collect();
+        let existing: std::collections::BTreeSet<&String> = listed.iter().collect();
         let wanted: Vec<String> = principals
             .iter()
-            .filter(|p| existing.contains(*p))
+            .filter(|p| existing.contains(p))
             .cloned()
             .collect();
         let limit = Arc::new(Semaphore::new(concurrency));

@@ -94,6 +94,39 @@ impl Eks {
         ))
     }
 
+    /// [`Eks::resolve_requests`], IAM asked only about the principals
+    /// without an entry among `existing` (the cluster's entries, as listed):
+    /// EKS knows the others, their roles' IAM paths included, so a re-run
+    /// with nothing to do asks IAM nothing.
+    pub async fn resolve_requests_with(
+        &self,
+        requests: &[crate::access::EntryRequest],
+        concurrency: usize,
+        existing: &[String],
+    ) -> Result<Resolved> {
+        let entry_of = |r: &crate::access::EntryRequest| {
+            existing.iter().find(|p| {
+                p.parse::<Arn>()
+                    .is_ok_and(|p| crate::access::same_principal(&r.principal, &p))
+            })
+        };
+        let rest: Vec<crate::access::EntryRequest> = requests
+            .iter()
+            .filter(|r| entry_of(r).is_none())
+            .cloned()
+            .collect();
+        let mut resolved = self.resolve_requests(&rest, concurrency).await?;
+        for r in requests {
+            if let Some(p) = entry_of(r) {
+                resolved.resolutions.insert(
+                    &r.principal.to_string(),
+                    crate::entries::Resolution::Resolved(p.clone()),
+                );
+            }
+        }
+        Ok(resolved)
+    }
+
     /// What IAM says of the principals of `requests`: the full ARNs (with
     /// their paths) of roles, and whether users exist. IAM answers for the
     /// credentials' own account only, so a principal of another account is
