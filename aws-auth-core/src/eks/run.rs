@@ -115,7 +115,16 @@ impl Eks {
             .filter(|r| entry_of(r).is_none())
             .cloned()
             .collect();
-        let mut resolved = self.resolve_requests(&rest, concurrency).await?;
+        let mut resolved = if rest.is_empty() {
+            // Nothing to ask IAM, nor STS whose account IAM would answer for.
+            Resolved {
+                resolutions: Resolutions::default(),
+                account: String::new(),
+                unchecked: Vec::new(),
+            }
+        } else {
+            self.resolve_requests(&rest, concurrency).await?
+        };
         for r in requests {
             if let Some(p) = entry_of(r) {
                 resolved.resolutions.insert(
