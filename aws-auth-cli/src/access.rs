@@ -146,11 +146,48 @@ pub(crate) async fn connect_eks(cli: &Settings, a: &Target) -> anyhow::Result<(E
         update_existing: false,
         poll_interval: std::time::Duration::from_secs(5),
     };
-    let eks = connect(&args, &a.cluster, cli.kube.request_timeout)
+    let mut eks = connect(&args, &a.cluster, cli.kube.request_timeout)
         .await?
         .with_deadline(Some(a.deadline));
+    if let Some(rate) = learnt_rate(&a.cluster) {
+        eks = eks.starting_at(rate);
+    }
     let info = eks.describe_cluster().await.map_err(eks_error)?;
     Ok((eks, info))
+}
+
+/// Where the EKS rate a run of `cluster` learnt is kept for the next.
+fn rate_file(cluster: &str) -> Option<std::path::PathBuf> {
+    crate::backup::state_dir("eks-rates")
+        .ok()
+        .map(|d| d.join(crate::backup::safe_component(cluster)))
+}
+
+/// The rate an earlier run of `cluster` learnt, if one did within a day
+/// (EKS's limits may change; an old figure is learnt again).
+fn learnt_rate(cluster: &str) -> Option<f64> {
+    let path = rate_file(cluster)?;
+    let age = std::fs::metadata(&path)
+        .ok()?
+        .modified()
+        .ok()?
+        .elapsed()
+        .ok()?;
+    if age > std::time::Duration::from_secs(86_400) {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Keeps the rate this run learnt for the next run of `cluster`.
+pub(crate) fn remember_rate(cluster: &str, eks: &Eks) {
+    if let Some(path) = rate_file(cluster)
+        && path
+            .parent()
+            .is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+    {
+        let _ = std::fs::write(path, format!("{:.3}\n", eks.learnt_rate()));
+    }
 }
 
 /// [`connect_eks`], refused for a cluster without access entries.
@@ -474,6 +511,7 @@ async fn execute(
         return Ok(crate::migrate::report::plan(plan));
     }
     if plan.actions.is_empty() {
+        remember_rate(eks.cluster(), eks);
         // Nothing to send; conflicts still make it exit 1, as apply does.
         return Ok(crate::migrate::report::apply(
             plan,
@@ -487,6 +525,7 @@ async fn execute(
     let run = eks
         .carry_out(&plan, CONCURRENCY, update_existing, keepers, tick)
         .await;
+    remember_rate(eks.cluster(), eks);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -1653,6 +1653,14 @@ fn a_list_of_names_is_in_the_callers_account() {
         "{:?}",
         entries.keys()
     );
+    // The rate the run learnt is kept for the next run of the cluster.
+    let kept = s.env.home.path().join("state/aws-auth/eks-rates/prod");
+    let rate: f64 = std::fs::read_to_string(&kept)
+        .unwrap_or_else(|e| panic!("{}: {e}", kept.display()))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(rate > 0.0, "{rate}");
     let calls = s.aws.eks_calls();
     let bad = write(
         &s,

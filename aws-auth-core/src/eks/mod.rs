@@ -212,6 +212,19 @@ impl Eks {
         self
     }
 
+    /// The EKS calls' learnt rate (calls per second), for the next run of
+    /// the same cluster to start from ([`Eks::starting_at`]).
+    pub fn learnt_rate(&self) -> f64 {
+        self.pace.rate()
+    }
+
+    /// EKS calls start at `rate` (what an earlier run learnt), and go on
+    /// learning from there.
+    pub fn starting_at(self, rate: f64) -> Eks {
+        self.pace.start_at(rate);
+        self
+    }
+
     /// Deletes a principal's access entry (and with it its policy
     /// associations); `false` when there was none.
     pub async fn delete_entry(&self, principal: &str) -> Result<bool> {

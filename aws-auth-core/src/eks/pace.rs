@@ -79,6 +79,20 @@ impl Pacer {
             .deadline = at;
     }
 
+    /// The rate the pace has learnt (calls per second).
+    pub fn rate(&self) -> f64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).rate
+    }
+
+    /// Starts from `rate` (one an earlier run learnt) instead of above
+    /// any API's: a short run then spends nothing learning it again.
+    pub fn start_at(&self, rate: f64) {
+        if rate.is_finite() {
+            self.state.lock().unwrap_or_else(|e| e.into_inner()).rate =
+                rate.clamp(MIN_RATE, MAX_RATE);
+        }
+    }
+
     /// True once the deadline has passed.
     pub fn deadline_passed(&self) -> bool {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
