@@ -80,6 +80,21 @@ pub(crate) struct ClusterArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) context: Option<String>,
+    /// Run a read-only command against each of these kubeconfig contexts
+    /// (comma-separated), its results in one table or document.
+    #[arg(long, global = true, value_name = "NAMES", value_delimiter = ',', conflicts_with_all = ["context", "all_contexts", "context_pattern"])]
+    pub(crate) contexts: Vec<String>,
+    /// Run a read-only command against every context of the kubeconfig.
+    #[arg(long, global = true, conflicts_with_all = ["context", "context_pattern"])]
+    pub(crate) all_contexts: bool,
+    /// Run a read-only command against the contexts whose names match GLOB
+    /// (`*` any text, `?` one character).
+    #[arg(long, global = true, value_name = "GLOB", conflicts_with = "context")]
+    pub(crate) context_pattern: Option<String>,
+    /// Clusters worked on at once with --contexts, --all-contexts or
+    /// --context-pattern.
+    #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) parallel: u16,
     /// The ConfigMap's namespace.
     #[arg(long, short = 'n', global = true, default_value = DEFAULT_NAMESPACE)]
     pub(crate) namespace: String,
@@ -935,6 +950,10 @@ const READ: &[&str] = &[
     "verbose",
     "kubeconfig",
     "context",
+    "contexts",
+    "all_contexts",
+    "context_pattern",
+    "parallel",
     "namespace",
     "name",
     "request_timeout",

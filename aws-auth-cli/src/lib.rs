@@ -15,6 +15,7 @@ mod credentials;
 mod eks_context;
 mod exit;
 mod file;
+mod fleet;
 mod grant;
 mod grant_file;
 mod identity;
@@ -219,8 +220,21 @@ fn visible(cmd: &clap::Command) -> clap::Command {
 /// parsed, the guards built), then one match over the commands.
 fn run(cli: &Cli) -> anyhow::Result<Report> {
     let settings = Settings::resolve(&cli.global)?;
-    let s = &settings;
-    match &cli.command {
+    if let Some(contexts) = fleet::contexts(&settings, &cli.global.cluster)? {
+        return fleet::run(
+            &settings,
+            &cli.command,
+            contexts,
+            usize::from(cli.global.cluster.parallel),
+            run_command,
+        );
+    }
+    run_command(&settings, &cli.command)
+}
+
+/// One command with `s`: one cluster, or one file.
+fn run_command(s: &Settings, command: &Command) -> anyhow::Result<Report> {
+    match command {
         Command::Completions { shell } => {
             Ok(Report::new(report::Verbatim(completion_script(*shell)?)))
         }

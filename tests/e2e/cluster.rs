@@ -2266,3 +2266,109 @@ fn a_hanging_credential_process_of_the_identity_lookup_is_ended() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Issue 24 (first part): one read-only command over several contexts, a
+/// bounded number at a time. A cluster that hangs and one that refuses the
+/// credentials are rows with their errors, the other's result is there, the
+/// exit code is the worst, all within --timeout; a write is refused.
+#[test]
+fn many_contexts_one_result_each_cluster_its_row() {
+    let good = Env::plain();
+    let hang = ApiServer::with(Options::default());
+    for _ in 0..20 {
+        hang.inject(Method::GET, Fault::Hang(Duration::from_secs(30)));
+    }
+    let refused = ApiServer::with(Options {
+        token: Some("the-right-one".into()),
+        ..Options::default()
+    });
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "good", "cluster": {"server": good.server.url()}},
+            {"name": "hang", "cluster": {"server": hang.url()}},
+            {"name": "refused", "cluster": {"server": refused.url()}},
+        ],
+        "users": [
+            {"name": "anyone", "user": {}},
+            {"name": "wrong", "user": {"token": "not-the-right-one"}},
+        ],
+        "contexts": [
+            {"name": "prod-good", "context": {"cluster": "good", "user": "anyone"}},
+            {"name": "prod-hang", "context": {"cluster": "hang", "user": "anyone"}},
+            {"name": "prod-refused", "context": {"cluster": "refused", "user": "wrong"}},
+            {"name": "dev", "context": {"cluster": "good", "user": "anyone"}},
+        ],
+        "current-context": "dev",
+    });
+    let kubeconfig = good.home.path().join("fleet-kubeconfig");
+    std::fs::write(&kubeconfig, config.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = good.cmd();
+        cmd.env("KUBECONFIG", &kubeconfig)
+            .args(["--request-timeout", "1", "--timeout", "3"])
+            .args(args);
+        cmd
+    };
+    let started = std::time::Instant::now();
+    let a = run(&["--context-pattern", "prod-*", "lint", "-o", "json"])
+        .assert()
+        .code(77);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let contexts = v["contexts"].as_object().unwrap();
+    assert_eq!(contexts.len(), 3, "{v}");
+    assert_eq!(v["contexts"]["prod-good"]["exitCode"], 0, "{v}");
+    assert!(
+        v["contexts"]["prod-good"]["result"].is_object()
+            || v["contexts"]["prod-good"]["result"].is_array(),
+        "{v}"
+    );
+    assert_eq!(v["contexts"]["prod-hang"]["exitCode"], 69, "{v}");
+    assert_eq!(v["contexts"]["prod-refused"]["exitCode"], 77, "{v}");
+    assert!(
+        v["contexts"]["prod-refused"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{v}"
+    );
+    assert!(
+        !a.get_output()
+            .stdout
+            .windows(17)
+            .any(|w| w == b"not-the-right-one")
+    );
+    // The table: a row per cluster.
+    let a = run(&["--contexts", "prod-good,dev", "get"])
+        .assert()
+        .code(0);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.starts_with("CONTEXT"), "{out}");
+    assert!(
+        out.contains("\ndev ") && out.contains("\nprod-good "),
+        "{out}"
+    );
+    // A write goes to one cluster at a time.
+    good.server.clear_seen();
+    let a = run(&[
+        "--all-contexts",
+        "remove",
+        "user",
+        "arn:aws:iam::111122223333:user/alice",
+    ])
+    .assert()
+    .code(64);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr)
+            .contains("a write goes to one cluster at a time"),
+        "{}",
+        String::from_utf8_lossy(&a.get_output().stderr)
+    );
+    assert!(good.server.writes().is_empty());
+}
