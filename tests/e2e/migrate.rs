@@ -1443,3 +1443,39 @@ fn the_cluster_comes_from_the_context_and_the_role_map_is_remembered() {
         stdout(&a)
     );
 }
+
+/// Issue 24: under --contexts each context finds its own EKS cluster, as one
+/// context does; a context that names none is its row's error.
+#[test]
+fn each_context_finds_its_eks_cluster_under_contexts() {
+    let s = Setup::new("API_AND_CONFIG_MAP");
+    let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let mut k: Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.env.kubeconfig).unwrap()).unwrap();
+    let mut other = k["contexts"][0].clone();
+    other["name"] = "kind-dev".into();
+    k["contexts"][0]["name"] = arn.clone().into();
+    k["contexts"].as_array_mut().unwrap().push(other);
+    std::fs::write(&s.env.kubeconfig, k.to_string()).unwrap();
+    let mut cmd = s.cmd();
+    cmd.args(["--all-contexts", "access", "get", "-o", "json"]);
+    let a = cmd.assert().code(64);
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["contexts"][&arn]["exitCode"], 0, "{v}");
+    assert!(v["contexts"][&arn]["result"].is_array(), "{v}");
+    assert!(
+        v["contexts"][&arn]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("cluster {CLUSTER} (from the kubeconfig context")),
+        "{v}"
+    );
+    assert_eq!(v["contexts"]["kind-dev"]["exitCode"], 64, "{v}");
+    assert!(
+        v["contexts"]["kind-dev"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("names no EKS cluster"),
+        "{v}"
+    );
+}
