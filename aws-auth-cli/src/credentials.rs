@@ -48,9 +48,15 @@ pub(crate) fn without_process_output(message: &str) -> String {
 /// message before it is printed.
 static KNOWN: std::sync::Mutex<Option<Secrets>> = std::sync::Mutex::new(None);
 
-/// Remembers `secrets` for [`redact_known`].
+/// Remembers `secrets` for [`redact_known`], beside those already known:
+/// a run over several contexts holds each one's credentials at once, and a
+/// cluster's error is printed after the others connected.
 pub(crate) fn remember(secrets: &Secrets) {
-    *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(secrets.clone());
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let all = known.get_or_insert_with(Secrets::default);
+    for value in &secrets.0 {
+        all.0.insert(value.clone());
+    }
 }
 
 /// Adds a credential learnt while running (an exec plugin's token, the AWS
@@ -275,7 +281,11 @@ fn redact_patterns(text: &str) -> String {
         for part in line.split_inclusive(|c: char| c.is_whitespace()) {
             let word = part.trim_end();
             let tail = &part[word.len()..];
-            if !first && redact_next && !word.is_empty() {
+            // What follows a credential's name is hidden unless it is plain
+            // prose (`credentials: failed to load`, `token: service error`):
+            // every secret the process holds is hidden wherever it stands
+            // anyway; this catches what it does not hold.
+            if !first && redact_next && !word.is_empty() && !prose(word) {
                 out.push_str(REDACTED);
                 out.push_str(tail);
                 redact_next = false;
@@ -306,6 +316,13 @@ fn redact_patterns(text: &str) -> String {
         }
     }
     out
+}
+
+/// A short word of lower-case letters, as error messages are written: not
+/// the shape of a token, key or generated password.
+fn prose(word: &str) -> bool {
+    let w = word.trim_end_matches([',', '.', ';', ':']);
+    !w.is_empty() && w.len() < 12 && w.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// The credential a plugin prints.
@@ -564,6 +581,13 @@ mod tests {
         assert_eq!(
             redact_patterns("the Password hunter2x was wrong"),
             "the Password [redacted] was wrong"
+        );
+        // Prose after a credential's name stays: the SDK's own messages.
+        assert_eq!(
+            redact_patterns(
+                "loading credentials: failed to load IMDS session token: service error"
+            ),
+            "loading credentials: failed to load IMDS session token: service error"
         );
     }
 
