@@ -113,17 +113,6 @@ impl Report {
         self
     }
 
-    /// The result as data, with the exit code and the notes: one command's
-    /// part of a merged document.
-    #[allow(dead_code)] // the fleet view's
-    pub(crate) fn data(&self) -> serde_json::Result<Value> {
-        Ok(serde_json::json!({
-            "exitCode": self.code,
-            "notes": self.notes,
-            "result": self.body.data()?,
-        }))
-    }
-
     /// The report as one part of another command's (`grant` runs an edit
     /// of the map or of the access entries as its own step).
     pub(crate) fn part(&self) -> anyhow::Result<Part> {
@@ -230,10 +219,11 @@ mod tests {
         assert_eq!(j.stderr, "warning: one\n");
         let y = r.render(Output::Yaml).unwrap();
         assert_eq!(y.stdout, "count: 2\n");
-        assert_eq!(
-            r.data().unwrap(),
-            serde_json::json!({"exitCode": 2, "notes": ["warning: one"], "result": {"count": 2}})
-        );
+        // As a part of a merged result (the fleet's, grant's).
+        let p = r.part().unwrap();
+        assert_eq!(p.data, serde_json::json!({"count": 2}));
+        assert_eq!((p.code, p.text.as_str()), (2, "2 things\n"));
+        assert_eq!(p.notes, ["warning: one", "summary: two"]);
     }
 
     #[test]

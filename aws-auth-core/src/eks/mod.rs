@@ -538,15 +538,7 @@ impl Eks {
         .await
         .map_err(|e| EksError::sdk(&format!("eks:ListUpdates {}", self.cluster), e))?;
         for id in out.update_ids() {
-            let u = paced(&self.pace, || {
-                self.eks
-                    .describe_update()
-                    .name(&self.cluster)
-                    .update_id(id)
-                    .send()
-            })
-            .await
-            .map_err(|e| EksError::sdk(&format!("eks:DescribeUpdate {id}"), e))?;
+            let u = self.describe_update(id).await?;
             if let Some(u) = u.update()
                 && u.r#type() == Some(&UpdateType::AccessConfigUpdate)
                 && u.status() == Some(&UpdateStatus::InProgress)
@@ -555,6 +547,22 @@ impl Eks {
             }
         }
         Ok(None)
+    }
+
+    /// One cluster update, as EKS describes it.
+    async fn describe_update(
+        &self,
+        id: &str,
+    ) -> Result<aws_sdk_eks::operation::describe_update::DescribeUpdateOutput> {
+        paced(&self.pace, || {
+            self.eks
+                .describe_update()
+                .name(&self.cluster)
+                .update_id(id)
+                .send()
+        })
+        .await
+        .map_err(|e| EksError::sdk(&format!("eks:DescribeUpdate {id}"), e))
     }
 
     /// Switches the authentication mode and waits for the update to finish;
@@ -641,15 +649,7 @@ impl Eks {
         use aws_sdk_eks::types::UpdateStatus;
         loop {
             tokio::time::sleep(poll).await;
-            let out = paced(&self.pace, || {
-                self.eks
-                    .describe_update()
-                    .name(&self.cluster)
-                    .update_id(id)
-                    .send()
-            })
-            .await
-            .map_err(|e| EksError::sdk(&format!("eks:DescribeUpdate {id}"), e))?;
+            let out = self.describe_update(id).await?;
             let Some(u) = out.update() else {
                 return Err(EksError::unavailable("DescribeUpdate returned no update"));
             };
