@@ -22,7 +22,7 @@ use crate::cli::{
 use crate::exit::{INVALID, REFUSED, UNAVAILABLE, USAGE, fail};
 use crate::migrate::aws::{connect, eks_error};
 use crate::output;
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 use crate::settings::Settings;
 
 /// Calls in flight while reading and writing.
@@ -243,6 +243,12 @@ impl Serialize for Entries {
 
 impl Text for Entries {
     fn text(&self) -> String {
+        self.rows()
+            .map(|r| r.table("no access entries"))
+            .unwrap_or_default()
+    }
+
+    fn rows(&self) -> Option<Rows> {
         let rows: Vec<Vec<String>> = self
             .0
             .iter()
@@ -266,13 +272,10 @@ impl Text for Entries {
                 ]
             })
             .collect();
-        if rows.is_empty() {
-            return "no access entries\n".to_owned();
-        }
-        output::table(
-            &["PRINCIPAL", "TYPE", "USERNAME", "GROUPS", "POLICIES"],
-            &rows,
-        )
+        Some(Rows {
+            headers: vec!["PRINCIPAL", "TYPE", "USERNAME", "GROUPS", "POLICIES"],
+            rows,
+        })
     }
 }
 

@@ -4,13 +4,14 @@
 use std::fmt::Write as _;
 
 use aws_auth_core::audit::{Audit, Severity};
-use aws_auth_core::entries::AuthenticationMode;
+use aws_auth_core::entries::{AuthenticationMode, ClusterState, Plan, PlanOptions, Resolutions};
 use aws_auth_core::explain::{Explanation, LoginContext};
 use aws_auth_core::login::{Login, Source};
+use aws_auth_core::status::{Readiness, Status};
 use serde::Serialize;
 
 use crate::exit::{INVALID, LINT_ERRORS, LINT_WARNINGS, NO_MAPPING, OK, fail};
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 use crate::who::Gathered;
 
 /// `explain`: what the login gets, and how the map reads the principal.
@@ -234,5 +235,199 @@ impl Text for Audited {
             }
         }
         s
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        let rows = self
+            .audit
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.to_string(),
+                    f.code.to_string(),
+                    f.principal.clone().unwrap_or_default(),
+                    f.message.clone(),
+                ]
+            })
+            .collect();
+        Some(Rows {
+            headers: vec!["SEVERITY", "CODE", "PRINCIPAL", "MESSAGE"],
+            rows,
+        })
+    }
+}
+
+/// `status`: one cluster at a glance.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Glance {
+    /// The EKS cluster, when one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
+    #[serde(flatten)]
+    status: Status,
+    /// What to run next.
+    next: &'static str,
+}
+
+/// What moves a cluster at `readiness` on.
+fn next_step(readiness: Readiness) -> &'static str {
+    match readiness {
+        Readiness::NotStarted => {
+            "aws-auth migrate plan, then aws-auth migrate apply --enable-api-mode"
+        }
+        Readiness::Blocked => "aws-auth migrate plan (says what cannot move, and why)",
+        Readiness::Drift => "aws-auth migrate apply (aws-auth migrate verify lists the drift)",
+        Readiness::Ready => "aws-auth migrate finalize (switches to API)",
+        Readiness::Done => "nothing: access entries only",
+        _ => "read the notes: the mode or the entries could not be read",
+    }
+}
+
+/// `status`: the library's status of what was gathered, with the migration
+/// planned against the same reading (IAM's answers resolve the role paths;
+/// `role_map` is the cluster's kept `--role-arn-map`). Exit 1 with audit
+/// errors, 2 with warnings under `--strict`.
+pub(crate) fn status(
+    g: &Gathered,
+    name: &str,
+    role_map: &std::collections::BTreeMap<String, String>,
+    strict: bool,
+) -> Report {
+    let sources = g.sources();
+    let plan = plan_of(g, name, role_map);
+    let audit = aws_auth_core::audit::audit(&sources);
+    let status = aws_auth_core::status::status_with(&sources, &audit, plan.as_ref());
+    let code = if status.audit_errors > 0 {
+        LINT_ERRORS
+    } else if strict && status.audit_warnings > 0 {
+        LINT_WARNINGS
+    } else {
+        OK
+    };
+    let next = next_step(status.readiness);
+    let mut report = Report::new(Glance {
+        cluster: g.cluster.clone(),
+        status,
+        next,
+    })
+    .with_code(code);
+    report.prepend_notes(g.notes.iter().map(|n| format!("aws-auth: {n}")));
+    report
+}
+
+/// The migration plan of what was gathered: against the entries read (none
+/// in `CONFIG_MAP`), role paths from IAM's answers (as written, unverified,
+/// when IAM was not asked); `None` when the mode or the entries are unknown.
+fn plan_of(
+    g: &Gathered,
+    name: &str,
+    role_map: &std::collections::BTreeMap<String, String>,
+) -> Option<Plan> {
+    let mode = g.mode?;
+    if mode.has_access_entries() && g.entries.is_none() {
+        return None;
+    }
+    let Some(doc) = &g.map else {
+        return Some(Plan::empty(name, Some(mode)));
+    };
+    let mut state = ClusterState::empty(name, Some(mode));
+    state.account.clone_from(&g.cluster_account);
+    state.entries = g.entries.clone().unwrap_or_default();
+    let resolutions = match (&g.iam, &g.caller_account) {
+        (Some(iam), Some(account)) => {
+            aws_auth_core::migrate::resolutions_from_iam(doc, iam, role_map, account)
+        }
+        _ => Resolutions::offline(),
+    };
+    Some(aws_auth_core::migrate::plan(
+        doc,
+        &state,
+        &resolutions,
+        &PlanOptions::new(),
+    ))
+}
+
+impl Text for Glance {
+    fn text(&self) -> String {
+        let st = &self.status;
+        let mut s = String::new();
+        let mode = st
+            .authentication_mode
+            .map_or_else(|| "unknown".to_owned(), |m| m.to_string());
+        match &self.cluster {
+            Some(c) => {
+                let _ = writeln!(s, "cluster: {c} (authentication mode {mode})");
+            }
+            None => {
+                let _ = writeln!(s, "authentication mode: {mode}");
+            }
+        }
+        match &st.map {
+            Some(m) => {
+                let _ = writeln!(
+                    s,
+                    "map: {} mapping(s) ({} role(s), {} user(s), {} account(s)); lint: {} error(s), {} warning(s)",
+                    m.mappings, m.roles, m.users, m.accounts, m.errors, m.warnings
+                );
+            }
+            None => {
+                let _ = writeln!(s, "map: none");
+            }
+        }
+        let entries = st
+            .entries
+            .map_or_else(|| "not read".to_owned(), |n| n.to_string());
+        let _ = writeln!(s, "access entries: {entries}");
+        let _ = writeln!(
+            s,
+            "audit: {} error(s), {} warning(s); cluster-admin: {} principal(s)",
+            st.audit_errors, st.audit_warnings, st.admins
+        );
+        let counts = match (st.blocked, st.drift) {
+            (Some(b), Some(d)) => format!(" ({b} blocked, {d} to move or fix)"),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "migration: {}{counts}", st.readiness);
+        let _ = writeln!(s, "next: {}", self.next);
+        s
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        let st = &self.status;
+        let count = |n: Option<usize>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let (lint, mappings) = match &st.map {
+            Some(m) => (
+                format!("{}/{}", m.errors, m.warnings),
+                m.mappings.to_string(),
+            ),
+            None => ("-".to_owned(), "no map".to_owned()),
+        };
+        Some(Rows {
+            headers: vec![
+                "MODE",
+                "LINT E/W",
+                "MAPPINGS",
+                "ENTRIES",
+                "AUDIT E/W",
+                "ADMINS",
+                "MIGRATION",
+                "BLOCKED",
+                "DRIFT",
+            ],
+            rows: vec![vec![
+                st.authentication_mode
+                    .map_or_else(|| "unknown".to_owned(), |m| m.to_string()),
+                lint,
+                mappings,
+                count(st.entries),
+                format!("{}/{}", st.audit_errors, st.audit_warnings),
+                st.admins.to_string(),
+                st.readiness.to_string(),
+                count(st.blocked),
+                count(st.drift),
+            ]],
+        })
     }
 }

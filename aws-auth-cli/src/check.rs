@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::CheckArgs;
 use crate::exit::{INVALID, IO, OK, REFUSED, USAGE, fail};
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &CheckArgs) -> anyhow::Result<Report> {
@@ -28,18 +28,54 @@ pub(crate) fn run(settings: &Settings, args: &CheckArgs) -> anyhow::Result<Repor
             "--base OLD is the one manifest before the change: check several files with --base-ref REV",
         ));
     }
+    let live = if args.live {
+        Some(live_map(settings)?)
+    } else {
+        None
+    };
     let mut checked = Vec::new();
     for new in &args.new {
-        checked.push(check_one(settings, args, new)?);
+        checked.push(check_one(settings, args, new, live.as_ref())?);
     }
     Ok(report(checked))
 }
 
+/// The cluster's map, named; `None` when the cluster has none (NEW then
+/// creates it).
+fn live_map(settings: &Settings) -> anyhow::Result<(String, Option<Document>)> {
+    if settings.file.is_some() {
+        return Err(fail(
+            USAGE,
+            "--live compares with the cluster's map: drop --file (or give --base FILE)",
+        ));
+    }
+    crate::runtime()?.block_on(async {
+        let session = crate::live::Session::connect(settings).await?;
+        let name = format!("{} (in the cluster)", session.object());
+        match session.read().await {
+            Ok(snapshot) => Ok((name, Some(snapshot.document))),
+            Err(e)
+                if e.downcast_ref::<crate::exit::Exit>()
+                    .is_some_and(|x| x.code == crate::exit::NOT_FOUND) =>
+            {
+                Ok((name, None))
+            }
+            Err(e) => Err(e),
+        }
+    })
+}
+
 /// One manifest against its base.
-fn check_one(settings: &Settings, args: &CheckArgs, new_path: &Path) -> anyhow::Result<Checked> {
+fn check_one(
+    settings: &Settings,
+    args: &CheckArgs,
+    new_path: &Path,
+    live: Option<&(String, Option<Document>)>,
+) -> anyhow::Result<Checked> {
     let new_name = new_path.display().to_string();
     let new_text = read(new_path)?;
     let (old_name, old_text) = match (&args.base, &args.base_ref) {
+        _ if live.is_some() => (String::new(), None),
         (Some(path), _) => (path.display().to_string(), Some(read(path)?)),
         (None, Some(rev)) => {
             if new_path == Path::new("-") {
@@ -64,10 +100,16 @@ fn check_one(settings: &Settings, args: &CheckArgs, new_path: &Path) -> anyhow::
         })
     };
     let new = parse(&new_name, &new_text)?;
-    let old = old_text
-        .as_deref()
-        .map(|t| parse(&old_name, t))
-        .transpose()?;
+    let (old_name, old) = match live {
+        Some((name, doc)) => (name.clone(), doc.clone()),
+        None => {
+            let old = old_text
+                .as_deref()
+                .map(|t| parse(&old_name, t))
+                .transpose()?;
+            (old_name, old)
+        }
+    };
     let decision = admission::decide(old.as_ref(), Some(&new), &settings.guards.protected);
     let access = aws_auth_core::diff::access_changes(old.as_ref(), &new);
     Ok(Checked {
@@ -160,6 +202,37 @@ impl Serialize for AllChecked {
 }
 
 impl Text for AllChecked {
+    fn rows(&self) -> Option<Rows> {
+        let mut rows = Vec::new();
+        for c in &self.0 {
+            let decision = if c.decision.allowed {
+                "allowed"
+            } else {
+                "denied"
+            };
+            if c.decision.reasons.is_empty() {
+                rows.push(vec![
+                    c.file.clone(),
+                    decision.to_owned(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+            for r in &c.decision.reasons {
+                rows.push(vec![
+                    c.file.clone(),
+                    decision.to_owned(),
+                    r.code.as_str().to_owned(),
+                    r.message.clone(),
+                ]);
+            }
+        }
+        Some(Rows {
+            headers: vec!["FILE", "DECISION", "REASON", "MESSAGE"],
+            rows,
+        })
+    }
+
     fn text(&self) -> String {
         let several = self.0.len() > 1;
         let mut s = String::new();

@@ -147,6 +147,10 @@ pub(crate) enum Command {
     /// Move the mappings to EKS access entries: plan, apply, verify, finalize.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// `status` of every kubeconfig context's cluster (or of those
+    /// --contexts or --context-pattern choose), a row each: the page a
+    /// platform team looks at first. Exit: the worst cluster's.
+    Fleet(StatusArgs),
     /// Decide whether a change of the map may go through, as the admission
     /// webhook would: exit 0 allowed, 4 denied (with the reasons).
     Check(CheckArgs),
@@ -393,6 +397,16 @@ pub(crate) struct EntrySources {
     pub(crate) authentication_mode: Option<ModeArg>,
 }
 
+/// `status` and `fleet`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Exit with 2 when the audit has warnings but no errors.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    #[command(flatten)]
+    pub(crate) sources: Sources,
+}
+
 /// Where the access entries, the authentication mode and RBAC come from.
 #[derive(Debug, Args)]
 pub(crate) struct Sources {
@@ -615,14 +629,19 @@ pub(crate) struct CheckArgs {
     #[arg(
         long,
         value_name = "OLD",
-        required_unless_present = "base_ref",
-        conflicts_with = "base_ref"
+        required_unless_present_any = ["base_ref", "live"],
+        conflicts_with_all = ["base_ref", "live"]
     )]
     pub(crate) base: Option<PathBuf>,
     /// The manifest before the change as git revision REV holds NEW's path
     /// (`git show REV:PATH`); a path it does not hold is a new map.
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", conflicts_with = "live")]
     pub(crate) base_ref: Option<String>,
+    /// The map before the change is the cluster's (the kubeconfig
+    /// context's; each context's with --contexts): would NEW go through
+    /// there?
+    #[arg(long)]
+    pub(crate) live: bool,
 }
 
 /// The commands that read or edit the map, wherever it is (`--file` or the
@@ -672,6 +691,11 @@ pub(crate) enum MapCommand {
         #[command(flatten)]
         sources: Sources,
     },
+    /// The cluster at a glance: authentication mode, the map's lint errors
+    /// and warnings, mappings and access entries counted, audit errors, and
+    /// how far the move to access entries has come (blocked mappings,
+    /// drift) with the next step. Exit 1 with audit errors.
+    Status(StatusArgs),
     /// Add a role, user or account mapping.
     #[command(subcommand)]
     Add(AddCommand),

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::cli::{AddCommand, AddMapping, RemoveArgs, RemoveCommand, UpdateCommand, UpdateMapping};
 use crate::exit::{INTERNAL, INVALID, LINT_ERRORS, LINT_WARNINGS, OK, REFUSED, fail};
 use crate::output;
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 use crate::settings::Settings;
 
 /// `get`: the map as the authenticator reads it, with the mappings no login
@@ -62,7 +62,11 @@ impl Serialize for Mappings {
 
 impl Text for Mappings {
     fn text(&self) -> String {
-        table(self)
+        self.table().table("no mappings")
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        Some(self.table())
     }
 }
 
@@ -88,69 +92,76 @@ pub(crate) fn get(g: crate::who::Gathered) -> Report {
     report
 }
 
-fn table(m: &Mappings) -> String {
-    use aws_auth_core::login::Unused;
-    let doc = &m.doc;
-    let view = doc.view();
-    // One pass over the entries works out which ones the authenticator uses.
-    let effective = doc.effective();
-    let note = |key: DataKey, i: usize| match (effective.standing(key, i), m.unused(key, i)) {
-        (Some(Standing::Replaced { .. }), _) => "ignored: mapped again below",
-        (Some(Standing::ShadowedByRole { .. }), _) => "ignored: mapRoles maps it too",
-        (Some(Standing::NeverMatches { .. }), _) => "never matches (see aws-auth lint)",
-        (Some(Standing::FeatureGated), _) => "never matches on EKS (sso)",
-        (_, Some(Unused::AccessEntry(_))) => "not used: an access entry wins",
-        (_, Some(Unused::ApiMode)) => "not used: API mode reads no map",
-        _ => "",
-    };
-    let mut rows = Vec::new();
-    for (i, e) in view.roles.entries.iter().enumerate() {
-        let r = &e.value;
-        let (kind, arn) = match &r.sso {
-            Some(sso) => (
-                "sso",
-                format!("{}/{}", sso.account_id, sso.permission_set_name),
-            ),
-            None => ("role", r.rolearn.to_string()),
+impl Mappings {
+    /// Its rows: a mapping each, with a note where one is not used.
+    fn table(&self) -> Rows {
+        let m = self;
+        use aws_auth_core::login::Unused;
+        let doc = &m.doc;
+        let view = doc.view();
+        // One pass over the entries works out which ones the authenticator uses.
+        let effective = doc.effective();
+        let note = |key: DataKey, i: usize| match (effective.standing(key, i), m.unused(key, i)) {
+            (Some(Standing::Replaced { .. }), _) => "ignored: mapped again below",
+            (Some(Standing::ShadowedByRole { .. }), _) => "ignored: mapRoles maps it too",
+            (Some(Standing::NeverMatches { .. }), _) => "never matches (see aws-auth lint)",
+            (Some(Standing::FeatureGated), _) => "never matches on EKS (sso)",
+            (_, Some(Unused::AccessEntry(_))) => "not used: an access entry wins",
+            (_, Some(Unused::ApiMode)) => "not used: API mode reads no map",
+            _ => "",
         };
-        rows.push(vec![
-            kind.to_owned(),
-            arn,
-            r.username.to_string(),
-            r.groups.join(","),
-            note(DataKey::MapRoles, i).to_owned(),
-        ]);
-    }
-    for (i, e) in view.users.entries.iter().enumerate() {
-        let u = &e.value;
-        rows.push(vec![
-            "user".to_owned(),
-            u.userarn.to_string(),
-            u.username.to_string(),
-            u.groups.join(","),
-            note(DataKey::MapUsers, i).to_owned(),
-        ]);
-    }
-    for e in &view.accounts.entries {
-        rows.push(vec![
-            "account".to_owned(),
-            e.value.clone(),
-            "(its own ARN)".to_owned(),
-            String::new(),
-            String::new(),
-        ]);
-    }
-    if rows.is_empty() {
-        return "no mappings\n".to_owned();
-    }
-    let notes = rows.iter().any(|r| !r[4].is_empty());
-    if !notes {
-        for r in &mut rows {
-            r.pop();
+        let mut rows = Vec::new();
+        for (i, e) in view.roles.entries.iter().enumerate() {
+            let r = &e.value;
+            let (kind, arn) = match &r.sso {
+                Some(sso) => (
+                    "sso",
+                    format!("{}/{}", sso.account_id, sso.permission_set_name),
+                ),
+                None => ("role", r.rolearn.to_string()),
+            };
+            rows.push(vec![
+                kind.to_owned(),
+                arn,
+                r.username.to_string(),
+                r.groups.join(","),
+                note(DataKey::MapRoles, i).to_owned(),
+            ]);
         }
-        return output::table(&["KIND", "ARN", "USERNAME", "GROUPS"], &rows);
+        for (i, e) in view.users.entries.iter().enumerate() {
+            let u = &e.value;
+            rows.push(vec![
+                "user".to_owned(),
+                u.userarn.to_string(),
+                u.username.to_string(),
+                u.groups.join(","),
+                note(DataKey::MapUsers, i).to_owned(),
+            ]);
+        }
+        for e in &view.accounts.entries {
+            rows.push(vec![
+                "account".to_owned(),
+                e.value.clone(),
+                "(its own ARN)".to_owned(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        let notes = rows.iter().any(|r| !r[4].is_empty());
+        if !notes {
+            for r in &mut rows {
+                r.pop();
+            }
+            return Rows {
+                headers: vec!["KIND", "ARN", "USERNAME", "GROUPS"],
+                rows,
+            };
+        }
+        Rows {
+            headers: vec!["KIND", "ARN", "USERNAME", "GROUPS", "NOTE"],
+            rows,
+        }
     }
-    output::table(&["KIND", "ARN", "USERNAME", "GROUPS", "NOTE"], &rows)
 }
 
 /// `lint`: the findings, each with where an editor finds it.
@@ -169,6 +180,26 @@ impl Text for Findings {
             let _ = writeln!(s, "{at}: {}[{}]: {}", d.severity, d.code, d.message);
         }
         s
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        let rows = self
+            .diagnostics
+            .iter()
+            .zip(&self.places)
+            .map(|(d, at)| {
+                vec![
+                    d.severity.to_string(),
+                    d.code.to_string(),
+                    at.clone(),
+                    d.message.clone(),
+                ]
+            })
+            .collect();
+        Some(Rows {
+            headers: vec!["SEVERITY", "CODE", "WHERE", "MESSAGE"],
+            rows,
+        })
     }
 }
 

@@ -15,12 +15,18 @@ use serde_json::Value;
 
 use crate::cli::{AccessCommand, ClusterArgs, Command, MapCommand, MigrateCommand, Output};
 use crate::exit::{Exit, INTERNAL, OK, USAGE, fail};
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 use crate::settings::Settings;
 
 /// The contexts the fleet options name, or `None` without them.
-pub(crate) fn contexts(s: &Settings, a: &ClusterArgs) -> anyhow::Result<Option<Vec<String>>> {
-    if a.contexts.is_empty() && !a.all_contexts && a.context_pattern.is_none() {
+/// `fleet` without them runs over every context.
+pub(crate) fn contexts(
+    s: &Settings,
+    a: &ClusterArgs,
+    cmd: &Command,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let every = matches!(cmd, Command::Fleet(_));
+    if a.contexts.is_empty() && !a.all_contexts && a.context_pattern.is_none() && !every {
         return Ok(None);
     }
     if !a.contexts.is_empty() {
@@ -66,15 +72,26 @@ pub(crate) fn allowed(cmd: &Command) -> anyhow::Result<()> {
                 | MapCommand::Lint { .. }
                 | MapCommand::Explain { .. }
                 | MapCommand::Audit { .. }
+                | MapCommand::Status(_)
         ) | Command::Migrate(MigrateCommand::Plan(_) | MigrateCommand::Verify(_))
             | Command::Access(AccessCommand::Get(_))
+            | Command::Fleet(_)
     );
     if read_only {
         return Ok(());
     }
+    if let Command::Check(a) = cmd {
+        if a.live {
+            return Ok(());
+        }
+        return Err(fail(
+            USAGE,
+            "check over many clusters compares NEW with each cluster's map: give --live",
+        ));
+    }
     Err(fail(
         USAGE,
-        "--contexts, --all-contexts and --context-pattern run read-only commands (get, lint, explain, audit, migrate plan|verify, access get); a write goes to one cluster at a time (script it over each cluster's --dry-run output)",
+        "--contexts, --all-contexts and --context-pattern run read-only commands (get, lint, explain, audit, status, check --live, migrate plan|verify, access get); a write goes to one cluster at a time (script it over each cluster's --dry-run output: docs/fleet.md)",
     ))
 }
 
@@ -91,6 +108,8 @@ struct Part {
     error: Option<String>,
     #[serde(skip)]
     text: String,
+    #[serde(skip)]
+    rows: Option<Rows>,
 }
 
 /// Every cluster's part, by context.
@@ -101,6 +120,58 @@ struct Fleet {
 
 impl Text for Fleet {
     fn text(&self) -> String {
+        // Every cluster ran the same command: the rows of one have the
+        // headers of all.
+        let headers = self
+            .contexts
+            .values()
+            .find_map(|p| p.rows.as_ref().map(|r| r.headers.clone()));
+        match headers {
+            Some(headers) => self.table(&headers),
+            None => self.texts(),
+        }
+    }
+}
+
+impl Fleet {
+    /// One table: each cluster's rows under its name (a row saying so when
+    /// it has none), its error in place of its rows.
+    fn table(&self, headers: &[&'static str]) -> String {
+        let mut all = vec!["CONTEXT"];
+        all.extend_from_slice(headers);
+        let blank = |first: String| {
+            let mut row = vec![first];
+            row.resize(headers.len(), String::new());
+            row
+        };
+        let mut rows = Vec::new();
+        let mut errors = String::new();
+        for (ctx, p) in &self.contexts {
+            let mine: Vec<Vec<String>> = match (&p.error, &p.rows) {
+                (Some(e), _) => {
+                    // Below the table: a long message would widen a column.
+                    let _ = writeln!(errors, "{ctx}: error: {e}");
+                    vec![blank("error (below)".to_owned())]
+                }
+                (None, Some(r)) if !r.rows.is_empty() => r.rows.clone(),
+                (None, _) => vec![blank("(none)".to_owned())],
+            };
+            for row in mine {
+                let mut full = vec![ctx.clone()];
+                full.extend(row);
+                rows.push(full);
+            }
+        }
+        let mut s = crate::output::table(&all, &rows);
+        if !errors.is_empty() {
+            let _ = write!(s, "\n{errors}");
+        }
+        s
+    }
+
+    /// A row per cluster with the first line of its result, then each
+    /// cluster's whole text under its name.
+    fn texts(&self) -> String {
         let rows: Vec<Vec<String>> = self
             .contexts
             .iter()
@@ -119,6 +190,21 @@ impl Text for Fleet {
             }
         }
         s
+    }
+
+    /// `N cluster(s): ...` by exit code.
+    fn summary(&self) -> String {
+        let n = self.contexts.len();
+        let failed = self.contexts.values().filter(|p| p.error.is_some()).count();
+        let found = self
+            .contexts
+            .values()
+            .filter(|p| p.error.is_none() && p.exit_code != OK)
+            .count();
+        format!(
+            "{n} cluster(s): {} fine, {found} with findings, {failed} could not be read",
+            n - failed - found
+        )
     }
 }
 
@@ -170,6 +256,7 @@ pub(crate) fn run(
                                 result: Some(p.data),
                                 error: None,
                                 text: p.text,
+                                rows: p.rows,
                             },
                             Err(e) => failed(&e),
                         },
@@ -191,7 +278,16 @@ pub(crate) fn run(
     }
     let contexts = parts.into_inner().unwrap_or_else(|e| e.into_inner());
     let code = worst(contexts.values().map(|p| p.exit_code));
-    Ok(Report::new(Fleet { contexts }).with_code(code))
+    // What each cluster said beside its result, under its name.
+    let notes: Vec<String> = contexts
+        .iter()
+        .flat_map(|(ctx, p)| p.notes.iter().map(move |n| format!("{ctx}: {n}")))
+        .collect();
+    let fleet = Fleet { contexts };
+    let summary = fleet.summary();
+    let mut report = Report::new(fleet).with_code(code).aside(summary);
+    report.prepend_notes(notes);
+    Ok(report)
 }
 
 /// A cluster's failure as its row.
@@ -206,6 +302,7 @@ fn failed(e: &anyhow::Error) -> Part {
         result: None,
         error: Some(crate::credentials::redact_known(&message)),
         text: String::new(),
+        rows: None,
     }
 }
 

@@ -220,7 +220,7 @@ fn visible(cmd: &clap::Command) -> clap::Command {
 /// parsed, the guards built), then one match over the commands.
 fn run(cli: &Cli) -> anyhow::Result<Report> {
     let settings = Settings::resolve(&cli.global)?;
-    if let Some(contexts) = fleet::contexts(&settings, &cli.global.cluster)? {
+    if let Some(contexts) = fleet::contexts(&settings, &cli.global.cluster, &cli.command)? {
         return fleet::run(
             &settings,
             &cli.command,
@@ -248,6 +248,7 @@ fn run_command(s: &Settings, command: &Command) -> anyhow::Result<Report> {
             Ok(Report::new(report::Verbatim(text)))
         }
         Command::Migrate(cmd) => migrate::run(s, cmd),
+        Command::Fleet(args) => source::run_status(s, args),
         Command::Check(args) => check::run(s, args),
         Command::Access(cmd) => access::run(s, cmd),
         Command::Grant(a) => grant::run_grant(s, a),

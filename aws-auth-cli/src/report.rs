@@ -20,6 +20,31 @@ pub(crate) trait Text {
     fn yaml(&self, data: &Value) -> String {
         output::yaml(data)
     }
+
+    /// The result as rows under headers, for a run over many clusters to
+    /// put every cluster's rows in one table (a finding, a mapping, a
+    /// cluster's status per row); `None`: the text stands under the
+    /// cluster's name.
+    fn rows(&self) -> Option<Rows> {
+        None
+    }
+}
+
+/// A result as a table's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rows {
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<String>>,
+}
+
+impl Rows {
+    /// The rows as a table (`empty` when there are none).
+    pub(crate) fn table(&self, empty: &str) -> String {
+        if self.rows.is_empty() {
+            return format!("{empty}\n");
+        }
+        output::table(&self.headers, &self.rows)
+    }
 }
 
 /// A result: serialisable for `-o json|yaml`, readable as text.
@@ -27,6 +52,7 @@ trait Body {
     fn data(&self) -> serde_json::Result<Value>;
     fn text(&self) -> String;
     fn yaml(&self, data: &Value) -> String;
+    fn rows(&self) -> Option<Rows>;
 }
 
 impl<T: Serialize + Text> Body for T {
@@ -40,6 +66,10 @@ impl<T: Serialize + Text> Body for T {
 
     fn yaml(&self, data: &Value) -> String {
         Text::yaml(self, data)
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        Text::rows(self)
     }
 }
 
@@ -121,6 +151,7 @@ impl Report {
         Ok(Part {
             data: self.body.data()?,
             text: self.body.text(),
+            rows: self.body.rows(),
             notes,
             code: self.code,
         })
@@ -161,6 +192,7 @@ impl Report {
 pub(crate) struct Part {
     pub(crate) data: Value,
     pub(crate) text: String,
+    pub(crate) rows: Option<Rows>,
     pub(crate) notes: Vec<String>,
     pub(crate) code: u8,
 }

@@ -31,8 +31,48 @@ pub(crate) fn run(s: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
     runtime.block_on(run_async(s, cmd))
 }
 
-async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
-    let source = match &g.file {
+/// `status`: what `audit` reads, and the migration planned against it.
+async fn status(
+    g: &Settings,
+    source: &Source,
+    args: &crate::cli::StatusArgs,
+) -> anyhow::Result<Report> {
+    let wanted = who::Wanted {
+        entries: &args.sources.entries,
+        depth: who::Depth::Full,
+        iam: who::Iam::Everyone,
+        rbac: Some(args.sources.rbac.as_deref()),
+        map_optional: true,
+        quiet_without_eks: false,
+    };
+    let gathered = who::gather(g, source, &wanted).await?;
+    let name = match (&gathered.cluster, source) {
+        (Some(cluster), _) => cluster.clone(),
+        (None, Source::File(t)) => t.name(),
+        (None, Source::Cluster(s)) => s.object().to_owned(),
+    };
+    let role_map = gathered
+        .cluster
+        .as_deref()
+        .map(crate::migrate::remembered_role_map)
+        .unwrap_or_default();
+    Ok(crate::answers::status(
+        &gathered,
+        &name,
+        &role_map,
+        args.strict,
+    ))
+}
+
+/// `fleet` for one cluster: its `status`.
+pub(crate) fn run_status(s: &Settings, args: &crate::cli::StatusArgs) -> anyhow::Result<Report> {
+    let runtime = crate::runtime()?;
+    runtime.block_on(async { status(s, &open(s).await?, args).await })
+}
+
+/// The file, or a session with the cluster.
+async fn open(g: &Settings) -> anyhow::Result<Source> {
+    Ok(match &g.file {
         Some(path) => {
             if g.dry_run == Some(DryRun::Server) {
                 return Err(fail(USAGE, "--dry-run=server needs a cluster; drop --file"));
@@ -40,7 +80,11 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
             Source::File(Target::new(path))
         }
         None => Source::Cluster(Session::connect(g).await?),
-    };
+    })
+}
+
+async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
+    let source = open(g).await?;
     match cmd {
         MapCommand::Get { sources } => {
             let wanted = who::Wanted {
@@ -101,6 +145,7 @@ async fn run_async(g: &Settings, cmd: &MapCommand) -> anyhow::Result<Report> {
             };
             Ok(crate::answers::audit(&gathered, &name, manifest, *strict))
         }
+        MapCommand::Status(args) => status(g, &source, args).await,
         MapCommand::Add(c) => {
             let account = names_account(g, c).await?;
             source

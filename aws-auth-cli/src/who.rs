@@ -52,6 +52,10 @@ pub(crate) struct Gathered {
     pub(crate) notes: Vec<String>,
     /// The EKS cluster, when one was found.
     pub(crate) cluster: Option<String>,
+    /// The cluster's account (from its ARN), when EKS was read.
+    pub(crate) cluster_account: Option<String>,
+    /// The account of the credentials IAM was asked with.
+    pub(crate) caller_account: Option<String>,
 }
 
 impl Gathered {
@@ -172,13 +176,19 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
         Err(_) if wanted.quiet_without_eks && !explicit => return Ok(()),
         Err(e) => return soft(e, g),
     };
-    g.notes.extend(found);
+    // Said by `access` as its own note; here the answer prefixes it.
+    g.notes.extend(
+        found
+            .into_iter()
+            .map(|n| n.trim_start_matches("aws-auth: ").to_owned()),
+    );
     g.cluster = Some(target.cluster.clone());
     let (eks, info) = match crate::access::connect_eks(s, &target).await {
         Ok(c) => c,
         Err(e) => return soft(e, g),
     };
     g.mode = Some(info.mode);
+    g.cluster_account = info.account.clone();
     let entries = if !info.mode.has_access_entries() {
         Ok(BTreeMap::new())
     } else {
@@ -198,7 +208,11 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
         Iam::Everyone => everyone(g),
     };
     match eks.iam_principals(principals, 8).await {
-        Ok(facts) => g.iam = Some(facts),
+        Ok(facts) => {
+            g.iam = Some(facts);
+            // Asked already for the lookups: the answer is kept.
+            g.caller_account = eks.caller_account().await.ok();
+        }
         Err(e) => g.notes.push(format!("IAM was not consulted: {e}")),
     }
     Ok(())

@@ -45,6 +45,7 @@ pub mod rbac;
 pub(crate) mod read;
 pub(crate) mod reread;
 pub mod restore;
+pub mod status;
 #[cfg(feature = "store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;

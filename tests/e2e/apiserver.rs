@@ -138,7 +138,12 @@ pub(crate) struct ApiServer {
     pub(crate) tls: Option<crate::tls::TlsFiles>,
     state: Arc<Mutex<State>>,
     runtime: Option<tokio::runtime::Runtime>,
+    tenants: Tenants,
 }
+
+/// Other clusters the same server serves, by the bearer token their
+/// clients send (a benchmark of many clusters needs no server each).
+type Tenants = Arc<Mutex<BTreeMap<String, Arc<Mutex<State>>>>>;
 
 /// How to start a server.
 #[derive(Default)]
@@ -146,6 +151,26 @@ pub(crate) struct Options {
     pub(crate) tls: bool,
     /// Require `Authorization: Bearer TOKEN`.
     pub(crate) token: Option<String>,
+    /// Wait this long before answering each request (a remote API server).
+    pub(crate) latency: Option<Duration>,
+}
+
+impl State {
+    fn new(token: Option<String>) -> State {
+        State {
+            store: Store {
+                objects: BTreeMap::new(),
+                version: 1000,
+            },
+            seen: Vec::new(),
+            rules: Vec::new(),
+            namespaces: None,
+            after_get: VecDeque::new(),
+            token,
+            webhook: None,
+            rbac: Default::default(),
+        }
+    }
 }
 
 impl ApiServer {
@@ -155,19 +180,9 @@ impl ApiServer {
             .enable_all()
             .build()
             .expect("runtime");
-        let state = Arc::new(Mutex::new(State {
-            store: Store {
-                objects: BTreeMap::new(),
-                version: 1000,
-            },
-            seen: Vec::new(),
-            rules: Vec::new(),
-            namespaces: None,
-            after_get: VecDeque::new(),
-            token: options.token,
-            webhook: None,
-            rbac: Default::default(),
-        }));
+        let state = Arc::new(Mutex::new(State::new(options.token)));
+        let tenants: Tenants = Arc::default();
+        let latency = options.latency;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
@@ -179,17 +194,30 @@ impl ApiServer {
             (None, None)
         };
         let st = Arc::clone(&state);
+        let others = Arc::clone(&tenants);
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let st = Arc::clone(&st);
+                let (st, others) = (Arc::clone(&st), Arc::clone(&others));
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let st = Arc::clone(&st);
-                        async move { Ok::<_, Infallible>(handle(st, req).await) }
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let token = req
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .map(str::to_owned);
+                        let tenant = token.and_then(|t| others.lock().unwrap().get(&t).cloned());
+                        let st = tenant.unwrap_or_else(|| Arc::clone(&st));
+                        async move {
+                            if let Some(wait) = latency {
+                                tokio::time::sleep(wait).await;
+                            }
+                            Ok::<_, Infallible>(handle(st, req).await)
+                        }
                     });
                     let builder =
                         hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -213,6 +241,26 @@ impl ApiServer {
             tls,
             state,
             runtime: Some(runtime),
+            tenants,
+        }
+    }
+
+    /// Another cluster behind the same address, for clients that send
+    /// `Authorization: Bearer TOKEN`: its own objects, RBAC and faults.
+    pub(crate) fn tenant(&self, token: &str) -> ApiServer {
+        let state = Arc::new(Mutex::new(State::new(Some(token.to_owned()))));
+        self.tenants
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), Arc::clone(&state));
+        ApiServer {
+            addr: self.addr,
+            tls: self.tls.as_ref().map(|t| crate::tls::TlsFiles {
+                ca_pem: t.ca_pem.clone(),
+            }),
+            state,
+            runtime: None,
+            tenants: Arc::clone(&self.tenants),
         }
     }
 

@@ -79,12 +79,24 @@ pub(crate) struct Call {
     pub(crate) at: Instant,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Throttle {
     per_second: f64,
     burst: f64,
     tokens: f64,
     last: Option<Instant>,
+}
+
+/// Takes a call from `key`'s bucket, made like `template` the first time;
+/// true when the call may go (always, without a throttle).
+fn take(template: Option<&Throttle>, buckets: &mut BTreeMap<String, Throttle>, key: &str) -> bool {
+    let Some(template) = template else {
+        return true;
+    };
+    buckets
+        .entry(key.to_owned())
+        .or_insert_with(|| template.clone())
+        .take()
 }
 
 impl Throttle {
@@ -112,9 +124,15 @@ struct State {
     clusters: BTreeMap<String, Cluster>,
     calls: Vec<Call>,
     latency: Duration,
+    /// EKS's throttle, one bucket per access key (an account, here) and
+    /// region, as AWS throttles: `KEY-ID/REGION` -> its bucket, each made
+    /// from the first.
     throttle: Option<Throttle>,
-    /// IAM's own throttle (IAM limits apart from EKS): a 400 `Throttling`.
+    throttles: BTreeMap<String, Throttle>,
+    /// IAM's own throttle (IAM limits apart from EKS): a 400 `Throttling`;
+    /// IAM is global, so one bucket per access key.
     iam_throttle: Option<Throttle>,
+    iam_throttles: BTreeMap<String, Throttle>,
     /// `role/NAME` or `user/NAME` (lower case) -> its CreateDate, when not
     /// the default (2024-01-01): a principal deleted and made again.
     created: BTreeMap<String, String>,
@@ -185,7 +203,9 @@ impl Aws {
             calls: Vec::new(),
             latency: Duration::ZERO,
             throttle: None,
+            throttles: BTreeMap::new(),
             iam_throttle: None,
+            iam_throttles: BTreeMap::new(),
             created: BTreeMap::new(),
             faults: BTreeMap::new(),
             hang_after: None,
@@ -321,7 +341,9 @@ impl Aws {
     /// At most `per_second` EKS calls a second (after a burst of `burst`);
     /// the rest get 429 ThrottlingException.
     pub(crate) fn set_throttle(&self, per_second: f64, burst: f64) {
-        self.state.lock().unwrap().throttle = Some(Throttle {
+        let mut s = self.state.lock().unwrap();
+        s.throttles.clear();
+        s.throttle = Some(Throttle {
             per_second,
             burst,
             tokens: burst,
@@ -332,7 +354,9 @@ impl Aws {
     /// At most `per_second` IAM calls a second (after a burst of `burst`);
     /// the rest get IAM's 400 `Throttling`.
     pub(crate) fn set_iam_throttle(&self, per_second: f64, burst: f64) {
-        self.state.lock().unwrap().iam_throttle = Some(Throttle {
+        let mut s = self.state.lock().unwrap();
+        s.iam_throttles.clear();
+        s.iam_throttle = Some(Throttle {
             per_second,
             burst,
             tokens: burst,
@@ -556,6 +580,11 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
                 .join("/")
         });
     let signed = scope.is_some();
+    // `KEY-ID/REGION`: whose throttle the call counts against.
+    let bucket = scope
+        .as_deref()
+        .map(|s| s.rsplit_once('/').map_or(s, |(head, _)| head).to_owned())
+        .unwrap_or_default();
     if let Some(scope) = scope {
         st.lock().unwrap().scopes.push(scope);
     }
@@ -572,7 +601,8 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
     }
     if path == "/" && method == "POST" {
         let f = form(&body);
-        return query_call(&st, signed, &f);
+        let key = bucket.split('/').next().unwrap_or_default();
+        return query_call(&st, signed, key, &f);
     }
     if !signed {
         return eks_error(
@@ -594,7 +624,8 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
     }
     {
         let mut s = st.lock().unwrap();
-        let throttled = s.throttle.as_mut().is_some_and(|t| !t.take());
+        let s = &mut *s;
+        let throttled = !take(s.throttle.as_ref(), &mut s.throttles, &bucket);
         let fault = s
             .faults
             .get_mut(&op)
@@ -609,7 +640,7 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> A
         } else if let Some((code, kind)) = fault {
             eks_error(code, kind, &format!("injected {kind}"))
         } else {
-            eks(&mut s, &method, &segments, &query, &body)
+            eks(s, &method, &segments, &query, &body)
         };
         let mut status = answer.status().as_u16();
         if let Some(i) = s.after.iter().position(|(o, _)| *o == op) {
@@ -1233,13 +1264,19 @@ fn default_username(kind: &str, principal: &str) -> String {
 }
 
 /// IAM and STS: the query protocol.
-fn query_call(st: &Arc<Mutex<State>>, signed: bool, f: &BTreeMap<String, String>) -> Answer {
+fn query_call(
+    st: &Arc<Mutex<State>>,
+    signed: bool,
+    key: &str,
+    f: &BTreeMap<String, String>,
+) -> Answer {
     const IAM: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
     const STS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-    let mut s = st.lock().unwrap();
+    let mut guard = st.lock().unwrap();
+    let s = &mut *guard;
     let action = f.get("Action").cloned().unwrap_or_default();
     let iam_throttled =
-        action != "GetCallerIdentity" && s.iam_throttle.as_mut().is_some_and(|t| !t.take());
+        action != "GetCallerIdentity" && !take(s.iam_throttle.as_ref(), &mut s.iam_throttles, key);
     let answer = if iam_throttled {
         query_error(400, IAM, "Throttling", "Rate exceeded")
     } else if !signed {

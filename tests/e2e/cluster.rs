@@ -1493,6 +1493,7 @@ fn credentials_are_never_printed() {
             Options {
                 tls: true,
                 token: case.token.map(str::to_owned),
+                ..Options::default()
             },
             case.auth.clone(),
         );
@@ -1535,6 +1536,7 @@ fn credentials_are_never_printed() {
             Options {
                 tls: true,
                 token: Some("another-token".to_owned()),
+                ..Options::default()
             },
             auth,
         );
@@ -1562,7 +1564,7 @@ fn credentials_are_never_printed() {
     let env = Env::with(
         Options {
             tls: true,
-            token: None,
+            ..Options::default()
         },
         exec(&leaky),
     );
@@ -1575,7 +1577,7 @@ fn credentials_are_never_printed() {
     let env = Env::with(
         Options {
             tls: true,
-            token: None,
+            ..Options::default()
         },
         exec(&failing),
     );
@@ -1613,7 +1615,7 @@ fn a_hanging_credential_plugin_ends_in_bounded_time() {
     let env = Env::with(
         Options {
             tls: true,
-            token: None,
+            ..Options::default()
         },
         json!({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": hanging, "interactiveMode": "Never"}}),
     );

@@ -585,3 +585,230 @@ fn who_is_admin_decides_no_admin_and_single_admin() {
         .code(1);
     assert!(out(&a).contains("error[no-admin]"), "{}", out(&a));
 }
+
+/// Issue 24: `fleet` is `status` of every context, a row each. Four
+/// contexts behind one API server: an EKS cluster that answers, one that
+/// hangs, one that refuses the credentials, and one that names no EKS
+/// cluster (the map alone answers). Two error rows, the worst exit code
+/// (credentials refused: 77), within --timeout; the rows of a command with
+/// findings are the findings, each under its cluster.
+#[test]
+fn fleet_is_a_status_row_per_cluster_and_a_bad_one_is_its_error() {
+    let s = cluster("API_AND_CONFIG_MAP");
+    let hang = s.env.server.tenant("hang-token");
+    hang.put("kube-system", "aws-auth", Some(&[("mapRoles", ROLES)]));
+    for _ in 0..20 {
+        hang.inject(
+            hyper::Method::GET,
+            crate::apiserver::Fault::Hang(std::time::Duration::from_secs(30)),
+        );
+    }
+    let arn = format!("arn:aws:eks:eu-west-1:111122223333:cluster/{CLUSTER}");
+    let mut k: Value =
+        serde_json::from_str(&std::fs::read_to_string(&s.env.kubeconfig).unwrap()).unwrap();
+    let users = json!([
+        {"name": "good", "user": {"token": "t0ken-not-for-logs"}},
+        {"name": "hang", "user": {"token": "hang-token"}},
+        {"name": "wrong", "user": {"token": "not-the-right-one"}},
+    ]);
+    k["users"] = users;
+    k["contexts"] = json!([
+        {"name": arn, "context": {"cluster": "test", "user": "good"}},
+        {"name": "arn:aws:eks:eu-west-1:111122223333:cluster/hung", "context": {"cluster": "test", "user": "hang"}},
+        {"name": "refused", "context": {"cluster": "test", "user": "wrong"}},
+        {"name": "kind-dev", "context": {"cluster": "test", "user": "good"}},
+    ]);
+    k["current-context"] = "kind-dev".into();
+    std::fs::write(&s.env.kubeconfig, k.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = s.cmd();
+        cmd.args(["--request-timeout", "1", "--timeout", "3"])
+            .args(args);
+        cmd
+    };
+    let started = std::time::Instant::now();
+    let a = run(&["fleet", "-o", "json"]).assert().code(77);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let v = json_of(&a);
+    let c = &v["contexts"];
+    assert_eq!(c.as_object().unwrap().len(), 4, "{v}");
+    let good = &c[&arn];
+    assert_eq!(good["exitCode"], 1, "{v}");
+    let r = &good["result"];
+    assert_eq!(r["cluster"], CLUSTER);
+    assert_eq!(r["authenticationMode"], "API_AND_CONFIG_MAP");
+    assert_eq!(
+        r["map"],
+        json!({"errors": 0, "warnings": 0, "mappings": 7, "roles": 4, "users": 2, "accounts": 1})
+    );
+    assert_eq!(r["entries"], 2);
+    // Gone is mapped but no longer in IAM.
+    assert_eq!(
+        (r["auditErrors"].clone(), r["admins"].clone()),
+        (json!(1), json!(3)),
+        "{v}"
+    );
+    // What cannot move and the drift are what `migrate plan` and `migrate
+    // verify` of the same cluster say.
+    let plan = json_of(
+        &s.cmd()
+            .args(["migrate", "plan", "--cluster", CLUSTER, "-o", "json"])
+            .assert(),
+    );
+    let verify = json_of(
+        &s.cmd()
+            .args(["migrate", "verify", "--cluster", CLUSTER, "-o", "json"])
+            .assert(),
+    );
+    assert_eq!(r["readiness"], "blocked", "{v}");
+    assert_eq!(
+        r["blocked"],
+        plan["blocked"].as_array().unwrap().len(),
+        "{plan}"
+    );
+    assert_eq!(
+        r["drift"],
+        verify["drift"].as_array().unwrap().len(),
+        "{verify}"
+    );
+    assert!(r["drift"].as_u64().unwrap() > 0, "{v}");
+    assert!(
+        good["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("aws-auth: cluster prod (from"),
+        "{v}"
+    );
+    // No EKS cluster behind the context: the map alone, the rest unknown.
+    let dev = &c["kind-dev"]["result"];
+    assert_eq!(
+        (
+            dev["authenticationMode"].clone(),
+            dev["entries"].clone(),
+            dev["readiness"].clone()
+        ),
+        (Value::Null, Value::Null, json!("unknown")),
+        "{v}"
+    );
+    assert_eq!(dev["map"]["mappings"], 7);
+    assert_eq!(
+        c["arn:aws:eks:eu-west-1:111122223333:cluster/hung"]["exitCode"], 69,
+        "{v}"
+    );
+    assert_eq!(c["refused"]["exitCode"], 77, "{v}");
+    assert!(
+        c["refused"]["error"].as_str().unwrap().contains("(401)"),
+        "{v}"
+    );
+    assert!(!out(&a).contains("not-the-right-one") && !err(&a).contains("not-the-right-one"));
+
+    // The table: a row per cluster, errors below it.
+    let a = run(&["fleet"]).assert().code(77);
+    let table = out(&a);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("CONTEXT") && lines[0].contains("MIGRATION"),
+        "{table}"
+    );
+    let row = |ctx: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{ctx} ")))
+            .unwrap_or_else(|| panic!("{ctx}: {table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row(&arn)[1..],
+        [
+            "API_AND_CONFIG_MAP",
+            "0/0",
+            "7",
+            "2",
+            "1/2",
+            "3",
+            "blocked",
+            "3",
+            "6"
+        ],
+        "{table}"
+    );
+    assert_eq!(row("refused")[1..], ["error", "(below)"], "{table}");
+    assert!(
+        table.contains("\nrefused: error: the API server refused access"),
+        "{table}"
+    );
+    assert!(
+        err(&a).contains("4 cluster(s): 1 fine, 1 with findings, 2 could not be read"),
+        "{}",
+        err(&a)
+    );
+
+    // A command with findings: a row per finding, under its cluster.
+    let a = run(&["--contexts", &format!("{arn},kind-dev"), "audit"])
+        .assert()
+        .code(1);
+    let table = out(&a);
+    assert!(
+        table.starts_with("CONTEXT") && table.contains("SEVERITY"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&arn) && l.contains("principal-missing")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("kind-dev ") && l.contains("group-unbound")),
+        "{table}"
+    );
+    assert!(
+        !table
+            .lines()
+            .any(|l| l.starts_with("kind-dev ") && l.contains("principal-missing"))
+    );
+
+    // `check --live` asks whether one manifest would go through on each
+    // cluster; without --live it is refused before anything is read.
+    let new = s.env.home.path().join("new.yaml");
+    std::fs::write(
+        &new,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Dev\n      username: dev:{{SessionName}}\n      groups: [developers]\n",
+    )
+    .unwrap();
+    let new = new.to_str().unwrap();
+    let a = run(&[
+        "--contexts",
+        &format!("{arn},kind-dev"),
+        "check",
+        new,
+        "--live",
+        "-o",
+        "json",
+    ])
+    .assert()
+    .code(4);
+    let v = json_of(&a);
+    for ctx in [arn.as_str(), "kind-dev"] {
+        let r = &v["contexts"][ctx];
+        assert_eq!(
+            (r["exitCode"].clone(), r["result"]["allowed"].clone()),
+            (json!(4), json!(false)),
+            "{v}"
+        );
+        // The node role would be dropped: a lockout of every node.
+        assert!(
+            r["result"]["reasons"]
+                .to_string()
+                .contains("NodeInstanceRole"),
+            "{v}"
+        );
+    }
+    let a = run(&["--contexts", "kind-dev", "check", new, "--base", new])
+        .assert()
+        .code(64);
+    assert!(err(&a).contains("give --live"), "{}", err(&a));
+}

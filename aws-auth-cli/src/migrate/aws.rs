@@ -73,6 +73,7 @@ pub(crate) async fn connect(
         .or_else(|| std::env::var("AWS_PROFILE").ok())
         .filter(|p| !p.is_empty());
     let named = profile
+        .as_ref()
         .map(|p| format!(" for profile {p}"))
         .unwrap_or_default();
     if config.region().is_none() {
@@ -138,7 +139,24 @@ pub(crate) async fn connect(
         aws_sdk_iam::Client::from_conf(iam),
         aws_sdk_sts::Client::new(&config),
         cluster,
-    ))
+    )
+    .sharing_iam_answers(iam_answers(profile.as_deref())))
+}
+
+/// What IAM and STS said of the credentials of `profile` in this run: a
+/// run over many clusters asks IAM once per principal of each account, not
+/// once per cluster.
+fn iam_answers(profile: Option<&str>) -> eks::IamAnswers {
+    static KEPT: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, eks::IamAnswers>>,
+    > = std::sync::OnceLock::new();
+    let mut kept = KEPT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    kept.entry(profile.unwrap_or_default().to_owned())
+        .or_default()
+        .clone()
 }
 
 /// `--role-arn-map`: full role ARNs, one per line, `#` comments.

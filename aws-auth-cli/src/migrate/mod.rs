@@ -136,6 +136,17 @@ fn with_role_map(mut args: MigrateArgs) -> anyhow::Result<(MigrateArgs, Option<S
     }
 }
 
+/// The `--role-arn-map` kept for `cluster` (see [`with_role_map`]), if
+/// one was given before and still reads.
+pub(crate) fn remembered_role_map(cluster: &str) -> BTreeMap<String, String> {
+    crate::backup::state_dir("role-arn-maps")
+        .ok()
+        .map(|dir| dir.join(crate::backup::safe_component(cluster)))
+        .filter(|kept| kept.is_file())
+        .and_then(|kept| aws::read_role_map(&kept).ok())
+        .unwrap_or_default()
+}
+
 fn cluster_name(args: &MigrateArgs) -> anyhow::Result<&str> {
     args.cluster
         .as_deref()

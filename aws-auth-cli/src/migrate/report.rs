@@ -4,12 +4,12 @@
 use std::fmt::Write as _;
 
 use aws_auth_core::eks::{ClusterInfo, Outcome, Status};
-use aws_auth_core::entries::{Action, Plan};
+use aws_auth_core::entries::{Action, Drift, Plan};
 use serde::Serialize;
 
 use crate::exit::OK;
 use crate::output;
-use crate::report::{Report, Text};
+use crate::report::{Report, Rows, Text};
 
 /// Exit code when the cluster is not (or not yet) what the map stands for.
 const DRIFT: u8 = 1;
@@ -299,13 +299,6 @@ fn apply_text(a: &Applied) -> String {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Drift {
-    principal_arn: String,
-    problem: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct VerifyOutput<'a> {
     cluster: &'a str,
     authentication_mode: String,
@@ -337,39 +330,7 @@ impl Serialize for Verified {
 }
 
 pub(super) fn verify(plan: Plan) -> Report {
-    let mut drift: Vec<Drift> = plan
-        .actions
-        .iter()
-        .map(|a| Drift {
-            principal_arn: a.principal_arn().to_owned(),
-            problem: match a {
-                Action::CreateAccessEntry { kind, .. } => format!("no access entry (want {kind})"),
-                Action::AssociateAccessPolicy {
-                    policy_arn,
-                    access_scope,
-                    ..
-                } => format!(
-                    "{} ({access_scope}) is not associated",
-                    aws_auth_core::entries::policy_name(policy_arn)
-                ),
-                other => other.to_string(),
-            },
-        })
-        .collect();
-    for c in &plan.conflicts {
-        for d in &c.differences {
-            drift.push(Drift {
-                principal_arn: c.principal_arn.clone(),
-                problem: d.clone(),
-            });
-        }
-    }
-    for u in &plan.unread {
-        drift.push(Drift {
-            principal_arn: u.principal_arn.clone(),
-            problem: format!("its access entry could not be read: {}", u.reason),
-        });
-    }
+    let drift = plan.drift();
     let code = if drift.is_empty() { OK } else { DRIFT };
     Report::new(Verified { plan, drift }).with_code(code)
 }
@@ -377,6 +338,22 @@ pub(super) fn verify(plan: Plan) -> Report {
 impl Text for Verified {
     fn text(&self) -> String {
         verify_text(&self.plan, &self.drift)
+    }
+
+    fn rows(&self) -> Option<Rows> {
+        let drift = self
+            .drift
+            .iter()
+            .map(|d| vec![d.principal_arn.clone(), d.problem.clone()]);
+        let blocked = self
+            .plan
+            .blocked
+            .iter()
+            .map(|b| vec![b.arn.clone(), format!("cannot migrate: {}", b.reason)]);
+        Some(Rows {
+            headers: vec!["PRINCIPAL", "DRIFT"],
+            rows: drift.chain(blocked).collect(),
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! EKS).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::arn::{Arn, PrincipalKind};
 use crate::entries::{Resolution, Resolutions};
@@ -41,13 +41,93 @@ pub(super) enum Lookup {
     Failed(String),
 }
 
+impl From<Lookup> for IamPrincipal {
+    fn from(answer: Lookup) -> IamPrincipal {
+        match answer {
+            Lookup::Found { arn, created_at } => IamPrincipal::Exists { arn, created_at },
+            Lookup::NoSuchEntity => IamPrincipal::Missing,
+            Lookup::Failed(reason) => IamPrincipal::Unverifiable { reason },
+        }
+    }
+}
+
+/// What IAM answered of principals, by kind and name: IAM is one per
+/// account, so clusters reached with the same credentials may share it
+/// ([`Eks::sharing_iam_answers`]) and a principal mapped in many clusters is
+/// looked up once; who the credentials are is asked of STS once too.
+/// Failed calls are not kept.
+#[derive(Debug, Clone, Default)]
+pub struct IamAnswers {
+    principals: Arc<Mutex<BTreeMap<String, Lookup>>>,
+    pub(super) identity: Arc<tokio::sync::OnceCell<Identity>>,
+}
+
+/// What `sts:GetCallerIdentity` answered.
+pub(super) type Identity = aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+
+impl IamAnswers {
+    fn key(p: &Arn) -> String {
+        let kind = if p.kind() == PrincipalKind::User {
+            "user"
+        } else {
+            "role"
+        };
+        // IAM names are unique without case.
+        format!("{kind}/{}", p.name().to_lowercase())
+    }
+
+    fn get(&self, p: &Arn) -> Option<Lookup> {
+        let answers = self.principals.lock().unwrap_or_else(|e| e.into_inner());
+        answers.get(&Self::key(p)).cloned()
+    }
+
+    fn keep(&self, p: &Arn, answer: &Lookup) {
+        if matches!(answer, Lookup::Failed(_)) {
+            return;
+        }
+        let mut answers = self.principals.lock().unwrap_or_else(|e| e.into_inner());
+        answers.insert(Self::key(p), answer.clone());
+    }
+
+    /// How many principals' answers are kept.
+    pub fn len(&self) -> usize {
+        self.principals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Nothing kept yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Eks {
+    /// What this cluster's lookups learnt of IAM, to share with another
+    /// cluster reached with the same credentials.
+    pub fn iam_answers(&self) -> IamAnswers {
+        self.iam_answers.clone()
+    }
+
+    /// Looks IAM up through `answers` (another cluster's, made with the same
+    /// credentials: IAM is the account's, not the cluster's).
+    pub fn sharing_iam_answers(mut self, answers: IamAnswers) -> Eks {
+        self.iam_answers = answers;
+        self
+    }
+
     /// Asks IAM about each of `principals` (roles with `GetRole`, users with
-    /// `GetUser`, by name), at most `concurrency` at once, on IAM's pace.
+    /// `GetUser`, by name), at most `concurrency` at once, on IAM's pace;
+    /// a principal asked before is answered from what IAM said then.
     async fn look_up(&self, principals: Vec<Arn>, concurrency: usize) -> Vec<(Arn, Lookup)> {
         each_bounded(principals, concurrency, |p| {
             let (iam, pace) = (self.iam.clone(), Arc::clone(&self.iam_pace));
+            let answers = self.iam_answers.clone();
             async move {
+                if let Some(known) = answers.get(&p) {
+                    return known;
+                }
                 let name = p.name().to_owned();
                 let (what, answer) = if p.kind() == PrincipalKind::User {
                     let out = paced(&pace, || iam.get_user().user_name(&name).send()).await;
@@ -70,7 +150,7 @@ impl Eks {
                         .map_err(|e| (code(&e).map(str::to_owned), crate::error_chain(&e))),
                     )
                 };
-                match answer {
+                let answer = match answer {
                     Ok(Some((arn, made))) => Lookup::Found {
                         arn,
                         created_at: Some(made),
@@ -78,7 +158,9 @@ impl Eks {
                     Ok(None) => Lookup::Failed(format!("{what} returned nothing")),
                     Err((Some(c), _)) if c == "NoSuchEntity" => Lookup::NoSuchEntity,
                     Err((_, why)) => Lookup::Failed(format!("{what} {name} failed: {why}")),
-                }
+                };
+                answers.keep(&p, &answer);
+                answer
             }
         })
         .await
@@ -102,25 +184,14 @@ impl Eks {
             } else if role.account() != caller_account {
                 resolutions.insert(
                     &role.to_string(),
-                    Resolution::Failed(format!(
-                        "the role is in account {}, not the account of these credentials ({caller_account}); give its full ARN with --role-arn-map",
-                        role.account()
-                    )),
+                    crate::migrate::foreign_role(&role, caller_account),
                 );
             } else {
                 ask.push(role);
             }
         }
         for (role, answer) in self.look_up(ask, concurrency).await {
-            let r = match answer {
-                Lookup::Found { arn, .. } => Resolution::Resolved(arn),
-                Lookup::NoSuchEntity => Resolution::Failed(format!(
-                    "IAM has no role named {} in account {}",
-                    role.name(),
-                    role.account()
-                )),
-                Lookup::Failed(why) => Resolution::Failed(why),
-            };
+            let r = crate::migrate::role_resolution(&role, &answer.into());
             resolutions.insert(&role.to_string(), r);
         }
         resolutions
@@ -141,18 +212,7 @@ impl Eks {
             .filter(|u| u.account() == caller_account)
             .collect();
         for (user, answer) in self.look_up(ours, concurrency).await {
-            let r = match answer {
-                Lookup::Found { arn, .. } if arn == user.to_string() => Resolution::Resolved(arn),
-                Lookup::Found { arn, .. } => Resolution::Failed(format!(
-                    "IAM's user of that name is {arn}: the mapped ARN never matched it (a user's ARN carries its path), and an access entry needs the real one"
-                )),
-                Lookup::NoSuchEntity => Resolution::Failed(format!(
-                    "IAM has no user named {} in account {}: an access entry needs a principal that exists",
-                    user.name(),
-                    user.account()
-                )),
-                Lookup::Failed(why) => Resolution::Failed(why),
-            };
+            let r = crate::migrate::user_resolution(&user, &answer.into());
             resolutions.insert(&user.to_string(), r);
         }
     }
@@ -191,11 +251,7 @@ impl Eks {
             }
         }
         for (p, answer) in self.look_up(ask, concurrency).await {
-            let fact = match answer {
-                Lookup::Found { arn, created_at } => IamPrincipal::Exists { arn, created_at },
-                Lookup::NoSuchEntity => IamPrincipal::Missing,
-                Lookup::Failed(reason) => IamPrincipal::Unverifiable { reason },
-            };
+            let fact = answer.into();
             out.insert(iam_key(&p), fact);
         }
         Ok(out)

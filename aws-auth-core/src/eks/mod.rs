@@ -21,7 +21,7 @@ use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Semaphore;
 
 pub use apply::{Outcome, Status, Tick};
-pub use iam::configure_iam;
+pub use iam::{IamAnswers, configure_iam};
 pub use pace::{DEADLINE_PASSED, NoThrottleRetries, Pacer};
 pub use run::{Resolved, Run};
 
@@ -171,6 +171,8 @@ pub struct Eks {
     pace: Arc<Pacer>,
     /// IAM throttles on its own: its calls share another pace.
     iam_pace: Arc<Pacer>,
+    /// What IAM answered, asked once per principal.
+    iam_answers: IamAnswers,
     cluster: String,
 }
 
@@ -189,6 +191,7 @@ impl Eks {
             sts,
             pace: Pacer::new(),
             iam_pace: Pacer::new(),
+            iam_answers: IamAnswers::default(),
             cluster: cluster.into(),
         }
     }
@@ -286,14 +289,18 @@ impl Eks {
         })
     }
 
-    async fn identity(
-        &self,
-    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
-        self.sts
-            .get_caller_identity()
-            .send()
+    async fn identity(&self) -> Result<iam::Identity> {
+        self.iam_answers
+            .identity
+            .get_or_try_init(|| async {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))
+            })
             .await
-            .map_err(|e| EksError::sdk("sts:GetCallerIdentity", e))
+            .cloned()
     }
 
     /// Who the credentials in use are (an assumed role's session as its role,
@@ -723,7 +730,7 @@ where
 
 /// A role's account and name, lower-cased: what the authenticator compares.
 pub fn role_key(arn: &Arn) -> String {
-    format!("{}:{}", arn.account(), arn.name()).to_lowercase()
+    crate::migrate::role_key(arn)
 }
 
 #[cfg(test)]

@@ -756,6 +756,17 @@ pub struct Ignored {
     pub reason: String,
 }
 
+/// One way the access entries differ from the map (see [`Plan::drift`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Drift {
+    /// The principal.
+    pub principal_arn: String,
+    /// What differs.
+    pub problem: String,
+}
+
 /// What moving the map to access entries takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -798,6 +809,57 @@ impl Plan {
     /// access entry the map stands for.
     pub fn is_converged(&self) -> bool {
         self.actions.is_empty() && self.conflicts.is_empty() && self.unread.is_empty()
+    }
+
+    /// How the cluster differs from the map, one line per difference: an
+    /// entry or policy association missing, an entry that differs, one that
+    /// could not be read (what `migrate verify` reports).
+    ///
+    /// ```
+    /// use aws_auth_core::entries::{Action, EntryType, Plan};
+    /// let mut plan = Plan::empty("prod", None);
+    /// plan.actions.push(Action::CreateAccessEntry {
+    ///     principal_arn: "arn:aws:iam::111122223333:role/Dev".into(),
+    ///     kind: EntryType::Standard,
+    ///     username: None,
+    ///     kubernetes_groups: vec![],
+    ///     path_verified: true,
+    /// });
+    /// assert_eq!(plan.drift()[0].problem, "no access entry (want STANDARD)");
+    /// ```
+    pub fn drift(&self) -> Vec<Drift> {
+        let mut out: Vec<Drift> = self
+            .actions
+            .iter()
+            .map(|a| Drift {
+                principal_arn: a.principal_arn().to_owned(),
+                problem: match a {
+                    Action::CreateAccessEntry { kind, .. } => {
+                        format!("no access entry (want {kind})")
+                    }
+                    Action::AssociateAccessPolicy {
+                        policy_arn,
+                        access_scope,
+                        ..
+                    } => format!(
+                        "{} ({access_scope}) is not associated",
+                        policy_name(policy_arn)
+                    ),
+                    other => other.to_string(),
+                },
+            })
+            .collect();
+        for c in &self.conflicts {
+            out.extend(c.differences.iter().map(|d| Drift {
+                principal_arn: c.principal_arn.clone(),
+                problem: d.clone(),
+            }));
+        }
+        out.extend(self.unread.iter().map(|u| Drift {
+            principal_arn: u.principal_arn.clone(),
+            problem: format!("its access entry could not be read: {}", u.reason),
+        }));
+        out
     }
 
     /// Safe to switch the cluster to `API`: converged and nothing blocked.

@@ -31,8 +31,13 @@
 
 pub(crate) mod translate;
 
+use std::collections::BTreeMap;
+
 use crate::arn::Arn;
-use crate::entries::{BlockedCode, ClusterState, Plan, PlanOptions, Resolutions, compare};
+use crate::entries::{
+    BlockedCode, ClusterState, Plan, PlanOptions, Resolution, Resolutions, compare,
+};
+use crate::login::{IamPrincipal, iam_key};
 use crate::{DataKey, Document};
 
 /// The role ARNs whose IAM paths a plan needs, as the map writes them (the
@@ -104,6 +109,102 @@ pub fn principals(doc: &Document, resolutions: &Resolutions, account: Option<&st
         let p = action.principal_arn();
         if !out.iter().any(|o| o == p) {
             out.push(p.to_owned());
+        }
+    }
+    out
+}
+
+/// How `--role-arn-map` files key a role: account and name, lower case.
+pub fn role_key(arn: &Arn) -> String {
+    format!("{}:{}", arn.account(), arn.name()).to_lowercase()
+}
+
+/// A role of another account than the credentials': IAM cannot say its path.
+pub(crate) fn foreign_role(role: &Arn, caller_account: &str) -> Resolution {
+    Resolution::Failed(format!(
+        "the role is in account {}, not the account of these credentials ({caller_account}); give its full ARN with --role-arn-map",
+        role.account()
+    ))
+}
+
+/// What IAM's answer for a mapped role means for its plan.
+pub(crate) fn role_resolution(role: &Arn, fact: &IamPrincipal) -> Resolution {
+    match fact {
+        IamPrincipal::Exists { arn, .. } => Resolution::Resolved(arn.clone()),
+        IamPrincipal::Missing => Resolution::Failed(format!(
+            "IAM has no role named {} in account {}",
+            role.name(),
+            role.account()
+        )),
+        IamPrincipal::Unverifiable { reason } => Resolution::Failed(reason.clone()),
+    }
+}
+
+/// What IAM's answer for a mapped user means for its plan: a user that does
+/// not exist, or exists under another ARN (another path), cannot move.
+pub(crate) fn user_resolution(user: &Arn, fact: &IamPrincipal) -> Resolution {
+    match fact {
+        IamPrincipal::Exists { arn, .. } if *arn == user.to_string() => {
+            Resolution::Resolved(arn.clone())
+        }
+        IamPrincipal::Exists { arn, .. } => Resolution::Failed(format!(
+            "IAM's user of that name is {arn}: the mapped ARN never matched it (a user's ARN carries its path), and an access entry needs the real one"
+        )),
+        IamPrincipal::Missing => Resolution::Failed(format!(
+            "IAM has no user named {} in account {}: an access entry needs a principal that exists",
+            user.name(),
+            user.account()
+        )),
+        IamPrincipal::Unverifiable { reason } => Resolution::Failed(reason.clone()),
+    }
+}
+
+/// The resolutions a plan of `doc` needs, from what IAM already said of its
+/// principals (by [`iam_key`], as [`Sources::iam`](crate::login::Sources::iam)
+/// holds it) and the full ARNs of `role_map` (by [`role_key`]), IAM asked
+/// with credentials of `caller_account`: the same answers as asking IAM
+/// again. A principal IAM was not asked about stays unresolved, never
+/// guessed.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use aws_auth_core::Document;
+/// use aws_auth_core::entries::Resolution;
+/// use aws_auth_core::login::{IamPrincipal, iam_key};
+/// use aws_auth_core::migrate::resolutions_from_iam;
+///
+/// let doc = Document::from_data([("mapRoles", "- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: dev\n")]);
+/// let role = "arn:aws:iam::111122223333:role/Dev".parse()?;
+/// let iam = BTreeMap::from([(iam_key(&role), IamPrincipal::Exists {
+///     arn: "arn:aws:iam::111122223333:role/teams/Dev".into(), created_at: None })]);
+/// let r = resolutions_from_iam(&doc, &iam, &BTreeMap::new(), "111122223333");
+/// assert_eq!(r.get("arn:aws:iam::111122223333:role/Dev"),
+///            Resolution::Resolved("arn:aws:iam::111122223333:role/teams/Dev".into()));
+/// # Ok::<(), aws_auth_core::arn::ArnError>(())
+/// ```
+pub fn resolutions_from_iam(
+    doc: &Document,
+    iam: &BTreeMap<String, IamPrincipal>,
+    role_map: &BTreeMap<String, String>,
+    caller_account: &str,
+) -> Resolutions {
+    let mut out = Resolutions::default();
+    for role in roles_to_resolve(doc) {
+        if let Some(full) = role_map.get(&role_key(&role)) {
+            out.insert(&role.to_string(), Resolution::Resolved(full.clone()));
+        } else if role.account() != caller_account {
+            out.insert(&role.to_string(), foreign_role(&role, caller_account));
+        } else if let Some(fact) = iam.get(&iam_key(&role)) {
+            out.insert(&role.to_string(), role_resolution(&role, fact));
+        }
+    }
+    // Users of other accounts are not looked up (see `Eks::check_users`).
+    for user in users_to_check(doc) {
+        if user.account() != caller_account {
+            continue;
+        }
+        if let Some(fact) = iam.get(&iam_key(&user)) {
+            out.insert(&user.to_string(), user_resolution(&user, fact));
         }
     }
     out
