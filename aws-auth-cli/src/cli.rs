@@ -93,7 +93,7 @@ pub(crate) struct ClusterArgs {
     pub(crate) context_pattern: Option<String>,
     /// Clusters worked on at once with --contexts, --all-contexts or
     /// --context-pattern.
-    #[arg(long, global = true, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) parallel: u16,
     /// The ConfigMap's namespace.
     #[arg(long, short = 'n', global = true, default_value = DEFAULT_NAMESPACE)]

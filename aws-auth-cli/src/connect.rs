@@ -68,8 +68,59 @@ pub(crate) fn kubeconfig_source(args: &Kube) -> Option<String> {
 }
 
 /// The kubeconfig `args` select, found at `source` (see
-/// [`kubeconfig_source`]).
-pub(crate) fn read_kubeconfig(args: &Kube, source: &str) -> anyhow::Result<Kubeconfig> {
+/// [`kubeconfig_source`]), read once in a run: a run over hundreds of
+/// contexts does not parse hundreds of contexts for each.
+pub(crate) fn read_kubeconfig(
+    args: &Kube,
+    source: &str,
+) -> anyhow::Result<std::sync::Arc<Kubeconfig>> {
+    type Read = std::collections::HashMap<String, std::sync::Arc<Kubeconfig>>;
+    static READ: std::sync::OnceLock<std::sync::Mutex<Read>> = std::sync::OnceLock::new();
+    let read = READ.get_or_init(Default::default);
+    if let Some(k) = read.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
+        return Ok(std::sync::Arc::clone(k));
+    }
+    let kubeconfig = std::sync::Arc::new(parse_kubeconfig(args, source)?);
+    read.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(source.to_owned(), std::sync::Arc::clone(&kubeconfig));
+    Ok(kubeconfig)
+}
+
+/// What of `kubeconfig` its context `context` uses: that context, its
+/// cluster and its user; a client of one context holds no other's.
+pub(crate) fn narrowed(kubeconfig: &Kubeconfig, context: &str) -> Kubeconfig {
+    let ctx = kubeconfig.contexts.iter().find(|c| c.name == context);
+    let inner = ctx.and_then(|c| c.context.as_ref());
+    let cluster = inner.map(|c| c.cluster.as_str());
+    let user = inner.and_then(|c| c.user.as_deref());
+    let mut out = Kubeconfig {
+        preferences: kubeconfig.preferences.clone(),
+        clusters: kubeconfig
+            .clusters
+            .iter()
+            .filter(|c| Some(c.name.as_str()) == cluster)
+            .cloned()
+            .collect(),
+        auth_infos: kubeconfig
+            .auth_infos
+            .iter()
+            .filter(|a| Some(a.name.as_str()) == user)
+            .cloned()
+            .collect(),
+        contexts: ctx.into_iter().cloned().collect(),
+        current_context: Some(context.to_owned()),
+        extensions: kubeconfig.extensions.clone(),
+        kind: kubeconfig.kind.clone(),
+        api_version: kubeconfig.api_version.clone(),
+        ..Kubeconfig::default()
+    };
+    out.other.clone_from(&kubeconfig.other);
+    out
+}
+
+/// Parses the kubeconfig `args` select.
+fn parse_kubeconfig(args: &Kube, source: &str) -> anyhow::Result<Kubeconfig> {
     match &args.kubeconfig {
         Some(path) => Kubeconfig::read_from(path),
         None => Kubeconfig::read(),
@@ -131,8 +182,10 @@ pub(crate) async fn connect(args: &Kube) -> anyhow::Result<Connection> {
     let mut aws_role: Option<String> = None;
     let (mut config, context) = match kubeconfig_source(args) {
         Some(source) => {
-            let mut kubeconfig = read_kubeconfig(args, &source)?;
-            let context = selected_context(args, &kubeconfig, &source)?;
+            let all = read_kubeconfig(args, &source)?;
+            let context = selected_context(args, &all, &source)?;
+            let mut kubeconfig = narrowed(&all, &context);
+            drop(all);
             // The user and cluster of the context, for the exec plugin and
             // for keeping their secrets out of every message.
             let ctx = kubeconfig

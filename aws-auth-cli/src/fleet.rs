@@ -325,4 +325,61 @@ mod tests {
         assert_eq!(worst([78, 69].into_iter()), 78);
         assert_eq!(worst(std::iter::empty()), 0);
     }
+
+    fn part(code: u8, rows: Option<Vec<Vec<&str>>>, error: Option<&str>) -> Part {
+        Part {
+            exit_code: code,
+            notes: Vec::new(),
+            result: None,
+            error: error.map(str::to_owned),
+            text: "first line\nsecond line\n".to_owned(),
+            rows: rows.map(|rows| Rows {
+                headers: vec!["SEVERITY", "MESSAGE"],
+                rows: rows
+                    .into_iter()
+                    .map(|r| r.into_iter().map(str::to_owned).collect())
+                    .collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn rows_of_every_cluster_in_one_table_errors_below_it() {
+        let fleet = Fleet {
+            contexts: BTreeMap::from([
+                (
+                    "a".to_owned(),
+                    part(
+                        1,
+                        Some(vec![vec!["error", "x"], vec!["warning", "y"]]),
+                        None,
+                    ),
+                ),
+                ("b".to_owned(), part(0, Some(vec![]), None)),
+                ("c".to_owned(), part(69, None, Some("no answer"))),
+            ]),
+        };
+        assert_eq!(
+            fleet.text(),
+            "CONTEXT  SEVERITY       MESSAGE\n\
+             a        error          x\n\
+             a        warning        y\n\
+             b        (none)\n\
+             c        error (below)\n\
+             \n\
+             c: error: no answer\n"
+        );
+        assert_eq!(
+            fleet.summary(),
+            "3 cluster(s): 1 fine, 1 with findings, 1 could not be read"
+        );
+        // Without rows: a line each, then each cluster's text.
+        let fleet = Fleet {
+            contexts: BTreeMap::from([("a".to_owned(), part(0, None, None))]),
+        };
+        assert_eq!(
+            fleet.text(),
+            "CONTEXT  EXIT  RESULT\na        0     first line\n\n== a\nfirst line\nsecond line\n"
+        );
+    }
 }

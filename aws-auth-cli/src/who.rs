@@ -102,33 +102,73 @@ pub(crate) async fn gather(
     source: &Source,
     wanted: &Wanted<'_>,
 ) -> anyhow::Result<Gathered> {
-    let mut g = Gathered {
-        map: match source.document().await {
-            Ok(doc) => Some(doc),
+    // The map, EKS and RBAC are apart: read at once (a run over many
+    // clusters waits on each cluster's slowest part, not on their sum).
+    let map = async {
+        match source.document().await {
+            Ok(doc) => Ok(Some(doc)),
             Err(e)
                 if wanted.map_optional
                     && e.downcast_ref::<Exit>()
                         .is_some_and(|x| x.code == NOT_FOUND) =>
             {
-                None
+                Ok(None)
             }
-            Err(e) => return Err(e),
-        },
-        ..Gathered::default()
+            Err(e) => Err(e),
+        }
     };
+    let (mut from_eks, mut from_rbac) = (Gathered::default(), Gathered::default());
+    let bindings = async {
+        match wanted.rbac {
+            Some(from) => rbac(s, source, from, &mut from_rbac).await,
+            None => Ok(()),
+        }
+    };
+    let (map, eks, bindings) = tokio::join!(map, entries(s, wanted, &mut from_eks), bindings);
+    let mut g = Gathered {
+        map: map?,
+        ..from_eks
+    };
+    let eks = eks?;
+    bindings?;
     if g.map.is_none() {
-        g.notes
-            .push("there is no aws-auth ConfigMap: no mapping answers".to_owned());
+        g.notes.insert(
+            0,
+            "there is no aws-auth ConfigMap: no mapping answers".to_owned(),
+        );
     }
-    entries(s, wanted, &mut g).await?;
-    if let Some(from) = wanted.rbac {
-        rbac(s, source, from, &mut g).await?;
+    if let Some(eks) = eks {
+        iam(&eks, wanted, &mut g).await;
     }
+    g.rbac = from_rbac.rbac;
+    g.notes.extend(from_rbac.notes);
     Ok(g)
 }
 
-/// The mode and the entries, from a file or from EKS; IAM with them.
-async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow::Result<()> {
+/// What IAM says of the principals `wanted` names (the map's need the map).
+async fn iam(eks: &aws_auth_core::eks::Eks, wanted: &Wanted<'_>, g: &mut Gathered) {
+    let principals: Vec<Arn> = match &wanted.iam {
+        Iam::Nobody => return,
+        Iam::These(p) => p.clone(),
+        Iam::Everyone => everyone(g),
+    };
+    match eks.iam_principals(principals, 8).await {
+        Ok(facts) => {
+            g.iam = Some(facts);
+            // Asked already for the lookups: the answer is kept.
+            g.caller_account = eks.caller_account().await.ok();
+        }
+        Err(e) => g.notes.push(format!("IAM was not consulted: {e}")),
+    }
+}
+
+/// The mode and the entries, from a file or from EKS; the EKS connection
+/// when there is one, for IAM.
+async fn entries(
+    s: &Settings,
+    wanted: &Wanted<'_>,
+    g: &mut Gathered,
+) -> anyhow::Result<Option<aws_auth_core::eks::Eks>> {
     let es = wanted.entries;
     g.mode = es.authentication_mode.map(Into::into);
     if let Some(path) = &es.entries {
@@ -146,7 +186,7 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
             "access entries from {} (IAM not consulted)",
             path.display()
         ));
-        return Ok(());
+        return Ok(None);
     }
     // Asked for by name, EKS must answer; found from the kubeconfig, a
     // context that is not EKS (or no AWS credentials) leaves the map alone.
@@ -158,9 +198,9 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
                     .to_owned(),
             );
         }
-        return Ok(());
+        return Ok(None);
     }
-    let soft = |e: anyhow::Error, g: &mut Gathered| -> anyhow::Result<()> {
+    let soft = |e: anyhow::Error, g: &mut Gathered| -> anyhow::Result<Option<_>> {
         if explicit {
             return Err(e);
         }
@@ -169,11 +209,11 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
             e.downcast_ref::<Exit>()
                 .map_or_else(|| e.to_string(), |x| x.message.clone())
         ));
-        Ok(())
+        Ok(None)
     };
     let (target, found) = match crate::access::target(s, &es.aws) {
         Ok(t) => t,
-        Err(_) if wanted.quiet_without_eks && !explicit => return Ok(()),
+        Err(_) if wanted.quiet_without_eks && !explicit => return Ok(None),
         Err(e) => return soft(e, g),
     };
     // Said by `access` as its own note; here the answer prefixes it.
@@ -202,20 +242,7 @@ async fn entries(s: &Settings, wanted: &Wanted<'_>, g: &mut Gathered) -> anyhow:
         Ok(e) => g.entries = Some(e),
         Err(e) => return soft(e, g),
     }
-    let principals: Vec<Arn> = match &wanted.iam {
-        Iam::Nobody => return Ok(()),
-        Iam::These(p) => p.clone(),
-        Iam::Everyone => everyone(g),
-    };
-    match eks.iam_principals(principals, 8).await {
-        Ok(facts) => {
-            g.iam = Some(facts);
-            // Asked already for the lookups: the answer is kept.
-            g.caller_account = eks.caller_account().await.ok();
-        }
-        Err(e) => g.notes.push(format!("IAM was not consulted: {e}")),
-    }
-    Ok(())
+    Ok(Some(eks))
 }
 
 /// Which principals have an entry (their type and contents not read).

@@ -702,6 +702,51 @@ fn fleet_is_a_status_row_per_cluster_and_a_bad_one_is_its_error() {
     );
     assert!(!out(&a).contains("not-the-right-one") && !err(&a).contains("not-the-right-one"));
 
+    // One cluster's status, as text, with the next step.
+    let a = run(&["--context", &arn, "status"]).assert().code(1);
+    let text = out(&a);
+    for line in [
+        "cluster: prod (authentication mode API_AND_CONFIG_MAP)\n",
+        "map: 7 mapping(s) (4 role(s), 2 user(s), 1 account(s)); lint: 0 error(s), 0 warning(s)\n",
+        "access entries: 2\n",
+        "audit: 1 error(s), 2 warning(s); cluster-admin: 3 principal(s)\n",
+        "migration: blocked (3 blocked, 6 to move or fix)\n",
+        "next: aws-auth migrate plan (says what cannot move, and why)\n",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    // Offline: the mode given, role paths as written.
+    let file = s.env.home.path().join("offline.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapUsers: |\n{}", USERS.lines().map(|l| format!("    {l}\n")).collect::<String>()),
+    )
+    .unwrap();
+    let a = s
+        .cmd()
+        .args([
+            "--file",
+            file.to_str().unwrap(),
+            "status",
+            "--authentication-mode",
+            "CONFIG_MAP",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json_of(&a);
+    assert_eq!(
+        (
+            v["readiness"].clone(),
+            v["map"]["users"].clone(),
+            v["blocked"].clone(),
+            v["drift"].clone()
+        ),
+        (json!("not-started"), json!(2), json!(0), json!(3)),
+        "{v}"
+    );
+
     // The table: a row per cluster, errors below it.
     let a = run(&["fleet"]).assert().code(77);
     let table = out(&a);

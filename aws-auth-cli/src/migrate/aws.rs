@@ -140,16 +140,35 @@ pub(crate) async fn connect(
         aws_sdk_sts::Client::new(&config),
         cluster,
     )
-    .sharing_iam_answers(iam_answers(profile.as_deref())))
+    .sharing_iam_answers(iam_answers(profile.as_deref()))
+    .sharing_eks_pace(eks_pace(
+        profile.as_deref(),
+        &config.region().map(ToString::to_string).unwrap_or_default(),
+    )))
+}
+
+/// The pace of EKS calls made with the credentials of `profile` to
+/// `region` in this run: EKS throttles an account's calls in a region
+/// together, so clusters read at once share what is learnt of it.
+fn eks_pace(profile: Option<&str>, region: &str) -> std::sync::Arc<eks::Pacer> {
+    type Kept = std::collections::HashMap<(String, String), std::sync::Arc<eks::Pacer>>;
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
+    let mut kept = KEPT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    std::sync::Arc::clone(
+        kept.entry((profile.unwrap_or_default().to_owned(), region.to_owned()))
+            .or_insert_with(eks::Pacer::new),
+    )
 }
 
 /// What IAM and STS said of the credentials of `profile` in this run: a
 /// run over many clusters asks IAM once per principal of each account, not
 /// once per cluster.
 fn iam_answers(profile: Option<&str>) -> eks::IamAnswers {
-    static KEPT: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<String, eks::IamAnswers>>,
-    > = std::sync::OnceLock::new();
+    type Kept = std::collections::HashMap<String, eks::IamAnswers>;
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
     let mut kept = KEPT
         .get_or_init(Default::default)
         .lock()

@@ -56,16 +56,31 @@ impl From<Lookup> for IamPrincipal {
 /// ([`Eks::sharing_iam_answers`]) and a principal mapped in many clusters is
 /// looked up once; who the credentials are is asked of STS once too.
 /// Failed calls are not kept.
-#[derive(Debug, Clone, Default)]
+/// IAM's pace goes with them: IAM throttles the account.
+#[derive(Debug, Clone)]
 pub struct IamAnswers {
     principals: Arc<Mutex<BTreeMap<String, Lookup>>>,
     pub(super) identity: Arc<tokio::sync::OnceCell<Identity>>,
+    pace: Arc<super::Pacer>,
+}
+
+impl Default for IamAnswers {
+    fn default() -> IamAnswers {
+        IamAnswers {
+            principals: Arc::default(),
+            identity: Arc::default(),
+            pace: super::Pacer::new(),
+        }
+    }
 }
 
 /// What `sts:GetCallerIdentity` answered.
 pub(super) type Identity = aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 
 impl IamAnswers {
+    pub(super) fn pacer(&self) -> Arc<super::Pacer> {
+        Arc::clone(&self.pace)
+    }
     fn key(p: &Arn) -> String {
         let kind = if p.kind() == PrincipalKind::User {
             "user"
@@ -113,6 +128,7 @@ impl Eks {
     /// Looks IAM up through `answers` (another cluster's, made with the same
     /// credentials: IAM is the account's, not the cluster's).
     pub fn sharing_iam_answers(mut self, answers: IamAnswers) -> Eks {
+        self.iam_pace.shared = Arc::clone(&answers.pace);
         self.iam_answers = answers;
         self
     }
@@ -122,7 +138,7 @@ impl Eks {
     /// a principal asked before is answered from what IAM said then.
     async fn look_up(&self, principals: Vec<Arn>, concurrency: usize) -> Vec<(Arn, Lookup)> {
         each_bounded(principals, concurrency, |p| {
-            let (iam, pace) = (self.iam.clone(), Arc::clone(&self.iam_pace));
+            let (iam, pace) = (self.iam.clone(), self.iam_pace.clone());
             let answers = self.iam_answers.clone();
             async move {
                 if let Some(known) = answers.get(&p) {

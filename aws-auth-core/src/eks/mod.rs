@@ -168,9 +168,9 @@ pub struct Eks {
     eks: aws_sdk_eks::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
-    pace: Arc<Pacer>,
+    pace: pace::Pace,
     /// IAM throttles on its own: its calls share another pace.
-    iam_pace: Arc<Pacer>,
+    iam_pace: pace::Pace,
     /// What IAM answered, asked once per principal.
     iam_answers: IamAnswers,
     cluster: String,
@@ -185,13 +185,18 @@ impl Eks {
         sts: aws_sdk_sts::Client,
         cluster: impl Into<String>,
     ) -> Eks {
+        let iam_answers = IamAnswers::default();
         Eks {
             eks,
             iam,
             sts,
-            pace: Pacer::new(),
-            iam_pace: Pacer::new(),
-            iam_answers: IamAnswers::default(),
+            pace: pace::Pace::new(),
+            // One pace with the answers, so that sharing them shares it.
+            iam_pace: pace::Pace {
+                shared: iam_answers.pacer(),
+                deadline: None,
+            },
+            iam_answers,
             cluster: cluster.into(),
         }
     }
@@ -209,22 +214,37 @@ impl Eks {
     /// No EKS call is sent after `at`: what would have been is reported
     /// [`DEADLINE_PASSED`] (a command's overall `--timeout`; a controller's
     /// reconcile budget).
-    pub fn with_deadline(self, at: Option<std::time::Instant>) -> Eks {
-        self.pace.set_deadline(at);
-        self.iam_pace.set_deadline(at);
+    pub fn with_deadline(mut self, at: Option<std::time::Instant>) -> Eks {
+        self.pace.deadline = at;
+        self.iam_pace.deadline = at;
         self
     }
 
     /// The EKS calls' learnt rate (calls per second), for the next run of
     /// the same cluster to start from ([`Eks::starting_at`]).
     pub fn learnt_rate(&self) -> f64 {
-        self.pace.rate()
+        self.pace.shared.rate()
     }
 
     /// EKS calls start at `rate` (what an earlier run learnt), and go on
     /// learning from there.
     pub fn starting_at(self, rate: f64) -> Eks {
-        self.pace.start_at(rate);
+        self.pace.shared.start_at(rate);
+        self
+    }
+
+    /// The pace of this client's EKS calls, for clients of other clusters
+    /// that the same throttle counts (the same account and region).
+    pub fn eks_pace(&self) -> Arc<Pacer> {
+        Arc::clone(&self.pace.shared)
+    }
+
+    /// Sends EKS calls on `pace`, shared with clients of other clusters of
+    /// the same account and region (EKS throttles them together): one
+    /// learnt rate instead of each client throttled on its own. The
+    /// deadline stays this client's.
+    pub fn sharing_eks_pace(mut self, pace: Arc<Pacer>) -> Eks {
+        self.pace.shared = pace;
         self
     }
 

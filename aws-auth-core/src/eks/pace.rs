@@ -39,8 +39,6 @@ struct State {
     rate: f64,
     next: Instant,
     last_cut: Option<Instant>,
-    /// No call is sent after it.
-    deadline: Option<Instant>,
 }
 
 /// What a call not sent because the deadline passed fails with.
@@ -51,7 +49,8 @@ pub const DEADLINE_PASSED: &str = "not sent: the deadline passed";
 #[error("{DEADLINE_PASSED}")]
 pub(crate) struct DeadlinePassed;
 
-/// The shared pace of one migration's calls.
+/// The shared pace of the calls one throttle counts: one migration's, or
+/// every cluster's of one account and region in a run over many.
 #[derive(Debug)]
 pub struct Pacer {
     state: Mutex<State>,
@@ -65,18 +64,8 @@ impl Pacer {
                 rate: INITIAL_RATE,
                 next: Instant::now(),
                 last_cut: None,
-                deadline: None,
             }),
         })
-    }
-
-    /// No call is sent after `at` (the calls it would have made fail with
-    /// [`DEADLINE_PASSED`]).
-    pub fn set_deadline(&self, at: Option<Instant>) {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .deadline = at;
     }
 
     /// The rate the pace has learnt (calls per second).
@@ -93,19 +82,14 @@ impl Pacer {
         }
     }
 
-    /// True once the deadline has passed.
-    pub fn deadline_passed(&self) -> bool {
-        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.deadline.is_some_and(|d| Instant::now() >= d)
-    }
-
     /// Waits for this call's turn; returns when it was, or that it would
-    /// come after the deadline (then nothing is waited).
-    pub(crate) async fn wait(&self) -> Result<Instant, DeadlinePassed> {
+    /// come after `deadline` (then nothing is waited, and the turn is left
+    /// to others).
+    pub(crate) async fn wait(&self, deadline: Option<Instant>) -> Result<Instant, DeadlinePassed> {
         let at = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let at = s.next.max(Instant::now());
-            if s.deadline.is_some_and(|d| at >= d) {
+            if deadline.is_some_and(|d| at >= d) {
                 return Err(DeadlinePassed);
             }
             s.next = at + Duration::from_secs_f64(1.0 / s.rate);
@@ -140,9 +124,31 @@ impl Pacer {
     }
 }
 
+/// A pace as one client uses it: shared with others (the same throttle),
+/// with a deadline of its own (its command's `--timeout`).
+#[derive(Debug, Clone)]
+pub(crate) struct Pace {
+    pub(crate) shared: Arc<Pacer>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Pace {
+    pub(crate) fn new() -> Pace {
+        Pace {
+            shared: Pacer::new(),
+            deadline: None,
+        }
+    }
+
+    /// True once the deadline has passed.
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 /// Runs `call` on the pace, again while EKS throttles it.
 pub(crate) async fn paced<T, E, F, Fut>(
-    pacer: &Pacer,
+    pace: &Pace,
     mut call: F,
 ) -> Result<T, SdkError<E, HttpResponse>>
 where
@@ -152,7 +158,11 @@ where
 {
     let mut throttled = 0;
     loop {
-        let sent = pacer.wait().await.map_err(SdkError::timeout_error)?;
+        let pacer = &*pace.shared;
+        let sent = pacer
+            .wait(pace.deadline)
+            .await
+            .map_err(SdkError::timeout_error)?;
         match call().await {
             Err(e) if is_throttling(&e) && throttled < MAX_THROTTLED => {
                 pacer.throttled(sent);
