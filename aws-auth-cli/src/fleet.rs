@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{AccessCommand, ClusterArgs, Command, MapCommand, MigrateCommand, Output};
+use crate::cli::{AccessCommand, ClusterArgs, Command, MapCommand, MigrateCommand};
 use crate::exit::{Exit, INTERNAL, OK, USAGE, fail};
 use crate::report::{Report, Rows, Text};
 use crate::settings::Settings;
@@ -238,8 +238,11 @@ pub(crate) fn run(
     }
     let next = AtomicUsize::new(0);
     let parts: Mutex<BTreeMap<String, Part>> = Mutex::new(BTreeMap::new());
-    let bar = (s.output == Output::Table && std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .then(|| indicatif::ProgressBar::new(contexts.len() as u64));
+    let bar = crate::migrate::progress_bar(contexts.len(), s.output);
+    if let Some(bar) = &bar {
+        // A cluster that hangs must not look like a hung run.
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
     std::thread::scope(|scope| {
         for _ in 0..parallel.min(contexts.len()).max(1) {
             scope.spawn(|| {
@@ -263,6 +266,7 @@ pub(crate) fn run(
                         Err(e) => failed(&e),
                     };
                     if let Some(bar) = &bar {
+                        bar.set_message(ctx.clone());
                         bar.inc(1);
                     }
                     parts

@@ -2373,4 +2373,27 @@ fn many_contexts_one_result_each_cluster_its_row() {
         String::from_utf8_lossy(&a.get_output().stderr)
     );
     assert!(good.server.writes().is_empty());
+    // On a terminal, a progress line says how far the run is while the
+    // hung cluster holds it; the table still comes whole.
+    let bin = assert_cmd::cargo::cargo_bin("aws-auth");
+    let out = std::process::Command::new("script")
+        .env_clear()
+        .env("HOME", good.home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("COLUMNS", "120")
+        .env("TERM", "xterm")
+        .args([
+            "-qec",
+            &format!(
+                "{} --context-pattern 'prod-*' --request-timeout 1 --timeout 3 lint",
+                bin.display()
+            ),
+            "/dev/null",
+        ])
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(screen.contains("/3 "), "no progress line: {screen}");
+    assert!(screen.contains("CONTEXT"), "{screen}");
+    assert!(!screen.contains("not-the-right-one"), "{screen}");
 }

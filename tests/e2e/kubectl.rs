@@ -312,3 +312,44 @@ rules:
         "{err}"
     );
 }
+
+/// The fleet's clusters behind one server (a tenant per bearer token) are
+/// apart for kubectl too: each token sees its own map, an unknown one is
+/// refused as a real server refuses it.
+#[test]
+fn kubectl_sees_each_tenant_by_its_token() {
+    let env = Env::new();
+    let other = env.server.tenant("other-cluster-token");
+    other.put(
+        "kube-system",
+        "aws-auth",
+        Some(&[("mapUsers", "- userarn: arn:aws:iam::111122223333:user/x\n")]),
+    );
+    let get = [
+        "get",
+        "configmap",
+        "aws-auth",
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+    ];
+    let (ok, out, err) = run(&env, &get);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["mapUsers"], USERS);
+    let mut args = vec!["--token", "other-cluster-token"];
+    args.extend(get);
+    let (ok, out, err) = run(&env, &args);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["data"]["mapUsers"],
+        "- userarn: arn:aws:iam::111122223333:user/x\n"
+    );
+    let mut args = vec!["--token", "no-such-cluster"];
+    args.extend(get);
+    let (ok, _, err) = run(&env, &args);
+    assert!(!ok);
+    assert!(err.contains("Unauthorized"), "{err}");
+}
