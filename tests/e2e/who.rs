@@ -856,4 +856,16 @@ fn fleet_is_a_status_row_per_cluster_and_a_bad_one_is_its_error() {
         .assert()
         .code(64);
     assert!(err(&a).contains("give --live"), "{}", err(&a));
+    // A file is one map, and a pattern that matches nothing is a usage
+    // error: nothing is read.
+    let a = run(&["--file", new, "fleet"]).assert().code(64);
+    assert!(err(&a).contains("--file"), "{}", err(&a));
+    let a = run(&["--context-pattern", "staging-*", "fleet"])
+        .assert()
+        .code(64);
+    assert!(
+        err(&a).contains("no kubeconfig context matches"),
+        "{}",
+        err(&a)
+    );
 }
