@@ -22,6 +22,7 @@ mod apiserver_rbac;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/aws.rs"]
 mod aws;
+mod support;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../tests/e2e/tls.rs"]
 mod tls;
@@ -42,15 +43,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Cluster `i`'s map: its own node role, the platform's admin and SSO
@@ -125,7 +117,6 @@ fn main() {
     std::fs::set_permissions(&script, perms).unwrap();
 
     let (mut clusters, mut users, mut contexts) = (Vec::new(), Vec::new(), Vec::new());
-    let mut tenants = Vec::new();
     for i in 0..n {
         let name = format!("c{i:03}");
         let account = i % accounts;
@@ -167,7 +158,6 @@ fn main() {
             tenant.put("kube-system", "aws-auth", Some(&data));
         }
         tenant.put_rbac(binding.clone());
-        tenants.push(tenant);
         let arn = format!("arn:aws:eks:{region}:111122223333:cluster/{name}");
         clusters.push(json!({"name": arn, "cluster": {"server": kube.url()}}));
         users.push(json!({"name": arn, "user": {"exec": {
@@ -226,7 +216,7 @@ fn main() {
     let sampler = std::thread::spawn(move || {
         let mut peak = 0;
         loop {
-            let now = status_kib(pid, "VmHWM:");
+            let now = support::status_kib(pid, "VmHWM:");
             if now == 0 && peak > 0 {
                 return peak;
             }
@@ -285,5 +275,4 @@ fn main() {
     if report.is_null() {
         println!("{}", String::from_utf8_lossy(&out.stderr));
     }
-    drop(tenants);
 }

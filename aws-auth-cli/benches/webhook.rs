@@ -16,6 +16,8 @@ mod bigmap;
 #[path = "../../tests/e2e/webhook_client.rs"]
 mod webhook_client;
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -26,15 +28,6 @@ use serde_json::{Value, json};
 const CLIENTS: usize = 16;
 const ROUNDS: usize = 3;
 const LIMIT_MIB: f64 = 256.0;
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
 
 fn review(object: Value, old: Value) -> String {
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
@@ -70,7 +63,7 @@ fn main() {
     let pid = child.id();
     println!(
         "idle: {:.1} MiB resident",
-        status_kib(pid, "VmRSS:") as f64 / 1024.0
+        support::status_kib(pid, "VmRSS:") as f64 / 1024.0
     );
 
     // 300,000 small keys beside a small map.
@@ -119,7 +112,7 @@ fn main() {
         for c in clients {
             c.join().expect("a client");
         }
-        let peak = status_kib(pid, "VmHWM:") as f64 / 1024.0;
+        let peak = support::status_kib(pid, "VmHWM:") as f64 / 1024.0;
         println!(
             "{name}: {:.1} MiB review, {} reviews in {:.2} s; peak resident so far {peak:.1} MiB ({:.0}% of the {LIMIT_MIB} MiB limit)",
             body.len() as f64 / (1 << 20) as f64,

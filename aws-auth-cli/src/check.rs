@@ -75,7 +75,7 @@ fn check_one(
     let new_name = new_path.display().to_string();
     let new_text = read(new_path)?;
     let (old_name, old_text) = match (&args.base, &args.base_ref) {
-        _ if live.is_some() => (String::new(), None),
+        _ if let Some((name, _)) = live => (name.clone(), None),
         (Some(path), _) => (path.display().to_string(), Some(read(path)?)),
         (None, Some(rev)) => {
             if new_path == Path::new("-") {
@@ -100,18 +100,16 @@ fn check_one(
         })
     };
     let new = parse(&new_name, &new_text)?;
-    let (old_name, old) = match live {
-        Some((name, doc)) => (name.clone(), doc.clone()),
-        None => {
-            let old = old_text
-                .as_deref()
-                .map(|t| parse(&old_name, t))
-                .transpose()?;
-            (old_name, old)
-        }
+    let parsed = old_text
+        .as_deref()
+        .map(|t| parse(&old_name, t))
+        .transpose()?;
+    let old = match live {
+        Some((_, doc)) => doc.as_ref(),
+        None => parsed.as_ref(),
     };
-    let decision = admission::decide(old.as_ref(), Some(&new), &settings.guards.protected);
-    let access = aws_auth_core::diff::access_changes(old.as_ref(), &new);
+    let decision = admission::decide(old, Some(&new), &settings.guards.protected);
+    let access = aws_auth_core::diff::access_changes(old, &new);
     Ok(Checked {
         file: new_name.clone(),
         decision,

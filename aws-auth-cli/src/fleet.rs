@@ -258,7 +258,12 @@ pub(crate) fn run(
                                 notes: p.notes,
                                 result: Some(p.data),
                                 error: None,
-                                text: p.text,
+                                // Rows stand for the text where there are rows.
+                                text: if p.rows.is_some() {
+                                    String::new()
+                                } else {
+                                    p.text
+                                },
                                 rows: p.rows,
                             },
                             Err(e) => failed(&e),

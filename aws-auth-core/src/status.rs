@@ -26,9 +26,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::audit::{Audit, Severity};
+use crate::audit::{Audit, Code, Severity};
 use crate::entries::{AuthenticationMode, Plan};
-use crate::lint::Severity as LintSeverity;
 use crate::login::Sources;
 use crate::model::DataKey;
 
@@ -128,8 +127,15 @@ pub fn status(sources: &Sources<'_>, plan: Option<&Plan>) -> Status {
 
 /// [`status`] with the audit already made.
 pub fn status_with(sources: &Sources<'_>, audit: &Audit, plan: Option<&Plan>) -> Status {
+    // The audit carries the map's lint findings, at the same severities.
+    let lint = |severity| {
+        audit
+            .findings
+            .iter()
+            .filter(|f| matches!(f.code, Code::Lint(_)) && f.severity == severity)
+            .count()
+    };
     let map = sources.map.map(|doc| {
-        let lint = doc.lint();
         let effective = doc.effective();
         let of = |key| effective.mappings_of(key).count();
         let (roles, users) = (of(DataKey::MapRoles), of(DataKey::MapUsers));
@@ -144,14 +150,8 @@ pub fn status_with(sources: &Sources<'_>, audit: &Audit, plan: Option<&Plan>) ->
         accounts.dedup();
         let accounts = accounts.len();
         MapStatus {
-            errors: lint
-                .iter()
-                .filter(|d| d.severity == LintSeverity::Error)
-                .count(),
-            warnings: lint
-                .iter()
-                .filter(|d| d.severity == LintSeverity::Warning)
-                .count(),
+            errors: lint(Severity::Error),
+            warnings: lint(Severity::Warning),
             mappings: roles + users + accounts,
             roles,
             users,
@@ -167,30 +167,28 @@ pub fn status_with(sources: &Sources<'_>, audit: &Audit, plan: Option<&Plan>) ->
         audit_errors: count(Severity::Error),
         audit_warnings: count(Severity::Warning),
         admins: audit.summary.admins.len(),
-        readiness: readiness(sources.mode, sources.entries.is_some(), blocked, drift),
+        readiness: readiness(sources.mode, blocked, drift),
         map,
         blocked,
         drift,
     }
 }
 
-/// Where a cluster in `mode` stands, given what its plan found.
+/// Where a cluster in `mode` stands, given what its plan found (`None`:
+/// no plan, the entries unread).
 fn readiness(
     mode: Option<AuthenticationMode>,
-    entries_read: bool,
     blocked: Option<usize>,
     drift: Option<usize>,
 ) -> Readiness {
-    match mode {
-        None => Readiness::Unknown,
-        Some(AuthenticationMode::ConfigMap) => Readiness::NotStarted,
-        Some(AuthenticationMode::Api) => Readiness::Done,
-        Some(AuthenticationMode::ApiAndConfigMap) => match (entries_read, blocked, drift) {
-            (true, Some(b), Some(_)) if b > 0 => Readiness::Blocked,
-            (true, Some(_), Some(d)) if d > 0 => Readiness::Drift,
-            (true, Some(_), Some(_)) => Readiness::Ready,
-            _ => Readiness::Unknown,
-        },
+    match (mode, blocked, drift) {
+        (None, _, _) => Readiness::Unknown,
+        (Some(AuthenticationMode::ConfigMap), _, _) => Readiness::NotStarted,
+        (Some(AuthenticationMode::Api), _, _) => Readiness::Done,
+        (_, Some(b), _) if b > 0 => Readiness::Blocked,
+        (_, _, Some(d)) if d > 0 => Readiness::Drift,
+        (_, Some(_), Some(_)) => Readiness::Ready,
+        _ => Readiness::Unknown,
     }
 }
 

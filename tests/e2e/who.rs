@@ -856,6 +856,34 @@ fn fleet_is_a_status_row_per_cluster_and_a_bad_one_is_its_error() {
         .assert()
         .code(64);
     assert!(err(&a).contains("give --live"), "{}", err(&a));
+    // explain and migrate verify over two contexts: each its answer; the
+    // context that names no EKS cluster still explains from its map, and
+    // cannot be verified (a usage error, its row's), which is the worst.
+    let both = format!("{arn},kind-dev");
+    let a = run(&["--contexts", &both, "explain", DEV_SESSION, "-o", "json"])
+        .assert()
+        .success();
+    let v = json_of(&a);
+    assert_eq!(
+        v["contexts"][&arn]["result"]["source"], "accessEntry",
+        "{v}"
+    );
+    assert_eq!(
+        v["contexts"]["kind-dev"]["result"]["source"], "configMap",
+        "{v}"
+    );
+    let a = run(&["--contexts", &both, "migrate", "verify", "-o", "json"])
+        .assert()
+        .code(64);
+    let v = json_of(&a);
+    assert_eq!(v["contexts"][&arn]["exitCode"], 1, "{v}");
+    assert_eq!(v["contexts"][&arn]["result"], verify, "{v}");
+    assert_eq!(v["contexts"]["kind-dev"]["exitCode"], 64, "{v}");
+    let a = run(&["--contexts", &both, "--parallel", "0", "fleet"])
+        .assert()
+        .code(64);
+    assert!(err(&a).contains("--parallel"), "{}", err(&a));
+
     // A file is one map, and a pattern that matches nothing is a usage
     // error: nothing is read.
     let a = run(&["--file", new, "fleet"]).assert().code(64);

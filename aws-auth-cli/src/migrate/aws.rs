@@ -134,48 +134,41 @@ pub(crate) async fn connect(
     }
     let eks = eks::configure(aws_sdk_eks::config::Builder::from(&config)).build();
     let iam = eks::configure_iam(aws_sdk_iam::config::Builder::from(&config)).build();
-    Ok(Eks::new(
+    let client = Eks::new(
         aws_sdk_eks::Client::from_conf(eks),
         aws_sdk_iam::Client::from_conf(iam),
         aws_sdk_sts::Client::new(&config),
         cluster,
-    )
-    .sharing_iam_answers(iam_answers(profile.as_deref()))
-    .sharing_eks_pace(eks_pace(
+    );
+    Ok(shared(
+        client,
         profile.as_deref(),
-        &config.region().map(ToString::to_string).unwrap_or_default(),
-    )))
+        config.region().map(|r| r.as_ref()),
+    ))
 }
 
-/// The pace of EKS calls made with the credentials of `profile` to
-/// `region` in this run: EKS throttles an account's calls in a region
-/// together, so clusters read at once share what is learnt of it.
-fn eks_pace(profile: Option<&str>, region: &str) -> std::sync::Arc<eks::Pacer> {
-    type Kept = std::collections::HashMap<(String, String), std::sync::Arc<eks::Pacer>>;
+/// What clients of many clusters in one run share, by AWS profile: IAM's
+/// answers and pace, and who the credentials are (IAM is the account's,
+/// so a principal mapped in many clusters is looked up once); and by
+/// region, the pace of EKS calls (EKS throttles an account's calls in a
+/// region together, so what one learns of the throttle serves all).
+fn shared(client: Eks, profile: Option<&str>, region: Option<&str>) -> Eks {
+    type Paces = std::collections::HashMap<String, std::sync::Arc<eks::Pacer>>;
+    type Kept = std::collections::HashMap<String, (eks::IamAnswers, Paces)>;
     static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
     let mut kept = KEPT
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    std::sync::Arc::clone(
-        kept.entry((profile.unwrap_or_default().to_owned(), region.to_owned()))
-            .or_insert_with(eks::Pacer::new),
-    )
-}
-
-/// What IAM and STS said of the credentials of `profile` in this run: a
-/// run over many clusters asks IAM once per principal of each account, not
-/// once per cluster.
-fn iam_answers(profile: Option<&str>) -> eks::IamAnswers {
-    type Kept = std::collections::HashMap<String, eks::IamAnswers>;
-    static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
-    let mut kept = KEPT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    kept.entry(profile.unwrap_or_default().to_owned())
-        .or_default()
-        .clone()
+    let (iam, paces) = kept
+        .entry(profile.unwrap_or_default().to_owned())
+        .or_default();
+    let pace = paces
+        .entry(region.unwrap_or_default().to_owned())
+        .or_insert_with(eks::Pacer::new);
+    client
+        .sharing_iam_answers(iam.clone())
+        .sharing_eks_pace(std::sync::Arc::clone(pace))
 }
 
 /// `--role-arn-map`: full role ARNs, one per line, `#` comments.

@@ -81,6 +81,7 @@ impl IamAnswers {
     pub(super) fn pacer(&self) -> Arc<super::Pacer> {
         Arc::clone(&self.pace)
     }
+
     fn key(p: &Arn) -> String {
         let kind = if p.kind() == PrincipalKind::User {
             "user"
@@ -102,19 +103,6 @@ impl IamAnswers {
         }
         let mut answers = self.principals.lock().unwrap_or_else(|e| e.into_inner());
         answers.insert(Self::key(p), answer.clone());
-    }
-
-    /// How many principals' answers are kept.
-    pub fn len(&self) -> usize {
-        self.principals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
-    /// Nothing kept yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
